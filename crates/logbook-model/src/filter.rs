@@ -1,0 +1,211 @@
+//! What a query asks for: filters, order, keyset cursor and page size.
+
+use std::{fmt, net::IpAddr, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{Event, EventType, Severity};
+
+/// An exact address or a CIDR block (`10.0.0.0/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpFilter {
+    Addr(IpAddr),
+    Net(IpNet),
+}
+
+impl FromStr for IpFilter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.contains('/') {
+            let net: IpNet = s
+                .parse()
+                .map_err(|_| format!("{s:?} is not a CIDR block such as 10.0.0.0/8"))?;
+            Ok(Self::Net(net.trunc()))
+        } else {
+            let ip: IpAddr = s
+                .parse()
+                .map_err(|_| format!("{s:?} is not an IPv4 or IPv6 address or CIDR block"))?;
+            Ok(Self::Addr(ip.to_canonical()))
+        }
+    }
+}
+
+impl IpFilter {
+    pub fn matches(&self, ip: IpAddr) -> bool {
+        match self {
+            Self::Addr(addr) => *addr == ip,
+            Self::Net(net) => net.contains(&ip),
+        }
+    }
+}
+
+/// Conditions on events; every one given must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventFilter {
+    pub event_type: Option<EventType>,
+    pub event_subtype: Option<String>,
+    pub user_id: Option<String>,
+    pub ip: Option<IpFilter>,
+    pub fingerprint: Option<String>,
+    pub session_id: Option<String>,
+    pub request_id: Option<String>,
+    pub service: Option<String>,
+    pub success: Option<bool>,
+    pub severity: Option<Severity>,
+    pub status_code: Option<i16>,
+    /// Prefix of `request_path`, case-sensitive.
+    pub path_prefix: Option<String>,
+    /// Substring of `message`, case-insensitive.
+    pub message_contains: Option<String>,
+    /// Inclusive lower bound on `created_at`.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound on `created_at`.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl FromStr for Order {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "asc" => Ok(Self::Asc),
+            "desc" => Ok(Self::Desc),
+            _ => Err(format!("must be asc or desc, got {s:?}")),
+        }
+    }
+}
+
+/// The position after the last event of a page: `(created_at, id)`, the sort key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn after(event: &Event) -> Self {
+        Self {
+            created_at: event.created_at,
+            id: event.id,
+        }
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        )
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a cursor from a previous page's next_cursor");
+        let (micros, id) = s.split_once('.').ok_or_else(bad)?;
+        let micros: i64 = micros.parse().map_err(|_| bad())?;
+        Ok(Self {
+            created_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+            id: Uuid::parse_str(id).map_err(|_| bad())?,
+        })
+    }
+}
+
+pub const MAX_PAGE: u32 = 1000;
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// A page request over the filtered events, ordered by `(created_at, id)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventQuery {
+    pub filter: EventFilter,
+    pub order: Order,
+    pub limit: u32,
+    pub cursor: Option<Cursor>,
+    pub skip: u64,
+}
+
+impl Default for EventQuery {
+    fn default() -> Self {
+        Self {
+            filter: EventFilter::default(),
+            order: Order::Desc,
+            limit: DEFAULT_PAGE,
+            cursor: None,
+            skip: 0,
+        }
+    }
+}
+
+/// One page of events; `next_cursor` is absent on the last page.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page {
+    pub items: Vec<Event>,
+    pub next_cursor: Option<String>,
+}
+
+impl Page {
+    /// Builds a page from up to `limit + 1` rows: the extra row only proves there is more.
+    pub fn from_rows(mut rows: Vec<Event>, limit: u32) -> Self {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|e| Cursor::after(e).to_string())
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+/// Seed 000's getFailedAuthAttempts: AUTH_LOGIN or AUTH_FAILURE with success = false since
+/// `since`, matching every identifier given (at least one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedAuthQuery {
+    pub ip: Option<IpAddr>,
+    pub user_id: Option<String>,
+    pub fingerprint: Option<String>,
+    pub since: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(cursor.to_string().parse::<Cursor>().unwrap(), cursor);
+        assert!("nonsense".parse::<Cursor>().is_err());
+    }
+
+    #[test]
+    fn ip_filter_takes_addresses_and_blocks() {
+        let net: IpFilter = "10.1.2.3/8".parse().unwrap();
+        assert!(net.matches("10.200.0.1".parse().unwrap()));
+        assert!(!net.matches("11.0.0.1".parse().unwrap()));
+        assert_eq!(
+            "::ffff:1.2.3.4".parse::<IpFilter>().unwrap(),
+            IpFilter::Addr("1.2.3.4".parse().unwrap())
+        );
+        assert!("1.2.3".parse::<IpFilter>().is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Logbook's event model: the typed values that cross every boundary of the server.
+//!
+//! Incoming JSON becomes an [`Event`] here, once, at the edge ([`parse`]); the store and
+//! the server never re-check strings. Nothing in this crate does I/O.
+
+pub mod body;
+pub mod event;
+pub mod event_type;
+pub mod filter;
+pub mod parse;
+pub mod redact;
+pub mod severity;
+pub mod summary;
+pub mod tenant;
+
+pub use event::{Event, Limits};
+pub use event_type::EventType;
+pub use filter::{Cursor, EventFilter, EventQuery, FailedAuthQuery, Order, Page};
+pub use parse::{EventParser, ParseError};
+pub use redact::Redactor;
+pub use severity::Severity;
+pub use tenant::{Scope, Scopes, TenantId};

@@ -1,0 +1,108 @@
+//! Redaction of secrets before anything is stored.
+//!
+//! An object key is sensitive when, lower-cased with `_` and `-` removed, it contains one
+//! of the patterns (so `newPassword`, `X-Api-Key` and `refresh_token` all match). Its value,
+//! whatever it is, becomes `"[REDACTED]"`, at any depth, inside arrays too.
+
+use serde_json::Value;
+
+pub const REDACTED: &str = "[REDACTED]";
+
+pub const DEFAULT_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "cookie",
+    "api_key",
+    "ssn",
+    "card_number",
+];
+
+#[derive(Clone, Debug)]
+pub struct Redactor {
+    patterns: Vec<String>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(DEFAULT_KEYS.iter().copied())
+    }
+}
+
+impl Redactor {
+    pub fn new<'a>(keys: impl IntoIterator<Item = &'a str>) -> Self {
+        let patterns = keys
+            .into_iter()
+            .map(normalize)
+            .filter(|p| !p.is_empty())
+            .collect();
+        Self { patterns }
+    }
+
+    pub fn is_sensitive(&self, key: &str) -> bool {
+        let key = normalize(key);
+        self.patterns.iter().any(|p| key.contains(p.as_str()))
+    }
+
+    /// Replaces every sensitive value inside `value`, in place.
+    pub fn redact(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map.iter_mut() {
+                    if self.is_sensitive(key) {
+                        *inner = Value::String(REDACTED.to_owned());
+                    } else {
+                        self.redact(inner);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact(item)),
+            _ => {}
+        }
+    }
+}
+
+fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn redacts_at_any_depth_and_case() {
+        let mut value = json!({
+            "email": "a@b.c",
+            "Password": "hunter2",
+            "nested": {"refreshToken": "x", "list": [{"X-Api-Key": "k", "keep": 1}]},
+            "card_number": 4111111111111111u64,
+            "session": "kept: no pattern matches",
+        });
+        Redactor::default().redact(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "email": "a@b.c",
+                "Password": REDACTED,
+                "nested": {"refreshToken": REDACTED, "list": [{"X-Api-Key": REDACTED, "keep": 1}]},
+                "card_number": REDACTED,
+                "session": "kept: no pattern matches",
+            })
+        );
+    }
+
+    #[test]
+    fn custom_list_replaces_the_default() {
+        let redactor = Redactor::new(["pin"]);
+        assert!(redactor.is_sensitive("PIN"));
+        assert!(!redactor.is_sensitive("password"));
+    }
+}

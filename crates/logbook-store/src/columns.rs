@@ -1,0 +1,8 @@
+//! The `events` columns in the order both backends read and write them.
+
+/// Every column of `events`, in [`logbook_model::Event`]'s field order.
+pub const EVENT_COLUMNS: &str = "id, tenant_id, created_at, event_type, event_subtype, user_id, \
+    fingerprint, device_id, ip_address, user_agent, http_method, request_path, request_params, \
+    request_body_summary, response_status_code, response_time_ms, geo_country, geo_region, \
+    geo_city, geo_timezone, session_id, referrer, origin, success, message, error_code, metadata, \
+    service, severity, request_id, provider, status";

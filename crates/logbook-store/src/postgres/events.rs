@@ -1,0 +1,178 @@
+//! Reading events back: filtered, keyset-paged lists and lookups by id.
+
+use deadpool_postgres::Client;
+use logbook_model::{
+    Event, EventFilter, EventQuery, EventType, Order, Page, TenantId, event::created_at_window,
+    filter::IpFilter,
+};
+use tokio_postgres::{Row, types::ToSql};
+use uuid::Uuid;
+
+use super::db;
+use crate::{Result, StoreError, columns::EVENT_COLUMNS, pattern::contains_pattern};
+
+pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Result<Page> {
+    let mut clause = Where::new(tenant);
+    clause.filter(&query.filter);
+    let (cmp, dir) = match query.order {
+        Order::Desc => ("<", "DESC"),
+        Order::Asc => (">", "ASC"),
+    };
+    if let Some(cursor) = query.cursor {
+        let at = clause.bind(cursor.created_at);
+        let id = clause.bind(cursor.id);
+        clause.sql.push_str(&format!(
+            " AND (created_at {cmp} {at} OR (created_at = {at} AND id {cmp} {id}))"
+        ));
+    }
+    let limit = clause.bind(i64::from(query.limit) + 1);
+    let skip = clause.bind(query.skip.min(i64::MAX as u64) as i64);
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY created_at {dir}, id {dir} LIMIT {limit} OFFSET {skip}",
+        clause.sql
+    );
+    let rows = client
+        .query(&sql, &clause.refs())
+        .await
+        .map_err(db("querying events"))?;
+    let events = rows.iter().map(read_row).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(events, query.limit))
+}
+
+pub async fn get(client: &Client, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
+    // The id's timestamp bounds created_at, so one partition and the primary key answer.
+    let Some((start, end)) = created_at_window(id) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 AND id = $4"
+    );
+    let row = client
+        .query_opt(&sql, &[&tenant.0, &start, &end, &id])
+        .await
+        .map_err(db("reading an event"))?;
+    row.as_ref().map(read_row).transpose()
+}
+
+fn read_row(row: &Row) -> Result<Event> {
+    let event_type: &str = row.try_get(3).map_err(db("reading event_type"))?;
+    let severity: &str = row.try_get(28).map_err(db("reading severity"))?;
+    let mut e = Event::new(
+        TenantId(row.get(1)),
+        EventType::parse(event_type)
+            .map_err(|e| StoreError::Invalid(format!("stored event_type: {e}")))?,
+        row.get(2),
+    );
+    e.id = row.get(0);
+    e.event_subtype = row.get(4);
+    e.user_id = row.get(5);
+    e.fingerprint = row.get(6);
+    e.device_id = row.get(7);
+    e.ip_address = row.get(8);
+    e.user_agent = row.get(9);
+    e.http_method = row.get(10);
+    e.request_path = row.get(11);
+    e.request_params = row.get(12);
+    e.request_body_summary = row.get(13);
+    e.response_status_code = row.get(14);
+    e.response_time_ms = row.get(15);
+    e.geo_country = row.get(16);
+    e.geo_region = row.get(17);
+    e.geo_city = row.get(18);
+    e.geo_timezone = row.get(19);
+    e.session_id = row.get(20);
+    e.referrer = row.get(21);
+    e.origin = row.get(22);
+    e.success = row.get(23);
+    e.message = row.get(24);
+    e.error_code = row.get(25);
+    e.metadata = row.get(26);
+    e.service = row.get(27);
+    e.severity = severity
+        .parse()
+        .map_err(|e| StoreError::Invalid(format!("stored severity: {e}")))?;
+    e.request_id = row.get(29);
+    e.provider = row.get(30);
+    e.status = row.get(31);
+    Ok(e)
+}
+
+/// A WHERE clause scoped to one tenant, with its bound parameters.
+pub struct Where {
+    pub sql: String,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Where {
+    pub fn new(tenant: TenantId) -> Self {
+        Self {
+            sql: "tenant_id = $1".into(),
+            params: vec![Box::new(tenant.0)],
+        }
+    }
+
+    /// Adds a parameter and returns its placeholder (`$n`).
+    pub fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
+        self.params.push(Box::new(value));
+        format!("${}", self.params.len())
+    }
+
+    /// Adds `AND condition`, where `{}` in `condition` stands for the new parameter.
+    pub fn and(&mut self, condition: &str, value: impl ToSql + Sync + Send + 'static) {
+        let placeholder = self.bind(value);
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&condition.replace("{}", &placeholder));
+    }
+
+    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+
+    fn text(&mut self, column: &str, value: &Option<String>) {
+        if let Some(value) = value {
+            self.and(&format!("{column} = {{}}"), value.clone());
+        }
+    }
+
+    pub fn filter(&mut self, f: &EventFilter) {
+        if let Some(t) = &f.event_type {
+            self.and("event_type = {}", t.as_str().to_owned());
+        }
+        self.text("event_subtype", &f.event_subtype);
+        self.text("user_id", &f.user_id);
+        match f.ip {
+            Some(IpFilter::Addr(ip)) => self.and("ip_address = {}", ip),
+            Some(IpFilter::Net(net)) => self.and("ip_address <<= {}::text::inet", net.to_string()),
+            None => {}
+        }
+        self.text("fingerprint", &f.fingerprint);
+        self.text("session_id", &f.session_id);
+        self.text("request_id", &f.request_id);
+        self.text("service", &f.service);
+        if let Some(success) = f.success {
+            self.and("success = {}", success);
+        }
+        if let Some(severity) = f.severity {
+            self.and("severity = {}", severity.as_str().to_owned());
+        }
+        if let Some(code) = f.status_code {
+            self.and("response_status_code = {}", code);
+        }
+        if let Some(prefix) = &f.path_prefix {
+            self.and("starts_with(request_path, {})", prefix.clone());
+        }
+        if let Some(q) = &f.message_contains {
+            self.and("message ILIKE {}", contains_pattern(q));
+        }
+        if let Some(from) = f.from {
+            self.and("created_at >= {}", from);
+        }
+        if let Some(to) = f.to {
+            self.and("created_at < {}", to);
+        }
+    }
+}

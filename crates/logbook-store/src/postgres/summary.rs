@@ -1,0 +1,170 @@
+//! Seed 000's dashboard queries: summary, hourly and daily rollups, countries, and the
+//! failed-auth count used for rate limiting. Buckets are UTC (date_bin from the epoch),
+//! whatever the session's time zone.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Client;
+use logbook_model::{
+    FailedAuthQuery, TenantId,
+    summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
+};
+
+use super::{db, events::Where};
+use crate::Result;
+
+pub async fn summary(client: &Client, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
+    let row = client
+        .query_one(
+            "SELECT
+                COUNT(*) FILTER (WHERE event_type = 'REQUEST'),
+                COUNT(*) FILTER (WHERE event_type = 'AUTH_LOGIN' AND success),
+                COUNT(*) FILTER (WHERE event_type IN ('AUTH_LOGIN', 'AUTH_FAILURE') AND NOT success),
+                COUNT(*) FILTER (WHERE event_type = 'RATE_LIMIT'),
+                COUNT(DISTINCT user_id),
+                COUNT(DISTINCT ip_address)
+             FROM events WHERE tenant_id = $1 AND created_at >= $2",
+            &[&tenant.0, &since],
+        )
+        .await
+        .map_err(db("computing the summary"))?;
+    Ok(Summary {
+        total_requests: row.get(0),
+        successful_logins: row.get(1),
+        auth_failures: row.get(2),
+        rate_limit_hits: row.get(3),
+        unique_users: row.get(4),
+        unique_ips: row.get(5),
+    })
+}
+
+pub async fn hourly(
+    client: &Client,
+    tenant: TenantId,
+    first_bucket: DateTime<Utc>,
+) -> Result<Vec<HourlyBucket>> {
+    let rows = client
+        .query(
+            "SELECT date_bin('1 hour', created_at, TIMESTAMPTZ 'epoch') AS bucket, event_type::text,
+                COUNT(*),
+                COUNT(*) FILTER (WHERE success),
+                COUNT(*) FILTER (WHERE NOT success),
+                COUNT(DISTINCT user_id),
+                COUNT(DISTINCT ip_address),
+                AVG(response_time_ms)::float8,
+                MAX(response_time_ms)
+             FROM events WHERE tenant_id = $1 AND created_at >= $2
+             GROUP BY 1, 2
+             ORDER BY 1 DESC, 2",
+            &[&tenant.0, &first_bucket],
+        )
+        .await
+        .map_err(db("computing the hourly rollup"))?;
+    Ok(rows
+        .iter()
+        .map(|r| HourlyBucket {
+            bucket: r.get(0),
+            event_type: r.get(1),
+            total_count: r.get(2),
+            success_count: r.get(3),
+            failure_count: r.get(4),
+            unique_users: r.get(5),
+            unique_ips: r.get(6),
+            avg_response_time_ms: r.get(7),
+            max_response_time_ms: r.get(8),
+        })
+        .collect())
+}
+
+pub async fn daily(
+    client: &Client,
+    tenant: TenantId,
+    first_bucket: DateTime<Utc>,
+) -> Result<Vec<DailyBucket>> {
+    let rows = client
+        .query(
+            "SELECT date_bin('1 day', created_at, TIMESTAMPTZ 'epoch') AS bucket, event_type::text,
+                geo_country::text,
+                COUNT(*),
+                COUNT(*) FILTER (WHERE success),
+                COUNT(*) FILTER (WHERE NOT success),
+                COUNT(DISTINCT user_id),
+                COUNT(DISTINCT ip_address),
+                COUNT(DISTINCT fingerprint),
+                AVG(response_time_ms)::float8,
+                PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY response_time_ms)
+             FROM events WHERE tenant_id = $1 AND created_at >= $2
+             GROUP BY 1, 2, 3
+             ORDER BY 1 DESC, 2, 3 NULLS LAST",
+            &[&tenant.0, &first_bucket],
+        )
+        .await
+        .map_err(db("computing the daily rollup"))?;
+    Ok(rows
+        .iter()
+        .map(|r| DailyBucket {
+            bucket: r.get(0),
+            event_type: r.get(1),
+            geo_country: r.get(2),
+            total_count: r.get(3),
+            success_count: r.get(4),
+            failure_count: r.get(5),
+            unique_users: r.get(6),
+            unique_ips: r.get(7),
+            unique_fingerprints: r.get(8),
+            avg_response_time_ms: r.get(9),
+            p95_response_time_ms: r.get(10),
+        })
+        .collect())
+}
+
+pub async fn by_country(
+    client: &Client,
+    tenant: TenantId,
+    since: DateTime<Utc>,
+) -> Result<Vec<CountryCount>> {
+    let rows = client
+        .query(
+            "SELECT geo_country::text, COUNT(*), COUNT(*) FILTER (WHERE NOT success)
+             FROM events WHERE tenant_id = $1 AND created_at >= $2
+             GROUP BY 1
+             ORDER BY 2 DESC, 1 NULLS LAST",
+            &[&tenant.0, &since],
+        )
+        .await
+        .map_err(db("computing the country breakdown"))?;
+    Ok(rows
+        .iter()
+        .map(|r| CountryCount {
+            geo_country: r.get(0),
+            count: r.get(1),
+            failures: r.get(2),
+        })
+        .collect())
+}
+
+pub async fn count_failed_auth(
+    client: &Client,
+    tenant: TenantId,
+    q: &FailedAuthQuery,
+) -> Result<i64> {
+    let mut clause = Where::new(tenant);
+    clause
+        .sql
+        .push_str(" AND event_type IN ('AUTH_LOGIN', 'AUTH_FAILURE') AND NOT success");
+    clause.and("created_at >= {}", q.since);
+    if let Some(ip) = q.ip {
+        clause.and("ip_address = {}", ip.to_canonical());
+    }
+    if let Some(user_id) = &q.user_id {
+        clause.and("user_id = {}", user_id.clone());
+    }
+    if let Some(fingerprint) = &q.fingerprint {
+        clause.and("fingerprint = {}", fingerprint.clone());
+    }
+    let sql = format!("SELECT COUNT(*) FROM events WHERE {}", clause.sql);
+    let row = client
+        .query_one(&sql, &clause.refs())
+        .await
+        .map_err(db("counting failed logins"))?;
+    Ok(row.get(0))
+}

@@ -1,0 +1,107 @@
+//! Tenants and API keys.
+
+use deadpool_postgres::Client;
+use logbook_model::TenantId;
+use tokio_postgres::{Row, error::SqlState};
+use uuid::Uuid;
+
+use super::db;
+use crate::{ApiKey, NewApiKey, Result, StoreError, Tenant};
+
+pub async fn create_tenant(client: &Client, name: &str) -> Result<Tenant> {
+    let row = client
+        .query_one(
+            "INSERT INTO tenants (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
+            &[&TenantId::new().0, &name],
+        )
+        .await
+        .map_err(|e| match e.code() {
+            Some(&SqlState::UNIQUE_VIOLATION) => {
+                StoreError::Conflict(format!("tenant {name:?} already exists"))
+            }
+            _ => db("creating a tenant")(e),
+        })?;
+    Ok(read_tenant(&row))
+}
+
+pub async fn tenant_by_name(client: &Client, name: &str) -> Result<Option<Tenant>> {
+    let row = client
+        .query_opt(
+            "SELECT id, name, created_at FROM tenants WHERE name = $1",
+            &[&name],
+        )
+        .await
+        .map_err(db("reading a tenant"))?;
+    Ok(row.as_ref().map(read_tenant))
+}
+
+pub async fn list_tenants(client: &Client) -> Result<Vec<Tenant>> {
+    let rows = client
+        .query(
+            "SELECT id, name, created_at FROM tenants ORDER BY created_at, name",
+            &[],
+        )
+        .await
+        .map_err(db("listing tenants"))?;
+    Ok(rows.iter().map(read_tenant).collect())
+}
+
+fn read_tenant(row: &Row) -> Tenant {
+    Tenant {
+        id: TenantId(row.get(0)),
+        name: row.get(1),
+        created_at: row.get(2),
+    }
+}
+
+pub async fn create_api_key(client: &Client, key: NewApiKey) -> Result<ApiKey> {
+    let row = client
+        .query_one(
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at",
+            &[
+                &Uuid::now_v7(),
+                &key.tenant_id.0,
+                &key.name,
+                &key.prefix,
+                &key.hash.as_slice(),
+                &key.scopes.to_string(),
+                &key.expires_at,
+            ],
+        )
+        .await
+        .map_err(|e| match e.code() {
+            Some(&SqlState::FOREIGN_KEY_VIOLATION) | Some(&SqlState::UNIQUE_VIOLATION) => {
+                StoreError::Conflict("the tenant does not exist or the key is not unique".into())
+            }
+            _ => db("creating an API key")(e),
+        })?;
+    read_key(&row)
+}
+
+pub async fn api_key_by_hash(client: &Client, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+    let row = client
+        .query_opt(
+            "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at
+             FROM api_keys WHERE key_hash = $1",
+            &[&hash.as_slice()],
+        )
+        .await
+        .map_err(db("looking up an API key"))?;
+    row.as_ref().map(read_key).transpose()
+}
+
+fn read_key(row: &Row) -> Result<ApiKey> {
+    let scopes: &str = row.get(4);
+    Ok(ApiKey {
+        id: row.get(0),
+        tenant_id: TenantId(row.get(1)),
+        name: row.get(2),
+        prefix: row.get(3),
+        scopes: scopes.parse().map_err(StoreError::Invalid)?,
+        created_at: row.get(5),
+        expires_at: row.get(6),
+        revoked_at: row.get(7),
+    })
+}

@@ -1,0 +1,208 @@
+//! Reading events back: filtered, keyset-paged lists and lookups by id.
+
+use logbook_model::{
+    Event, EventFilter, EventQuery, EventType, Order, Page, TenantId, event::created_at_window,
+    filter::IpFilter,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
+use uuid::Uuid;
+
+use super::{db, from_micros, micros};
+use crate::{Result, StoreError, columns::EVENT_COLUMNS, pattern::contains_pattern};
+
+pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
+    let mut clause = Where::new(tenant);
+    clause.filter(&query.filter);
+    let (cmp, dir) = match query.order {
+        Order::Desc => ("<", "DESC"),
+        Order::Asc => (">", "ASC"),
+    };
+    if let Some(cursor) = query.cursor {
+        let at = micros(cursor.created_at);
+        clause.sql.push_str(&format!(
+            " AND (created_at {cmp} ? OR (created_at = ? AND id {cmp} ?))"
+        ));
+        clause.params.extend([
+            Value::Integer(at),
+            Value::Integer(at),
+            Value::Blob(cursor.id.as_bytes().to_vec()),
+        ]);
+    }
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY created_at {dir}, id {dir} LIMIT ? OFFSET ?",
+        clause.sql
+    );
+    clause
+        .params
+        .push(Value::Integer(i64::from(query.limit) + 1));
+    clause
+        .params
+        .push(Value::Integer(query.skip.min(i64::MAX as u64) as i64));
+    let rows = select_events(conn, &sql, clause.params)?;
+    Ok(Page::from_rows(rows, query.limit))
+}
+
+pub fn get(conn: &Connection, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
+    // The id's timestamp bounds created_at, so the primary key finds the row.
+    let Some((start, end)) = created_at_window(id) else {
+        return Ok(None);
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events \
+         WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND id = ?4"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                rusqlite::params![tenant.0, micros(start), micros(end), id],
+                read_row,
+            )
+            .optional()
+        })
+        .map_err(db("reading an event"))?
+        .transpose()
+}
+
+fn select_events(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<Vec<Event>> {
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(db("preparing an event query"))?;
+    let rows = stmt
+        .query_map(params_from_iter(params), read_row)
+        .map_err(db("querying events"))?;
+    let mut events = Vec::new();
+    for row in rows {
+        events.push(row.map_err(db("reading an event row"))??);
+    }
+    Ok(events)
+}
+
+/// Maps one row of [`EVENT_COLUMNS`]; the inner result carries values that fail to parse.
+fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Event>> {
+    let event_type: String = row.get(3)?;
+    let ip: Option<String> = row.get(8)?;
+    let severity: String = row.get(28)?;
+    let created_at: i64 = row.get(2)?;
+    let tenant: Uuid = row.get(1)?;
+    let build = || -> Result<Event> {
+        let mut e = Event::new(
+            TenantId(tenant),
+            EventType::parse(&event_type).map_err(|e| invalid("event_type", e))?,
+            from_micros(created_at)?,
+        );
+        e.ip_address = ip
+            .map(|ip| ip.parse())
+            .transpose()
+            .map_err(|e| invalid("ip_address", e))?;
+        e.severity = severity.parse().map_err(|e| invalid("severity", e))?;
+        Ok(e)
+    };
+    let mut e = match build() {
+        Ok(e) => e,
+        Err(err) => return Ok(Err(err)),
+    };
+    e.id = row.get(0)?;
+    e.event_subtype = row.get(4)?;
+    e.user_id = row.get(5)?;
+    e.fingerprint = row.get(6)?;
+    e.device_id = row.get(7)?;
+    e.user_agent = row.get(9)?;
+    e.http_method = row.get(10)?;
+    e.request_path = row.get(11)?;
+    e.request_params = row.get(12)?;
+    e.request_body_summary = row.get(13)?;
+    e.response_status_code = row.get(14)?;
+    e.response_time_ms = row.get(15)?;
+    e.geo_country = row.get(16)?;
+    e.geo_region = row.get(17)?;
+    e.geo_city = row.get(18)?;
+    e.geo_timezone = row.get(19)?;
+    e.session_id = row.get(20)?;
+    e.referrer = row.get(21)?;
+    e.origin = row.get(22)?;
+    e.success = row.get(23)?;
+    e.message = row.get(24)?;
+    e.error_code = row.get(25)?;
+    e.metadata = row.get(26)?;
+    e.service = row.get(27)?;
+    e.request_id = row.get(29)?;
+    e.provider = row.get(30)?;
+    e.status = row.get(31)?;
+    Ok(Ok(e))
+}
+
+fn invalid(column: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(format!("stored {column} is not valid: {error}"))
+}
+
+/// A WHERE clause scoped to one tenant, with its parameters in order.
+pub struct Where {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Where {
+    pub fn new(tenant: TenantId) -> Self {
+        Self {
+            sql: "tenant_id = ?".into(),
+            params: vec![Value::Blob(tenant.0.as_bytes().to_vec())],
+        }
+    }
+
+    pub fn and(&mut self, condition: &str, value: Value) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+        self.params.push(value);
+    }
+
+    fn text(&mut self, column: &str, value: &Option<String>) {
+        if let Some(value) = value {
+            self.and(&format!("{column} = ?"), Value::Text(value.clone()));
+        }
+    }
+
+    pub fn filter(&mut self, f: &EventFilter) {
+        if let Some(t) = &f.event_type {
+            self.and("event_type = ?", Value::Text(t.as_str().to_owned()));
+        }
+        self.text("event_subtype", &f.event_subtype);
+        self.text("user_id", &f.user_id);
+        match f.ip {
+            Some(IpFilter::Addr(ip)) => self.and("ip_address = ?", Value::Text(ip.to_string())),
+            Some(IpFilter::Net(net)) => {
+                self.and("ip_in_net(ip_address, ?)", Value::Text(net.to_string()))
+            }
+            None => {}
+        }
+        self.text("fingerprint", &f.fingerprint);
+        self.text("session_id", &f.session_id);
+        self.text("request_id", &f.request_id);
+        self.text("service", &f.service);
+        if let Some(success) = f.success {
+            self.and("success = ?", Value::Integer(success.into()));
+        }
+        if let Some(severity) = f.severity {
+            self.and("severity = ?", Value::Text(severity.as_str().to_owned()));
+        }
+        if let Some(code) = f.status_code {
+            self.and("response_status_code = ?", Value::Integer(code.into()));
+        }
+        if let Some(prefix) = &f.path_prefix {
+            // instr() finds the first occurrence, so 1 means "starts with"; LIKE would
+            // ignore case and treat % and _ as wildcards.
+            self.and("instr(request_path, ?) = 1", Value::Text(prefix.clone()));
+        }
+        if let Some(q) = &f.message_contains {
+            self.and(
+                "message LIKE ? ESCAPE '\\'",
+                Value::Text(contains_pattern(q)),
+            );
+        }
+        if let Some(from) = f.from {
+            self.and("created_at >= ?", Value::Integer(micros(from)));
+        }
+        if let Some(to) = f.to {
+            self.and("created_at < ?", Value::Integer(micros(to)));
+        }
+    }
+}

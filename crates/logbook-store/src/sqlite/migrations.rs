@@ -1,0 +1,46 @@
+//! SQLite schema versions, applied in order, each once, inside one immediate transaction
+//! so two processes starting together do not both apply one.
+
+use chrono::Utc;
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::db;
+use crate::Result;
+
+/// (version, name, SQL). Append only: a released migration is never edited.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "events_tenants_keys",
+    include_str!("migrations/0001_events_tenants_keys.sql"),
+)];
+
+pub fn apply(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db("starting migrations"))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at INTEGER NOT NULL
+        )",
+    )
+    .map_err(db("creating schema_migrations"))?;
+    let current: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db("reading schema version"))?;
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+        tx.execute_batch(sql).map_err(db("applying a migration"))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            (version, name, Utc::now().timestamp_micros()),
+        )
+        .map_err(db("recording a migration"))?;
+        tracing::info!(version, name, "applied sqlite migration");
+    }
+    tx.commit().map_err(db("committing migrations"))
+}

@@ -1,0 +1,134 @@
+//! Tenants and API keys.
+
+use chrono::Utc;
+use logbook_model::TenantId;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use super::{db, from_micros, micros};
+use crate::{ApiKey, NewApiKey, Result, StoreError, Tenant};
+
+pub fn create_tenant(conn: &mut Connection, name: &str) -> Result<Tenant> {
+    let tenant = Tenant {
+        id: TenantId::new(),
+        name: name.to_owned(),
+        created_at: now(),
+    };
+    conn.execute(
+        "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3)",
+        params![tenant.id.0, tenant.name, micros(tenant.created_at)],
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => {
+            StoreError::Conflict(format!("tenant {name:?} already exists"))
+        }
+        _ => StoreError::database("creating a tenant", e),
+    })?;
+    Ok(tenant)
+}
+
+pub fn tenant_by_name(conn: &Connection, name: &str) -> Result<Option<Tenant>> {
+    conn.query_row(
+        "SELECT id, name, created_at FROM tenants WHERE name = ?1",
+        [name],
+        read_tenant,
+    )
+    .optional()
+    .map_err(db("reading a tenant"))?
+    .transpose()
+}
+
+pub fn list_tenants(conn: &Connection) -> Result<Vec<Tenant>> {
+    let mut stmt = conn
+        .prepare("SELECT id, name, created_at FROM tenants ORDER BY created_at, name")
+        .map_err(db("listing tenants"))?;
+    let rows = stmt
+        .query_map([], read_tenant)
+        .map_err(db("listing tenants"))?;
+    rows.map(|r| r.map_err(db("reading a tenant"))?).collect()
+}
+
+fn read_tenant(row: &Row<'_>) -> rusqlite::Result<Result<Tenant>> {
+    let created_at: i64 = row.get(2)?;
+    Ok(from_micros(created_at).map(|created_at| Tenant {
+        id: TenantId(row.get(0).unwrap_or_default()),
+        name: row.get(1).unwrap_or_default(),
+        created_at,
+    }))
+}
+
+pub fn create_api_key(conn: &mut Connection, key: NewApiKey) -> Result<ApiKey> {
+    let stored = ApiKey {
+        id: Uuid::now_v7(),
+        tenant_id: key.tenant_id,
+        name: key.name,
+        prefix: key.prefix,
+        scopes: key.scopes,
+        created_at: now(),
+        expires_at: key.expires_at,
+        revoked_at: None,
+    };
+    conn.execute(
+        "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            stored.id,
+            stored.tenant_id.0,
+            stored.name,
+            stored.prefix,
+            key.hash.as_slice(),
+            stored.scopes.to_string(),
+            micros(stored.created_at),
+            stored.expires_at.map(micros),
+        ],
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => {
+            StoreError::Conflict("the tenant does not exist or the key is not unique".into())
+        }
+        _ => StoreError::database("creating an API key", e),
+    })?;
+    Ok(stored)
+}
+
+pub fn api_key_by_hash(conn: &Connection, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+    conn.prepare_cached(
+        "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at
+         FROM api_keys WHERE key_hash = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row([hash.as_slice()], |r| {
+            Ok((
+                r.get::<_, Uuid>(0)?,
+                r.get::<_, Uuid>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+            ))
+        })
+        .optional()
+    })
+    .map_err(db("looking up an API key"))?
+    .map(
+        |(id, tenant, name, prefix, scopes, created, expires, revoked)| {
+            Ok(ApiKey {
+                id,
+                tenant_id: TenantId(tenant),
+                name,
+                prefix,
+                scopes: scopes.parse().map_err(StoreError::Invalid)?,
+                created_at: from_micros(created)?,
+                expires_at: expires.map(from_micros).transpose()?,
+                revoked_at: revoked.map(from_micros).transpose()?,
+            })
+        },
+    )
+    .transpose()
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    logbook_model::parse::truncate_to_micros(Utc::now())
+}

@@ -1,0 +1,79 @@
+//! Fresh storage for tests: a new SQLite file or a new PostgreSQL database per call.
+//!
+//! PostgreSQL comes from `LOGBOOK_TEST_DATABASE_URL` (scripts/test sets it). Without it,
+//! a local server on 127.0.0.1:5432 is tried; a test that cannot reach PostgreSQL fails,
+//! it is never skipped.
+
+use std::path::PathBuf;
+
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+pub const DATABASE_PREFIX: &str = "logbook_test_";
+
+/// The server tests create their databases on.
+pub fn postgres_base_url() -> String {
+    match std::env::var("LOGBOOK_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "CI=true but LOGBOOK_TEST_DATABASE_URL is not set: run the tests through scripts/test"
+            )
+        }
+        _ => "postgres://postgres@127.0.0.1:5432/postgres".into(),
+    }
+}
+
+/// Creates an empty database and returns its URL.
+pub async fn fresh_postgres_url() -> String {
+    let base = postgres_base_url();
+    let (client, connection) = tokio_postgres::connect(&base, NoTls).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL tests need a server: cannot connect to {base}: {e} (run scripts/test, which starts one)")
+    });
+    tokio::spawn(connection);
+    let name = format!("{DATABASE_PREFIX}{}", Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    with_database(&base, &name)
+}
+
+/// `base` with its database name replaced.
+pub fn with_database(base: &str, name: &str) -> String {
+    let (url, query) = match base.split_once('?') {
+        Some((url, query)) => (url, Some(query)),
+        None => (base, None),
+    };
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let root = match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// A path for a new SQLite file in a fresh temporary directory.
+pub fn temp_sqlite_path() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("logbook-test-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir.join("logbook.db")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            super::with_database("postgres://u@h:5/db?sslmode=disable", "x"),
+            "postgres://u@h:5/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgresql://u@h", "x"),
+            "postgresql://u@h/x"
+        );
+    }
+}

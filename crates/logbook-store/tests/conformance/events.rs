@@ -1,0 +1,412 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+use logbook_model::{
+    Cursor, EventFilter, EventQuery, EventType, Order, Severity, TenantId, filter::IpFilter,
+};
+use logbook_store::Store;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::{append, event, ids, minutes_ago, now};
+
+pub async fn round_trips_every_field(store: Arc<dyn Store>) {
+    let tenant = TenantId::new();
+    let mut e = event(tenant, "AUTH_LOGIN", at_micros());
+    e.event_subtype = Some("password".into());
+    e.user_id = Some("user-123".into());
+    e.fingerprint = Some("fp".into());
+    e.device_id = Some("device".into());
+    e.ip_address = Some("2001:db8::7".parse().unwrap());
+    e.user_agent = Some("Mozilla/5.0 é".into());
+    e.http_method = Some("POST".into());
+    e.request_path = Some("/api/auth/login".into());
+    e.request_params = Some(json!({"redirect": "/home"}));
+    e.request_body_summary = Some(json!({"email": "a@b.c", "password": "[REDACTED]"}));
+    e.response_status_code = Some(401);
+    e.response_time_ms = Some(87);
+    e.geo_country = Some("US".into());
+    e.geo_region = Some("CA".into());
+    e.geo_city = Some("San Francisco".into());
+    e.geo_timezone = Some("America/Los_Angeles".into());
+    e.session_id = Some("sess".into());
+    e.referrer = Some("https://example.com/".into());
+    e.origin = Some("https://example.com".into());
+    e.success = false;
+    e.message = Some("bad password; 'quotes' and \"doubles\"".into());
+    e.error_code = Some("AUTH_001".into());
+    e.metadata = Some(json!({"nested": {"list": [1, "two", null, true]}}));
+    e.service = Some("api".into());
+    e.severity = Severity::Warning;
+    e.request_id = Some("req-1".into());
+    e.provider = Some("stripe".into());
+    e.status = Some("failure".into());
+    let bare = event(tenant, "REQUEST", at_micros() + Duration::seconds(1));
+    append(&store, &[e.clone(), bare.clone()]).await;
+
+    assert_eq!(store.get_event(tenant, e.id).await.unwrap(), Some(e));
+    assert_eq!(store.get_event(tenant, bare.id).await.unwrap(), Some(bare));
+}
+
+fn at_micros() -> chrono::DateTime<chrono::Utc> {
+    "2026-03-10T11:22:33.456789Z".parse().unwrap()
+}
+
+pub async fn get_is_scoped_to_the_tenant(store: Arc<dyn Store>) {
+    let (a, b) = (TenantId::new(), TenantId::new());
+    let e = event(a, "REQUEST", now());
+    append(&store, &[e.clone()]).await;
+    assert!(store.get_event(b, e.id).await.unwrap().is_none());
+    assert!(store.get_event(a, Uuid::now_v7()).await.unwrap().is_none());
+    assert!(
+        store.get_event(a, Uuid::new_v4()).await.unwrap().is_none(),
+        "a v4 id has no time"
+    );
+}
+
+pub async fn filters_select_the_right_events(store: Arc<dyn Store>) {
+    let t = TenantId::new();
+    let mut e0 = event(t, "REQUEST", minutes_ago(1));
+    e0.user_id = Some("u1".into());
+    e0.ip_address = Some("10.0.0.1".parse().unwrap());
+    e0.fingerprint = Some("f1".into());
+    e0.session_id = Some("s1".into());
+    e0.request_id = Some("r1".into());
+    e0.service = Some("api".into());
+    e0.response_status_code = Some(200);
+    e0.request_path = Some("/api/users/1".into());
+    e0.message = Some("Fetched user".into());
+    let mut e1 = event(t, "REQUEST", minutes_ago(2));
+    e1.user_id = Some("u2".into());
+    e1.ip_address = Some("10.0.0.2".parse().unwrap());
+    e1.service = Some("api".into());
+    e1.response_status_code = Some(404);
+    e1.request_path = Some("/api/users/2".into());
+    e1.success = false;
+    e1.severity = Severity::Warning;
+    e1.message = Some("Not Found: user".into());
+    let mut e2 = event(t, "AUTH_LOGIN", minutes_ago(3));
+    e2.event_subtype = Some("password".into());
+    e2.user_id = Some("u1".into());
+    e2.ip_address = Some("10.0.1.5".parse().unwrap());
+    e2.fingerprint = Some("f1".into());
+    let mut e3 = event(t, "AUTH_FAILURE", minutes_ago(4));
+    e3.event_subtype = Some("password".into());
+    e3.user_id = Some("u1".into());
+    e3.ip_address = Some("192.168.1.1".parse().unwrap());
+    e3.fingerprint = Some("f2".into());
+    e3.success = false;
+    e3.severity = Severity::Error;
+    e3.message = Some("Bad password 50%".into());
+    let mut e4 = event(t, "REQUEST", minutes_ago(5));
+    e4.service = Some("web".into());
+    e4.request_path = Some("/health".into());
+    e4.ip_address = Some("2001:db8::1".parse().unwrap());
+    e4.response_status_code = Some(200);
+    let mut e5 = event(t, "RATE_LIMIT", minutes_ago(6));
+    e5.ip_address = Some("192.168.1.1".parse().unwrap());
+    e5.success = false;
+    e5.session_id = Some("s2".into());
+    e5.request_id = Some("r2".into());
+    let mut other = event(TenantId::new(), "REQUEST", minutes_ago(1));
+    other.user_id = Some("u1".into());
+    other.ip_address = Some("10.0.0.1".parse().unwrap());
+    append(
+        &store,
+        &[
+            e0.clone(),
+            e1.clone(),
+            e2.clone(),
+            e3.clone(),
+            e4.clone(),
+            e5.clone(),
+            other,
+        ],
+    )
+    .await;
+
+    let all = [&e0, &e1, &e2, &e3, &e4, &e5];
+    let expect = |picked: &[usize]| picked.iter().map(|i| all[*i].id).collect::<Vec<_>>();
+    let cases: Vec<(&str, EventFilter, Vec<Uuid>)> = vec![
+        ("none", EventFilter::default(), expect(&[0, 1, 2, 3, 4, 5])),
+        (
+            "event_type",
+            EventFilter {
+                event_type: Some(EventType::parse("REQUEST").unwrap()),
+                ..Default::default()
+            },
+            expect(&[0, 1, 4]),
+        ),
+        (
+            "event_subtype",
+            EventFilter {
+                event_subtype: Some("password".into()),
+                ..Default::default()
+            },
+            expect(&[2, 3]),
+        ),
+        (
+            "user_id",
+            EventFilter {
+                user_id: Some("u1".into()),
+                ..Default::default()
+            },
+            expect(&[0, 2, 3]),
+        ),
+        (
+            "ip",
+            EventFilter {
+                ip: Some(ip("10.0.0.1")),
+                ..Default::default()
+            },
+            expect(&[0]),
+        ),
+        (
+            "ip mapped",
+            EventFilter {
+                ip: Some(ip("::ffff:10.0.0.1")),
+                ..Default::default()
+            },
+            expect(&[0]),
+        ),
+        (
+            "cidr v4",
+            EventFilter {
+                ip: Some(ip("10.0.0.0/16")),
+                ..Default::default()
+            },
+            expect(&[0, 1, 2]),
+        ),
+        (
+            "cidr v6",
+            EventFilter {
+                ip: Some(ip("2001:db8::/32")),
+                ..Default::default()
+            },
+            expect(&[4]),
+        ),
+        (
+            "fingerprint",
+            EventFilter {
+                fingerprint: Some("f1".into()),
+                ..Default::default()
+            },
+            expect(&[0, 2]),
+        ),
+        (
+            "session_id",
+            EventFilter {
+                session_id: Some("s2".into()),
+                ..Default::default()
+            },
+            expect(&[5]),
+        ),
+        (
+            "request_id",
+            EventFilter {
+                request_id: Some("r1".into()),
+                ..Default::default()
+            },
+            expect(&[0]),
+        ),
+        (
+            "service",
+            EventFilter {
+                service: Some("api".into()),
+                ..Default::default()
+            },
+            expect(&[0, 1]),
+        ),
+        (
+            "success",
+            EventFilter {
+                success: Some(false),
+                ..Default::default()
+            },
+            expect(&[1, 3, 5]),
+        ),
+        (
+            "severity",
+            EventFilter {
+                severity: Some(Severity::Warning),
+                ..Default::default()
+            },
+            expect(&[1]),
+        ),
+        (
+            "status_code",
+            EventFilter {
+                status_code: Some(200),
+                ..Default::default()
+            },
+            expect(&[0, 4]),
+        ),
+        (
+            "path",
+            EventFilter {
+                path_prefix: Some("/api/users".into()),
+                ..Default::default()
+            },
+            expect(&[0, 1]),
+        ),
+        (
+            "path case",
+            EventFilter {
+                path_prefix: Some("/API".into()),
+                ..Default::default()
+            },
+            expect(&[]),
+        ),
+        (
+            "path wildcard",
+            EventFilter {
+                path_prefix: Some("/api/users/_".into()),
+                ..Default::default()
+            },
+            expect(&[]),
+        ),
+        (
+            "q case",
+            EventFilter {
+                message_contains: Some("not found".into()),
+                ..Default::default()
+            },
+            expect(&[1]),
+        ),
+        (
+            "q percent",
+            EventFilter {
+                message_contains: Some("%".into()),
+                ..Default::default()
+            },
+            expect(&[3]),
+        ),
+        (
+            "q underscore",
+            EventFilter {
+                message_contains: Some("_".into()),
+                ..Default::default()
+            },
+            expect(&[]),
+        ),
+        (
+            "from/to",
+            EventFilter {
+                from: Some(minutes_ago(4)),
+                to: Some(minutes_ago(1)),
+                ..Default::default()
+            },
+            expect(&[1, 2, 3]),
+        ),
+        (
+            "combined",
+            EventFilter {
+                user_id: Some("u1".into()),
+                success: Some(false),
+                ..Default::default()
+            },
+            expect(&[3]),
+        ),
+    ];
+    for (name, filter, expected) in cases {
+        let page = store
+            .list_events(
+                t,
+                &EventQuery {
+                    filter,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids(&page.items), expected, "filter {name}");
+        assert_eq!(page.next_cursor, None, "filter {name}");
+    }
+    let asc = store
+        .list_events(
+            t,
+            &EventQuery {
+                order: Order::Asc,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&asc.items), expect(&[5, 4, 3, 2, 1, 0]));
+}
+
+fn ip(text: &str) -> IpFilter {
+    text.parse().unwrap()
+}
+
+/// 25 events, five of them sharing one timestamp so the id breaks ties.
+async fn paging_fixture(store: &Arc<dyn Store>) -> (TenantId, Vec<logbook_model::Event>) {
+    let t = TenantId::new();
+    let mut events: Vec<_> = (0..20)
+        .map(|i| event(t, "REQUEST", minutes_ago(i)))
+        .collect();
+    events.extend((0..5).map(|_| event(t, "REQUEST", minutes_ago(7))));
+    append(store, &events).await;
+    events.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    (t, events)
+}
+
+pub async fn cursor_pages_cover_everything_once(store: Arc<dyn Store>) {
+    let (t, newest_first) = paging_fixture(&store).await;
+    for order in [Order::Desc, Order::Asc] {
+        let mut expected = ids(&newest_first);
+        if order == Order::Asc {
+            expected.reverse();
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        let mut pages = 0;
+        loop {
+            let query = EventQuery {
+                order,
+                limit: 10,
+                cursor,
+                ..Default::default()
+            };
+            let page = store.list_events(t, &query).await.unwrap();
+            pages += 1;
+            seen.extend(ids(&page.items));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next.parse().unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3, "{order:?}");
+        assert_eq!(seen, expected, "{order:?}");
+    }
+}
+
+pub async fn skip_offsets_the_page(store: Arc<dyn Store>) {
+    let (t, newest_first) = paging_fixture(&store).await;
+    let page = store
+        .list_events(
+            t,
+            &EventQuery {
+                limit: 5,
+                skip: 3,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&page.items), ids(&newest_first[3..8]));
+    assert!(page.next_cursor.is_some());
+    let last = store
+        .list_events(
+            t,
+            &EventQuery {
+                limit: 5,
+                skip: 22,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&last.items), ids(&newest_first[22..]));
+    assert_eq!(last.next_cursor, None);
+}

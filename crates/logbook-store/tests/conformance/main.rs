@@ -1,0 +1,40 @@
+//! The store conformance suite: every behaviour of the `Store` trait, asserted against
+//! hand-computed answers, run on SQLite and on PostgreSQL.
+
+mod events;
+mod idempotency;
+mod keys;
+mod summaries;
+mod support;
+
+/// Generates one test per backend for each behaviour.
+macro_rules! conformance {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$module::$name(super::support::sqlite().await).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$module::$name(super::support::postgres().await).await })*
+        }
+    };
+}
+
+conformance!(
+    events::round_trips_every_field,
+    events::get_is_scoped_to_the_tenant,
+    events::filters_select_the_right_events,
+    events::cursor_pages_cover_everything_once,
+    events::skip_offsets_the_page,
+    summaries::summary_counts_seed_fields,
+    summaries::hourly_buckets_from_the_first_whole_hour,
+    summaries::daily_buckets_with_p95,
+    summaries::by_country_counts_and_failures,
+    summaries::failed_auth_combines_identifiers,
+    summaries::every_answer_is_scoped_to_the_tenant,
+    idempotency::a_key_is_stored_once,
+    idempotency::a_key_repeated_in_one_batch_is_stored_once,
+    idempotency::an_expired_key_is_forgotten,
+    keys::tenants_and_keys,
+);

@@ -94,6 +94,11 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that storage answers.
     async fn ping(&self) -> Result<()>;
 
+    /// Periodic upkeep, such as making the coming days' partitions.
+    async fn maintain(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Stores the items in one transaction (group commit), skipping those whose
     /// idempotency key was seen since `idempotency_since`. Returns once durable.
     async fn append(

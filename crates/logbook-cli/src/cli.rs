@@ -1,0 +1,156 @@
+//! The command line: every flag, with its environment variable where it has one.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use logbook_store::StoreLocation;
+
+/// Logbook: a self-hosted event log and audit-trail server.
+#[derive(Debug, Parser)]
+#[command(name = "logbook", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(StoreArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Query stored events, as a table or JSON.
+    Query(QueryArgs),
+    /// Run a benchmark and print its figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Where the data lives; the same flags for every command that opens storage.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// `sqlite:PATH` or `postgres://USER@HOST/DB` (TIMESCALE_URI is read too). Default:
+    /// SQLite under the data dir.
+    #[arg(long, env = "LOGBOOK_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the embedded SQLite database.
+    #[arg(long, env = "LOGBOOK_DATA_DIR", default_value = "./logbook-data")]
+    pub data_dir: PathBuf,
+}
+
+impl StoreArgs {
+    pub fn location(&self) -> anyhow::Result<StoreLocation> {
+        let url = self
+            .database_url
+            .clone()
+            .or_else(|| std::env::var("TIMESCALE_URI").ok());
+        Ok(StoreLocation::resolve(url.as_deref(), &self.data_dir)?)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "LOGBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create a tenant; prints its id.
+    Create {
+        /// A unique name, e.g. the application's.
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; prints the key alone on stdout (shown only this once).
+    Create {
+        /// Comma-separated: ingest, read, admin.
+        #[arg(long)]
+        scopes: String,
+        /// The tenant the key belongs to.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// A label to tell keys apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The tenant to read.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    #[arg(long)]
+    pub event_type: Option<String>,
+    #[arg(long)]
+    pub event_subtype: Option<String>,
+    #[arg(long)]
+    pub user_id: Option<String>,
+    /// An address or CIDR block.
+    #[arg(long)]
+    pub ip: Option<String>,
+    #[arg(long)]
+    pub fingerprint: Option<String>,
+    #[arg(long)]
+    pub session_id: Option<String>,
+    #[arg(long)]
+    pub request_id: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+    #[arg(long)]
+    pub success: Option<bool>,
+    #[arg(long)]
+    pub severity: Option<String>,
+    #[arg(long)]
+    pub status_code: Option<i16>,
+    /// Prefix of the request path.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Text the message contains (any case).
+    #[arg(long)]
+    pub q: Option<String>,
+    /// RFC 3339 time, inclusive.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// RFC 3339 time, exclusive.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    /// asc or desc.
+    #[arg(long, default_value = "desc")]
+    pub order: String,
+    /// Print JSON (one page, with next_cursor) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ingest throughput: HTTP ingest vs raw binary COPY vs one INSERT per event.
+    Ingest(crate::commands::bench::IngestBenchArgs),
+}

@@ -1,0 +1,51 @@
+use anyhow::Context;
+use logbook_server::{App, Config};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let location = args.store.location()?;
+    let described = location.describe();
+    let app = App::build(Config::new(location))
+        .await
+        .with_context(|| format!("cannot open {described}"))?;
+    if let Some(secret) = app
+        .bootstrap()
+        .await
+        .context("cannot create the default tenant")?
+    {
+        println!(
+            "Created tenant \"default\" and its admin key. It is shown only this once; store it now:\n\n    {secret}\n"
+        );
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(storage = %described, address = %args.listen, "logbook is listening");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    app.serve(listener, shutdown)
+        .await
+        .context("the server failed")?;
+    tracing::info!("stopped; every accepted event is stored");
+    Ok(())
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: finishing requests and storing what is queued");
+    shutdown.cancel();
+}

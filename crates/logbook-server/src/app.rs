@@ -1,0 +1,114 @@
+//! Building the application: storage, ingest writers, jobs and the router.
+
+use std::sync::Arc;
+
+use axum::Router;
+use logbook_model::{EventParser, Redactor, Scopes};
+use logbook_store::Store;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    Config,
+    auth::{KeyCache, keys},
+    ingest::Ingestor,
+    jobs, routes,
+};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyCache>,
+    pub(crate) ingestor: Ingestor,
+    pub(crate) parser: Arc<EventParser>,
+}
+
+pub struct App {
+    state: AppState,
+    writers: Vec<JoinHandle<()>>,
+    jobs: JoinHandle<()>,
+    jobs_stop: CancellationToken,
+}
+
+/// The tenant a fresh store is given, with an admin key.
+pub const DEFAULT_TENANT: &str = "default";
+
+impl App {
+    /// Opens storage (applying migrations) and starts the ingest writers and jobs.
+    pub async fn build(config: Config) -> Result<Self, logbook_store::StoreError> {
+        let store = logbook_store::open(&config.location).await?;
+        Ok(Self::with_store(store, &config))
+    }
+
+    pub fn with_store(store: Arc<dyn Store>, config: &Config) -> Self {
+        let (ingestor, writers) = Ingestor::start(store.clone(), &config.ingest);
+        let redactor = Redactor::new(config.redact_keys.iter().map(String::as_str));
+        let jobs_stop = CancellationToken::new();
+        let jobs = tokio::spawn(jobs::run_all(store.clone(), jobs_stop.clone()));
+        let state = AppState {
+            store,
+            keys: Arc::default(),
+            ingestor,
+            parser: Arc::new(EventParser::new(redactor)),
+        };
+        Self {
+            state,
+            writers,
+            jobs,
+            jobs_stop,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.state.store
+    }
+
+    /// On a store with no tenant, creates tenant `default` and an admin key, and returns
+    /// the key's secret, to be shown once.
+    pub async fn bootstrap(&self) -> Result<Option<String>, logbook_store::StoreError> {
+        if !self.state.store.list_tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        let tenant = self.state.store.create_tenant(DEFAULT_TENANT).await?;
+        let created =
+            keys::create(self.state.store.as_ref(), tenant.id, "admin", Scopes::all()).await?;
+        Ok(Some(created.secret))
+    }
+
+    /// The whole HTTP API.
+    pub fn router(&self) -> Router {
+        routes::router().with_state(self.state.clone())
+    }
+
+    /// Serves until `shutdown` fires, then stops accepting, finishes open requests,
+    /// stores everything queued, and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
+        let router = self.router();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await?;
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Stops the jobs and waits for the writers to drain the queue.
+    pub async fn shutdown(self) {
+        let Self {
+            state,
+            writers,
+            jobs,
+            jobs_stop,
+        } = self;
+        jobs_stop.cancel();
+        drop(state);
+        for writer in writers {
+            let _ = writer.await;
+        }
+        let _ = jobs.await;
+    }
+}

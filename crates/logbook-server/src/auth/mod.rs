@@ -1,0 +1,103 @@
+//! API-key authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+//!
+//! A request's key becomes a [`Principal`] (key id, tenant, scopes); every handler reads
+//! its tenant from there, so no query runs without one. Route scopes are enforced by
+//! the extractors [`IngestKey`] and [`ReadKey`].
+
+mod cache;
+pub mod keys;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use chrono::Utc;
+use logbook_model::{Scope, Scopes, TenantId};
+use uuid::Uuid;
+
+pub use cache::KeyCache;
+
+use crate::{ApiError, AppState};
+
+/// Who is calling: the key and the tenant it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub key_id: Uuid,
+    pub tenant: TenantId,
+    pub scopes: Scopes,
+}
+
+/// The key from the request headers, if any.
+fn presented_key(parts: &Parts) -> Option<&str> {
+    let headers = &parts.headers;
+    if let Some(value) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, key) = value.trim().split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    scope: Scope,
+) -> Result<Principal, ApiError> {
+    let secret = presented_key(parts)
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthorized(
+            "send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+        ))?;
+    let hash = keys::hash(secret);
+    let principal = match state.keys.get(&hash) {
+        Some(principal) => principal,
+        None => {
+            let key = state.store.api_key_by_hash(&hash).await?;
+            let now = Utc::now();
+            let key = key
+                .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now))
+                .ok_or(ApiError::Unauthorized(
+                    "the API key is unknown, revoked or expired",
+                ))?;
+            let principal = Principal {
+                key_id: key.id,
+                tenant: key.tenant_id,
+                scopes: key.scopes,
+            };
+            state.keys.insert(hash, principal.clone(), key.expires_at);
+            principal
+        }
+    };
+    if !principal.scopes.contains(scope) {
+        return Err(ApiError::Forbidden(scope.as_str()));
+    }
+    Ok(principal)
+}
+
+macro_rules! scoped_extractor {
+    ($(#[$doc:meta])* $name:ident, $scope:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub Principal);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+                authenticate(parts, state, $scope).await.map($name)
+            }
+        }
+    };
+}
+
+scoped_extractor!(
+    /// A caller whose key has the `ingest` scope.
+    IngestKey,
+    Scope::Ingest
+);
+scoped_extractor!(
+    /// A caller whose key has the `read` scope.
+    ReadKey,
+    Scope::Read
+);

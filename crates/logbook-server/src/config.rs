@@ -1,0 +1,45 @@
+//! The server's settings, one typed struct; the CLI fills it from flags and environment.
+
+use logbook_store::StoreLocation;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub location: StoreLocation,
+    pub ingest: IngestConfig,
+    /// Object keys whose values are replaced by `[REDACTED]` before storage.
+    pub redact_keys: Vec<String>,
+}
+
+impl Config {
+    pub fn new(location: StoreLocation) -> Self {
+        Self {
+            location,
+            ingest: IngestConfig::default(),
+            redact_keys: logbook_model::redact::DEFAULT_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    /// Events waiting for storage across all requests; beyond it ingest answers 429.
+    pub queue_events: usize,
+    /// Most events written in one transaction.
+    pub max_batch_events: usize,
+    /// Concurrent writers; `None` picks per backend (SQLite has one writer, PostgreSQL two,
+    /// which measured as the best on two cores: each COPY keeps a core busy on indexes).
+    pub writers: Option<usize>,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            queue_events: 100_000,
+            max_batch_events: 20_000,
+            writers: None,
+        }
+    }
+}

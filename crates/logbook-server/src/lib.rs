@@ -1,0 +1,19 @@
+//! Logbook's HTTP server.
+//!
+//! [`App::build`] opens storage and starts the ingest writers; [`App::router`] is the
+//! whole HTTP API, which tests drive directly; [`App::serve`] runs it on a listener until
+//! a [`CancellationToken`](tokio_util::sync::CancellationToken) fires, then drains the
+//! ingest queue so every accepted event is stored before it returns.
+
+mod app;
+pub mod auth;
+pub mod config;
+mod error;
+mod ingest;
+mod jobs;
+mod params;
+mod routes;
+
+pub use app::{App, AppState};
+pub use config::{Config, IngestConfig};
+pub use error::ApiError;

@@ -1,0 +1,112 @@
+//! Query-string parameters, parsed into typed values with errors that name the parameter.
+//! A parameter the route does not know is an error too: a typo should not silently
+//! widen a query.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use crate::ApiError;
+
+pub struct Params {
+    pairs: Vec<(String, String)>,
+    taken: Vec<bool>,
+}
+
+impl Params {
+    pub fn new(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(ApiError::parameter(name, "is given more than once"));
+            }
+        }
+        let taken = vec![false; pairs.len()];
+        Ok(Self { pairs, taken })
+    }
+
+    /// The raw value; an empty value counts as absent.
+    pub fn text(&mut self, name: &str) -> Option<String> {
+        let index = self.pairs.iter().position(|(n, _)| n == name)?;
+        self.taken[index] = true;
+        Some(self.pairs[index].1.clone()).filter(|v| !v.is_empty())
+    }
+
+    /// The value parsed with `FromStr`, whose error message becomes the detail.
+    pub fn parse<T>(&mut self, name: &str) -> Result<Option<T>, ApiError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.text(name)
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|e| ApiError::parameter(name, e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// An integer in `min..=max`, or `default` when absent.
+    pub fn int(&mut self, name: &str, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
+        Ok(self.int_opt(name, min, max)?.unwrap_or(default))
+    }
+
+    /// An integer in `min..=max`, if given.
+    pub fn int_opt(&mut self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        let Some(text) = self.text(name) else {
+            return Ok(None);
+        };
+        match text.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(ApiError::parameter(
+                name,
+                format!("must be an integer from {min} to {max}, got {text:?}"),
+            )),
+        }
+    }
+
+    pub fn time(&mut self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+        self.text(name)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        ApiError::parameter(
+                            name,
+                            format!(
+                                "must be an RFC 3339 time such as 2026-01-27T10:00:00Z, got {v:?}"
+                            ),
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    pub fn bool(&mut self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.text(name)
+            .map(|v| match v.as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(ApiError::parameter(
+                    name,
+                    format!("must be true or false, got {v:?}"),
+                )),
+            })
+            .transpose()
+    }
+
+    /// Fails on the first parameter no one asked for.
+    pub fn finish(self) -> Result<(), ApiError> {
+        match self
+            .pairs
+            .iter()
+            .zip(&self.taken)
+            .find(|(_, taken)| !**taken)
+        {
+            Some(((name, _), _)) => Err(ApiError::parameter(
+                name,
+                "is not a parameter of this route",
+            )),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Reading events: `GET /api/v1/logs` (filters, keyset cursor, skip), `/logs/{id}`, and
+//! `/logs/users/{user_id}`.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    routing::get,
+};
+use logbook_model::{
+    Event, EventFilter, EventQuery, EventType, Page,
+    filter::{DEFAULT_PAGE, MAX_PAGE},
+};
+use uuid::Uuid;
+
+use crate::{ApiError, AppState, auth::ReadKey, params::Params};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/logs", get(list_events))
+        .route("/logs/{id}", get(get_event))
+        .route("/logs/users/{user_id}", get(list_user_events))
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Page>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let query = event_query(&mut params, None)?;
+    params.finish()?;
+    Ok(Json(
+        state.store.list_events(principal.tenant, &query).await?,
+    ))
+}
+
+async fn list_user_events(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Path(user_id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Page>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let query = event_query(&mut params, Some(user_id))?;
+    params.finish()?;
+    Ok(Json(
+        state.store.list_events(principal.tenant, &query).await?,
+    ))
+}
+
+async fn get_event(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Path(id): Path<String>,
+) -> Result<Json<Event>, ApiError> {
+    let id = Uuid::parse_str(&id)
+        .map_err(|_| ApiError::parameter("id", format!("{id:?} is not a UUID")))?;
+    state
+        .store
+        .get_event(principal.tenant, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))
+}
+
+/// The filters, order and page of `/logs`; `user_id` comes from the path when given.
+fn event_query(params: &mut Params, user_id: Option<String>) -> Result<EventQuery, ApiError> {
+    let user_id = match user_id {
+        Some(from_path) => Some(from_path),
+        None => params.text("user_id"),
+    };
+    let filter = EventFilter {
+        event_type: params
+            .text("event_type")
+            .map(|t| EventType::parse(&t).map_err(|e| ApiError::parameter("event_type", e)))
+            .transpose()?,
+        event_subtype: params.text("event_subtype"),
+        user_id,
+        ip: params.parse("ip")?,
+        fingerprint: params.text("fingerprint"),
+        session_id: params.text("session_id"),
+        request_id: params.text("request_id"),
+        service: params.text("service"),
+        success: params.bool("success")?,
+        severity: params.parse("severity")?,
+        status_code: params
+            .int_opt("status_code", 0, 999)?
+            .map(|code| code as i16),
+        path_prefix: params.text("path"),
+        message_contains: params.text("q"),
+        from: params.time("from")?,
+        to: params.time("to")?,
+    };
+    Ok(EventQuery {
+        filter,
+        order: params.parse("order")?.unwrap_or_default(),
+        limit: params.int("limit", DEFAULT_PAGE.into(), 1, MAX_PAGE.into())? as u32,
+        cursor: params.parse("cursor")?,
+        skip: params.int("skip", 0, 0, 1_000_000)? as u64,
+    })
+}

@@ -1,0 +1,50 @@
+//! `GET /api/v1/logs/failed-auth`: seed 000's getFailedAuthAttempts, for rate limiting.
+
+use std::net::IpAddr;
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    routing::get,
+};
+use chrono::{Duration, Utc};
+use logbook_model::FailedAuthQuery;
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState, auth::ReadKey, params::Params};
+
+/// A week: failed-auth counts serve rate limiting, which looks back minutes, not months.
+const MAX_MINUTES: i64 = 7 * 24 * 60;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/logs/failed-auth", get(count_failed_auth))
+}
+
+async fn count_failed_auth(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let ip: Option<IpAddr> = params.parse("ip")?;
+    let user_id = params.text("user_id");
+    let fingerprint = params.text("fingerprint");
+    let minutes = params.int("minutes", 15, 1, MAX_MINUTES)?;
+    params.finish()?;
+    if ip.is_none() && user_id.is_none() && fingerprint.is_none() {
+        return Err(ApiError::BadRequest(
+            "give at least one of ip, user_id and fingerprint".into(),
+        ));
+    }
+    let query = FailedAuthQuery {
+        ip,
+        user_id,
+        fingerprint,
+        since: Utc::now() - Duration::minutes(minutes),
+    };
+    let count = state
+        .store
+        .count_failed_auth(principal.tenant, &query)
+        .await?;
+    Ok(Json(json!({ "count": count })))
+}

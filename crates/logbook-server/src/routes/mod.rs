@@ -1,0 +1,25 @@
+//! The HTTP API: one module per resource, each owning its routes.
+
+mod events;
+mod failed_auth;
+mod health;
+pub mod ingest_events;
+mod summaries;
+
+use axum::{Router, http::Uri};
+
+use crate::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    let api = Router::new()
+        .merge(ingest_events::router())
+        .merge(events::router())
+        .merge(summaries::router())
+        .merge(failed_auth::router());
+    Router::new()
+        .merge(health::router())
+        .nest("/api/v1", api)
+        .fallback(
+            |uri: Uri| async move { ApiError::NotFound(format!("no route for {}", uri.path())) },
+        )
+}

@@ -1,0 +1,73 @@
+//! Seed 000's dashboard answers: `/logs/summary`, `/logs/hourly`, `/logs/daily`,
+//! `/logs/by-country`.
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    routing::get,
+};
+use chrono::{Duration, Utc};
+use logbook_model::summary::{
+    CountryCount, DAY, DailyBucket, HOUR, HourlyBucket, Summary, first_bucket,
+};
+
+use crate::{ApiError, AppState, auth::ReadKey, params::Params};
+
+/// The longest window any summary covers: a year.
+const MAX_HOURS: i64 = 366 * 24;
+const MAX_DAYS: i64 = 366;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/logs/summary", get(summary))
+        .route("/logs/hourly", get(hourly))
+        .route("/logs/daily", get(daily))
+        .route("/logs/by-country", get(by_country))
+}
+
+/// The `hours` parameter (default 24), the only one these routes take.
+fn hours(pairs: Vec<(String, String)>) -> Result<i64, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let hours = params.int("hours", 24, 1, MAX_HOURS)?;
+    params.finish()?;
+    Ok(hours)
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Summary>, ApiError> {
+    let since = Utc::now() - Duration::hours(hours(pairs)?);
+    Ok(Json(state.store.summary(principal.tenant, since).await?))
+}
+
+async fn hourly(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<HourlyBucket>>, ApiError> {
+    let first = first_bucket(Utc::now(), Duration::hours(hours(pairs)?), HOUR);
+    Ok(Json(state.store.hourly(principal.tenant, first).await?))
+}
+
+async fn daily(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<DailyBucket>>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let days = params.int("days", 30, 1, MAX_DAYS)?;
+    params.finish()?;
+    let first = first_bucket(Utc::now(), Duration::days(days), DAY);
+    Ok(Json(state.store.daily(principal.tenant, first).await?))
+}
+
+async fn by_country(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<CountryCount>>, ApiError> {
+    let since = Utc::now() - Duration::hours(hours(pairs)?);
+    Ok(Json(state.store.by_country(principal.tenant, since).await?))
+}

@@ -1,0 +1,209 @@
+use logbook_model::Limits;
+use logbook_server::IngestConfig;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestApp, assert_problem};
+
+fn request_event(i: usize) -> Value {
+    json!({
+        "event_type": "REQUEST",
+        "user_id": format!("user-{}", i % 7),
+        "ip_address": format!("10.0.{}.{}", i / 250, i % 250),
+        "request_path": "/api/items",
+        "http_method": "GET",
+        "response_status_code": 200,
+        "response_time_ms": i % 100,
+    })
+}
+
+async fn stored(app: &TestApp, key: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut path = "/api/v1/logs?limit=1000".to_owned();
+    loop {
+        let page = app.get(&path, key).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        items.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/logs?limit=1000&cursor={cursor}"),
+            None => return items,
+        }
+    }
+}
+
+pub async fn a_bad_event_in_a_thousand_is_named_and_the_rest_stored(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut events: Vec<Value> = (0..1000).map(request_event).collect();
+    events[537]["ip_address"] = json!("300.1.2.3");
+    let reply = app
+        .post_events(&app.admin, Value::Array(events).to_string())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        json!({
+            "accepted": 999,
+            "rejected": [{
+                "index": 537,
+                "field": "ip_address",
+                "error": "ip_address: \"300.1.2.3\" is not an IPv4 or IPv6 address"
+            }]
+        })
+    );
+    let items = stored(&app, &app.admin).await;
+    assert_eq!(items.len(), 999);
+    assert!(items.iter().all(|e| e["ip_address"] != "300.1.2.3"));
+}
+
+pub async fn nothing_accepted_is_a_400(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let reply = app
+        .post_events(&app.admin, r#"[{"event_type": "x"}, {"user_id": "u"}]"#)
+        .await;
+    assert_problem(&reply, 400, "no event");
+    assert_eq!(reply.body["accepted"], 0);
+    assert_eq!(reply.body["rejected"][0]["index"], 0);
+    assert_eq!(reply.body["rejected"][0]["field"], "event_type");
+    assert_eq!(
+        reply.body["rejected"][1]["error"],
+        "event_type: is required"
+    );
+    assert!(stored(&app, &app.admin).await.is_empty());
+}
+
+pub async fn limits_are_enforced(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let huge = format!(
+        r#"{{"event_type":"REQUEST","message":"{}"}}"#,
+        "x".repeat(Limits::BODY_BYTES)
+    );
+    assert_problem(&app.post_events(&app.admin, huge).await, 413, "limit");
+    let many = Value::Array(vec![
+        json!({"event_type": "REQUEST"});
+        Limits::EVENTS_PER_REQUEST + 1
+    ]);
+    assert_problem(
+        &app.post_events(&app.admin, many.to_string()).await,
+        413,
+        "at most 10000",
+    );
+    assert_problem(
+        &app.post_events(&app.admin, "[{").await,
+        400,
+        "not valid JSON",
+    );
+    assert_problem(&app.post_events(&app.admin, "").await, 400, "empty");
+
+    // One event over 256 KiB is rejected alone; its neighbour is stored.
+    let big = json!({"event_type": "REQUEST", "message": "y".repeat(Limits::EVENT_BYTES)});
+    let reply = app
+        .post_events(
+            &app.admin,
+            json!([big, {"event_type": "REQUEST"}]).to_string(),
+        )
+        .await;
+    assert_eq!(reply.body["accepted"], 1, "{}", reply.body);
+    assert_eq!(reply.body["rejected"][0]["index"], 0);
+
+    // Text over its column limit is cut, and the cut is recorded.
+    let long = json!({"event_type": "REQUEST", "user_agent": "u".repeat(5000)});
+    assert_eq!(
+        app.post_events(&app.admin, long.to_string()).await.body["accepted"],
+        1
+    );
+    let items = stored(&app, &app.admin).await;
+    let cut = items.iter().find(|e| e["user_agent"].is_string()).unwrap();
+    assert_eq!(
+        cut["user_agent"].as_str().unwrap().len(),
+        Limits::USER_AGENT
+    );
+    assert_eq!(cut["metadata"], json!({"_truncated": ["user_agent"]}));
+}
+
+pub async fn every_framing_and_naming_is_accepted(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let single = app
+        .post_events(
+            &app.admin,
+            r#"{"eventType":"AUTH_LOGIN","userId":"u1","ipAddress":"192.0.2.1"}"#,
+        )
+        .await;
+    assert_eq!(single.body, json!({"accepted": 1, "rejected": []}));
+    let ndjson = "{\"event_type\":\"REQUEST\"}\n\n{\"event_type\":\"REQUEST\",\"success\":\"no\"}\n{\"event_type\":\"RATE_LIMIT\"}\n";
+    let reply = app
+        .post_with(
+            &app.admin,
+            ndjson,
+            &[("content-type", "application/x-ndjson")],
+        )
+        .await;
+    assert_eq!(reply.body["accepted"], 2);
+    assert_eq!(reply.body["rejected"][0]["index"], 1);
+    assert_eq!(reply.body["rejected"][0]["field"], "success");
+    let redacted = json!({"event_type": "AUTH_LOGIN", "request_body_summary": {"email": "a@b.c", "password": "hunter2"}});
+    assert_eq!(
+        app.post_events(&app.admin, redacted.to_string())
+            .await
+            .status,
+        200
+    );
+
+    let items = stored(&app, &app.admin).await;
+    assert_eq!(items.len(), 4);
+    let login = items.iter().find(|e| e["user_id"] == "u1").unwrap();
+    assert_eq!(login["ip_address"], "192.0.2.1");
+    let body = items
+        .iter()
+        .find(|e| e["request_body_summary"].is_object())
+        .unwrap();
+    assert_eq!(
+        body["request_body_summary"],
+        json!({"email": "a@b.c", "password": "[REDACTED]"})
+    );
+}
+
+pub async fn a_retried_request_is_stored_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let body = json!([{"event_type": "REQUEST"}, {"event_type": "REQUEST"}, {"event_type": "x"}])
+        .to_string();
+    let first = app
+        .post_with(&app.admin, body.clone(), &[("idempotency-key", "batch-42")])
+        .await;
+    let second = app
+        .post_with(&app.admin, body.clone(), &[("idempotency-key", "batch-42")])
+        .await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body, second.body);
+    assert_eq!(first.body["accepted"], 2);
+    assert_eq!(stored(&app, &app.admin).await.len(), 2);
+    let other = app
+        .post_with(&app.admin, body, &[("idempotency-key", "batch-43")])
+        .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(stored(&app, &app.admin).await.len(), 4);
+    let bad = app
+        .post_with(&app.admin, "{}", &[("idempotency-key", "has space")])
+        .await;
+    assert_problem(&bad, 400, "Idempotency-Key");
+}
+
+pub async fn a_full_queue_answers_429(backend: Backend) {
+    let app = TestApp::with_ingest(
+        backend,
+        IngestConfig {
+            queue_events: 5,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ten = Value::Array(vec![json!({"event_type": "REQUEST"}); 10]).to_string();
+    let reply = app.post_events(&app.admin, ten).await;
+    assert_problem(&reply, 429, "queue is full");
+    assert_eq!(reply.headers["retry-after"], "1");
+    let five = Value::Array(vec![json!({"event_type": "REQUEST"}); 5]).to_string();
+    assert_eq!(
+        app.post_events(&app.admin, five).await.status,
+        200,
+        "permits come back after a write"
+    );
+    assert_eq!(stored(&app, &app.admin).await.len(), 5);
+}

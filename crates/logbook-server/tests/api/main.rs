@@ -1,0 +1,37 @@
+//! The HTTP API through the real router, on real SQLite and PostgreSQL storage.
+
+mod auth;
+mod ingest;
+mod isolation;
+mod queries;
+mod support;
+
+/// Generates one test per backend for each behaviour.
+macro_rules! api_tests {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$module::$name(super::support::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$module::$name(super::support::Backend::Postgres).await })*
+        }
+    };
+}
+
+api_tests!(
+    auth::routes_need_a_key_with_the_right_scope,
+    ingest::a_bad_event_in_a_thousand_is_named_and_the_rest_stored,
+    ingest::nothing_accepted_is_a_400,
+    ingest::limits_are_enforced,
+    ingest::every_framing_and_naming_is_accepted,
+    ingest::a_retried_request_is_stored_once,
+    ingest::a_full_queue_answers_429,
+    queries::bad_parameters_name_the_parameter,
+    queries::lookups_by_id_and_user,
+    queries::summaries_answer_with_seed_fields,
+    queries::cursor_paging_over_http,
+    isolation::a_tenant_never_sees_another_tenants_events,
+    auth::health_and_ready,
+);

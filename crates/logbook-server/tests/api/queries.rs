@@ -1,0 +1,199 @@
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestApp, assert_problem};
+
+pub async fn bad_parameters_name_the_parameter(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let cases = [
+        ("/api/v1/logs?limit=0", "limit"),
+        ("/api/v1/logs?limit=1001", "limit"),
+        ("/api/v1/logs?ip=10.0.0", "ip"),
+        ("/api/v1/logs?ip=10.0.0.0/40", "ip"),
+        ("/api/v1/logs?cursor=abc", "cursor"),
+        ("/api/v1/logs?from=yesterday", "from"),
+        ("/api/v1/logs?success=maybe", "success"),
+        ("/api/v1/logs?severity=loud", "severity"),
+        ("/api/v1/logs?event_type=lower", "event_type"),
+        ("/api/v1/logs?order=up", "order"),
+        ("/api/v1/logs?status_code=abc", "status_code"),
+        ("/api/v1/logs?colour=red", "colour"),
+        ("/api/v1/logs?limit=1&limit=2", "limit"),
+        ("/api/v1/logs/not-a-uuid", "id"),
+        ("/api/v1/logs/summary?hours=0", "hours"),
+        ("/api/v1/logs/hourly?hours=x", "hours"),
+        ("/api/v1/logs/daily?days=1000", "days"),
+        ("/api/v1/logs/by-country?days=3", "days"),
+        ("/api/v1/logs/failed-auth?ip=1.2.3.4&minutes=0", "minutes"),
+        ("/api/v1/logs/failed-auth?ip=nope", "ip"),
+    ];
+    for (path, parameter) in cases {
+        let reply = app.get(path, &app.admin).await;
+        assert_problem(&reply, 400, parameter);
+        assert_eq!(reply.body["parameter"], parameter, "{path}");
+    }
+    assert_problem(
+        &app.get("/api/v1/logs/failed-auth", &app.admin).await,
+        400,
+        "at least one of ip",
+    );
+}
+
+pub async fn lookups_by_id_and_user(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let events = json!([
+        {"event_type": "AUTH_LOGIN", "user_id": "alice@example.com", "message": "first"},
+        {"event_type": "REQUEST", "user_id": "alice@example.com", "message": "second"},
+        {"event_type": "REQUEST", "user_id": "bob", "message": "third"},
+    ]);
+    assert_eq!(
+        app.post_events(&app.admin, events.to_string()).await.body["accepted"],
+        3
+    );
+    let alice = app
+        .get("/api/v1/logs/users/alice@example.com?order=asc", &app.admin)
+        .await;
+    let messages: Vec<&str> = alice.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["first", "second"]);
+    let filtered = app
+        .get(
+            "/api/v1/logs/users/alice@example.com?event_type=REQUEST",
+            &app.admin,
+        )
+        .await;
+    assert_eq!(filtered.body["items"].as_array().unwrap().len(), 1);
+
+    let first = alice.body["items"][0].clone();
+    let by_id = app
+        .get(
+            &format!("/api/v1/logs/{}", first["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(by_id.status, 200);
+    assert_eq!(by_id.body, first);
+    assert_eq!(
+        by_id.body.as_object().unwrap().keys().len(),
+        32 - 1,
+        "every column but tenant_id is returned"
+    );
+    let missing = app
+        .get(
+            "/api/v1/logs/018f0000-0000-7000-8000-000000000000",
+            &app.admin,
+        )
+        .await;
+    assert_problem(&missing, 404, "no event");
+}
+
+pub async fn summaries_answer_with_seed_fields(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let events = json!([
+        {"event_type": "REQUEST", "user_id": "u1", "ip_address": "10.0.0.1", "response_time_ms": 10, "geo_country": "US"},
+        {"event_type": "REQUEST", "user_id": "u2", "ip_address": "10.0.0.2", "response_time_ms": 30, "geo_country": "US", "success": false},
+        {"event_type": "AUTH_LOGIN", "user_id": "u1", "ip_address": "10.0.0.1", "geo_country": "DE"},
+        {"event_type": "AUTH_FAILURE", "ip_address": "10.0.0.9", "success": false, "fingerprint": "fp9"},
+        {"event_type": "AUTH_LOGIN", "user_id": "u3", "ip_address": "10.0.0.9", "success": false},
+        {"event_type": "RATE_LIMIT", "ip_address": "10.0.0.9", "success": false},
+        {"event_type": "REQUEST", "created_at": "2020-01-01T00:00:00Z"},
+    ]);
+    assert_eq!(
+        app.post_events(&app.admin, events.to_string()).await.body["accepted"],
+        7
+    );
+
+    let summary = app.get("/api/v1/logs/summary", &app.admin).await;
+    assert_eq!(
+        summary.body,
+        json!({"total_requests": 2, "successful_logins": 1, "auth_failures": 2, "rate_limit_hits": 1, "unique_users": 3, "unique_ips": 3})
+    );
+    let hourly = app.get("/api/v1/logs/hourly?hours=2", &app.admin).await;
+    let request_rows: Vec<&Value> = hourly
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["event_type"] == "REQUEST")
+        .collect();
+    assert_eq!(request_rows.len(), 1, "{}", hourly.body);
+    let mut request = request_rows[0].clone();
+    assert!(
+        request["bucket"].as_str().unwrap().ends_with(":00:00Z"),
+        "{request}"
+    );
+    request.as_object_mut().unwrap().remove("bucket");
+    assert_eq!(
+        request,
+        json!({"event_type": "REQUEST", "total_count": 2, "success_count": 1, "failure_count": 1, "unique_users": 2, "unique_ips": 2, "avg_response_time_ms": 20.0, "max_response_time_ms": 30})
+    );
+    let daily = app.get("/api/v1/logs/daily?days=1", &app.admin).await;
+    let us = daily
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["geo_country"] == "US")
+        .unwrap()
+        .clone();
+    assert_eq!(us["p95_response_time_ms"], 29.0);
+    assert_eq!(us["unique_fingerprints"], 0);
+    let countries = app.get("/api/v1/logs/by-country", &app.admin).await;
+    assert_eq!(
+        countries.body,
+        json!([{"geo_country": null, "count": 3, "failures": 3}, {"geo_country": "US", "count": 2, "failures": 1}, {"geo_country": "DE", "count": 1, "failures": 0}])
+    );
+    let failed = |query: &str| {
+        let path = format!("/api/v1/logs/failed-auth?{query}");
+        let app = &app;
+        async move { app.get(&path, &app.admin).await.body }
+    };
+    assert_eq!(failed("ip=10.0.0.9").await, json!({"count": 2}));
+    assert_eq!(failed("ip=10.0.0.9&user_id=u3").await, json!({"count": 1}));
+    assert_eq!(
+        failed("fingerprint=fp9&minutes=1").await,
+        json!({"count": 1})
+    );
+    assert_eq!(failed("ip=10.0.0.1").await, json!({"count": 0}));
+}
+
+pub async fn cursor_paging_over_http(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let events: Vec<Value> = (0..25)
+        .map(|i| json!({"event_type": "REQUEST", "message": format!("m{i}")}))
+        .collect();
+    assert_eq!(
+        app.post_events(&app.admin, Value::Array(events).to_string())
+            .await
+            .body["accepted"],
+        25
+    );
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/logs?limit=10&event_type=REQUEST".to_owned();
+    loop {
+        let page = app.get(&path, &app.admin).await;
+        seen.extend(
+            page.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/api/v1/logs?limit=10&event_type=REQUEST&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (25, 25));
+    let skipped = app.get("/api/v1/logs?limit=5&skip=20", &app.admin).await;
+    assert_eq!(skipped.body["items"].as_array().unwrap().len(), 5);
+    assert_eq!(skipped.body["next_cursor"], Value::Null);
+}

@@ -26,7 +26,7 @@ pub enum Command {
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Query stored events, as a table or JSON.
-    Query(QueryArgs),
+    Query(Box<QueryArgs>),
     /// Run a benchmark and print its figures.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -55,7 +55,7 @@ fn at_micros() -> chrono::DateTime<chrono::Utc> {
 pub async fn get_is_scoped_to_the_tenant(store: Arc<dyn Store>) {
     let (a, b) = (TenantId::new(), TenantId::new());
     let e = event(a, "REQUEST", now());
-    append(&store, &[e.clone()]).await;
+    append(&store, std::slice::from_ref(&e)).await;
     assert!(store.get_event(b, e.id).await.unwrap().is_none());
     assert!(store.get_event(a, Uuid::now_v7()).await.unwrap().is_none());
     assert!(
@@ -347,7 +347,7 @@ async fn paging_fixture(store: &Arc<dyn Store>) -> (TenantId, Vec<logbook_model:
         .collect();
     events.extend((0..5).map(|_| event(t, "REQUEST", minutes_ago(7))));
     append(store, &events).await;
-    events.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+    events.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
     (t, events)
 }
 

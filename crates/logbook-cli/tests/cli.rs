@@ -1,0 +1,149 @@
+//! The `logbook` binary as a user runs it.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::Path,
+    process::{Command, Output, Stdio},
+};
+
+fn logbook(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args(args)
+        .env_remove("LOGBOOK_DATABASE_URL")
+        .env_remove("TIMESCALE_URI")
+        .env("LOGBOOK_DATA_DIR", data_dir)
+        .output()
+        .expect("run logbook")
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    logbook_store::testing::temp_sqlite_path()
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn is_key(line: &str) -> bool {
+    line.len() == 68 && line.starts_with("lbk_") && line[4..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[test]
+fn keys_create_prints_the_key_alone() {
+    let dir = temp_dir();
+    let missing = logbook(&dir, &["keys", "create", "--scopes", "ingest"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("no tenant named \"default\""),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let tenant = logbook(&dir, &["tenants", "create", "default"]);
+    assert!(tenant.status.success(), "{}", text(&tenant.stderr));
+    let created = logbook(&dir, &["keys", "create", "--scopes", "ingest,read"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let stdout = text(&created.stdout);
+    assert!(
+        is_key(stdout.trim_end()) && stdout.lines().count() == 1,
+        "{stdout:?}"
+    );
+
+    let bad_scope = logbook(&dir, &["keys", "create", "--scopes", "write"]);
+    assert_eq!(bad_scope.status.code(), Some(1));
+    assert!(text(&bad_scope.stderr).contains("unknown scope"));
+}
+
+#[test]
+fn mistakes_are_one_line_and_a_non_zero_exit() {
+    let dir = temp_dir();
+    let wrong_flag = logbook(&dir, &["serve", "--no-such-flag"]);
+    assert_eq!(wrong_flag.status.code(), Some(2));
+    let stderr = text(&wrong_flag.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--no-such-flag"), "{stderr}");
+
+    let unreachable = logbook(
+        &dir,
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/nothing",
+        ],
+    );
+    assert_eq!(unreachable.status.code(), Some(1));
+    let stderr = text(&unreachable.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("logbook: cannot open postgres://"),
+        "{stderr}"
+    );
+
+    let bad_url = logbook(&dir, &["migrate", "--database-url", "mysql://x"]);
+    assert_eq!(bad_url.status.code(), Some(1));
+    assert!(text(&bad_url.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
+    let dir = temp_dir();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("LOGBOOK_DATABASE_URL")
+        .env_remove("TIMESCALE_URI")
+        .env("LOGBOOK_DATA_DIR", &dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(server.stdout.take().unwrap());
+    let admin = stdout
+        .lines()
+        .map(|line| line.unwrap())
+        .find_map(|line| is_key(line.trim()).then(|| line.trim().to_owned()));
+    assert!(admin.is_some(), "serve printed no admin key");
+
+    let created = logbook(&dir, &["keys", "create", "--scopes", "read"]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(is_key(text(&created.stdout).trim_end()));
+    assert_ne!(text(&created.stdout).trim_end(), admin.unwrap());
+
+    // A second start on the same data finds the tenant and prints no key.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut again = Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LOGBOOK_DATA_DIR", &dir)
+        .env_remove("LOGBOOK_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(again.stderr.take().unwrap());
+    for line in stderr.lines() {
+        if line.unwrap().contains("listening") {
+            break;
+        }
+    }
+    again.kill().unwrap();
+    let output = again.wait_with_output().unwrap();
+    assert!(
+        !text(&output.stdout).contains("lbk_"),
+        "{}",
+        text(&output.stdout)
+    );
+}

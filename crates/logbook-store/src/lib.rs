@@ -23,7 +23,7 @@ mod pattern;
 pub mod testing;
 
 pub use error::StoreError;
-pub use location::StoreLocation;
+pub use location::{StoreLocation, with_database};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

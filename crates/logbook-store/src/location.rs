@@ -48,6 +48,23 @@ impl StoreLocation {
     }
 }
 
+/// A PostgreSQL URL with its database name replaced (for tools that create databases).
+pub fn with_database(base: &str, name: &str) -> String {
+    let (url, query) = match base.split_once('?') {
+        Some((url, query)) => (url, Some(query)),
+        None => (base, None),
+    };
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let root = match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -36,24 +36,7 @@ pub async fn fresh_postgres_url() -> String {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-    with_database(&base, &name)
-}
-
-/// `base` with its database name replaced.
-pub fn with_database(base: &str, name: &str) -> String {
-    let (url, query) = match base.split_once('?') {
-        Some((url, query)) => (url, Some(query)),
-        None => (base, None),
-    };
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let root = match url[after_scheme..].find('/') {
-        Some(slash) => &url[..after_scheme + slash],
-        None => url,
-    };
-    match query {
-        Some(query) => format!("{root}/{name}?{query}"),
-        None => format!("{root}/{name}"),
-    }
+    crate::location::with_database(&base, &name)
 }
 
 /// A path for a new SQLite file in a fresh temporary directory.
@@ -68,11 +51,11 @@ mod tests {
     #[test]
     fn replaces_the_database_name() {
         assert_eq!(
-            super::with_database("postgres://u@h:5/db?sslmode=disable", "x"),
+            crate::location::with_database("postgres://u@h:5/db?sslmode=disable", "x"),
             "postgres://u@h:5/x?sslmode=disable"
         );
         assert_eq!(
-            super::with_database("postgresql://u@h", "x"),
+            crate::location::with_database("postgresql://u@h", "x"),
             "postgresql://u@h/x"
         );
     }

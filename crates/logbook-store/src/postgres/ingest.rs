@@ -122,13 +122,44 @@ pub async fn copy_events<'e>(
     let writer = BinaryCopyInWriter::new(sink, &TYPES);
     pin_mut!(writer);
     for e in events {
-        let event_type = e.event_type.as_str();
-        let severity = e.severity.as_str();
-        let row: [&(dyn ToSql + Sync); 32] = [
+        let row = EventRow::new(e);
+        writer.as_mut().write(&row.values()).await.map_err(db("writing a COPY row"))?;
+    }
+    writer.finish().await.map_err(db("finishing COPY"))
+}
+
+/// One INSERT per event, in autocommit: seed 000's way, kept only as the reference the
+/// ingest benchmark measures against. The server never writes like this.
+pub async fn insert_single(client: &Client, event: &Event) -> Result<u64> {
+    let sql = format!(
+        "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
+         $30, $31, $32)"
+    );
+    let statement = client.prepare_cached(&sql).await.map_err(db("preparing an INSERT"))?;
+    let row = EventRow::new(event);
+    client.execute(&statement, &row.values()).await.map_err(db("inserting an event"))
+}
+
+/// An event's values in [`EVENT_COLUMNS`] order, as tokio-postgres parameters.
+struct EventRow<'e> {
+    e: &'e Event,
+    event_type: &'e str,
+    severity: &'static str,
+}
+
+impl<'e> EventRow<'e> {
+    fn new(e: &'e Event) -> Self {
+        Self { e, event_type: e.event_type.as_str(), severity: e.severity.as_str() }
+    }
+
+    fn values(&self) -> [&(dyn ToSql + Sync); 32] {
+        let e = self.e;
+        [
             &e.id,
             &e.tenant_id.0,
             &e.created_at,
-            &event_type,
+            &self.event_type,
             &e.event_subtype,
             &e.user_id,
             &e.fingerprint,
@@ -153,18 +184,12 @@ pub async fn copy_events<'e>(
             &e.error_code,
             &e.metadata,
             &e.service,
-            &severity,
+            &self.severity,
             &e.request_id,
             &e.provider,
             &e.status,
-        ];
-        writer
-            .as_mut()
-            .write(&row)
-            .await
-            .map_err(db("writing a COPY row"))?;
+        ]
     }
-    writer.finish().await.map_err(db("finishing COPY"))
 }
 
 pub async fn idempotent_response<C: GenericClient>(

@@ -20,7 +20,7 @@ use logbook_model::{
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-pub use ingest::copy_events;
+pub use ingest::{copy_events, insert_single};
 pub use partitions::Partitions;
 
 use crate::{

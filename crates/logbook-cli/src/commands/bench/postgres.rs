@@ -1,0 +1,142 @@
+//! The PostgreSQL measurements, each on a fresh database with the real schema.
+
+use std::{sync::Arc, time::Instant};
+
+use anyhow::{Context, bail};
+use logbook_model::{Event, TenantId};
+use logbook_store::{
+    StoreLocation,
+    postgres::{PgStore, copy_events, insert_single},
+    with_database,
+};
+use tokio_postgres::NoTls;
+
+use super::{IngestBenchArgs, Measured, http, workload::Workload};
+
+/// Rows per COPY on the raw path: as large as the server's biggest batches.
+const COPY_CHUNK: usize = 10_000;
+const COPY_CONNECTIONS: usize = 2;
+const INSERT_POOL: usize = 10;
+
+pub struct Figures {
+    pub http: Measured,
+    pub copy: Measured,
+    pub inserts: Measured,
+}
+
+pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Result<Figures> {
+    let databases = Databases::connect(&args.database_url).await?;
+    let events = Arc::new(workload.events(TenantId::new()));
+
+    let url = databases.fresh("copy").await?;
+    let copy = raw_copy(&url, events.clone()).await?;
+    let url = databases.fresh("http").await?;
+    let http = http::drive(StoreLocation::Postgres(url.clone()), workload, args.clients).await?;
+    check_count(&url, http.events).await?;
+    let url = databases.fresh("insert").await?;
+    let sample = args.insert_sample.min(events.len());
+    let inserts = single_inserts(&url, events.clone(), sample).await?;
+
+    databases.drop_all().await;
+    Ok(Figures { http, copy, inserts })
+}
+
+async fn raw_copy(url: &str, events: Arc<Vec<Event>>) -> anyhow::Result<Measured> {
+    let store = PgStore::connect(url).await?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..COPY_CONNECTIONS)
+        .map(|_| {
+            let (store, events, next) = (store.clone(), events.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut client = store.client().await?;
+                loop {
+                    let start = next.fetch_add(COPY_CHUNK, std::sync::atomic::Ordering::Relaxed);
+                    if start >= events.len() {
+                        return Ok::<_, anyhow::Error>(());
+                    }
+                    let chunk = &events[start..(start + COPY_CHUNK).min(events.len())];
+                    let tx = client.transaction().await?;
+                    copy_events(&tx, chunk).await?;
+                    tx.commit().await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    check_count(url, events.len()).await?;
+    Ok(Measured { events: events.len(), elapsed })
+}
+
+async fn single_inserts(url: &str, events: Arc<Vec<Event>>, sample: usize) -> anyhow::Result<Measured> {
+    let store = PgStore::connect(url).await?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..INSERT_POOL)
+        .map(|_| {
+            let (store, events, next) = (store.clone(), events.clone(), next.clone());
+            tokio::spawn(async move {
+                let client = store.client().await?;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= sample {
+                        return Ok::<_, anyhow::Error>(());
+                    }
+                    insert_single(&client, &events[i]).await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed();
+    check_count(url, sample).await?;
+    Ok(Measured { events: sample, elapsed })
+}
+
+/// A benchmark that lost rows would measure nothing: count them.
+async fn check_count(url: &str, expected: usize) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(connection);
+    let stored: i64 = client.query_one("SELECT count(*) FROM events", &[]).await?.get(0);
+    if stored as usize != expected {
+        bail!("expected {expected} stored events, found {stored}");
+    }
+    Ok(())
+}
+
+/// Creates the benchmark's databases and drops them afterwards.
+struct Databases {
+    base: String,
+    admin: tokio_postgres::Client,
+    created: std::sync::Mutex<Vec<String>>,
+}
+
+impl Databases {
+    async fn connect(base: &str) -> anyhow::Result<Self> {
+        let (admin, connection) = tokio_postgres::connect(base, NoTls)
+            .await
+            .with_context(|| format!("cannot connect to {}", StoreLocation::Postgres(base.into()).describe()))?;
+        tokio::spawn(connection);
+        Ok(Self { base: base.to_owned(), admin, created: Default::default() })
+    }
+
+    async fn fresh(&self, purpose: &str) -> anyhow::Result<String> {
+        let name = format!("logbook_bench_{purpose}_{}", std::process::id());
+        self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await?;
+        self.admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        self.created.lock().expect("lock").push(name.clone());
+        Ok(with_database(&self.base, &name))
+    }
+
+    async fn drop_all(&self) {
+        let names = std::mem::take(&mut *self.created.lock().expect("lock"));
+        for name in names {
+            let _ = self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+    }
+}

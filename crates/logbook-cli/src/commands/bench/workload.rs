@@ -1,0 +1,108 @@
+//! The generated events: a realistic mix of ~500-byte rows, the same for every path.
+
+use chrono::Utc;
+use logbook_model::{Event, EventParser, TenantId};
+use serde_json::{Value, json};
+
+pub const IPS: usize = 1000;
+pub const USERS: usize = 5000;
+
+pub struct Workload {
+    /// Each event's JSON, in order.
+    pub json: Vec<String>,
+    /// Ready HTTP bodies: JSON arrays of `batch` events.
+    pub bodies: Vec<String>,
+}
+
+/// xorshift64*: deterministic, so every run measures the same rows.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const AGENTS: [&str; 3] = [
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+];
+const PLACES: [(&str, &str, &str, &str); 4] = [
+    ("US", "CA", "San Francisco", "America/Los_Angeles"),
+    ("DE", "BE", "Berlin", "Europe/Berlin"),
+    ("BR", "SP", "Sao Paulo", "America/Sao_Paulo"),
+    ("JP", "13", "Tokyo", "Asia/Tokyo"),
+];
+const PATHS: [&str; 5] = ["/api/v1/items", "/api/v1/orders", "/api/v1/users/me", "/api/v1/search", "/api/v1/cart"];
+const OTHER: [&str; 4] = ["RATE_LIMIT", "OTP_SENT", "AUTH_LOGOUT", "SECURITY_ALERT"];
+
+impl Workload {
+    pub fn generate(events: usize, batch: usize) -> Self {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let json: Vec<String> = (0..events).map(|_| one(&mut rng).to_string()).collect();
+        let bodies = json.chunks(batch.max(1)).map(|chunk| format!("[{}]", chunk.join(","))).collect();
+        Self { json, bodies }
+    }
+
+    pub fn mean_json_bytes(&self) -> usize {
+        self.json.iter().map(String::len).sum::<usize>() / self.json.len().max(1)
+    }
+
+    /// The same events, parsed as the server would, for the paths that skip HTTP.
+    pub fn events(&self, tenant: TenantId) -> Vec<Event> {
+        let parser = EventParser::default();
+        let now = Utc::now();
+        self.json.iter().map(|raw| parser.parse_json(tenant, raw, now).expect("generated events are valid")).collect()
+    }
+}
+
+fn one(rng: &mut Rng) -> Value {
+    let user = rng.below(USERS);
+    let ip = rng.below(IPS);
+    let (country, region, city, zone) = PLACES[user % PLACES.len()];
+    let roll = rng.below(100);
+    let event_type = match roll {
+        0..80 => "REQUEST",
+        80..90 => "AUTH_LOGIN",
+        90..95 => "AUTH_FAILURE",
+        _ => OTHER[rng.below(OTHER.len())],
+    };
+    let success = !(event_type == "AUTH_FAILURE" || event_type == "RATE_LIMIT" || rng.below(20) == 0);
+    let mut event = json!({
+        "event_type": event_type,
+        "user_id": format!("user-{user:05}"),
+        "fingerprint": format!("{:016x}{:016x}", user as u64 * 7919, user as u64 * 104_729),
+        "ip_address": format!("10.{}.{}.{}", ip / 65536, (ip / 256) % 256, ip % 256),
+        "user_agent": AGENTS[user % AGENTS.len()],
+        "http_method": if rng.below(4) == 0 { "POST" } else { "GET" },
+        "request_path": format!("{}/{}", PATHS[rng.below(PATHS.len())], rng.below(100_000)),
+        "request_params": {"page": rng.below(20).to_string(), "sort": "created_at"},
+        "response_status_code": if success { 200 } else { 401 },
+        "response_time_ms": 5 + rng.below(400),
+        "geo_country": country,
+        "geo_region": region,
+        "geo_city": city,
+        "geo_timezone": zone,
+        "session_id": format!("{:016x}{:016x}", rng.next(), rng.next()),
+        "origin": "https://app.example.com",
+        "success": success,
+        "service": "api",
+    });
+    if event_type.starts_with("AUTH") {
+        event["event_subtype"] = json!("password");
+        event["request_body_summary"] = json!({"email": format!("user{user}@example.com"), "password": "hunter2"});
+    }
+    if !success {
+        event["message"] = json!("Invalid credentials");
+        event["error_code"] = json!("AUTH_INVALID");
+    }
+    event
+}

@@ -4,13 +4,22 @@
 //! with a reason naming the field as the client spelled it. Text over its column limit
 //! is cut, and the cut fields are listed under `metadata._truncated`, because losing a
 //! log line over a long user agent would be worse than storing a shortened one.
+//!
+//! Two readers share the checks in [`Fields`]: a fast one that deserializes straight into
+//! typed fields ([`wire`]), and a careful one that walks a JSON value key by key to say
+//! exactly what is wrong. Every event goes through the fast reader; only one it refuses
+//! is read again carefully, so valid events cost one pass and bad ones get a precise reason.
 
-use std::{fmt, net::IpAddr};
+mod fields;
+mod wire;
 
-use chrono::{DateTime, Duration, Utc};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::{Event, EventType, Limits, Redactor, TenantId};
+use self::fields::{Fields, canonical_name, unknown_field_reason};
+use crate::{Event, Limits, Redactor, TenantId};
 
 /// Why one event was rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,12 +81,17 @@ impl EventParser {
                 Limits::EVENT_BYTES
             )));
         }
+        if let Some(fields) = wire::read(raw) {
+            if let Ok(event) = fields.into_event(tenant, now, &self.redactor) {
+                return Ok(event);
+            }
+        }
         let value: Value = serde_json::from_str(raw)
             .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
         self.parse_value(tenant, value, now)
     }
 
-    /// Parses one event given as a JSON value.
+    /// Parses one event given as a JSON value, naming the field at fault on error.
     pub fn parse_value(
         &self,
         tenant: TenantId,
@@ -90,322 +104,79 @@ impl EventParser {
                 kind(&value)
             )));
         };
-        if let Some(field) = too_deep(&map) {
-            return Err(ParseError::field(
-                &field,
-                format!("JSON nesting is deeper than {} levels", Limits::DEPTH),
-            ));
-        }
-        let mut draft = Draft::default();
+        let mut fields = Fields::default();
+        let mut seen: Vec<(&'static str, String)> = Vec::with_capacity(map.len());
         for (key, value) in map {
-            draft.set(key, value)?;
-        }
-        draft.finish(tenant, now, &self.redactor)
-    }
-}
-
-/// Fields collected from one object before the event is assembled.
-#[derive(Default)]
-struct Draft {
-    seen: Vec<(&'static str, String)>,
-    event_type: Option<EventType>,
-    created_at: Option<DateTime<Utc>>,
-    truncated: Vec<&'static str>,
-    texts: Vec<(&'static str, String)>,
-    ip_address: Option<IpAddr>,
-    objects: Vec<(&'static str, Map<String, Value>)>,
-    response_status_code: Option<i16>,
-    response_time_ms: Option<i32>,
-    success: Option<bool>,
-    severity: Option<crate::Severity>,
-}
-
-impl Draft {
-    fn set(&mut self, key: String, value: Value) -> Result<(), ParseError> {
-        let Some(name) = canonical_name(&key) else {
-            return Err(ParseError::field(&key, unknown_field_reason(&key)));
-        };
-        if let Some((_, earlier)) = self.seen.iter().find(|(n, _)| *n == name) {
-            return Err(ParseError::field(
-                &key,
-                format!("given twice (also as {earlier:?})"),
-            ));
-        }
-        self.seen.push((name, key.clone()));
-        if value.is_null() {
-            return Ok(());
-        }
-        match name {
-            "event_type" => {
-                let text = string(&key, value)?;
-                self.event_type =
-                    Some(EventType::parse(&text).map_err(|e| ParseError::field(&key, e))?);
-            }
-            "created_at" => {
-                let text = string(&key, value)?;
-                let at = DateTime::parse_from_rfc3339(&text).map_err(|e| {
-                    ParseError::field(
-                        &key,
-                        format!("must be an RFC 3339 time such as 2026-01-27T10:00:00Z ({e})"),
-                    )
-                })?;
-                self.created_at = Some(truncate_to_micros(at.with_timezone(&Utc)));
-            }
-            "ip_address" => {
-                let text = string(&key, value)?;
-                let ip: IpAddr = text.trim().parse().map_err(|_| {
-                    ParseError::field(&key, format!("{text:?} is not an IPv4 or IPv6 address"))
-                })?;
-                self.ip_address = Some(ip.to_canonical());
-            }
-            "user_id" => {
-                // Numeric user ids are common; they are stored as their decimal text.
-                let text = match value {
-                    Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-                    other => string(&key, other)?,
-                };
-                self.texts.push((name, text));
-            }
-            "request_params" | "request_body_summary" | "metadata" => match value {
-                Value::Object(map) => self.objects.push((name, map)),
-                other => {
-                    return Err(ParseError::field(
-                        &key,
-                        format!("must be a JSON object, got {}", kind(&other)),
-                    ));
-                }
-            },
-            "response_status_code" => {
-                let code = integer(&key, &value, 0, 999)?;
-                self.response_status_code = Some(code as i16);
-            }
-            "response_time_ms" => {
-                let millis = match value.as_f64() {
-                    Some(f) if value.is_f64() && (0.0..=i32::MAX as f64).contains(&f) => {
-                        f.round() as i64
-                    }
-                    _ => integer(&key, &value, 0, i32::MAX as i64)?,
-                };
-                self.response_time_ms = Some(millis as i32);
-            }
-            "success" => match value {
-                Value::Bool(b) => self.success = Some(b),
-                other => {
-                    return Err(ParseError::field(
-                        &key,
-                        format!("must be true or false, got {}", kind(&other)),
-                    ));
-                }
-            },
-            "severity" => {
-                let text = string(&key, value)?;
-                self.severity = Some(
-                    text.parse()
-                        .map_err(|e: String| ParseError::field(&key, e))?,
-                );
-            }
-            "http_method" => self
-                .texts
-                .push((name, string(&key, value)?.to_ascii_uppercase())),
-            _ => self.texts.push((name, string(&key, value)?)),
-        }
-        Ok(())
-    }
-
-    fn finish(
-        mut self,
-        tenant: TenantId,
-        now: DateTime<Utc>,
-        redactor: &Redactor,
-    ) -> Result<Event, ParseError> {
-        let event_type = self
-            .event_type
-            .take()
-            .ok_or_else(|| ParseError::field("event_type", "is required"))?;
-        let created_at = match self.created_at {
-            None => truncate_to_micros(now),
-            Some(at) if at > now + Duration::seconds(Limits::FUTURE_SKEW_SECS) => {
-                let key = self.key_of("created_at");
+            let Some(name) = canonical_name(&key) else {
+                return Err(ParseError::field(&key, unknown_field_reason(&key)));
+            };
+            if let Some((_, earlier)) = seen.iter().find(|(n, _)| *n == name) {
                 return Err(ParseError::field(
                     &key,
-                    format!(
-                        "{} is more than 5 minutes in the future (server time {})",
-                        at.to_rfc3339(),
-                        now.to_rfc3339()
-                    ),
+                    format!("given twice (also as {earlier:?})"),
                 ));
             }
-            Some(at) => at,
-        };
-        let mut event = Event::new(tenant, event_type, created_at);
-        event.ip_address = self.ip_address;
-        event.response_status_code = self.response_status_code;
-        event.response_time_ms = self.response_time_ms;
-        event.success = self.success.unwrap_or(true);
-        event.severity = self.severity.unwrap_or_default();
-
-        for (name, text) in std::mem::take(&mut self.texts) {
-            if text.is_empty() {
-                continue;
-            }
-            let (slot, limit) = text_slot(&mut event, name);
-            *slot = Some(self.cut(name, text, limit));
+            set(&mut fields, name, value).map_err(|reason| ParseError::field(&key, reason))?;
+            seen.push((name, key));
         }
-        for (name, mut map) in std::mem::take(&mut self.objects) {
-            let mut value = Value::Object(std::mem::take(&mut map));
-            redactor.redact(&mut value);
-            match name {
-                "request_params" => event.request_params = Some(value),
-                "request_body_summary" => event.request_body_summary = Some(value),
-                _ => event.metadata = Some(value),
-            }
-        }
-        if !self.truncated.is_empty() {
-            let metadata = event
-                .metadata
-                .get_or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(map) = metadata {
-                map.insert(
-                    "_truncated".into(),
-                    Value::Array(
-                        self.truncated
-                            .iter()
-                            .map(|f| Value::String((*f).into()))
-                            .collect(),
-                    ),
-                );
-            }
-        }
-        Ok(event)
-    }
-
-    fn cut(&mut self, name: &'static str, text: String, limit: usize) -> String {
-        match text.char_indices().nth(limit) {
-            Some((byte, _)) => {
-                self.truncated.push(name);
-                let mut text = text;
-                text.truncate(byte);
-                text
-            }
-            None => text,
-        }
-    }
-
-    fn key_of(&self, name: &str) -> String {
-        self.seen
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, key)| key.clone())
-            .unwrap_or_else(|| name.to_owned())
+        fields
+            .into_event(tenant, now, &self.redactor)
+            .map_err(|(name, reason)| {
+                let key = seen
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or(name, |(_, key)| key.as_str());
+                ParseError::field(key, reason)
+            })
     }
 }
 
-/// The text column a field fills, with its limit.
-fn text_slot<'e>(event: &'e mut Event, name: &str) -> (&'e mut Option<String>, usize) {
+/// Checks one field's JSON value and records it.
+fn set(fields: &mut Fields, name: &'static str, value: Value) -> Result<(), String> {
+    if value.is_null() {
+        return Ok(());
+    }
     match name {
-        "event_subtype" => (&mut event.event_subtype, Limits::EVENT_SUBTYPE),
-        "user_id" => (&mut event.user_id, Limits::USER_ID),
-        "fingerprint" => (&mut event.fingerprint, Limits::FINGERPRINT),
-        "device_id" => (&mut event.device_id, Limits::DEVICE_ID),
-        "user_agent" => (&mut event.user_agent, Limits::USER_AGENT),
-        "http_method" => (&mut event.http_method, Limits::HTTP_METHOD),
-        "request_path" => (&mut event.request_path, Limits::REQUEST_PATH),
-        "geo_country" => (&mut event.geo_country, Limits::GEO_COUNTRY),
-        "geo_region" => (&mut event.geo_region, Limits::GEO_REGION),
-        "geo_city" => (&mut event.geo_city, Limits::GEO_CITY),
-        "geo_timezone" => (&mut event.geo_timezone, Limits::GEO_TIMEZONE),
-        "session_id" => (&mut event.session_id, Limits::SESSION_ID),
-        "referrer" => (&mut event.referrer, Limits::REFERRER),
-        "origin" => (&mut event.origin, Limits::ORIGIN),
-        "message" => (&mut event.message, Limits::MESSAGE),
-        "error_code" => (&mut event.error_code, Limits::ERROR_CODE),
-        "service" => (&mut event.service, Limits::SERVICE),
-        "request_id" => (&mut event.request_id, Limits::REQUEST_ID),
-        "provider" => (&mut event.provider, Limits::PROVIDER),
-        "status" => (&mut event.status, Limits::STATUS),
-        other => unreachable!("{other} is not a text field"),
-    }
-}
-
-/// Every field an event may carry, snake_case.
-const FIELDS: &[&str] = &[
-    "event_type",
-    "event_subtype",
-    "created_at",
-    "user_id",
-    "fingerprint",
-    "device_id",
-    "ip_address",
-    "user_agent",
-    "http_method",
-    "request_path",
-    "request_params",
-    "request_body_summary",
-    "response_status_code",
-    "response_time_ms",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "geo_timezone",
-    "session_id",
-    "referrer",
-    "origin",
-    "success",
-    "message",
-    "error_code",
-    "metadata",
-    "service",
-    "severity",
-    "request_id",
-    "provider",
-    "status",
-];
-
-/// The snake_case field a key names, accepting seed 000's camelCase (`ipAddress`).
-fn canonical_name(key: &str) -> Option<&'static str> {
-    let snake = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-        let mut out = String::with_capacity(key.len() + 4);
-        for c in key.chars() {
-            if c.is_ascii_uppercase() {
-                out.push('_');
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.push(c);
-            }
+        "event_type" => fields.event_type(&string(value)?),
+        "created_at" => fields.created_at(&string(value)?),
+        "ip_address" => fields.ip_address(&string(value)?),
+        "user_id" => match value {
+            // Numeric user ids are common; they are stored as their decimal text.
+            Value::Number(n) if n.is_i64() || n.is_u64() => fields.text(name, n.to_string()),
+            other => fields.text(name, string(other)?),
+        },
+        "request_params" | "request_body_summary" | "metadata" => match value {
+            Value::Object(map) => fields.object(name, map),
+            other => Err(format!("must be a JSON object, got {}", kind(&other))),
+        },
+        "response_status_code" => {
+            fields.response_status_code(value.as_i64().ok_or_else(|| not_integer(&value))?)
         }
-        out
-    } else {
-        key.to_owned()
-    };
-    FIELDS.iter().copied().find(|f| *f == snake)
-}
-
-fn unknown_field_reason(key: &str) -> String {
-    match key {
-        "tenant_id" | "tenantId" => "is set from the API key and may not be sent".into(),
-        "id" => "is assigned by the server and may not be sent".into(),
-        _ => "is not an event field (put extra data under metadata)".into(),
+        "response_time_ms" => match value.as_f64() {
+            Some(millis) if value.is_number() => fields.response_time_ms(millis),
+            _ => Err(not_integer(&value)),
+        },
+        "success" => match value {
+            Value::Bool(b) => {
+                fields.success = Some(b);
+                Ok(())
+            }
+            other => Err(format!("must be true or false, got {}", kind(&other))),
+        },
+        "severity" => fields.severity(&string(value)?),
+        _ => fields.text(name, string(value)?),
     }
 }
 
-fn string(key: &str, value: Value) -> Result<String, ParseError> {
+fn string(value: Value) -> Result<String, String> {
     match value {
         Value::String(s) => Ok(s),
-        other => Err(ParseError::field(
-            key,
-            format!("must be a string, got {}", kind(&other)),
-        )),
+        other => Err(format!("must be a string, got {}", kind(&other))),
     }
 }
 
-fn integer(key: &str, value: &Value, min: i64, max: i64) -> Result<i64, ParseError> {
-    match value.as_i64() {
-        Some(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(ParseError::field(
-            key,
-            format!("must be an integer from {min} to {max}, got {value}"),
-        )),
-    }
+fn not_integer(value: &Value) -> String {
+    format!("must be a number, got {}", kind(value))
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -419,24 +190,21 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// The top-level field whose value nests deeper than [`Limits::DEPTH`], if any.
-fn too_deep(map: &Map<String, Value>) -> Option<String> {
-    fn depth(value: &Value) -> usize {
+/// Both stores keep microseconds, so every event is cut to them here.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+/// Nesting below an object, counting the object itself as level 1.
+fn depth(map: &Map<String, Value>) -> usize {
+    fn of(value: &Value) -> usize {
         match value {
-            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            Value::Array(items) => 1 + items.iter().map(of).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(of).max().unwrap_or(0),
             _ => 0,
         }
     }
-    map.iter()
-        .find(|(_, value)| 1 + depth(value) > Limits::DEPTH)
-        .map(|(key, _)| key.clone())
-}
-
-/// Both stores keep microseconds, so every event is cut to them here.
-pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    let micros = at.timestamp_micros();
-    DateTime::from_timestamp_micros(micros).unwrap_or(at)
+    1 + map.values().map(of).max().unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -483,6 +251,35 @@ mod tests {
         assert!(!event.success);
         assert_eq!(event.metadata, Some(json!({"k": "v"})));
         assert_eq!(event.status.as_deref(), Some("failure"));
+    }
+
+    #[test]
+    fn both_readers_agree() {
+        let raw = json!({
+            "eventType": "AUTH_LOGIN", "event_subtype": "pass\"word", "createdAt": "2026-11-21T11:00:00Z",
+            "userId": 42, "ip_address": "::ffff:192.0.2.1", "user_agent": "ü".repeat(2000), "httpMethod": "post",
+            "requestParams": {"token": "t", "list": [{"password": 1}]}, "responseStatusCode": 401,
+            "responseTimeMs": 12.4, "success": false, "severity": "error", "metadata": {"k": [1, 2]},
+            "message": null, "status": ""
+        })
+        .to_string();
+        let parser = EventParser::default();
+        let tenant = TenantId::new();
+        let fast = parser.parse_json(tenant, &raw, now()).unwrap();
+        let mut careful = parser
+            .parse_value(tenant, serde_json::from_str(&raw).unwrap(), now())
+            .unwrap();
+        careful.id = fast.id;
+        assert_eq!(fast, careful);
+        assert_eq!(fast.user_id.as_deref(), Some("42"));
+        assert_eq!(
+            fast.metadata,
+            Some(json!({"k": [1, 2], "_truncated": ["user_agent"]}))
+        );
+        assert_eq!(
+            fast.request_params,
+            Some(json!({"token": "[REDACTED]", "list": [{"password": "[REDACTED]"}]}))
+        );
     }
 
     #[test]

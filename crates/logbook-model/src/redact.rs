@@ -42,8 +42,22 @@ impl Redactor {
     }
 
     pub fn is_sensitive(&self, key: &str) -> bool {
-        let key = normalize(key);
-        self.patterns.iter().any(|p| key.contains(p.as_str()))
+        // Keys are short and checked for every object key of every event: normalize into
+        // a stack buffer when it fits, to spare an allocation each.
+        let mut buffer = [0u8; 64];
+        let mut len = 0;
+        for b in key.bytes().filter(|b| *b != b'_' && *b != b'-') {
+            if len == buffer.len() || !b.is_ascii() {
+                let key = normalize(key);
+                return self.patterns.iter().any(|p| key.contains(p.as_str()));
+            }
+            buffer[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        let key = &buffer[..len];
+        self.patterns
+            .iter()
+            .any(|p| key.windows(p.len()).any(|w| w == p.as_bytes()))
     }
 
     /// Replaces every sensitive value inside `value`, in place.

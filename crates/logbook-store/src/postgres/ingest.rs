@@ -123,7 +123,11 @@ pub async fn copy_events<'e>(
     pin_mut!(writer);
     for e in events {
         let row = EventRow::new(e);
-        writer.as_mut().write(&row.values()).await.map_err(db("writing a COPY row"))?;
+        writer
+            .as_mut()
+            .write(&row.values())
+            .await
+            .map_err(db("writing a COPY row"))?;
     }
     writer.finish().await.map_err(db("finishing COPY"))
 }
@@ -136,9 +140,15 @@ pub async fn insert_single(client: &Client, event: &Event) -> Result<u64> {
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
          $30, $31, $32)"
     );
-    let statement = client.prepare_cached(&sql).await.map_err(db("preparing an INSERT"))?;
+    let statement = client
+        .prepare_cached(&sql)
+        .await
+        .map_err(db("preparing an INSERT"))?;
     let row = EventRow::new(event);
-    client.execute(&statement, &row.values()).await.map_err(db("inserting an event"))
+    client
+        .execute(&statement, &row.values())
+        .await
+        .map_err(db("inserting an event"))
 }
 
 /// An event's values in [`EVENT_COLUMNS`] order, as tokio-postgres parameters.
@@ -150,7 +160,11 @@ struct EventRow<'e> {
 
 impl<'e> EventRow<'e> {
     fn new(e: &'e Event) -> Self {
-        Self { e, event_type: e.event_type.as_str(), severity: e.severity.as_str() }
+        Self {
+            e,
+            event_type: e.event_type.as_str(),
+            severity: e.severity.as_str(),
+        }
     }
 
     fn values(&self) -> [&(dyn ToSql + Sync); 32] {

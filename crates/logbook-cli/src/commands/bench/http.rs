@@ -21,26 +21,47 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Measured, workload::Workload};
 
-pub async fn drive(location: StoreLocation, workload: &Workload, clients: usize) -> anyhow::Result<Measured> {
+pub async fn drive(
+    location: StoreLocation,
+    workload: &Workload,
+    clients: usize,
+) -> anyhow::Result<Measured> {
     let app = App::build(Config::new(location)).await?;
-    let key = app.bootstrap().await?.context("a fresh store gets an admin key")?;
+    let key = app
+        .bootstrap()
+        .await?
+        .context("a fresh store gets an admin key")?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let uri = format!("http://{}/api/v1/events", listener.local_addr()?);
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.serve(listener, shutdown.clone()));
 
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let bodies: Arc<Vec<Bytes>> = Arc::new(workload.bodies.iter().map(|b| Bytes::from(b.clone())).collect());
+    let bodies: Arc<Vec<Bytes>> = Arc::new(
+        workload
+            .bodies
+            .iter()
+            .map(|b| Bytes::from(b.clone()))
+            .collect(),
+    );
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients.max(1))
         .map(|_| {
-            let (client, bodies, next, uri, key) = (client.clone(), bodies.clone(), next.clone(), uri.clone(), key.clone());
+            let (client, bodies, next, uri, key) = (
+                client.clone(),
+                bodies.clone(),
+                next.clone(),
+                uri.clone(),
+                key.clone(),
+            );
             tokio::spawn(async move {
                 let mut accepted = 0usize;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = bodies.get(i) else { return Ok::<_, anyhow::Error>(accepted) };
+                    let Some(body) = bodies.get(i) else {
+                        return Ok::<_, anyhow::Error>(accepted);
+                    };
                     loop {
                         let request = Request::post(&uri)
                             .header(header::AUTHORIZATION, format!("Bearer {key}"))
@@ -55,8 +76,13 @@ pub async fn drive(location: StoreLocation, workload: &Workload, clients: usize)
                                 accepted += reply["accepted"].as_u64().unwrap_or(0) as usize;
                                 break;
                             }
-                            StatusCode::TOO_MANY_REQUESTS => tokio::time::sleep(Duration::from_millis(5)).await,
-                            other => bail!("ingest answered {other}: {}", String::from_utf8_lossy(&bytes)),
+                            StatusCode::TOO_MANY_REQUESTS => {
+                                tokio::time::sleep(Duration::from_millis(5)).await
+                            }
+                            other => bail!(
+                                "ingest answered {other}: {}",
+                                String::from_utf8_lossy(&bytes)
+                            ),
                         }
                     }
                 }
@@ -71,7 +97,10 @@ pub async fn drive(location: StoreLocation, workload: &Workload, clients: usize)
     shutdown.cancel();
     server.await??;
     if events != workload.json.len() {
-        bail!("HTTP ingest accepted {events} of {} events", workload.json.len());
+        bail!(
+            "HTTP ingest accepted {events} of {} events",
+            workload.json.len()
+        );
     }
     Ok(Measured { events, elapsed })
 }

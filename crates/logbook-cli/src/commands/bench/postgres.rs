@@ -19,8 +19,10 @@ const COPY_CONNECTIONS: usize = 2;
 const INSERT_POOL: usize = 10;
 
 pub struct Figures {
-    pub http: Measured,
-    pub copy: Measured,
+    /// One per round.
+    pub http: Vec<Measured>,
+    /// One per round, each measured just before the same round's HTTP run.
+    pub copy: Vec<Measured>,
     pub inserts: Measured,
 }
 
@@ -28,17 +30,30 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
     let databases = Databases::connect(&args.database_url).await?;
     let events = Arc::new(workload.events(TenantId::new()));
 
-    let url = databases.fresh("copy").await?;
-    let copy = raw_copy(&url, events.clone()).await?;
-    let url = databases.fresh("http").await?;
-    let http = http::drive(StoreLocation::Postgres(url.clone()), workload, args.clients).await?;
-    check_count(&url, http.events).await?;
+    let (mut http, mut copy) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds.max(1) {
+        let url = databases.fresh(&format!("copy{round}")).await?;
+        databases.checkpoint().await;
+        copy.push(raw_copy(&url, events.clone()).await?);
+        let url = databases.fresh(&format!("http{round}")).await?;
+        databases.checkpoint().await;
+        let measured =
+            http::drive(StoreLocation::Postgres(url.clone()), workload, args.clients).await?;
+        check_count(&url, measured.events).await?;
+        http.push(measured);
+        databases.drop_all().await;
+    }
     let url = databases.fresh("insert").await?;
+    databases.checkpoint().await;
     let sample = args.insert_sample.min(events.len());
     let inserts = single_inserts(&url, events.clone(), sample).await?;
 
     databases.drop_all().await;
-    Ok(Figures { http, copy, inserts })
+    Ok(Figures {
+        http,
+        copy,
+        inserts,
+    })
 }
 
 async fn raw_copy(url: &str, events: Arc<Vec<Event>>) -> anyhow::Result<Measured> {
@@ -68,10 +83,17 @@ async fn raw_copy(url: &str, events: Arc<Vec<Event>>) -> anyhow::Result<Measured
     }
     let elapsed = started.elapsed();
     check_count(url, events.len()).await?;
-    Ok(Measured { events: events.len(), elapsed })
+    Ok(Measured {
+        events: events.len(),
+        elapsed,
+    })
 }
 
-async fn single_inserts(url: &str, events: Arc<Vec<Event>>, sample: usize) -> anyhow::Result<Measured> {
+async fn single_inserts(
+    url: &str,
+    events: Arc<Vec<Event>>,
+    sample: usize,
+) -> anyhow::Result<Measured> {
     let store = PgStore::connect(url).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -95,14 +117,20 @@ async fn single_inserts(url: &str, events: Arc<Vec<Event>>, sample: usize) -> an
     }
     let elapsed = started.elapsed();
     check_count(url, sample).await?;
-    Ok(Measured { events: sample, elapsed })
+    Ok(Measured {
+        events: sample,
+        elapsed,
+    })
 }
 
 /// A benchmark that lost rows would measure nothing: count them.
 async fn check_count(url: &str, expected: usize) -> anyhow::Result<()> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
     tokio::spawn(connection);
-    let stored: i64 = client.query_one("SELECT count(*) FROM events", &[]).await?.get(0);
+    let stored: i64 = client
+        .query_one("SELECT count(*) FROM events", &[])
+        .await?
+        .get(0);
     if stored as usize != expected {
         bail!("expected {expected} stored events, found {stored}");
     }
@@ -118,25 +146,48 @@ struct Databases {
 
 impl Databases {
     async fn connect(base: &str) -> anyhow::Result<Self> {
-        let (admin, connection) = tokio_postgres::connect(base, NoTls)
-            .await
-            .with_context(|| format!("cannot connect to {}", StoreLocation::Postgres(base.into()).describe()))?;
+        let (admin, connection) =
+            tokio_postgres::connect(base, NoTls)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot connect to {}",
+                        StoreLocation::Postgres(base.into()).describe()
+                    )
+                })?;
         tokio::spawn(connection);
-        Ok(Self { base: base.to_owned(), admin, created: Default::default() })
+        Ok(Self {
+            base: base.to_owned(),
+            admin,
+            created: Default::default(),
+        })
     }
 
     async fn fresh(&self, purpose: &str) -> anyhow::Result<String> {
         let name = format!("logbook_bench_{purpose}_{}", std::process::id());
-        self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await?;
-        self.admin.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        self.admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await?;
+        self.admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         self.created.lock().expect("lock").push(name.clone());
         Ok(with_database(&self.base, &name))
+    }
+
+    /// Starts each measurement with no dirty pages left by the one before (needs a
+    /// superuser; without one the measurement runs all the same).
+    async fn checkpoint(&self) {
+        let _ = self.admin.batch_execute("CHECKPOINT").await;
     }
 
     async fn drop_all(&self) {
         let names = std::mem::take(&mut *self.created.lock().expect("lock"));
         for name in names {
-            let _ = self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            let _ = self
+                .admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
         }
     }
 }

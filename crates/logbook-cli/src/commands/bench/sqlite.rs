@@ -17,7 +17,12 @@ pub struct Figures {
 pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Result<Figures> {
     let dir = std::env::temp_dir().join(format!("logbook-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let http = http::drive(StoreLocation::Sqlite(dir.join("http.db")), workload, args.clients).await?;
+    let http = http::drive(
+        StoreLocation::Sqlite(dir.join("http.db")),
+        workload,
+        args.clients,
+    )
+    .await?;
 
     let store = SqliteStore::open(&dir.join("batched.db")).await?;
     let tenant = TenantId::new();
@@ -32,9 +37,21 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
     let since = chrono::Utc::now();
     let started = Instant::now();
     for chunk in chunks {
-        store.append(vec![WriteItem { tenant, events: chunk, idempotency: None }], since).await?;
+        store
+            .append(
+                vec![WriteItem {
+                    tenant,
+                    events: chunk,
+                    idempotency: None,
+                }],
+                since,
+            )
+            .await?;
     }
-    let batched = Measured { events: total, elapsed: started.elapsed() };
+    let batched = Measured {
+        events: total,
+        elapsed: started.elapsed(),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Figures { http, batched })
 }

@@ -41,14 +41,23 @@ const PLACES: [(&str, &str, &str, &str); 4] = [
     ("BR", "SP", "Sao Paulo", "America/Sao_Paulo"),
     ("JP", "13", "Tokyo", "Asia/Tokyo"),
 ];
-const PATHS: [&str; 5] = ["/api/v1/items", "/api/v1/orders", "/api/v1/users/me", "/api/v1/search", "/api/v1/cart"];
+const PATHS: [&str; 5] = [
+    "/api/v1/items",
+    "/api/v1/orders",
+    "/api/v1/users/me",
+    "/api/v1/search",
+    "/api/v1/cart",
+];
 const OTHER: [&str; 4] = ["RATE_LIMIT", "OTP_SENT", "AUTH_LOGOUT", "SECURITY_ALERT"];
 
 impl Workload {
     pub fn generate(events: usize, batch: usize) -> Self {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let json: Vec<String> = (0..events).map(|_| one(&mut rng).to_string()).collect();
-        let bodies = json.chunks(batch.max(1)).map(|chunk| format!("[{}]", chunk.join(","))).collect();
+        let bodies = json
+            .chunks(batch.max(1))
+            .map(|chunk| format!("[{}]", chunk.join(",")))
+            .collect();
         Self { json, bodies }
     }
 
@@ -60,7 +69,14 @@ impl Workload {
     pub fn events(&self, tenant: TenantId) -> Vec<Event> {
         let parser = EventParser::default();
         let now = Utc::now();
-        self.json.iter().map(|raw| parser.parse_json(tenant, raw, now).expect("generated events are valid")).collect()
+        self.json
+            .iter()
+            .map(|raw| {
+                parser
+                    .parse_json(tenant, raw, now)
+                    .expect("generated events are valid")
+            })
+            .collect()
     }
 }
 
@@ -75,7 +91,8 @@ fn one(rng: &mut Rng) -> Value {
         90..95 => "AUTH_FAILURE",
         _ => OTHER[rng.below(OTHER.len())],
     };
-    let success = !(event_type == "AUTH_FAILURE" || event_type == "RATE_LIMIT" || rng.below(20) == 0);
+    let success =
+        !(event_type == "AUTH_FAILURE" || event_type == "RATE_LIMIT" || rng.below(20) == 0);
     let mut event = json!({
         "event_type": event_type,
         "user_id": format!("user-{user:05}"),
@@ -98,7 +115,8 @@ fn one(rng: &mut Rng) -> Value {
     });
     if event_type.starts_with("AUTH") {
         event["event_subtype"] = json!("password");
-        event["request_body_summary"] = json!({"email": format!("user{user}@example.com"), "password": "hunter2"});
+        event["request_body_summary"] =
+            json!({"email": format!("user{user}@example.com"), "password": "hunter2"});
     }
     if !success {
         event["message"] = json!("Invalid credentials");

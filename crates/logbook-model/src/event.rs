@@ -91,36 +91,60 @@ impl Event {
     }
 }
 
-/// A fresh UUIDv7 carrying `created_at`'s millisecond.
+/// A fresh UUIDv7 carrying `created_at`'s millisecond. Within one thread, ids of the same
+/// millisecond increase, so the events of one request keep their order when sorted by
+/// `(created_at, id)`.
 pub fn id_for(created_at: DateTime<Utc>) -> Uuid {
     let millis = created_at.timestamp_millis().max(0) as u64;
-    let mut random = [0u8; 10];
-    random[..8].copy_from_slice(&id_bits::next().to_le_bytes());
-    random[8..].copy_from_slice(&id_bits::next().to_le_bytes()[..2]);
-    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+    let bits = id_bits::next(millis);
+    // UUIDv7 holds 74 bits after the timestamp: 12 in rand_a, then 62 in rand_b; the
+    // builder writes the version and variant over the bits left free here.
+    let rand_a = (bits >> 62) as u16 & 0x0fff;
+    let rand_b = bits as u64 & ((1 << 62) - 1);
+    let mut bytes = [0u8; 10];
+    bytes[..2].copy_from_slice(&rand_a.to_be_bytes());
+    bytes[2..].copy_from_slice(&rand_b.to_be_bytes());
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
-/// Random bits for ids, from a per-thread generator seeded once by the OS: ids must be
-/// unique, not secret, and asking the OS for every event cost a system call each.
+/// The 74 bits after an id's timestamp: random for a new millisecond, one more than the
+/// last within the same one. The generator is per thread and seeded once by the OS: ids
+/// must be unique, not secret, and asking the OS for every event cost a system call each.
 mod id_bits {
     use std::cell::Cell;
 
     thread_local! {
-        static STATE: Cell<u64> = Cell::new(u64::from_le_bytes(
-            uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes"),
+        static STATE: Cell<(u64, u64, u128)> = Cell::new((
+            u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes")),
+            u64::MAX,
+            0,
         ));
     }
 
-    /// splitmix64: every 64-bit state is visited once before it repeats.
-    pub fn next() -> u64 {
+    pub fn next(millis: u64) -> u128 {
         STATE.with(|state| {
-            let s = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-            state.set(s);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
+            let (seed, last_millis, last_bits) = state.get();
+            if millis == last_millis {
+                let bits = last_bits + 1;
+                state.set((seed, millis, bits));
+                return bits;
+            }
+            // 64 random bits under ten zero bits, so counting up within the millisecond
+            // can never run out of room.
+            let (seed, random) = splitmix(seed);
+            let bits = u128::from(random);
+            state.set((seed, millis, bits));
+            bits
         })
+    }
+
+    /// splitmix64: every 64-bit state is visited once before it repeats.
+    fn splitmix(state: u64) -> (u64, u64) {
+        let s = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (s, z ^ (z >> 31))
     }
 }
 
@@ -179,6 +203,13 @@ mod tests {
             .with_timezone(&Utc);
         let (start, end) = created_at_window(id_for(at)).unwrap();
         assert!(start <= at && at < end, "{start} {at} {end}");
-        assert_ne!(id_for(at), id_for(at));
+        let ids: Vec<Uuid> = (0..1000).map(|_| id_for(at)).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids of one millisecond increase"
+        );
+        assert_eq!(ids[0].get_version_num(), 7);
+        let later = id_for(at + chrono::Duration::milliseconds(1));
+        assert!(later > ids[999]);
     }
 }

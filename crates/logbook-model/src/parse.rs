@@ -81,10 +81,10 @@ impl EventParser {
                 Limits::EVENT_BYTES
             )));
         }
-        if let Some(fields) = wire::read(raw) {
-            if let Ok(event) = fields.into_event(tenant, now, &self.redactor) {
-                return Ok(event);
-            }
+        if let Some(Ok(event)) =
+            wire::read(raw).map(|fields| fields.into_event(tenant, now, &self.redactor))
+        {
+            return Ok(event);
         }
         let value: Value = serde_json::from_str(raw)
             .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;

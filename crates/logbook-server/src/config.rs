@@ -38,7 +38,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         Self {
             queue_events: 100_000,
-            max_batch_events: 20_000,
+            max_batch_events: 10_000,
             writers: None,
         }
     }

@@ -153,4 +153,9 @@ pub struct QueryArgs {
 pub enum BenchCommand {
     /// Ingest throughput: HTTP ingest vs raw binary COPY vs one INSERT per event.
     Ingest(crate::commands::bench::IngestBenchArgs),
+    /// Parsing alone: the server's CPU per event before storage, on one core.
+    Parse {
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+    },
 }

@@ -7,11 +7,6 @@ use std::{io::IsTerminal, process::ExitCode};
 
 use clap::{Parser, error::ErrorKind};
 
-/// Ingest allocates many small strings per event on several threads; mimalloc measured
-/// faster there than the system allocator (see bench/README.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

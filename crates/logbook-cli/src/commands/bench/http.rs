@@ -6,7 +6,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{Context, bail};
@@ -19,7 +19,7 @@ use logbook_store::StoreLocation;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::{Measured, workload::Workload};
+use super::{Measured, Stopwatch, workload::Workload};
 
 pub async fn drive(
     location: StoreLocation,
@@ -45,7 +45,7 @@ pub async fn drive(
             .collect(),
     );
     let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     let tasks: Vec<_> = (0..clients.max(1))
         .map(|_| {
             let (client, bodies, next, uri, key) = (
@@ -93,7 +93,7 @@ pub async fn drive(
     for task in tasks {
         events += task.await??;
     }
-    let elapsed = started.elapsed();
+    let measured = watch.stop(events);
     shutdown.cancel();
     server.await??;
     if events != workload.json.len() {
@@ -102,5 +102,5 @@ pub async fn drive(
             workload.json.len()
         );
     }
-    Ok(Measured { events, elapsed })
+    Ok(measured)
 }

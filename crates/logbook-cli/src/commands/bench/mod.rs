@@ -48,7 +48,10 @@ pub struct IngestBenchArgs {
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Ingest(args) = command;
+    let args = match command {
+        BenchCommand::Ingest(args) => args,
+        BenchCommand::Parse { events } => return parse(events),
+    };
     let workload = workload::Workload::generate(args.events, args.batch);
     println!(
         "Ingest benchmark: {} events (80% REQUEST, 10% AUTH_LOGIN, 5% AUTH_FAILURE, 5% other), \
@@ -67,6 +70,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         args.rounds
     );
     let pg = postgres::measure(&args, &workload).await?;
+    println!("  mean stored row: {:.0} bytes", pg.row_bytes);
     for (round, (http, copy)) in pg.http.iter().zip(&pg.copy).enumerate() {
         println!("  round {}", round + 1);
         line("(a) HTTP ingest through the server", http);
@@ -107,10 +111,103 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Events stored in a measured time.
+/// Splitting bodies and parsing events, single-threaded, as the ingest handler does.
+fn parse(events: usize) -> anyhow::Result<()> {
+    let workload = workload::Workload::generate(events, 1000);
+    let parser = logbook_model::EventParser::default();
+    let tenant = logbook_model::TenantId::new();
+    let now = chrono::Utc::now();
+    let watch = Stopwatch::start();
+    let mut parsed = 0;
+    for body in &workload.bodies {
+        for raw in logbook_model::body::split(body.as_bytes(), logbook_model::body::Framing::Json)?
+        {
+            parser
+                .parse_json(tenant, raw, now)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            parsed += 1;
+        }
+    }
+    let measured = watch.stop(parsed);
+    println!(
+        "parsed {parsed} events ({} bytes of JSON each on average): {:.2} µs per event, {:.0} events/s on one core",
+        workload.mean_json_bytes(),
+        measured.elapsed.as_secs_f64() * 1e6 / parsed as f64,
+        measured.rate()
+    );
+    Ok(())
+}
+
+/// Events stored in a measured time, and the CPU this process spent meanwhile (server,
+/// clients and encoding; PostgreSQL's own work is in its processes, not counted here).
 pub struct Measured {
     pub events: usize,
     pub elapsed: Duration,
+    pub cpu: Option<Duration>,
+    /// How busy the whole machine's CPUs were, 0–1.
+    pub machine_busy: Option<f64>,
+}
+
+/// Starts timing a measurement.
+pub struct Stopwatch {
+    started: std::time::Instant,
+    cpu: Option<Duration>,
+    machine: Option<(u64, u64)>,
+}
+
+impl Stopwatch {
+    pub fn start() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            cpu: process_cpu(),
+            machine: machine_ticks(),
+        }
+    }
+
+    pub fn stop(self, events: usize) -> Measured {
+        let elapsed = self.started.elapsed();
+        let cpu = process_cpu()
+            .zip(self.cpu)
+            .map(|(end, start)| end.saturating_sub(start));
+        let machine_busy =
+            machine_ticks()
+                .zip(self.machine)
+                .and_then(|((busy, all), (busy0, all0))| {
+                    (all > all0).then(|| (busy - busy0) as f64 / (all - all0) as f64)
+                });
+        Measured {
+            events,
+            elapsed,
+            cpu,
+            machine_busy,
+        }
+    }
+}
+
+/// (busy, total) CPU ticks of the whole machine, from /proc/stat (Linux).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th columns.
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((total - idle, total))
+}
+
+/// User plus system CPU time of this process, from /proc (Linux); `None` elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // /proc reports in USER_HZ, which Linux fixes at 100 for user space.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 impl Measured {
@@ -120,8 +217,17 @@ impl Measured {
 }
 
 fn line(label: &str, m: &Measured) {
+    let cpu = m
+        .cpu
+        .map(|cpu| format!(", {:.2} s CPU in this process", cpu.as_secs_f64()))
+        .unwrap_or_default();
+    let busy = m
+        .machine_busy
+        .map(|b| format!(", CPUs {:.0}% busy", b * 100.0))
+        .unwrap_or_default();
+    let cpu = cpu + &busy;
     println!(
-        "    {label:<52} {:>9.0} events/s  ({} in {:.2} s)",
+        "    {label:<52} {:>9.0} events/s  ({} in {:.2} s{cpu})",
         m.rate(),
         m.events,
         m.elapsed.as_secs_f64()

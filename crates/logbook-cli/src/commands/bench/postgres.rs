@@ -1,6 +1,6 @@
 //! The PostgreSQL measurements, each on a fresh database with the real schema.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use logbook_model::{Event, TenantId};
@@ -11,7 +11,7 @@ use logbook_store::{
 };
 use tokio_postgres::NoTls;
 
-use super::{IngestBenchArgs, Measured, http, workload::Workload};
+use super::{IngestBenchArgs, Measured, Stopwatch, http, workload::Workload};
 
 /// Rows per COPY on the raw path: as large as the server's biggest batches.
 const COPY_CHUNK: usize = 10_000;
@@ -19,6 +19,8 @@ const COPY_CONNECTIONS: usize = 2;
 const INSERT_POOL: usize = 10;
 
 pub struct Figures {
+    /// Mean size of a stored `events` row, as PostgreSQL counts it.
+    pub row_bytes: f64,
     /// One per round.
     pub http: Vec<Measured>,
     /// One per round, each measured just before the same round's HTTP run.
@@ -31,10 +33,12 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
     let events = Arc::new(workload.events(TenantId::new()));
 
     let (mut http, mut copy) = (Vec::new(), Vec::new());
+    let mut row_bytes = 0.0;
     for round in 0..args.rounds.max(1) {
         let url = databases.fresh(&format!("copy{round}")).await?;
         databases.checkpoint().await;
         copy.push(raw_copy(&url, events.clone()).await?);
+        row_bytes = mean_row_bytes(&url).await?;
         let url = databases.fresh(&format!("http{round}")).await?;
         databases.checkpoint().await;
         let measured =
@@ -50,6 +54,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
 
     databases.drop_all().await;
     Ok(Figures {
+        row_bytes,
         http,
         copy,
         inserts,
@@ -59,7 +64,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
 async fn raw_copy(url: &str, events: Arc<Vec<Event>>) -> anyhow::Result<Measured> {
     let store = PgStore::connect(url).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     let tasks: Vec<_> = (0..COPY_CONNECTIONS)
         .map(|_| {
             let (store, events, next) = (store.clone(), events.clone(), next.clone());
@@ -81,12 +86,9 @@ async fn raw_copy(url: &str, events: Arc<Vec<Event>>) -> anyhow::Result<Measured
     for task in tasks {
         task.await??;
     }
-    let elapsed = started.elapsed();
+    let measured = watch.stop(events.len());
     check_count(url, events.len()).await?;
-    Ok(Measured {
-        events: events.len(),
-        elapsed,
-    })
+    Ok(measured)
 }
 
 async fn single_inserts(
@@ -96,7 +98,7 @@ async fn single_inserts(
 ) -> anyhow::Result<Measured> {
     let store = PgStore::connect(url).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     let tasks: Vec<_> = (0..INSERT_POOL)
         .map(|_| {
             let (store, events, next) = (store.clone(), events.clone(), next.clone());
@@ -115,12 +117,9 @@ async fn single_inserts(
     for task in tasks {
         task.await??;
     }
-    let elapsed = started.elapsed();
+    let measured = watch.stop(sample);
     check_count(url, sample).await?;
-    Ok(Measured {
-        events: sample,
-        elapsed,
-    })
+    Ok(measured)
 }
 
 /// A benchmark that lost rows would measure nothing: count them.
@@ -135,6 +134,15 @@ async fn check_count(url: &str, expected: usize) -> anyhow::Result<()> {
         bail!("expected {expected} stored events, found {stored}");
     }
     Ok(())
+}
+
+async fn mean_row_bytes(url: &str) -> anyhow::Result<f64> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(connection);
+    let row = client
+        .query_one("SELECT avg(pg_column_size(e.*))::float8 FROM events e", &[])
+        .await?;
+    Ok(row.get::<_, Option<f64>>(0).unwrap_or(0.0))
 }
 
 /// Creates the benchmark's databases and drops them afterwards.

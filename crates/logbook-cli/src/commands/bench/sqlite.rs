@@ -1,11 +1,9 @@
 //! The SQLite measurements, each on a fresh file.
 
-use std::time::Instant;
-
 use logbook_model::TenantId;
 use logbook_store::{Store, StoreLocation, WriteItem, sqlite::SqliteStore};
 
-use super::{IngestBenchArgs, Measured, http, workload::Workload};
+use super::{IngestBenchArgs, Measured, Stopwatch, http, workload::Workload};
 
 const CHUNK: usize = 10_000;
 
@@ -35,7 +33,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
         chunks.push(std::mem::replace(&mut rest, tail));
     }
     let since = chrono::Utc::now();
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     for chunk in chunks {
         store
             .append(
@@ -48,10 +46,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
             )
             .await?;
     }
-    let batched = Measured {
-        events: total,
-        elapsed: started.elapsed(),
-    };
+    let batched = watch.stop(total);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Figures { http, batched })
 }

@@ -53,7 +53,20 @@ const OTHER: [&str; 4] = ["RATE_LIMIT", "OTP_SENT", "AUTH_LOGOUT", "SECURITY_ALE
 impl Workload {
     pub fn generate(events: usize, batch: usize) -> Self {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let json: Vec<String> = (0..events).map(|_| one(&mut rng).to_string()).collect();
+        // Every row carries its own time, spread over the last hour as an application's
+        // clock would stamp them: identical times would let PostgreSQL's B-tree
+        // deduplication shrink the time-led indexes and flatter whichever path got them.
+        let start = Utc::now() - chrono::Duration::hours(1);
+        let step = 3_600_000_000 / events.max(1) as i64;
+        let json: Vec<String> = (0..events)
+            .map(|i| {
+                let mut event = one(&mut rng);
+                let at = start + chrono::Duration::microseconds(step * i as i64);
+                event["created_at"] =
+                    json!(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+                event.to_string()
+            })
+            .collect();
         let bodies = json
             .chunks(batch.max(1))
             .map(|chunk| format!("[{}]", chunk.join(",")))
@@ -110,6 +123,8 @@ fn one(rng: &mut Rng) -> Value {
         "geo_timezone": zone,
         "session_id": format!("{:016x}{:016x}", rng.next(), rng.next()),
         "origin": "https://app.example.com",
+        "referrer": format!("https://app.example.com/dashboard?tab={}", rng.below(12)),
+        "device_id": format!("device-{:08x}-{:04x}", user as u64 * 2_654_435_761 % 0xffff_ffff, user % 0xffff),
         "success": success,
         "service": "api",
     });

@@ -37,7 +37,7 @@ pub enum Command {
 pub struct StoreArgs {
     /// `sqlite:PATH` or `postgres://USER@HOST/DB` (TIMESCALE_URI is read too). Default:
     /// SQLite under the data dir.
-    #[arg(long, env = "LOGBOOK_DATABASE_URL")]
+    #[arg(long, env = "LOGBOOK_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Directory for the embedded SQLite database.
     #[arg(long, env = "LOGBOOK_DATA_DIR", default_value = "./logbook-data")]
@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LOGBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Object keys whose values are stored as "[REDACTED]" (comma-separated; replaces the
+    /// default list: password, passwd, secret, token, authorization, cookie, api_key, ssn,
+    /// card_number).
+    #[arg(long, env = "LOGBOOK_REDACT_KEYS", value_delimiter = ',')]
+    pub redact_keys: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]

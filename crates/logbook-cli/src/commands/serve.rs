@@ -8,7 +8,15 @@ use crate::cli::ServeArgs;
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let location = args.store.location()?;
     let described = location.describe();
-    let app = App::build(Config::new(location))
+    let mut config = Config::new(location);
+    if let Some(keys) = args.redact_keys {
+        config.redact_keys = keys
+            .into_iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+    }
+    let app = App::build(config)
         .await
         .with_context(|| format!("cannot open {described}"))?;
     if let Some(secret) = app

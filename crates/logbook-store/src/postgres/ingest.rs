@@ -133,20 +133,21 @@ pub async fn copy_events<'e>(
 }
 
 /// One INSERT per event, in autocommit: seed 000's way, kept only as the reference the
-/// ingest benchmark measures against. The server never writes like this.
+/// ingest benchmark measures against; the server never writes like this. Like seed 000's
+/// node-postgres `pool.query(sql, params)`, each call sends an unnamed statement with its
+/// parameters in one round trip, and the server parses it every time.
 pub async fn insert_single(client: &Client, event: &Event) -> Result<u64> {
     let sql = format!(
         "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
          $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
          $30, $31, $32)"
     );
-    let statement = client
-        .prepare_cached(&sql)
-        .await
-        .map_err(db("preparing an INSERT"))?;
     let row = EventRow::new(event);
+    let values = row.values();
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+        values.iter().copied().zip(TYPES.iter().cloned()).collect();
     client
-        .execute(&statement, &row.values())
+        .execute_typed(&sql, &typed)
         .await
         .map_err(db("inserting an event"))
 }

@@ -1,4 +1,4 @@
-//! The `events` columns in the order both backends read and write them.
+//! The `events` columns in the order both backends read and write them, and their sort key.
 
 /// Every column of `events`, in [`logbook_model::Event`]'s field order.
 pub const EVENT_COLUMNS: &str = "id, tenant_id, created_at, event_type, event_subtype, user_id, \
@@ -6,3 +6,12 @@ pub const EVENT_COLUMNS: &str = "id, tenant_id, created_at, event_type, event_su
     request_body_summary, response_status_code, response_time_ms, geo_country, geo_region, \
     geo_city, geo_timezone, session_id, referrer, origin, success, message, error_code, metadata, \
     service, severity, request_id, provider, status";
+
+/// For a page in `order`: the comparison that finds rows after the cursor, and the SQL
+/// direction, both over the sort key `(created_at, id)`.
+pub fn keyset(order: logbook_model::Order) -> (&'static str, &'static str) {
+    match order {
+        logbook_model::Order::Desc => ("<", "DESC"),
+        logbook_model::Order::Asc => (">", "ASC"),
+    }
+}

@@ -2,22 +2,23 @@
 
 use deadpool_postgres::Client;
 use logbook_model::{
-    Event, EventFilter, EventQuery, EventType, Order, Page, TenantId, event::created_at_window,
+    Event, EventFilter, EventQuery, EventType, Page, TenantId, event::created_at_window,
     filter::IpFilter,
 };
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
 use super::db;
-use crate::{Result, StoreError, columns::EVENT_COLUMNS, pattern::contains_pattern};
+use crate::{
+    Result, StoreError,
+    columns::{EVENT_COLUMNS, keyset},
+    pattern::contains_pattern,
+};
 
 pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Result<Page> {
     let mut clause = Where::new(tenant);
     clause.filter(&query.filter);
-    let (cmp, dir) = match query.order {
-        Order::Desc => ("<", "DESC"),
-        Order::Asc => (">", "ASC"),
-    };
+    let (cmp, dir) = keyset(query.order);
     if let Some(cursor) = query.cursor {
         let at = clause.bind(cursor.created_at);
         let id = clause.bind(cursor.id);

@@ -1,22 +1,23 @@
 //! Reading events back: filtered, keyset-paged lists and lookups by id.
 
 use logbook_model::{
-    Event, EventFilter, EventQuery, EventType, Order, Page, TenantId, event::created_at_window,
+    Event, EventFilter, EventQuery, EventType, Page, TenantId, event::created_at_window,
     filter::IpFilter,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
 use uuid::Uuid;
 
 use super::{db, from_micros, micros};
-use crate::{Result, StoreError, columns::EVENT_COLUMNS, pattern::contains_pattern};
+use crate::{
+    Result, StoreError,
+    columns::{EVENT_COLUMNS, keyset},
+    pattern::contains_pattern,
+};
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
     let mut clause = Where::new(tenant);
     clause.filter(&query.filter);
-    let (cmp, dir) = match query.order {
-        Order::Desc => ("<", "DESC"),
-        Order::Asc => (">", "ASC"),
-    };
+    let (cmp, dir) = keyset(query.order);
     if let Some(cursor) = query.cursor {
         let at = micros(cursor.created_at);
         clause.sql.push_str(&format!(

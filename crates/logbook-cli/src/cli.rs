@@ -97,6 +97,24 @@ pub enum KeysCommand {
         /// A label to tell keys apart.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// When the key stops working (RFC 3339); by default it does not expire.
+        #[arg(long)]
+        expires_at: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List a tenant's keys (never their secrets).
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by id; it stops working within a minute on every server.
+    Revoke {
+        id: String,
+        #[arg(long, default_value = "default")]
+        tenant: String,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -53,6 +53,29 @@ fn keys_create_prints_the_key_alone() {
         "{stdout:?}"
     );
 
+    let listed = logbook(&dir, &["keys", "list"]);
+    let listing = text(&listed.stdout);
+    let row = listing
+        .lines()
+        .find(|l| l.contains("ingest,read"))
+        .expect("the new key is listed");
+    assert!(
+        !listing.contains(stdout.trim_end()),
+        "listings never show the secret"
+    );
+    let id = row.split('\t').next().unwrap();
+    let revoked = logbook(&dir, &["keys", "revoke", id]);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let again = text(&logbook(&dir, &["keys", "list"]).stdout);
+    assert!(
+        again
+            .lines()
+            .any(|l| l.starts_with(id) && l.split('\t').nth(6) != Some("-")),
+        "{again}"
+    );
+    let bad_tenant = logbook(&dir, &["tenants", "create", "has space"]);
+    assert_eq!(bad_tenant.status.code(), Some(1));
+
     let bad_scope = logbook(&dir, &["keys", "create", "--scopes", "write"]);
     assert_eq!(bad_scope.status.code(), Some(1));
     assert!(text(&bad_scope.stderr).contains("unknown scope"));

@@ -28,6 +28,23 @@ impl fmt::Display for TenantId {
     }
 }
 
+/// Checks a tenant name: 1–64 characters of letters, digits, `-`, `_` and `.`, so it
+/// reads well in URLs, logs and shell commands.
+pub fn check_tenant_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err("a tenant name is 1–64 characters".into());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        Some(bad) => Err(format!(
+            "a tenant name may hold letters, digits, -, _ and . only; found {bad:?}"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// What an API key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

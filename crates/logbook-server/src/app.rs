@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Config,
-    auth::{KeyCache, keys},
+    auth::{KeyCache, KeyUsage, keys},
     ingest::Ingestor,
     jobs, routes,
 };
@@ -20,6 +20,7 @@ use crate::{
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub keys: Arc<KeyCache>,
+    pub usage: Arc<KeyUsage>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
 }
@@ -45,10 +46,16 @@ impl App {
         let (ingestor, writers) = Ingestor::start(store.clone(), &config.ingest);
         let redactor = Redactor::new(config.redact_keys.iter().map(String::as_str));
         let jobs_stop = CancellationToken::new();
-        let jobs = tokio::spawn(jobs::run_all(store.clone(), jobs_stop.clone()));
+        let usage = Arc::new(KeyUsage::default());
+        let jobs = tokio::spawn(jobs::run_all(
+            store.clone(),
+            usage.clone(),
+            jobs_stop.clone(),
+        ));
         let state = AppState {
             store,
             keys: Arc::default(),
+            usage,
             ingestor,
             parser: Arc::new(EventParser::new(redactor)),
         };
@@ -71,9 +78,37 @@ impl App {
             return Ok(None);
         }
         let tenant = self.state.store.create_tenant(DEFAULT_TENANT).await?;
-        let created =
-            keys::create(self.state.store.as_ref(), tenant.id, "admin", Scopes::all()).await?;
+        let created = keys::create(
+            self.state.store.as_ref(),
+            tenant.id,
+            "admin",
+            Scopes::all(),
+            None,
+        )
+        .await?;
         Ok(Some(created.secret))
+    }
+
+    /// Runs every background job once, now: tests use it instead of waiting for timers.
+    pub async fn run_jobs_once(&self) -> Result<(), logbook_store::StoreError> {
+        let store = self.state.store.clone();
+        jobs::IdempotencyPurge {
+            store: store.clone(),
+        }
+        .run_once()
+        .await?;
+        jobs::StorageMaintenance {
+            store: store.clone(),
+        }
+        .run_once()
+        .await?;
+        jobs::KeyUsageFlush {
+            store,
+            usage: self.state.usage.clone(),
+        }
+        .run_once()
+        .await?;
+        Ok(())
     }
 
     /// The whole HTTP API.

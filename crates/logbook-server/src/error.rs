@@ -22,9 +22,9 @@ pub enum ApiError {
     /// 401: no key, or a key that is unknown, revoked or expired.
     #[error("{0}")]
     Unauthorized(&'static str),
-    /// 403: the key lacks the scope the route needs.
-    #[error("this route needs a key with the {0} scope")]
-    Forbidden(&'static str),
+    /// 403: the key lacks what the route needs.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404
     #[error("{0}")]
     NotFound(String),

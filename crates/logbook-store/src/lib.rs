@@ -72,6 +72,15 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key was last used, to the minute or so: uses are recorded in batches.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// Whether the key may be used at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
 }
 
 /// A key to create; the caller made the secret and hashed it.
@@ -144,6 +153,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey>;
     async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>>;
+    /// The tenant's keys, newest first, revoked ones included.
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>>;
+    /// Revokes one of the tenant's keys; `None` when the tenant has no such key.
+    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>>;
+    /// Records when keys were last used (a batch, so requests never wait on this write).
+    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()>;
 }
 
 /// Opens the store a location names and brings its schema up to date.

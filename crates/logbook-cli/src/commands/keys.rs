@@ -1,6 +1,8 @@
 use anyhow::{Context, anyhow};
-use logbook_model::Scopes;
+use chrono::{DateTime, Utc};
+use logbook_model::{Scopes, TenantId, tenant::check_tenant_name};
 use logbook_server::auth::keys;
+use uuid::Uuid;
 
 use super::open;
 use crate::cli::{KeysCommand, TenantsCommand};
@@ -9,9 +11,7 @@ pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
     match command {
         TenantsCommand::Create { name, store } => {
             let name = name.trim();
-            if name.is_empty() {
-                return Err(anyhow!("a tenant name may not be empty"));
-            }
+            check_tenant_name(name).map_err(|e| anyhow!("{e}"))?;
             let tenant = open(&store).await?.create_tenant(name).await?;
             println!("{}", tenant.id);
         }
@@ -30,21 +30,70 @@ pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
 }
 
 pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
-    let KeysCommand::Create {
-        scopes,
-        tenant,
-        name,
-        store,
-    } = command;
-    let scopes: Scopes = scopes.parse().map_err(|e| anyhow!("--scopes: {e}"))?;
-    let store = open(&store).await?;
-    let tenant = store.tenant_by_name(&tenant).await?.ok_or_else(|| {
-        anyhow!("no tenant named {tenant:?} (create it with `logbook tenants create {tenant}`)")
-    })?;
-    let created = keys::create(store.as_ref(), tenant.id, &name, scopes)
-        .await
-        .context("cannot create the key")?;
-    // The key alone on stdout, so `KEY=$(logbook keys create ...)` works.
-    println!("{}", created.secret);
+    match command {
+        KeysCommand::Create {
+            scopes,
+            tenant,
+            name,
+            expires_at,
+            store,
+        } => {
+            let scopes: Scopes = scopes.parse().map_err(|e| anyhow!("--scopes: {e}"))?;
+            let expires_at = expires_at
+                .map(|at| {
+                    DateTime::parse_from_rfc3339(&at)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|_| anyhow!("--expires-at: {at:?} is not an RFC 3339 time"))
+                })
+                .transpose()?;
+            let store = open(&store).await?;
+            let tenant = find_tenant(store.as_ref(), &tenant).await?;
+            let created = keys::create(store.as_ref(), tenant, &name, scopes, expires_at)
+                .await
+                .context("cannot create the key")?;
+            // The key alone on stdout, so `KEY=$(logbook keys create ...)` works.
+            println!("{}", created.secret);
+        }
+        KeysCommand::List { tenant, store } => {
+            let store = open(&store).await?;
+            let tenant = find_tenant(store.as_ref(), &tenant).await?;
+            let time = |t: Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+            println!("ID\tNAME\tPREFIX\tSCOPES\tCREATED\tEXPIRES\tREVOKED\tLAST_USED");
+            for key in store.list_api_keys(tenant).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    key.id,
+                    key.name,
+                    key.prefix,
+                    key.scopes,
+                    key.created_at.to_rfc3339(),
+                    time(key.expires_at),
+                    time(key.revoked_at),
+                    time(key.last_used_at)
+                );
+            }
+        }
+        KeysCommand::Revoke { id, tenant, store } => {
+            let id = Uuid::parse_str(&id)
+                .map_err(|_| anyhow!("{id:?} is not a key id (see `logbook keys list`)"))?;
+            let store = open(&store).await?;
+            let tenant_id = find_tenant(store.as_ref(), &tenant).await?;
+            store
+                .revoke_api_key(tenant_id, id)
+                .await?
+                .ok_or_else(|| anyhow!("tenant {tenant:?} has no key {id}"))?;
+            println!("revoked {id}");
+        }
+    }
     Ok(())
+}
+
+async fn find_tenant(store: &dyn logbook_store::Store, name: &str) -> anyhow::Result<TenantId> {
+    store
+        .tenant_by_name(name)
+        .await?
+        .map(|t| t.id)
+        .ok_or_else(|| {
+            anyhow!("no tenant named {name:?} (create it with `logbook tenants create {name}`)")
+        })
 }

@@ -34,6 +34,14 @@ impl KeyCache {
         live.then(|| entry.principal.clone())
     }
 
+    /// Drops a revoked key at once, rather than when its entry goes stale.
+    pub fn forget(&self, key_id: uuid::Uuid) {
+        self.entries
+            .write()
+            .expect("key cache lock")
+            .retain(|_, entry| entry.principal.key_id != key_id);
+    }
+
     pub fn insert(&self, hash: [u8; 32], principal: Principal, expires_at: Option<DateTime<Utc>>) {
         let mut entries = self.entries.write().expect("key cache lock");
         if entries.len() >= MAX_ENTRIES {

@@ -37,6 +37,7 @@ pub async fn create(
     tenant: TenantId,
     name: &str,
     scopes: Scopes,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> logbook_store::Result<CreatedKey> {
     let secret = generate();
     let key = store
@@ -46,7 +47,7 @@ pub async fn create(
             prefix: secret[..SHOWN].to_owned(),
             hash: hash(&secret),
             scopes,
-            expires_at: None,
+            expires_at,
         })
         .await?;
     Ok(CreatedKey { secret, key })

@@ -6,6 +6,7 @@
 
 mod cache;
 pub mod keys;
+mod usage;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use chrono::Utc;
@@ -13,6 +14,7 @@ use logbook_model::{Scope, Scopes, TenantId};
 use uuid::Uuid;
 
 pub use cache::KeyCache;
+pub use usage::KeyUsage;
 
 use crate::{ApiError, AppState};
 
@@ -57,7 +59,7 @@ async fn authenticate(
             let key = state.store.api_key_by_hash(&hash).await?;
             let now = Utc::now();
             let key = key
-                .filter(|k| k.revoked_at.is_none() && k.expires_at.is_none_or(|at| at > now))
+                .filter(|k| k.is_live(now))
                 .ok_or(ApiError::Unauthorized(
                     "the API key is unknown, revoked or expired",
                 ))?;
@@ -70,8 +72,12 @@ async fn authenticate(
             principal
         }
     };
+    state.usage.record(principal.key_id);
     if !principal.scopes.contains(scope) {
-        return Err(ApiError::Forbidden(scope.as_str()));
+        return Err(ApiError::Forbidden(format!(
+            "this route needs a key with the {} scope",
+            scope.as_str()
+        )));
     }
     Ok(principal)
 }
@@ -100,4 +106,9 @@ scoped_extractor!(
     /// A caller whose key has the `read` scope.
     ReadKey,
     Scope::Read
+);
+scoped_extractor!(
+    /// A caller whose key has the `admin` scope: it manages its own tenant's keys.
+    AdminKey,
+    Scope::Admin
 );

@@ -1,7 +1,9 @@
 //! Background jobs. Each is a struct with a `run_once` that tests call directly; `run_all`
-//! loops them until the token is cancelled.
+//! runs each on its own period until the token is cancelled, and once more at the end
+//! where losing the last round would lose data (key use).
 
 mod idempotency_purge;
+mod key_usage_flush;
 mod maintenance;
 
 use std::{sync::Arc, time::Duration};
@@ -10,25 +12,41 @@ use logbook_store::Store;
 use tokio_util::sync::CancellationToken;
 
 pub use idempotency_purge::IdempotencyPurge;
+pub use key_usage_flush::KeyUsageFlush;
 pub use maintenance::StorageMaintenance;
 
-const EVERY: Duration = Duration::from_secs(15 * 60);
+use crate::auth::KeyUsage;
 
-pub async fn run_all(store: Arc<dyn Store>, stop: CancellationToken) {
+const TICK: Duration = Duration::from_secs(60);
+/// Purge and maintenance run every this many ticks.
+const SLOW_EVERY: u64 = 15;
+
+pub async fn run_all(store: Arc<dyn Store>, usage: Arc<KeyUsage>, stop: CancellationToken) {
     let purge = IdempotencyPurge {
         store: store.clone(),
     };
-    let maintenance = StorageMaintenance { store };
-    loop {
-        if let Err(error) = purge.run_once().await {
-            tracing::warn!(%error, "idempotency purge failed");
+    let maintenance = StorageMaintenance {
+        store: store.clone(),
+    };
+    let flush = KeyUsageFlush { store, usage };
+    for tick in 0u64.. {
+        if tick % SLOW_EVERY == 0 {
+            if let Err(error) = purge.run_once().await {
+                tracing::warn!(%error, "idempotency purge failed");
+            }
+            if let Err(error) = maintenance.run_once().await {
+                tracing::warn!(%error, "storage maintenance failed");
+            }
         }
-        if let Err(error) = maintenance.run_once().await {
-            tracing::warn!(%error, "storage maintenance failed");
+        let stopping = tokio::select! {
+            _ = stop.cancelled() => true,
+            _ = tokio::time::sleep(TICK) => false,
+        };
+        if let Err(error) = flush.run_once().await {
+            tracing::warn!(%error, "recording key use failed");
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(EVERY) => {}
+        if stopping {
+            return;
         }
     }
 }

@@ -4,7 +4,9 @@ mod events;
 mod failed_auth;
 mod health;
 pub mod ingest_events;
+mod keys;
 mod summaries;
+mod tenants;
 
 use axum::{Router, http::Uri};
 
@@ -15,7 +17,9 @@ pub fn router() -> Router<AppState> {
         .merge(ingest_events::router())
         .merge(events::router())
         .merge(summaries::router())
-        .merge(failed_auth::router());
+        .merge(failed_auth::router())
+        .merge(keys::router())
+        .merge(tenants::router());
     Router::new()
         .merge(health::router())
         .nest("/api/v1", api)

@@ -1,45 +1,216 @@
+use axum::{
+    body::Body,
+    http::{Method, Request, header},
+};
 use serde_json::json;
 
 use crate::support::{Backend, TestApp, assert_problem};
 
+/// What a route needs from the key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Needs {
+    Ingest,
+    Read,
+    Admin,
+    /// The admin scope of the operator tenant (`default`).
+    Operator,
+}
+
+/// Every route of the API, with a request that is valid once authorised.
+fn routes() -> Vec<(Method, String, Option<String>, Needs)> {
+    let id = "018f0000-0000-7000-8000-000000000000";
+    let get = |path: &str, needs| (Method::GET, path.to_owned(), None, needs);
+    vec![
+        (
+            Method::POST,
+            "/api/v1/events".into(),
+            Some(json!({"event_type": "REQUEST"}).to_string()),
+            Needs::Ingest,
+        ),
+        get("/api/v1/logs", Needs::Read),
+        get(&format!("/api/v1/logs/{id}"), Needs::Read),
+        get("/api/v1/logs/users/u1", Needs::Read),
+        get("/api/v1/logs/summary", Needs::Read),
+        get("/api/v1/logs/hourly", Needs::Read),
+        get("/api/v1/logs/daily", Needs::Read),
+        get("/api/v1/logs/by-country", Needs::Read),
+        get("/api/v1/logs/failed-auth?ip=1.2.3.4", Needs::Read),
+        get("/api/v1/keys", Needs::Admin),
+        (
+            Method::POST,
+            "/api/v1/keys".into(),
+            Some(json!({"name": "made", "scopes": ["read"]}).to_string()),
+            Needs::Admin,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/keys/{id}"),
+            None,
+            Needs::Admin,
+        ),
+        get("/api/v1/keys?tenant=default", Needs::Operator),
+        get("/api/v1/tenants", Needs::Operator),
+        (
+            Method::POST,
+            "/api/v1/tenants".into(),
+            Some(json!({"name": "tenant-{n}"}).to_string()),
+            Needs::Operator,
+        ),
+    ]
+}
+
+/// Every route × every kind of key: allowed exactly when the key has what the route needs.
 pub async fn routes_need_a_key_with_the_right_scope(backend: Backend) {
     let app = TestApp::start(backend).await;
-    let ingest_only = app.tenant_key("default", "ingest").await;
-    let read_only = app.tenant_key("default", "read").await;
-    let event = json!({"event_type": "REQUEST"}).to_string();
-
-    let reads = [
-        "/api/v1/logs",
-        "/api/v1/logs/018f0000-0000-7000-8000-000000000000",
-        "/api/v1/logs/users/u1",
-        "/api/v1/logs/summary",
-        "/api/v1/logs/hourly",
-        "/api/v1/logs/daily",
-        "/api/v1/logs/by-country",
-        "/api/v1/logs/failed-auth?ip=1.2.3.4",
+    let keys = [
+        ("no key", String::new(), vec![]),
+        ("unknown key", "lbk_0000".to_owned(), vec![]),
+        (
+            "ingest",
+            app.tenant_key("acme", "ingest").await,
+            vec![Needs::Ingest],
+        ),
+        (
+            "read",
+            app.tenant_key("acme", "read").await,
+            vec![Needs::Read],
+        ),
+        (
+            "ingest,read",
+            app.tenant_key("acme", "ingest,read").await,
+            vec![Needs::Ingest, Needs::Read],
+        ),
+        (
+            "admin of acme",
+            app.tenant_key("acme", "admin").await,
+            vec![Needs::Admin],
+        ),
+        (
+            "all of acme",
+            app.tenant_key("acme", "ingest,read,admin").await,
+            vec![Needs::Ingest, Needs::Read, Needs::Admin],
+        ),
+        (
+            "admin of default",
+            app.tenant_key("default", "admin").await,
+            vec![Needs::Admin, Needs::Operator],
+        ),
+        (
+            "operator",
+            app.admin.clone(),
+            vec![Needs::Ingest, Needs::Read, Needs::Admin, Needs::Operator],
+        ),
     ];
-    for path in reads {
-        assert_problem(&app.get(path, "").await, 401, "API key");
-        assert_problem(&app.get(path, "lbk_not_a_real_key").await, 401, "unknown");
-        assert_problem(&app.get(path, &ingest_only).await, 403, "read");
-        let ok = app.get(path, &read_only).await;
-        assert!(
-            ok.status == 200 || ok.status == 404,
-            "{path}: {}",
-            ok.status
-        );
+    let mut n = 0;
+    for (method, path, body, needs) in routes() {
+        for (who, key, has) in &keys {
+            n += 1;
+            let mut request = Request::builder().method(method.clone()).uri(&path);
+            if !key.is_empty() {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+            }
+            let body = body.as_ref().map_or(Body::empty(), |b| {
+                Body::from(b.replace("{n}", &n.to_string()))
+            });
+            let reply = app
+                .send(
+                    request
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(body)
+                        .unwrap(),
+                )
+                .await;
+            let status = reply.status.as_u16();
+            let case = format!("{method} {path} with {who}: {status} {}", reply.body);
+            if has.contains(&needs) {
+                assert!(status < 400 || status == 404, "{case}");
+            } else if key.is_empty() || who.starts_with("unknown") {
+                assert_eq!(status, 401, "{case}");
+            } else {
+                assert_eq!(status, 403, "{case}");
+            }
+        }
     }
-    assert_problem(&app.post_events("", event.clone()).await, 401, "API key");
-    assert_problem(
-        &app.post_events(&read_only, event.clone()).await,
-        403,
-        "ingest",
+}
+
+pub async fn keys_are_managed_with_an_admin_key(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let admin = app.tenant_key("acme", "admin").await;
+    let made = app
+        .send(
+            Request::post("/api/v1/keys")
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"name": "web", "scopes": ["ingest", "read"]}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let secret = made.body["key"].as_str().unwrap().to_owned();
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["scopes"], json!(["ingest", "read"]));
+    assert!(secret.starts_with(made.body["prefix"].as_str().unwrap()));
+
+    assert_eq!(app.get("/api/v1/logs", &secret).await.status, 200);
+    app.app.run_jobs_once().await.unwrap();
+    let listed = app.get("/api/v1/keys", &admin).await.body;
+    let web = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert!(web["last_used_at"].is_string(), "{web}");
+    let text = listed.to_string();
+    assert!(
+        !text.contains(&secret) && !text.contains("hash"),
+        "listings never show secrets"
     );
-    assert_eq!(
-        app.post_events(&ingest_only, event.clone()).await.status,
-        200
+
+    let revoked = app.send(
+        Request::delete(format!("/api/v1/keys/{id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap(),
     );
-    assert_eq!(app.post_events(&app.admin, event).await.status, 200);
+    let revoked = revoked.await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert!(revoked.body["revoked_at"].is_string());
+    assert_problem(&app.get("/api/v1/logs", &secret).await, 401, "revoked");
+
+    // Another tenant's admin cannot see or revoke these keys.
+    let other = app.tenant_key("globex", "admin").await;
+    let theirs = app.get("/api/v1/keys", &other).await.body;
+    assert!(
+        theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["id"] != id.as_str())
+    );
+    let missing = app
+        .send(
+            Request::delete(format!("/api/v1/keys/{id}"))
+                .header(header::AUTHORIZATION, format!("Bearer {other}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&missing, 404, "no key");
+
+    let expired = app
+        .send(
+            Request::post("/api/v1/keys")
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json!({"name": "old", "scopes": ["read"], "expires_at": "2020-01-01T00:00:00Z"}).to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&expired, 400, "future");
 }
 
 pub async fn health_and_ready(backend: Backend) {

@@ -22,6 +22,7 @@ macro_rules! api_tests {
 
 api_tests!(
     auth::routes_need_a_key_with_the_right_scope,
+    auth::keys_are_managed_with_an_admin_key,
     ingest::a_bad_event_in_a_thousand_is_named_and_the_rest_stored,
     ingest::nothing_accepted_is_a_400,
     ingest::limits_are_enforced,

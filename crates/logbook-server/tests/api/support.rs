@@ -59,7 +59,7 @@ impl TestApp {
             None => store.create_tenant(tenant).await.unwrap(),
         };
         let scopes: Scopes = scopes.parse().unwrap();
-        keys::create(store.as_ref(), tenant.id, "test", scopes)
+        keys::create(store.as_ref(), tenant.id, "test", scopes, None)
             .await
             .unwrap()
             .secret

@@ -205,4 +205,16 @@ impl Store for PgStore {
     async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
         tenants::api_key_by_hash(&self.client().await?, hash).await
     }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        tenants::list_api_keys(&self.client().await?, tenant).await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+        tenants::revoke_api_key(&self.client().await?, tenant, id).await
+    }
+
+    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
+        tenants::record_key_use(&self.client().await?, uses).await
+    }
 }

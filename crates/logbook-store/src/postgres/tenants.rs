@@ -1,5 +1,6 @@
 //! Tenants and API keys.
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Client;
 use logbook_model::TenantId;
 use tokio_postgres::{Row, error::SqlState};
@@ -59,7 +60,7 @@ pub async fn create_api_key(client: &Client, key: NewApiKey) -> Result<ApiKey> {
         .query_one(
             "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
-             RETURNING id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at",
+             RETURNING id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at",
             &[
                 &Uuid::now_v7(),
                 &key.tenant_id.0,
@@ -83,7 +84,7 @@ pub async fn create_api_key(client: &Client, key: NewApiKey) -> Result<ApiKey> {
 pub async fn api_key_by_hash(client: &Client, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
     let row = client
         .query_opt(
-            "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at
+            "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at
              FROM api_keys WHERE key_hash = $1",
             &[&hash.as_slice()],
         )
@@ -103,5 +104,51 @@ fn read_key(row: &Row) -> Result<ApiKey> {
         created_at: row.get(5),
         expires_at: row.get(6),
         revoked_at: row.get(7),
+        last_used_at: row.get(8),
     })
+}
+
+pub async fn list_api_keys(client: &Client, tenant: TenantId) -> Result<Vec<ApiKey>> {
+    let rows = client
+        .query(
+            "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at
+             FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC",
+            &[&tenant.0],
+        )
+        .await
+        .map_err(db("listing API keys"))?;
+    rows.iter().map(read_key).collect()
+}
+
+pub async fn revoke_api_key(client: &Client, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+    client
+        .execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+            &[&tenant.0, &id],
+        )
+        .await
+        .map_err(db("revoking an API key"))?;
+    let row = client
+        .query_opt(
+            "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at
+             FROM api_keys WHERE tenant_id = $1 AND id = $2",
+            &[&tenant.0, &id],
+        )
+        .await
+        .map_err(db("reading an API key"))?;
+    row.as_ref().map(read_key).transpose()
+}
+
+pub async fn record_key_use(client: &Client, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
+    let (ids, times): (Vec<Uuid>, Vec<DateTime<Utc>>) = uses.into_iter().unzip();
+    client
+        .execute(
+            "UPDATE api_keys AS k SET last_used_at = GREATEST(k.last_used_at, u.at)
+             FROM (SELECT id, max(at) AS at FROM unnest($1::uuid[], $2::timestamptz[]) AS t(id, at) GROUP BY id) AS u
+             WHERE k.id = u.id",
+            &[&ids, &times],
+        )
+        .await
+        .map_err(db("recording key use"))?;
+    Ok(())
 }

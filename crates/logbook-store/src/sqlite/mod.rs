@@ -253,4 +253,19 @@ impl Store for SqliteStore {
         self.read(move |conn| tenants::api_key_by_hash(conn, &hash))
             .await
     }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        self.read(move |conn| tenants::list_api_keys(conn, tenant))
+            .await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+        self.write(move |conn| tenants::revoke_api_key(conn, tenant, id))
+            .await
+    }
+
+    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
+        self.write(move |conn| tenants::record_key_use(conn, &uses))
+            .await
+    }
 }

@@ -67,6 +67,7 @@ pub fn create_api_key(conn: &mut Connection, key: NewApiKey) -> Result<ApiKey> {
         created_at: now(),
         expires_at: key.expires_at,
         revoked_at: None,
+        last_used_at: None,
     };
     conn.execute(
         "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at)
@@ -91,42 +92,85 @@ pub fn create_api_key(conn: &mut Connection, key: NewApiKey) -> Result<ApiKey> {
     Ok(stored)
 }
 
+const KEY_COLUMNS: &str =
+    "id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at";
+
 pub fn api_key_by_hash(conn: &Connection, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
-    conn.prepare_cached(
-        "SELECT id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at
-         FROM api_keys WHERE key_hash = ?1",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_row([hash.as_slice()], |r| {
-            Ok((
-                r.get::<_, Uuid>(0)?,
-                r.get::<_, Uuid>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<i64>>(7)?,
-            ))
-        })
-        .optional()
-    })
+    conn.prepare_cached(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"
+    ))
+    .and_then(|mut stmt| stmt.query_row([hash.as_slice()], read_key).optional())
     .map_err(db("looking up an API key"))?
-    .map(
-        |(id, tenant, name, prefix, scopes, created, expires, revoked)| {
-            Ok(ApiKey {
-                id,
-                tenant_id: TenantId(tenant),
-                name,
-                prefix,
-                scopes: scopes.parse().map_err(StoreError::Invalid)?,
-                created_at: from_micros(created)?,
-                expires_at: expires.map(from_micros).transpose()?,
-                revoked_at: revoked.map(from_micros).transpose()?,
-            })
-        },
-    )
     .transpose()
+}
+
+pub fn list_api_keys(conn: &Connection, tenant: TenantId) -> Result<Vec<ApiKey>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 ORDER BY created_at DESC, id DESC"
+        ))
+        .map_err(db("listing API keys"))?;
+    let rows = stmt
+        .query_map([tenant.0], read_key)
+        .map_err(db("listing API keys"))?;
+    rows.map(|r| r.map_err(db("reading an API key"))?).collect()
+}
+
+pub fn revoke_api_key(conn: &mut Connection, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+    conn.execute(
+        "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+        params![tenant.0, id, micros(now())],
+    )
+    .map_err(db("revoking an API key"))?;
+    conn.query_row(
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 AND id = ?2"),
+        params![tenant.0, id],
+        read_key,
+    )
+    .optional()
+    .map_err(db("reading an API key"))?
+    .transpose()
+}
+
+pub fn record_key_use(conn: &mut Connection, uses: &[(Uuid, chrono::DateTime<Utc>)]) -> Result<()> {
+    let tx = conn.transaction().map_err(db("recording key use"))?;
+    {
+        let mut update = tx
+            .prepare_cached(
+                "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?2) WHERE id = ?1",
+            )
+            .map_err(db("recording key use"))?;
+        for (id, at) in uses {
+            update
+                .execute(params![id, micros(*at)])
+                .map_err(db("recording key use"))?;
+        }
+    }
+    tx.commit().map_err(db("recording key use"))
+}
+
+fn read_key(r: &Row<'_>) -> rusqlite::Result<Result<ApiKey>> {
+    let scopes: String = r.get(4)?;
+    let times = (
+        r.get::<_, i64>(5)?,
+        r.get::<_, Option<i64>>(6)?,
+        r.get::<_, Option<i64>>(7)?,
+        r.get::<_, Option<i64>>(8)?,
+    );
+    let (id, tenant, name, prefix) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    Ok((|| {
+        Ok(ApiKey {
+            id,
+            tenant_id: TenantId(tenant),
+            name,
+            prefix,
+            scopes: scopes.parse().map_err(StoreError::Invalid)?,
+            created_at: from_micros(times.0)?,
+            expires_at: times.1.map(from_micros).transpose()?,
+            revoked_at: times.2.map(from_micros).transpose()?,
+            last_used_at: times.3.map(from_micros).transpose()?,
+        })
+    })())
 }
 
 fn now() -> chrono::DateTime<Utc> {

@@ -52,4 +52,88 @@ pub async fn tenants_and_keys(store: Arc<dyn Store>) {
         store.create_api_key(duplicate).await,
         Err(StoreError::Conflict(_))
     ));
+
+    // Listing, use and revocation are per tenant.
+    let second = store
+        .create_api_key(NewApiKey {
+            tenant_id: acme.id,
+            name: "ingest-only".into(),
+            prefix: "lbk_ef01".into(),
+            hash: [9u8; 32],
+            scopes: "ingest".parse::<Scopes>().unwrap(),
+            expires_at: Some(chrono::Utc::now() + chrono::Duration::days(1)),
+        })
+        .await
+        .unwrap();
+    let listed = store.list_api_keys(acme.id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|k| k.id).collect::<Vec<_>>(),
+        vec![second.id, key.id]
+    );
+    assert!(
+        store
+            .list_api_keys(globex_id(&store).await)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let used_at: chrono::DateTime<chrono::Utc> = "2026-03-10T12:00:00Z".parse().unwrap();
+    store
+        .record_key_use(vec![
+            (key.id, used_at),
+            (key.id, used_at - chrono::Duration::hours(1)),
+        ])
+        .await
+        .unwrap();
+    store
+        .record_key_use(vec![(key.id, used_at - chrono::Duration::hours(2))])
+        .await
+        .unwrap();
+    let used = store.api_key_by_hash(&hash).await.unwrap().unwrap();
+    assert_eq!(
+        used.last_used_at,
+        Some(used_at),
+        "the latest use wins, whatever the order"
+    );
+
+    assert!(
+        store
+            .revoke_api_key(globex_id(&store).await, key.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .api_key_by_hash(&hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+    let revoked = store
+        .revoke_api_key(acme.id, key.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = revoked.revoked_at.expect("revoked");
+    assert!(!revoked.is_live(chrono::Utc::now()));
+    let again = store
+        .revoke_api_key(acme.id, key.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.revoked_at,
+        Some(at),
+        "revoking twice keeps the first time"
+    );
+    assert!(second.is_live(chrono::Utc::now()));
+    assert!(!second.is_live(chrono::Utc::now() + chrono::Duration::days(2)));
+}
+
+async fn globex_id(store: &Arc<dyn Store>) -> logbook_model::TenantId {
+    store.tenant_by_name("globex").await.unwrap().unwrap().id
 }

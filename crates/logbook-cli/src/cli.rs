@@ -66,6 +66,15 @@ pub struct ServeArgs {
     /// card_number).
     #[arg(long, env = "LOGBOOK_REDACT_KEYS", value_delimiter = ',')]
     pub redact_keys: Option<Vec<String>>,
+    /// Ingest requests per second per key (bursts of twice that); 0 for no limit.
+    #[arg(long, env = "LOGBOOK_RATE_LIMIT_INGEST", default_value_t = 1000.0)]
+    pub rate_limit_ingest: f64,
+    /// Read requests per second per key; 0 for no limit.
+    #[arg(long, env = "LOGBOOK_RATE_LIMIT_READ", default_value_t = 100.0)]
+    pub rate_limit_read: f64,
+    /// Admin requests per second per key; 0 for no limit.
+    #[arg(long, env = "LOGBOOK_RATE_LIMIT_ADMIN", default_value_t = 10.0)]
+    pub rate_limit_admin: f64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,7 +88,14 @@ impl EventParser {
         }
         let value: Value = serde_json::from_str(raw)
             .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
-        self.parse_value(tenant, value, now)
+        if !value.is_object() {
+            return self.parse_value(tenant, value, now);
+        }
+        // Read again keeping every key, so a key given twice is named, not silently
+        // resolved to its last value.
+        let entries: Entries = serde_json::from_str(raw)
+            .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
+        self.parse_entries(tenant, entries.0, now)
     }
 
     /// Parses one event given as a JSON value, naming the field at fault on error.
@@ -104,6 +111,15 @@ impl EventParser {
                 kind(&value)
             )));
         };
+        self.parse_entries(tenant, map.into_iter().collect(), now)
+    }
+
+    fn parse_entries(
+        &self,
+        tenant: TenantId,
+        map: Vec<(String, Value)>,
+        now: DateTime<Utc>,
+    ) -> Result<Event, ParseError> {
         let mut fields = Fields::default();
         let mut seen: Vec<(&'static str, String)> = Vec::with_capacity(map.len());
         for (key, value) in map {
@@ -111,10 +127,12 @@ impl EventParser {
                 return Err(ParseError::field(&key, unknown_field_reason(&key)));
             };
             if let Some((_, earlier)) = seen.iter().find(|(n, _)| *n == name) {
-                return Err(ParseError::field(
-                    &key,
-                    format!("given twice (also as {earlier:?})"),
-                ));
+                let reason = if *earlier == key {
+                    "given twice".to_owned()
+                } else {
+                    format!("given twice (also as {earlier:?})")
+                };
+                return Err(ParseError::field(&key, reason));
             }
             set(&mut fields, name, value).map_err(|reason| ParseError::field(&key, reason))?;
             seen.push((name, key));
@@ -128,6 +146,32 @@ impl EventParser {
                     .map_or(name, |(_, key)| key.as_str());
                 ParseError::field(key, reason)
             })
+    }
+}
+
+/// An object's entries in order, duplicates kept.
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visit)
     }
 }
 
@@ -279,6 +323,34 @@ mod tests {
         assert_eq!(
             fast.request_params,
             Some(json!({"token": "[REDACTED]", "list": [{"password": "[REDACTED]"}]}))
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_and_nul_characters_are_refused() {
+        let parser = EventParser::default();
+        let reject = |raw: &str| parser.parse_json(TenantId::new(), raw, now()).unwrap_err();
+        let twice = reject(r#"{"event_type":"REQUEST","user_id":"a","user_id":"b"}"#);
+        assert_eq!(
+            (twice.field.as_deref(), twice.reason.as_str()),
+            (Some("user_id"), "given twice")
+        );
+        let nul = reject(r#"{"event_type":"REQUEST","message":"a\u0000b"}"#);
+        assert_eq!(nul.field.as_deref(), Some("message"));
+        assert!(nul.reason.contains("NUL"), "{nul}");
+        let nested = reject(r#"{"event_type":"REQUEST","metadata":{"k":["x\u0000"]}}"#);
+        assert_eq!(nested.field.as_deref(), Some("metadata"));
+        let key = reject(r#"{"event_type":"REQUEST","request_params":{"a\u0000":1}}"#);
+        assert_eq!(key.field.as_deref(), Some("request_params"));
+        // Payloads that look like SQL or script are only text.
+        let sql = r#"{"event_type":"REQUEST","message":"'); DROP TABLE events; --<script>alert(1)</script>"}"#;
+        assert_eq!(
+            parser
+                .parse_json(TenantId::new(), sql, now())
+                .unwrap()
+                .message
+                .as_deref(),
+            Some("'); DROP TABLE events; --<script>alert(1)</script>")
         );
     }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     Config,
-    auth::{KeyCache, KeyUsage, keys},
+    auth::{KeyCache, KeyUsage, keys, rate_limit::RateLimiter},
     ingest::Ingestor,
     jobs, routes,
 };
@@ -21,6 +21,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub keys: Arc<KeyCache>,
     pub usage: Arc<KeyUsage>,
+    pub limiter: Arc<RateLimiter>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
 }
@@ -56,6 +57,7 @@ impl App {
             store,
             keys: Arc::default(),
             usage,
+            limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
             ingestor,
             parser: Arc::new(EventParser::new(redactor)),
         };

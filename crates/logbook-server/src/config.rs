@@ -8,6 +8,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// Object keys whose values are replaced by `[REDACTED]` before storage.
     pub redact_keys: Vec<String>,
+    pub rate_limits: crate::auth::rate_limit::RateLimits,
 }
 
 impl Config {
@@ -15,6 +16,7 @@ impl Config {
         Self {
             location,
             ingest: IngestConfig::default(),
+            rate_limits: Default::default(),
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

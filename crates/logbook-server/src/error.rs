@@ -37,6 +37,9 @@ pub enum ApiError {
     /// 429: the ingest queue is full; retry after the given seconds.
     #[error("the ingest queue is full; retry in {0} s")]
     QueueFull(u64),
+    /// 429: this key is over its rate limit; retry after the given seconds.
+    #[error("this API key is over its rate limit; retry in {0} s")]
+    RateLimited(u64),
     /// 503: storage cannot be reached.
     #[error("storage is unavailable; retry later")]
     Unavailable,
@@ -63,7 +66,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::QueueFull(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::QueueFull(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -81,6 +84,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too-large",
             Self::QueueFull(_) => "queue-full",
+            Self::RateLimited(_) => "rate-limited",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -134,7 +138,7 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         match self {
-            Self::QueueFull(seconds) => {
+            Self::QueueFull(seconds) | Self::RateLimited(seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             Self::Unauthorized(_) => {

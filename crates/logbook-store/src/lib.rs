@@ -28,7 +28,7 @@ pub use location::{StoreLocation, with_database};
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The events of one ingest request, written all or nothing.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct WriteItem {
     pub tenant: TenantId,
     pub events: Vec<Event>,
@@ -112,7 +112,7 @@ pub trait Store: Send + Sync + 'static {
     /// idempotency key was seen since `idempotency_since`. Returns once durable.
     async fn append(
         &self,
-        items: Vec<WriteItem>,
+        items: Arc<Vec<WriteItem>>,
         idempotency_since: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>>;
 

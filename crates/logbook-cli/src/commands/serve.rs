@@ -1,5 +1,8 @@
 use anyhow::Context;
-use logbook_server::{App, Config};
+use logbook_server::{
+    App, Config,
+    auth::rate_limit::{Rate, RateLimits},
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +19,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .filter(|k| !k.is_empty())
             .collect();
     }
+    let rate = |per_second: f64| (per_second > 0.0).then_some(Rate { per_second });
+    config.rate_limits = RateLimits {
+        ingest: rate(args.rate_limit_ingest),
+        read: rate(args.rate_limit_read),
+        admin: rate(args.rate_limit_admin),
+    };
     let app = App::build(config)
         .await
         .with_context(|| format!("cannot open {described}"))?;

@@ -72,6 +72,9 @@ impl Fields {
 
     /// A text column; empty text counts as absent.
     pub fn text(&mut self, name: &'static str, text: String) -> Result<(), String> {
+        if text.contains('\0') {
+            return Err(NUL.into());
+        }
         if !text.is_empty() {
             let text = if name == "http_method" {
                 text.to_ascii_uppercase()
@@ -89,6 +92,12 @@ impl Fields {
                 "JSON nesting is deeper than {} levels",
                 Limits::DEPTH
             ));
+        }
+        if map
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value))
+        {
+            return Err(NUL.into());
         }
         self.objects.push((name, map));
         Ok(())
@@ -163,6 +172,19 @@ impl Fields {
             }
         }
         Ok(event)
+    }
+}
+
+/// PostgreSQL cannot store U+0000 in text or jsonb: an event holding one would fail its
+/// whole batch, so it is refused here, on its own.
+const NUL: &str = "contains a NUL character (\\u0000), which cannot be stored";
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }
 

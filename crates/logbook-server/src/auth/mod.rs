@@ -6,6 +6,7 @@
 
 mod cache;
 pub mod keys;
+pub mod rate_limit;
 mod usage;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
@@ -78,6 +79,11 @@ async fn authenticate(
             "this route needs a key with the {} scope",
             scope.as_str()
         )));
+    }
+    if let Err(wait) = state.limiter.check(principal.key_id, scope) {
+        return Err(ApiError::RateLimited(
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        ));
     }
     Ok(principal)
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use logbook_store::Store;
-use tokio::sync::{Mutex, mpsc};
+use logbook_store::{ItemOutcome, Store, StoreError};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc, oneshot};
 
 use super::Job;
 use crate::routes::ingest_events::IDEMPOTENCY_WINDOW;
@@ -15,25 +15,52 @@ pub async fn run(
     max_batch_events: usize,
 ) {
     while let Some(jobs) = next_batch(&queue, max_batch_events).await {
-        let (items, rest): (Vec<_>, Vec<_>) = jobs
+        let (items, waiting): (Vec<_>, Vec<_>) = jobs
             .into_iter()
             .map(|job| (job.item, (job.reply, job.permit)))
             .unzip();
         let since = Utc::now() - IDEMPOTENCY_WINDOW;
-        match store.append(items, since).await {
+        let items = Arc::new(items);
+        match store.append(items.clone(), since).await {
             Ok(outcomes) => {
-                for (outcome, (reply, _permit)) in outcomes.into_iter().zip(rest) {
+                for (outcome, (reply, _permit)) in outcomes.into_iter().zip(waiting) {
                     let _ = reply.send(Ok(outcome));
                 }
             }
-            Err(error) => {
-                tracing::warn!(%error, "an ingest batch failed");
-                let error = Arc::new(error);
-                for (reply, _permit) in rest {
-                    let _ = reply.send(Err(error.clone()));
+            // Storage is down: every request of the batch gets the same answer (503).
+            Err(error @ StoreError::Unavailable(_)) => answer_all(waiting, error),
+            // Something in the batch was refused. Requests share a batch only to share a
+            // commit, so one request's bad data must not fail the others: store each alone.
+            Err(error) if items.len() > 1 => {
+                tracing::warn!(%error, requests = items.len(), "an ingest batch failed; storing its requests one by one");
+                let items = Arc::try_unwrap(items).unwrap_or_else(|shared| shared.as_ref().clone());
+                for (item, (reply, _permit)) in items.into_iter().zip(waiting) {
+                    let result = store.append(Arc::new(vec![item]), since).await;
+                    let _ = reply.send(result.map(|mut outcomes| outcomes.remove(0)).map_err(
+                        |error| {
+                            tracing::warn!(%error, "an ingest request failed");
+                            Arc::new(error)
+                        },
+                    ));
                 }
             }
+            Err(error) => {
+                tracing::warn!(%error, "an ingest request failed");
+                answer_all(waiting, error);
+            }
         }
+    }
+}
+
+type Waiting = (
+    oneshot::Sender<Result<ItemOutcome, Arc<StoreError>>>,
+    OwnedSemaphorePermit,
+);
+
+fn answer_all(waiting: Vec<Waiting>, error: StoreError) {
+    let error = Arc::new(error);
+    for (reply, _permit) in waiting {
+        let _ = reply.send(Err(error.clone()));
     }
 }
 

@@ -207,3 +207,29 @@ pub async fn a_full_queue_answers_429(backend: Backend) {
     );
     assert_eq!(stored(&app, &app.admin).await.len(), 5);
 }
+
+pub async fn a_key_over_its_rate_limit_gets_429(backend: Backend) {
+    use logbook_server::auth::rate_limit::{Rate, RateLimits};
+    let limits = RateLimits {
+        ingest: None,
+        read: Some(Rate { per_second: 1.0 }),
+        admin: None,
+    };
+    let app = TestApp::with_config(backend, |config| config.rate_limits = limits).await;
+    let other = app.tenant_key("default", "read").await;
+    // A burst of two, then refused until a token comes back.
+    assert_eq!(app.get("/api/v1/logs", &app.admin).await.status, 200);
+    assert_eq!(app.get("/api/v1/logs", &app.admin).await.status, 200);
+    let refused = app.get("/api/v1/logs", &app.admin).await;
+    assert_problem(&refused, 429, "rate limit");
+    assert_eq!(refused.headers["retry-after"], "1");
+    assert_eq!(
+        app.get("/api/v1/logs", &other).await.status,
+        200,
+        "other keys are not affected"
+    );
+    let ingest = app
+        .post_events(&app.admin, json!({"event_type": "REQUEST"}).to_string())
+        .await;
+    assert_eq!(ingest.status, 200, "ingest has its own, unlimited, bucket");
+}

@@ -29,6 +29,7 @@ api_tests!(
     ingest::every_framing_and_naming_is_accepted,
     ingest::a_retried_request_is_stored_once,
     ingest::a_full_queue_answers_429,
+    ingest::a_key_over_its_rate_limit_gets_429,
     queries::bad_parameters_name_the_parameter,
     queries::lookups_by_id_and_user,
     queries::summaries_answer_with_seed_fields,

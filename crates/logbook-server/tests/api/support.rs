@@ -35,12 +35,16 @@ impl TestApp {
     }
 
     pub async fn with_ingest(backend: Backend, ingest: IngestConfig) -> Self {
+        Self::with_config(backend, |config| config.ingest = ingest).await
+    }
+
+    pub async fn with_config(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
         let location = match backend {
             Backend::Sqlite => StoreLocation::Sqlite(testing::temp_sqlite_path()),
             Backend::Postgres => StoreLocation::Postgres(testing::fresh_postgres_url().await),
         };
         let mut config = Config::new(location);
-        config.ingest = ingest;
+        adjust(&mut config);
         let app = App::build(config).await.expect("the app starts");
         let admin = app
             .bootstrap()

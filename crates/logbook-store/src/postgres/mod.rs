@@ -112,7 +112,7 @@ impl Store for PgStore {
 
     async fn append(
         &self,
-        items: Vec<WriteItem>,
+        items: Arc<Vec<WriteItem>>,
         idempotency_since: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         let mut client = self.client().await?;

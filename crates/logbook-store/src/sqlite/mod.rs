@@ -157,7 +157,7 @@ impl Store for SqliteStore {
 
     async fn append(
         &self,
-        items: Vec<WriteItem>,
+        items: Arc<Vec<WriteItem>>,
         idempotency_since: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         self.write(move |conn| ingest::append(conn, &items, idempotency_since))

@@ -38,12 +38,12 @@ pub async fn a_key_is_stored_once(store: Arc<dyn Store>) {
     let (t, other) = (TenantId::new(), TenantId::new());
     let since = now() - Duration::hours(24);
     let first = store
-        .append(vec![item(t, "k1", "first", 3)], since)
+        .append(vec![item(t, "k1", "first", 3)].into(), since)
         .await
         .unwrap();
     assert_eq!(first, vec![ItemOutcome::Stored]);
     let again = store
-        .append(vec![item(t, "k1", "second", 3)], since)
+        .append(vec![item(t, "k1", "second", 3)].into(), since)
         .await
         .unwrap();
     assert_eq!(
@@ -60,7 +60,7 @@ pub async fn a_key_is_stored_once(store: Arc<dyn Store>) {
     // Keys belong to a tenant: the same key elsewhere is new.
     assert_eq!(
         store
-            .append(vec![item(other, "k1", "x", 1)], since)
+            .append(vec![item(other, "k1", "x", 1)].into(), since)
             .await
             .unwrap(),
         vec![ItemOutcome::Stored]
@@ -81,7 +81,7 @@ pub async fn a_key_repeated_in_one_batch_is_stored_once(store: Arc<dyn Store>) {
     };
     let outcomes = store
         .append(
-            vec![item(t, "k", "one", 2), plain, item(t, "k", "two", 2)],
+            vec![item(t, "k", "one", 2), plain, item(t, "k", "two", 2)].into(),
             since,
         )
         .await
@@ -103,7 +103,7 @@ pub async fn an_expired_key_is_forgotten(store: Arc<dyn Store>) {
     let t = TenantId::new();
     let long_ago = now() - Duration::days(30);
     store
-        .append(vec![item(t, "k", "old", 1)], long_ago)
+        .append(vec![item(t, "k", "old", 1)].into(), long_ago)
         .await
         .unwrap();
     // A window that starts after the key was stored treats it as new.
@@ -117,7 +117,7 @@ pub async fn an_expired_key_is_forgotten(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .append(vec![item(t, "k", "new", 1)], future_window)
+            .append(vec![item(t, "k", "new", 1)].into(), future_window)
             .await
             .unwrap(),
         vec![ItemOutcome::Stored]

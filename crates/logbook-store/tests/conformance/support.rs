@@ -48,7 +48,7 @@ pub async fn append(store: &Arc<dyn Store>, events: &[Event]) {
     }
     let n = by_tenant.len();
     let outcomes = store
-        .append(by_tenant, now() - Duration::hours(24))
+        .append(by_tenant.into(), now() - Duration::hours(24))
         .await
         .unwrap();
     assert_eq!(outcomes, vec![ItemOutcome::Stored; n]);

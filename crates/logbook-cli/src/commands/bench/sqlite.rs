@@ -41,7 +41,8 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
                     tenant,
                     events: chunk,
                     idempotency: None,
-                }],
+                }]
+                .into(),
                 since,
             )
             .await?;

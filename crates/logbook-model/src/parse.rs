@@ -193,12 +193,13 @@ fn set(fields: &mut Fields, name: &'static str, value: Value) -> Result<(), Stri
             Value::Object(map) => fields.object(name, map),
             other => Err(format!("must be a JSON object, got {}", kind(&other))),
         },
-        "response_status_code" => {
-            fields.response_status_code(value.as_i64().ok_or_else(|| not_integer(&value))?)
-        }
+        "response_status_code" => match value.as_i64() {
+            Some(code) => fields.response_status_code(code),
+            None => Err(format!("must be an integer from 0 to 999, got {value}")),
+        },
         "response_time_ms" => match value.as_f64() {
             Some(millis) if value.is_number() => fields.response_time_ms(millis),
-            _ => Err(not_integer(&value)),
+            _ => Err(format!("must be a number, got {}", kind(&value))),
         },
         "success" => match value {
             Value::Bool(b) => {
@@ -217,10 +218,6 @@ fn string(value: Value) -> Result<String, String> {
         Value::String(s) => Ok(s),
         other => Err(format!("must be a string, got {}", kind(&other))),
     }
-}
-
-fn not_integer(value: &Value) -> String {
-    format!("must be a number, got {}", kind(value))
 }
 
 fn kind(value: &Value) -> &'static str {

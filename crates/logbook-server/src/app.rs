@@ -9,7 +9,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Config,
+    ApiError, Config,
     auth::{KeyCache, KeyUsage, keys, rate_limit::RateLimiter},
     ingest::Ingestor,
     jobs, routes,
@@ -28,6 +28,7 @@ pub struct AppState {
 
 pub struct App {
     state: AppState,
+    timeouts: crate::config::Timeouts,
     writers: Vec<JoinHandle<()>>,
     jobs: JoinHandle<()>,
     jobs_stop: CancellationToken,
@@ -63,6 +64,7 @@ impl App {
         };
         Self {
             state,
+            timeouts: config.timeouts.clone(),
             writers,
             jobs,
             jobs_stop,
@@ -113,9 +115,21 @@ impl App {
         Ok(())
     }
 
-    /// The whole HTTP API.
+    /// The whole HTTP API, each request bounded by the request timeout.
     pub fn router(&self) -> Router {
-        routes::router().with_state(self.state.clone())
+        let limit = self.timeouts.request;
+        routes::router()
+            .with_state(self.state.clone())
+            .layer(axum::middleware::from_fn(
+                move |request, next: axum::middleware::Next| async move {
+                    match tokio::time::timeout(limit, next.run(request)).await {
+                        Ok(response) => response,
+                        Err(_) => axum::response::IntoResponse::into_response(ApiError::Timeout(
+                            limit.as_secs(),
+                        )),
+                    }
+                },
+            ))
     }
 
     /// Serves until `shutdown` fires, then stops accepting, finishes open requests,
@@ -126,9 +140,7 @@ impl App {
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let router = self.router();
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await?;
+        crate::serve::serve(listener, router, self.timeouts.header, shutdown).await?;
         self.shutdown().await;
         Ok(())
     }
@@ -137,6 +149,7 @@ impl App {
     pub async fn shutdown(self) {
         let Self {
             state,
+            timeouts: _,
             writers,
             jobs,
             jobs_stop,

@@ -9,6 +9,27 @@ pub struct Config {
     /// Object keys whose values are replaced by `[REDACTED]` before storage.
     pub redact_keys: Vec<String>,
     pub rate_limits: crate::auth::rate_limit::RateLimits,
+    pub timeouts: Timeouts,
+}
+
+/// Bounds on slow clients.
+#[derive(Clone, Debug)]
+pub struct Timeouts {
+    /// To send a request's headers; past it the connection is closed.
+    pub header: std::time::Duration,
+    /// For a whole request, body included; past it the answer is 408. Events of an
+    /// ingest request cut off while queued are still stored: a retry with the same
+    /// Idempotency-Key then stores nothing twice.
+    pub request: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header: std::time::Duration::from_secs(10),
+            request: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 impl Config {
@@ -17,6 +38,7 @@ impl Config {
             location,
             ingest: IngestConfig::default(),
             rate_limits: Default::default(),
+            timeouts: Timeouts::default(),
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 404
     #[error("{0}")]
     NotFound(String),
+    /// 408: the request took longer than the request timeout (a slow client, usually).
+    #[error("the request took longer than {0} s")]
+    Timeout(u64),
     /// 409: a name or key already exists.
     #[error("{0}")]
     Conflict(String),
@@ -64,6 +67,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QueueFull(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -81,6 +85,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
+            Self::Timeout(_) => "timeout",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too-large",
             Self::QueueFull(_) => "queue-full",

@@ -13,7 +13,8 @@ mod ingest;
 mod jobs;
 mod params;
 mod routes;
+mod serve;
 
 pub use app::{App, AppState};
-pub use config::{Config, IngestConfig};
+pub use config::{Config, IngestConfig, Timeouts};
 pub use error::ApiError;

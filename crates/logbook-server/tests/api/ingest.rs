@@ -233,3 +233,73 @@ pub async fn a_key_over_its_rate_limit_gets_429(backend: Backend) {
         .await;
     assert_eq!(ingest.status, 200, "ingest has its own, unlimited, bucket");
 }
+
+/// Hostile bodies: each bad event is refused with its reason, the rest are stored, and
+/// text that looks like SQL or script comes back exactly as sent.
+pub async fn hostile_input_is_refused_alone(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let payload = "'); DROP TABLE events; -- <script>alert(1)</script> \u{202e} ☃";
+    let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+    let body = format!(
+        "[{{\"event_type\":\"REQUEST\",\"message\":{payload}}},\
+          {{\"event_type\":\"REQUEST\",\"metadata\":{{\"a\":{deep}}}}},\
+          {{\"event_type\":\"REQUEST\",\"response_status_code\":1e300}},\
+          {{\"event_type\":\"REQUEST\",\"response_time_ms\":18446744073709551616}},\
+          {{\"event_type\":\"REQUEST\",\"user_id\":\"a\",\"user_id\":\"b\"}},\
+          {{\"event_type\":\"REQUEST\",\"message\":\"nul\\u0000here\"}},\
+          {{\"event_type\":\"REQUEST\",\"metadata\":{{\"k\\u0000\":1}}}},\
+          {{\"event_type\":\"REQUEST\",\"message\":\"lone \\ud800 surrogate\"}}]",
+        payload = serde_json::to_string(payload).unwrap(),
+    );
+    let reply = app.post_events(&app.admin, body).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["accepted"], 1, "{}", reply.body);
+    let rejected: Vec<(u64, Value)> = reply.body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_u64().unwrap(), r["field"].clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (1, json!("metadata")),
+            (2, json!("response_status_code")),
+            (3, json!("response_time_ms")),
+            (4, json!("user_id")),
+            (5, json!("message")),
+            (6, json!("metadata")),
+            (7, Value::Null),
+        ]
+    );
+    let stored = stored(&app, &app.admin).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["message"], payload);
+
+    assert_problem(
+        &app.post_events(&app.admin, b"[{\"event_type\":\"\xff\"}]".to_vec())
+            .await,
+        400,
+        "UTF-8",
+    );
+    // One 10 MiB string: under the body limit, over the per-event limit.
+    let huge = format!(
+        r#"[{{"event_type":"REQUEST","message":"{}"}}]"#,
+        "x".repeat(Limits::BODY_BYTES - 100)
+    );
+    let reply = app.post_events(&app.admin, huge).await;
+    assert_problem(&reply, 400, "no event");
+    assert!(
+        reply.body["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("262144"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(stored_count(&app).await, 1);
+}
+
+async fn stored_count(app: &TestApp) -> usize {
+    stored(app, &app.admin).await.len()
+}

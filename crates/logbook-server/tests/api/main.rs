@@ -4,6 +4,7 @@ mod auth;
 mod ingest;
 mod isolation;
 mod queries;
+mod slow_clients;
 mod support;
 
 /// Generates one test per backend for each behaviour.
@@ -30,10 +31,12 @@ api_tests!(
     ingest::a_retried_request_is_stored_once,
     ingest::a_full_queue_answers_429,
     ingest::a_key_over_its_rate_limit_gets_429,
+    ingest::hostile_input_is_refused_alone,
     queries::bad_parameters_name_the_parameter,
     queries::lookups_by_id_and_user,
     queries::summaries_answer_with_seed_fields,
     queries::cursor_paging_over_http,
     isolation::a_tenant_never_sees_another_tenants_events,
     auth::health_and_ready,
+    slow_clients::slow_clients_are_cut_off,
 );

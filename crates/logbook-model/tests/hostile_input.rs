@@ -1,0 +1,257 @@
+//! A bounded fuzzer for the ingest parser: mutated and generated bodies go through the
+//! same steps as an ingest request (framing, then each event), and must never panic.
+//! Every event that is accepted must hold the model's promises: text within its column
+//! limit, no NUL, secrets redacted at any depth, nesting within the limit, a valid type
+//! and a time no more than 5 minutes ahead.
+//!
+//! `LOGBOOK_FUZZ_CASES` sets how many bodies (default 100,000, about a second); run it long
+//! with `LOGBOOK_FUZZ_CASES=1000000 cargo test --release -p logbook-model --test hostile_input`.
+
+use chrono::{DateTime, Duration, Utc};
+use logbook_model::{
+    Event, EventParser, Limits, Redactor, TenantId,
+    body::{self, Framing},
+    redact::REDACTED,
+};
+use serde_json::Value;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const SEEDS: &[&str] = &[
+    r#"{"event_type":"REQUEST","http_method":"GET","request_path":"/api/items","response_status_code":200,"response_time_ms":12,"ip_address":"203.0.113.9","user_id":"u-1","request_params":{"page":"2"}}"#,
+    r#"{"eventType":"AUTH_FAILURE","ipAddress":"::ffff:10.0.0.1","success":false,"requestBodySummary":{"email":"a@b.c","password":"x","nested":[{"token":"t"}]},"message":"bad"}"#,
+    r#"{"event_type":"AUTH_LOGIN","created_at":"2026-11-21T11:59:00Z","severity":"warn","metadata":{"Authorization":"Bearer x","list":[1,2,{"apiKey":"k"}]},"userId":42}"#,
+    r#"{"event_type":"RATE_LIMIT","geo_country":"USA","user_agent":"Mozilla/5.0","fingerprint":"fp","device_id":"d","session_id":"s","referrer":"r","origin":"o","error_code":"E","service":"api","request_id":"rid","provider":"p","status":"failure"}"#,
+];
+
+/// Pieces that tend to break parsers.
+const TOKENS: &[&str] = &[
+    "\"",
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "null",
+    "true",
+    "1e999",
+    "-0",
+    "18446744073709551616",
+    "-9223372036854775809",
+    "0.0000001",
+    "\\u0000",
+    "\\ud800",
+    "\\uDFFF",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "\u{10ffff}",
+    "\"event_type\":\"REQUEST\"",
+    "\"event_type\"",
+    "\"user_id\":\"a\"",
+    "\"metadata\":{}",
+    "\"password\":",
+    "\"tenant_id\":\"x\"",
+    "\"id\":1",
+    "\"created_at\":\"9999-12-31T23:59:59Z\"",
+    "\"created_at\":\"0001-01-01T00:00:00Z\"",
+    "\"ip_address\":\"1.2.3.4/8\"",
+    "\"response_time_ms\":1e300",
+    "\"response_status_code\":-1",
+    "'); DROP TABLE events; --",
+    "<script>alert(1)</script>",
+    "\n",
+    "\r\n",
+    " ",
+];
+
+fn deep(depth: usize) -> String {
+    format!(
+        "{{\"event_type\":\"REQUEST\",\"metadata\":{{\"a\":{}1{}}}}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    )
+}
+
+/// One hostile body.
+fn body(rng: &mut Rng) -> Vec<u8> {
+    let mut bytes: Vec<u8> = match rng.below(10) {
+        0 => deep(rng.below(140)).into_bytes(),
+        1 => format!(
+            "{{\"event_type\":\"REQUEST\",\"{}\":\"{}\"}}",
+            rng.pick(&["message", "user_agent", "geo_city", "user_id", "metadata"]),
+            "x".repeat(rng.below(3) * 150_000)
+        )
+        .into_bytes(),
+        2 => {
+            let n = 1 + rng.below(20);
+            let events: Vec<&str> = (0..n).map(|_| *rng.pick(SEEDS)).collect();
+            if rng.below(2) == 0 {
+                format!("[{}]", events.join(","))
+            } else {
+                events.join("\n")
+            }
+            .into_bytes()
+        }
+        _ => rng.pick(SEEDS).as_bytes().to_vec(),
+    };
+    for _ in 0..rng.below(8) {
+        if bytes.is_empty() {
+            break;
+        }
+        let at = rng.below(bytes.len());
+        match rng.below(6) {
+            0 => bytes[at] = rng.next() as u8,
+            1 => {
+                bytes.remove(at);
+            }
+            2 => {
+                let token = rng.pick(TOKENS).as_bytes().to_vec();
+                bytes.splice(at..at, token);
+            }
+            3 => bytes.truncate(at),
+            4 => {
+                let end = (at + rng.below(40)).min(bytes.len());
+                let copy = bytes[at..end].to_vec();
+                bytes.splice(at..at, copy);
+            }
+            _ => bytes.insert(at, 0xff),
+        }
+    }
+    bytes
+}
+
+fn check_event(event: &Event, redactor: &Redactor, now: DateTime<Utc>) {
+    let texts = [
+        (&event.event_subtype, Limits::EVENT_SUBTYPE),
+        (&event.user_id, Limits::USER_ID),
+        (&event.fingerprint, Limits::FINGERPRINT),
+        (&event.device_id, Limits::DEVICE_ID),
+        (&event.user_agent, Limits::USER_AGENT),
+        (&event.http_method, Limits::HTTP_METHOD),
+        (&event.request_path, Limits::REQUEST_PATH),
+        (&event.geo_country, Limits::GEO_COUNTRY),
+        (&event.geo_region, Limits::GEO_REGION),
+        (&event.geo_city, Limits::GEO_CITY),
+        (&event.geo_timezone, Limits::GEO_TIMEZONE),
+        (&event.session_id, Limits::SESSION_ID),
+        (&event.referrer, Limits::REFERRER),
+        (&event.origin, Limits::ORIGIN),
+        (&event.message, Limits::MESSAGE),
+        (&event.error_code, Limits::ERROR_CODE),
+        (&event.service, Limits::SERVICE),
+        (&event.request_id, Limits::REQUEST_ID),
+        (&event.provider, Limits::PROVIDER),
+        (&event.status, Limits::STATUS),
+    ];
+    for (text, limit) in texts {
+        if let Some(text) = text {
+            assert!(text.chars().count() <= limit, "{text:?} over {limit}");
+            assert!(!text.contains('\0'), "NUL stored");
+        }
+    }
+    assert!(event.created_at <= now + Duration::seconds(Limits::FUTURE_SKEW_SECS));
+    for object in [
+        &event.request_params,
+        &event.request_body_summary,
+        &event.metadata,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        assert!(object.is_object());
+        assert!(depth(object) < Limits::DEPTH, "too deep");
+        assert_redacted(object, redactor);
+    }
+}
+
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn assert_redacted(value: &Value, redactor: &Redactor) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                assert!(!key.contains('\0'));
+                if redactor.is_sensitive(key) {
+                    assert_eq!(inner, &Value::String(REDACTED.into()), "{key} not redacted");
+                } else {
+                    assert_redacted(inner, redactor);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| assert_redacted(i, redactor)),
+        Value::String(s) => assert!(!s.contains('\0')),
+        _ => {}
+    }
+}
+
+#[test]
+fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
+    let cases: u64 = std::env::var("LOGBOOK_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let seed: u64 = std::env::var("LOGBOOK_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    let mut rng = Rng(seed);
+    let parser = EventParser::default();
+    let redactor = Redactor::default();
+    let tenant = TenantId::new();
+    let now: DateTime<Utc> = "2026-11-21T12:00:00Z".parse().unwrap();
+    let (mut events, mut accepted, mut bad_bodies) = (0u64, 0u64, 0u64);
+    for _ in 0..cases {
+        let input = body(&mut rng);
+        let framing = if rng.below(3) == 0 {
+            Framing::Ndjson
+        } else {
+            Framing::Json
+        };
+        match body::split(&input, framing) {
+            Err(_) => bad_bodies += 1,
+            Ok(raws) => {
+                for raw in raws {
+                    events += 1;
+                    if let Ok(event) = parser.parse_json(tenant, raw, now) {
+                        accepted += 1;
+                        check_event(&event, &redactor, now);
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{cases} bodies (seed {seed}): {bad_bodies} refused whole, {events} events read, {accepted} accepted"
+    );
+    assert!(
+        accepted > 0 && accepted < events,
+        "the generator should produce both kinds"
+    );
+}

@@ -7,11 +7,18 @@ use super::db;
 use crate::Result;
 
 /// (version, name, SQL). Append only: a released migration is never edited.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "events_tenants_keys",
-    include_str!("migrations/0001_events_tenants_keys.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "events_tenants_keys",
+        include_str!("migrations/0001_events_tenants_keys.sql"),
+    ),
+    (
+        2,
+        "row_level_security",
+        include_str!("migrations/0002_row_level_security.sql"),
+    ),
+];
 
 /// Any constant works; it only has to be the same in every process.
 const MIGRATION_LOCK: i64 = 0x6c6f_6762_6f6f_6b01;

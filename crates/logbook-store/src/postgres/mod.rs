@@ -35,6 +35,8 @@ pub const POOL_SIZE: usize = 16;
 pub struct PgStore {
     pool: Pool,
     partitions: Arc<Partitions>,
+    /// Whether reads can run as `logbook_reader`, under the row-level security policy.
+    row_security: bool,
 }
 
 impl PgStore {
@@ -46,11 +48,15 @@ impl PgStore {
                 redact_password(url)
             ))
         })?;
+        // A pooled connection may come back with a read's role and tenant set: each
+        // checkout starts from the login role and no tenant.
         let manager = Manager::from_config(
             config,
             NoTls,
             ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
+                recycling_method: RecyclingMethod::Custom(
+                    "RESET ROLE; RESET logbook.tenant_id".into(),
+                ),
             },
         );
         let pool = Pool::builder(manager)
@@ -63,13 +69,29 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Invalid(format!("cannot build the connection pool: {e}")))?;
-        let store = Self {
+        let mut store = Self {
             pool,
             partitions: Arc::default(),
+            row_security: false,
         };
         let mut client = store.client().await?;
         migrations::apply(&mut client).await?;
         store.partitions.ensure_ahead(&mut client).await?;
+        store.row_security = client
+            .query_one(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'logbook_reader')
+                        THEN pg_has_role(current_user, 'logbook_reader', 'MEMBER') ELSE false END",
+                &[],
+            )
+            .await
+            .map_err(db("checking for row-level security"))?
+            .get(0);
+        if !store.row_security {
+            tracing::warn!(
+                "the role logbook_reader is missing (making it needs CREATEROLE): tenant isolation \
+                 rests on query conditions alone, without row-level security"
+            );
+        }
         Ok(store)
     }
 
@@ -79,6 +101,32 @@ impl PgStore {
             .get()
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// A connection that sees only `tenant`'s events: the tenant is set for the session
+    /// and, where the role exists, the session runs as `logbook_reader`, whom the
+    /// row-level security policy shows that tenant's rows alone. Every read of events
+    /// goes through here.
+    pub async fn tenant_client(&self, tenant: TenantId) -> Result<Client> {
+        let client = self.client().await?;
+        let tenant = tenant.to_string();
+        if self.row_security {
+            client
+                .execute(
+                    "SELECT set_config('logbook.tenant_id', $1, false), set_config('role', 'logbook_reader', false)",
+                    &[&tenant],
+                )
+                .await
+        } else {
+            client.execute("SELECT set_config('logbook.tenant_id', $1, false)", &[&tenant]).await
+        }
+        .map_err(db("scoping a connection to a tenant"))?;
+        Ok(client)
+    }
+
+    /// Whether reads run under row-level security.
+    pub fn row_security(&self) -> bool {
+        self.row_security
     }
 
     pub fn partitions(&self) -> &Partitions {
@@ -147,15 +195,15 @@ impl Store for PgStore {
     }
 
     async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> Result<Page> {
-        events::list(&self.client().await?, tenant, query).await
+        events::list(&self.tenant_client(tenant).await?, tenant, query).await
     }
 
     async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
-        events::get(&self.client().await?, tenant, id).await
+        events::get(&self.tenant_client(tenant).await?, tenant, id).await
     }
 
     async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
-        summary::summary(&self.client().await?, tenant, since).await
+        summary::summary(&self.tenant_client(tenant).await?, tenant, since).await
     }
 
     async fn hourly(
@@ -163,7 +211,7 @@ impl Store for PgStore {
         tenant: TenantId,
         first_bucket: DateTime<Utc>,
     ) -> Result<Vec<HourlyBucket>> {
-        summary::hourly(&self.client().await?, tenant, first_bucket).await
+        summary::hourly(&self.tenant_client(tenant).await?, tenant, first_bucket).await
     }
 
     async fn daily(
@@ -171,7 +219,7 @@ impl Store for PgStore {
         tenant: TenantId,
         first_bucket: DateTime<Utc>,
     ) -> Result<Vec<DailyBucket>> {
-        summary::daily(&self.client().await?, tenant, first_bucket).await
+        summary::daily(&self.tenant_client(tenant).await?, tenant, first_bucket).await
     }
 
     async fn by_country(
@@ -179,11 +227,11 @@ impl Store for PgStore {
         tenant: TenantId,
         since: DateTime<Utc>,
     ) -> Result<Vec<CountryCount>> {
-        summary::by_country(&self.client().await?, tenant, since).await
+        summary::by_country(&self.tenant_client(tenant).await?, tenant, since).await
     }
 
     async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
-        summary::count_failed_auth(&self.client().await?, tenant, query).await
+        summary::count_failed_auth(&self.tenant_client(tenant).await?, tenant, query).await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {

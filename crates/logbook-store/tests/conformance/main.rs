@@ -4,6 +4,7 @@
 mod events;
 mod idempotency;
 mod keys;
+mod row_security;
 mod summaries;
 mod support;
 

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 408: the request took longer than the request timeout (a slow client, usually).
     #[error("the request took longer than {0} s")]
     Timeout(u64),
+    /// 405: the route exists but not with this method (events are never changed or deleted).
+    #[error("{0} is not allowed on this route")]
+    MethodNotAllowed(String),
     /// 409: a name or key already exists.
     #[error("{0}")]
     Conflict(String),
@@ -68,6 +71,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QueueFull(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -86,6 +90,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
             Self::Timeout(_) => "timeout",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too-large",
             Self::QueueFull(_) => "queue-full",

@@ -8,7 +8,10 @@ mod keys;
 mod summaries;
 mod tenants;
 
-use axum::{Router, http::Uri};
+use axum::{
+    Router,
+    http::{Method, Uri},
+};
 
 use crate::{ApiError, AppState};
 
@@ -19,11 +22,17 @@ pub fn router() -> Router<AppState> {
         .merge(summaries::router())
         .merge(failed_auth::router())
         .merge(keys::router())
-        .merge(tenants::router());
+        .merge(tenants::router())
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(health::router())
+        .method_not_allowed_fallback(method_not_allowed)
         .nest("/api/v1", api)
         .fallback(
             |uri: Uri| async move { ApiError::NotFound(format!("no route for {}", uri.path())) },
         )
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }

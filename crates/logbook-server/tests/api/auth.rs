@@ -211,6 +211,59 @@ pub async fn keys_are_managed_with_an_admin_key(backend: Backend) {
         )
         .await;
     assert_problem(&expired, 400, "future");
+
+    // A key past its expiry is refused, like a revoked one.
+    let store = app.app.store();
+    let acme = store.tenant_by_name("acme").await.unwrap().unwrap();
+    let secret = logbook_server::auth::keys::generate();
+    store
+        .create_api_key(logbook_store::NewApiKey {
+            tenant_id: acme.id,
+            name: "lapsed".into(),
+            prefix: secret[..12].to_owned(),
+            hash: logbook_server::auth::keys::hash(&secret),
+            scopes: "read".parse().unwrap(),
+            expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        })
+        .await
+        .unwrap();
+    assert_problem(&app.get("/api/v1/logs", &secret).await, 401, "expired");
+}
+
+/// No route changes or deletes a stored event, whatever the key.
+pub async fn events_cannot_be_changed_or_deleted(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let stored = app
+        .post_events(&app.admin, json!({"event_type": "REQUEST"}).to_string())
+        .await;
+    assert_eq!(stored.status, 200);
+    let id = app.get("/api/v1/logs", &app.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for method in [Method::DELETE, Method::PUT, Method::PATCH] {
+        for path in [
+            format!("/api/v1/logs/{id}"),
+            "/api/v1/logs".to_owned(),
+            "/api/v1/events".to_owned(),
+        ] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(&path)
+                .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let reply = app.send(request).await;
+            assert_problem(&reply, 405, "not allowed");
+        }
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/logs/{id}"), &app.admin)
+            .await
+            .status,
+        200
+    );
 }
 
 pub async fn health_and_ready(backend: Backend) {

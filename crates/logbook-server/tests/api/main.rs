@@ -24,6 +24,7 @@ macro_rules! api_tests {
 api_tests!(
     auth::routes_need_a_key_with_the_right_scope,
     auth::keys_are_managed_with_an_admin_key,
+    auth::events_cannot_be_changed_or_deleted,
     ingest::a_bad_event_in_a_thousand_is_named_and_the_rest_stored,
     ingest::nothing_accepted_is_a_400,
     ingest::limits_are_enforced,

@@ -66,6 +66,11 @@ pub struct ServeArgs {
     /// card_number).
     #[arg(long, env = "LOGBOOK_REDACT_KEYS", value_delimiter = ',')]
     pub redact_keys: Option<Vec<String>>,
+    /// Anonymize events of a type once they are this many days old: EVENT_TYPE=DAYS,
+    /// comma-separated (e.g. ACTIVITY=30). Off by default. The pseudonym key comes from
+    /// LOGBOOK_PSEUDONYM_KEY (64 hex digits) or DATA_DIR/pseudonym.key, made if missing.
+    #[arg(long, env = "LOGBOOK_ANONYMIZE", value_delimiter = ',')]
+    pub anonymize: Vec<logbook_model::pseudonym::AnonymizeRule>,
     /// Ingest requests per second per key (bursts of twice that); 0 for no limit.
     #[arg(long, env = "LOGBOOK_RATE_LIMIT_INGEST", default_value_t = 1000.0)]
     pub rate_limit_ingest: f64,

@@ -8,6 +8,7 @@ pub mod event;
 pub mod event_type;
 pub mod filter;
 pub mod parse;
+pub mod pseudonym;
 pub mod redact;
 pub mod severity;
 pub mod summary;

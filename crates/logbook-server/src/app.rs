@@ -29,6 +29,7 @@ pub struct AppState {
 pub struct App {
     state: AppState,
     timeouts: crate::config::Timeouts,
+    anonymization: Option<crate::Anonymization>,
     writers: Vec<JoinHandle<()>>,
     jobs: JoinHandle<()>,
     jobs_stop: CancellationToken,
@@ -52,6 +53,7 @@ impl App {
         let jobs = tokio::spawn(jobs::run_all(
             store.clone(),
             usage.clone(),
+            config.anonymization.clone(),
             jobs_stop.clone(),
         ));
         let state = AppState {
@@ -65,6 +67,7 @@ impl App {
         Self {
             state,
             timeouts: config.timeouts.clone(),
+            anonymization: config.anonymization.clone(),
             writers,
             jobs,
             jobs_stop,
@@ -103,6 +106,12 @@ impl App {
         .await?;
         jobs::StorageMaintenance {
             store: store.clone(),
+        }
+        .run_once()
+        .await?;
+        jobs::AnonymizationJob {
+            store: store.clone(),
+            config: self.anonymization.clone(),
         }
         .run_once()
         .await?;
@@ -150,6 +159,7 @@ impl App {
         let Self {
             state,
             timeouts: _,
+            anonymization: _,
             writers,
             jobs,
             jobs_stop,

@@ -10,6 +10,16 @@ pub struct Config {
     pub redact_keys: Vec<String>,
     pub rate_limits: crate::auth::rate_limit::RateLimits,
     pub timeouts: Timeouts,
+    /// Off unless set: which event types to anonymize after how long.
+    pub anonymization: Option<Anonymization>,
+}
+
+/// Old events of these types lose IP and user agent, and their user ids become keyed
+/// pseudonyms.
+#[derive(Clone, Debug)]
+pub struct Anonymization {
+    pub rules: Vec<logbook_model::pseudonym::AnonymizeRule>,
+    pub pseudonymizer: logbook_model::pseudonym::Pseudonymizer,
 }
 
 /// Bounds on slow clients.
@@ -39,6 +49,7 @@ impl Config {
             ingest: IngestConfig::default(),
             rate_limits: Default::default(),
             timeouts: Timeouts::default(),
+            anonymization: None,
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

@@ -16,5 +16,5 @@ mod routes;
 mod serve;
 
 pub use app::{App, AppState};
-pub use config::{Config, IngestConfig, Timeouts};
+pub use config::{Anonymization, Config, IngestConfig, Timeouts};
 pub use error::ApiError;

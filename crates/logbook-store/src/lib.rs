@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
-    Event, EventQuery, FailedAuthQuery, Page, Scopes, TenantId,
+    Event, EventQuery, EventType, FailedAuthQuery, Page, Scopes, TenantId,
+    pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use uuid::Uuid;
@@ -148,6 +149,16 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Vec<CountryCount>>;
     async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64>;
 
+    /// Anonymizes every tenant's `event_type` events created before `before`:
+    /// `ip_address` and `user_agent` emptied, `user_id` replaced by its pseudonym. Events
+    /// already anonymized are left alone. Returns how many events changed.
+    async fn anonymize(
+        &self,
+        event_type: &EventType,
+        before: DateTime<Utc>,
+        pseudonymizer: &Pseudonymizer,
+    ) -> Result<u64>;
+
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
@@ -160,6 +171,9 @@ pub trait Store: Send + Sync + 'static {
     /// Records when keys were last used (a batch, so requests never wait on this write).
     async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()>;
 }
+
+/// Events changed per anonymization transaction: small enough not to hold locks for long.
+pub const ANONYMIZE_BATCH: i64 = 1000;
 
 /// Opens the store a location names and brings its schema up to date.
 pub async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>> {

@@ -1,6 +1,7 @@
 use anyhow::Context;
+use logbook_model::pseudonym::Pseudonymizer;
 use logbook_server::{
-    App, Config,
+    Anonymization, App, Config,
     auth::rate_limit::{Rate, RateLimits},
 };
 use tokio::net::TcpListener;
@@ -25,6 +26,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         read: rate(args.rate_limit_read),
         admin: rate(args.rate_limit_admin),
     };
+    if !args.anonymize.is_empty() {
+        let key = pseudonym_key(&args.store.data_dir)?;
+        config.anonymization = Some(Anonymization {
+            rules: args.anonymize,
+            pseudonymizer: Pseudonymizer::new(key),
+        });
+    }
     let app = App::build(config)
         .await
         .with_context(|| format!("cannot open {described}"))?;
@@ -65,4 +73,43 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     let _ = ctrl_c.await;
     tracing::info!("shutting down: finishing requests and storing what is queued");
     shutdown.cancel();
+}
+
+/// The pseudonym key: from LOGBOOK_PSEUDONYM_KEY, else DATA_DIR/pseudonym.key, made (readable
+/// by this user only) on first use. Losing it means new pseudonyms no longer match old ones.
+fn pseudonym_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    if let Ok(hex) = std::env::var("LOGBOOK_PSEUDONYM_KEY") {
+        return decode_key(hex.trim()).context("LOGBOOK_PSEUDONYM_KEY must be 64 hex digits");
+    }
+    let path = data_dir.join("pseudonym.key");
+    match std::fs::read_to_string(&path) {
+        Ok(hex) => decode_key(hex.trim())
+            .with_context(|| format!("{} must hold 64 hex digits", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = logbook_server::auth::keys::random_bytes();
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            std::io::Write::write_all(&mut file, hex.as_bytes())?;
+            tracing::info!(path = %path.display(), "made a pseudonym key for anonymization; back it up");
+            Ok(key)
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn decode_key(hex: &str) -> anyhow::Result<[u8; 32]> {
+    anyhow::ensure!(hex.len() == 64 && hex.is_ascii(), "expected 64 hex digits");
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(key)
 }

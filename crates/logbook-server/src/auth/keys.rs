@@ -20,9 +20,15 @@ pub fn hash(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-pub fn generate() -> String {
+/// 32 bytes from the operating system's random source.
+pub fn random_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    bytes
+}
+
+pub fn generate() -> String {
+    let bytes = random_bytes();
     let mut secret = String::with_capacity(PREFIX.len() + 64);
     secret.push_str(PREFIX);
     for b in bytes {

@@ -2,6 +2,7 @@
 //! runs each on its own period until the token is cancelled, and once more at the end
 //! where losing the last round would lose data (key use).
 
+mod anonymization;
 mod idempotency_purge;
 mod key_usage_flush;
 mod maintenance;
@@ -11,19 +12,29 @@ use std::{sync::Arc, time::Duration};
 use logbook_store::Store;
 use tokio_util::sync::CancellationToken;
 
+pub use anonymization::AnonymizationJob;
 pub use idempotency_purge::IdempotencyPurge;
 pub use key_usage_flush::KeyUsageFlush;
 pub use maintenance::StorageMaintenance;
 
-use crate::auth::KeyUsage;
+use crate::{Anonymization, auth::KeyUsage};
 
 const TICK: Duration = Duration::from_secs(60);
 /// Purge and maintenance run every this many ticks.
 const SLOW_EVERY: u64 = 15;
 
-pub async fn run_all(store: Arc<dyn Store>, usage: Arc<KeyUsage>, stop: CancellationToken) {
+pub async fn run_all(
+    store: Arc<dyn Store>,
+    usage: Arc<KeyUsage>,
+    anonymization: Option<Anonymization>,
+    stop: CancellationToken,
+) {
     let purge = IdempotencyPurge {
         store: store.clone(),
+    };
+    let anonymize = AnonymizationJob {
+        store: store.clone(),
+        config: anonymization,
     };
     let maintenance = StorageMaintenance {
         store: store.clone(),
@@ -36,6 +47,9 @@ pub async fn run_all(store: Arc<dyn Store>, usage: Arc<KeyUsage>, stop: Cancella
             }
             if let Err(error) = maintenance.run_once().await {
                 tracing::warn!(%error, "storage maintenance failed");
+            }
+            if let Err(error) = anonymize.run_once().await {
+                tracing::warn!(%error, "anonymization failed");
             }
         }
         let stopping = tokio::select! {

@@ -3,6 +3,7 @@
 mod auth;
 mod ingest;
 mod isolation;
+mod privacy;
 mod queries;
 mod slow_clients;
 mod support;
@@ -40,4 +41,5 @@ api_tests!(
     isolation::a_tenant_never_sees_another_tenants_events,
     auth::health_and_ready,
     slow_clients::slow_clients_are_cut_off,
+    privacy::the_job_anonymizes_old_activity,
 );

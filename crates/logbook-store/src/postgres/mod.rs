@@ -1,6 +1,7 @@
 //! Production storage: PostgreSQL ≥ 14 through tokio-postgres and a deadpool pool.
 //! Ingest is one binary COPY per batch into `events`, partitioned by day.
 
+mod anonymize;
 mod events;
 mod ingest;
 mod migrations;
@@ -14,7 +15,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use logbook_model::{
-    Event, EventQuery, FailedAuthQuery, Page, TenantId,
+    Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
+    pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use tokio_postgres::NoTls;
@@ -232,6 +234,15 @@ impl Store for PgStore {
 
     async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
         summary::count_failed_auth(&self.tenant_client(tenant).await?, tenant, query).await
+    }
+
+    async fn anonymize(
+        &self,
+        event_type: &EventType,
+        before: DateTime<Utc>,
+        pseudonymizer: &Pseudonymizer,
+    ) -> Result<u64> {
+        anonymize::anonymize(&mut self.client().await?, event_type, before, pseudonymizer).await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {

@@ -4,6 +4,7 @@
 //! connection behind a mutex (SQLite allows one writer); reads take a connection from a
 //! small pool, and WAL lets them run beside the writer.
 
+mod anonymize;
 mod events;
 mod functions;
 mod ingest;
@@ -19,7 +20,8 @@ use std::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
-    Event, EventQuery, FailedAuthQuery, Page, TenantId,
+    Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
+    pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use rusqlite::Connection;
@@ -224,6 +226,17 @@ impl Store for SqliteStore {
     async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
         let query = query.clone();
         self.read(move |conn| summary::count_failed_auth(conn, tenant, &query))
+            .await
+    }
+
+    async fn anonymize(
+        &self,
+        event_type: &EventType,
+        before: DateTime<Utc>,
+        pseudonymizer: &Pseudonymizer,
+    ) -> Result<u64> {
+        let (event_type, pseudonymizer) = (event_type.clone(), pseudonymizer.clone());
+        self.write(move |conn| anonymize::anonymize(conn, &event_type, before, &pseudonymizer))
             .await
     }
 

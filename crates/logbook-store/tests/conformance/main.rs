@@ -1,6 +1,7 @@
 //! The store conformance suite: every behaviour of the `Store` trait, asserted against
 //! hand-computed answers, run on SQLite and on PostgreSQL.
 
+mod anonymize;
 mod events;
 mod idempotency;
 mod keys;
@@ -38,4 +39,5 @@ conformance!(
     idempotency::a_key_repeated_in_one_batch_is_stored_once,
     idempotency::an_expired_key_is_forgotten,
     keys::tenants_and_keys,
+    anonymize::old_events_of_a_type_are_anonymized,
 );

@@ -54,10 +54,66 @@ impl StoreArgs {
     }
 }
 
+/// Field-level encryption at rest.
+#[derive(Debug, Args)]
+pub struct EncryptionArgs {
+    /// Fields to encrypt at rest (comma-separated): message, or paths inside metadata,
+    /// request_params or request_body_summary, e.g. metadata.patient.mrn. The keys come
+    /// from LOGBOOK_ENCRYPTION_KEY or --encryption-key-file: ID:64-HEX-DIGITS[,ID:…],
+    /// the first sealing, all opening (for rotation).
+    #[arg(long, env = "LOGBOOK_ENCRYPT_FIELDS", value_delimiter = ',')]
+    pub encrypt_fields: Vec<String>,
+    /// A file holding the encryption keys (instead of LOGBOOK_ENCRYPTION_KEY).
+    #[arg(long, env = "LOGBOOK_ENCRYPTION_KEY_FILE")]
+    pub encryption_key_file: Option<PathBuf>,
+}
+
+impl EncryptionArgs {
+    pub fn cipher(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<logbook_server::encryption::FieldCipher>>> {
+        use anyhow::{Context, anyhow};
+        if self.encrypt_fields.is_empty() {
+            return Ok(None);
+        }
+        let keys = match (
+            &self.encryption_key_file,
+            std::env::var("LOGBOOK_ENCRYPTION_KEY"),
+        ) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+            (None, Ok(keys)) => keys,
+            (None, Err(_)) => {
+                return Err(anyhow!(
+                    "--encrypt-fields needs keys: set LOGBOOK_ENCRYPTION_KEY or --encryption-key-file"
+                ));
+            }
+        };
+        let keyring = keys
+            .trim()
+            .parse()
+            .map_err(|e| anyhow!("encryption keys: {e}"))?;
+        let fields = self
+            .encrypt_fields
+            .iter()
+            .map(|f| {
+                f.trim()
+                    .parse()
+                    .map_err(|e| anyhow!("--encrypt-fields: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Some(std::sync::Arc::new(
+            logbook_server::encryption::FieldCipher::new(keyring, fields),
+        )))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub encryption: EncryptionArgs,
     /// Address to listen on.
     #[arg(long, env = "LOGBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -138,6 +194,8 @@ pub enum KeysCommand {
 pub struct QueryArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub encryption: EncryptionArgs,
     /// The tenant to read.
     #[arg(long, default_value = "default")]
     pub tenant: String,

@@ -7,6 +7,7 @@ pub mod body;
 pub mod event;
 pub mod event_type;
 pub mod filter;
+pub mod hex;
 pub mod parse;
 pub mod pseudonym;
 pub mod redact;

@@ -39,12 +39,7 @@ impl Pseudonymizer {
             .expect("HMAC takes any key length");
         mac.update(user_id.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(PREFIX.len() + 32);
-        out.push_str(PREFIX);
-        for byte in &digest[..16] {
-            out.push_str(&format!("{byte:02x}"));
-        }
-        out
+        format!("{PREFIX}{}", crate::hex::encode(&digest[..16]))
     }
 }
 

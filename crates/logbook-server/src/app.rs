@@ -22,6 +22,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     pub usage: Arc<KeyUsage>,
     pub limiter: Arc<RateLimiter>,
+    /// Seals configured fields on ingest and opens them on read.
+    pub cipher: Option<Arc<crate::encryption::FieldCipher>>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
 }
@@ -61,6 +63,7 @@ impl App {
             keys: Arc::default(),
             usage,
             limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
+            cipher: config.encryption.clone(),
             ingestor,
             parser: Arc::new(EventParser::new(redactor)),
         };

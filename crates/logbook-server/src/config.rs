@@ -10,6 +10,8 @@ pub struct Config {
     pub redact_keys: Vec<String>,
     pub rate_limits: crate::auth::rate_limit::RateLimits,
     pub timeouts: Timeouts,
+    /// Off unless set: which fields are encrypted at rest, and with which keys.
+    pub encryption: Option<std::sync::Arc<crate::encryption::FieldCipher>>,
     /// Off unless set: which event types to anonymize after how long.
     pub anonymization: Option<Anonymization>,
 }
@@ -50,6 +52,7 @@ impl Config {
             rate_limits: Default::default(),
             timeouts: Timeouts::default(),
             anonymization: None,
+            encryption: None,
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

@@ -8,6 +8,7 @@
 mod app;
 pub mod auth;
 pub mod config;
+pub mod encryption;
 mod error;
 mod ingest;
 mod jobs;

@@ -7,12 +7,18 @@ use crate::cli::QueryArgs;
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let query = build(&args)?;
+    let cipher = args.encryption.cipher()?;
     let store = open(&args.store).await?;
     let tenant = store
         .tenant_by_name(&args.tenant)
         .await?
         .ok_or_else(|| anyhow!("no tenant named {:?}", args.tenant))?;
-    let page = store.list_events(tenant.id, &query).await?;
+    let mut page = store.list_events(tenant.id, &query).await?;
+    if let Some(cipher) = &cipher {
+        page.items
+            .iter_mut()
+            .for_each(|event| cipher.open_event(event));
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&page)?);
     } else {

@@ -26,6 +26,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         read: rate(args.rate_limit_read),
         admin: rate(args.rate_limit_admin),
     };
+    config.encryption = args.encryption.cipher()?;
     if !args.anonymize.is_empty() {
         let key = pseudonym_key(&args.store.data_dir)?;
         config.anonymization = Some(Anonymization {
@@ -89,7 +90,7 @@ fn pseudonym_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
             let key = logbook_server::auth::keys::random_bytes();
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("cannot create {}", data_dir.display()))?;
-            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = logbook_model::hex::encode(&key);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -106,10 +107,5 @@ fn pseudonym_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
 }
 
 fn decode_key(hex: &str) -> anyhow::Result<[u8; 32]> {
-    anyhow::ensure!(hex.len() == 64 && hex.is_ascii(), "expected 64 hex digits");
-    let mut key = [0u8; 32];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
-    }
-    Ok(key)
+    logbook_model::hex::decode_key(hex).ok_or_else(|| anyhow::anyhow!("expected 64 hex digits"))
 }

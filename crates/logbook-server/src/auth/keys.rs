@@ -28,13 +28,7 @@ pub fn random_bytes() -> [u8; 32] {
 }
 
 pub fn generate() -> String {
-    let bytes = random_bytes();
-    let mut secret = String::with_capacity(PREFIX.len() + 64);
-    secret.push_str(PREFIX);
-    for b in bytes {
-        secret.push_str(&format!("{b:02x}"));
-    }
-    secret
+    format!("{PREFIX}{}", logbook_model::hex::encode(&random_bytes()))
 }
 
 /// Creates and stores a new key for `tenant`.

@@ -29,9 +29,8 @@ async fn list_events(
     let mut params = Params::new(pairs)?;
     let query = event_query(&mut params, None)?;
     params.finish()?;
-    Ok(Json(
-        state.store.list_events(principal.tenant, &query).await?,
-    ))
+    let page = state.store.list_events(principal.tenant, &query).await?;
+    Ok(Json(opened(&state, page)))
 }
 
 async fn list_user_events(
@@ -43,9 +42,8 @@ async fn list_user_events(
     let mut params = Params::new(pairs)?;
     let query = event_query(&mut params, Some(user_id))?;
     params.finish()?;
-    Ok(Json(
-        state.store.list_events(principal.tenant, &query).await?,
-    ))
+    let page = state.store.list_events(principal.tenant, &query).await?;
+    Ok(Json(opened(&state, page)))
 }
 
 async fn get_event(
@@ -59,8 +57,23 @@ async fn get_event(
         .store
         .get_event(principal.tenant, id)
         .await?
-        .map(Json)
+        .map(|mut event| {
+            if let Some(cipher) = &state.cipher {
+                cipher.open_event(&mut event);
+            }
+            Json(event)
+        })
         .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))
+}
+
+/// The page with its encrypted fields opened: a read key reads plaintext.
+fn opened(state: &AppState, mut page: Page) -> Page {
+    if let Some(cipher) = &state.cipher {
+        page.items
+            .iter_mut()
+            .for_each(|event| cipher.open_event(event));
+    }
+    page
 }
 
 /// The filters, order and page of `/logs`; `user_id` comes from the path when given.

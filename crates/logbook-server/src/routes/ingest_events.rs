@@ -80,6 +80,9 @@ async fn ingest_events(
             }),
         }
     }
+    if let Some(cipher) = &state.cipher {
+        events.iter_mut().for_each(|event| cipher.seal_event(event));
+    }
     if events.is_empty() {
         return Err(ApiError::NothingAccepted {
             rejected: serde_json::to_value(&rejected).map_err(|_| ApiError::Internal)?,

@@ -42,4 +42,5 @@ api_tests!(
     auth::health_and_ready,
     slow_clients::slow_clients_are_cut_off,
     privacy::the_job_anonymizes_old_activity,
+    privacy::encrypted_fields_are_ciphertext_at_rest,
 );

@@ -21,6 +21,7 @@ pub struct TestApp {
     pub router: Router,
     /// The admin key of tenant `default`.
     pub admin: String,
+    pub location: StoreLocation,
 }
 
 pub struct Reply {
@@ -43,7 +44,7 @@ impl TestApp {
             Backend::Sqlite => StoreLocation::Sqlite(testing::temp_sqlite_path()),
             Backend::Postgres => StoreLocation::Postgres(testing::fresh_postgres_url().await),
         };
-        let mut config = Config::new(location);
+        let mut config = Config::new(location.clone());
         adjust(&mut config);
         let app = App::build(config).await.expect("the app starts");
         let admin = app
@@ -52,7 +53,12 @@ impl TestApp {
             .unwrap()
             .expect("a fresh store gets an admin key");
         let router = app.router();
-        Self { app, router, admin }
+        Self {
+            app,
+            router,
+            admin,
+            location,
+        }
     }
 
     /// A new tenant and a key for it with `scopes`.

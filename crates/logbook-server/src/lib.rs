@@ -5,6 +5,7 @@
 //! a [`CancellationToken`](tokio_util::sync::CancellationToken) fires, then drains the
 //! ingest queue so every accepted event is stored before it returns.
 
+pub mod access;
 mod app;
 pub mod auth;
 pub mod config;

@@ -12,7 +12,7 @@ use logbook_model::{
 };
 use uuid::Uuid;
 
-use crate::{ApiError, AppState, auth::ReadKey, params::Params};
+use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,18 +24,21 @@ pub fn router() -> Router<AppState> {
 async fn list_events(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page>, ApiError> {
     let mut params = Params::new(pairs)?;
     let query = event_query(&mut params, None)?;
     params.finish()?;
     let page = state.store.list_events(principal.tenant, &query).await?;
+    access.record(&state, &principal, page.items.len()).await;
     Ok(Json(opened(&state, page)))
 }
 
 async fn list_user_events(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Path(user_id): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page>, ApiError> {
@@ -43,27 +46,27 @@ async fn list_user_events(
     let query = event_query(&mut params, Some(user_id))?;
     params.finish()?;
     let page = state.store.list_events(principal.tenant, &query).await?;
+    access.record(&state, &principal, page.items.len()).await;
     Ok(Json(opened(&state, page)))
 }
 
 async fn get_event(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Path(id): Path<String>,
 ) -> Result<Json<Event>, ApiError> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::parameter("id", format!("{id:?} is not a UUID")))?;
-    state
-        .store
-        .get_event(principal.tenant, id)
-        .await?
-        .map(|mut event| {
-            if let Some(cipher) = &state.cipher {
-                cipher.open_event(&mut event);
-            }
-            Json(event)
-        })
-        .ok_or_else(|| ApiError::NotFound(format!("no event {id}")))
+    let found = state.store.get_event(principal.tenant, id).await?;
+    access
+        .record(&state, &principal, usize::from(found.is_some()))
+        .await;
+    let mut event = found.ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;
+    if let Some(cipher) = &state.cipher {
+        cipher.open_event(&mut event);
+    }
+    Ok(Json(event))
 }
 
 /// The page with its encrypted fields opened: a read key reads plaintext.

@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use logbook_model::FailedAuthQuery;
 use serde_json::{Value, json};
 
-use crate::{ApiError, AppState, auth::ReadKey, params::Params};
+use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
 
 /// A week: failed-auth counts serve rate limiting, which looks back minutes, not months.
 const MAX_MINUTES: i64 = 7 * 24 * 60;
@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
 async fn count_failed_auth(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut params = Params::new(pairs)?;
@@ -46,5 +47,6 @@ async fn count_failed_auth(
         .store
         .count_failed_auth(principal.tenant, &query)
         .await?;
+    access.record(&state, &principal, 1).await;
     Ok(Json(json!({ "count": count })))
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     ApiError, AppState,
+    access::Access,
     auth::{AdminKey, Principal, keys},
     params::Params,
 };
@@ -78,18 +79,21 @@ const MAX_NAME: usize = 100;
 async fn list_keys(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<KeyView>>, ApiError> {
     let mut params = Params::new(pairs)?;
     let tenant = target_tenant(&state, &principal, params.text("tenant")).await?;
     params.finish()?;
     let keys = state.store.list_api_keys(tenant).await?;
+    access.record(&state, &principal, keys.len()).await;
     Ok(Json(keys.into_iter().map(KeyView::from).collect()))
 }
 
 async fn create_key(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
+    access: Access,
     body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedKeyView>), ApiError> {
     let Json(new) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
@@ -106,6 +110,7 @@ async fn create_key(
         ));
     }
     let tenant = target_tenant(&state, &principal, new.tenant).await?;
+    access.record(&state, &principal, 1).await;
     let created = keys::create(state.store.as_ref(), tenant, name, scopes, new.expires_at).await?;
     Ok((
         StatusCode::CREATED,
@@ -119,6 +124,7 @@ async fn create_key(
 async fn revoke_key(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
+    access: Access,
     Path(id): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<KeyView>, ApiError> {
@@ -133,6 +139,7 @@ async fn revoke_key(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no key {id}")))?;
     state.keys.forget(id);
+    access.record(&state, &principal, 1).await;
     Ok(Json(revoked.into()))
 }
 

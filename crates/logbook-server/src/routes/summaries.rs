@@ -11,7 +11,7 @@ use logbook_model::summary::{
     CountryCount, DAY, DailyBucket, HOUR, HourlyBucket, Summary, first_bucket,
 };
 
-use crate::{ApiError, AppState, auth::ReadKey, params::Params};
+use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
 
 /// The longest window any summary covers: a year.
 const MAX_HOURS: i64 = 366 * 24;
@@ -36,38 +36,50 @@ fn hours(pairs: Vec<(String, String)>) -> Result<i64, ApiError> {
 async fn summary(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Summary>, ApiError> {
     let since = Utc::now() - Duration::hours(hours(pairs)?);
-    Ok(Json(state.store.summary(principal.tenant, since).await?))
+    let summary = state.store.summary(principal.tenant, since).await?;
+    access.record(&state, &principal, 1).await;
+    Ok(Json(summary))
 }
 
 async fn hourly(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<HourlyBucket>>, ApiError> {
     let first = first_bucket(Utc::now(), Duration::hours(hours(pairs)?), HOUR);
-    Ok(Json(state.store.hourly(principal.tenant, first).await?))
+    let rows = state.store.hourly(principal.tenant, first).await?;
+    access.record(&state, &principal, rows.len()).await;
+    Ok(Json(rows))
 }
 
 async fn daily(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<DailyBucket>>, ApiError> {
     let mut params = Params::new(pairs)?;
     let days = params.int("days", 30, 1, MAX_DAYS)?;
     params.finish()?;
     let first = first_bucket(Utc::now(), Duration::days(days), DAY);
-    Ok(Json(state.store.daily(principal.tenant, first).await?))
+    let rows = state.store.daily(principal.tenant, first).await?;
+    access.record(&state, &principal, rows.len()).await;
+    Ok(Json(rows))
 }
 
 async fn by_country(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
+    access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<CountryCount>>, ApiError> {
     let since = Utc::now() - Duration::hours(hours(pairs)?);
-    Ok(Json(state.store.by_country(principal.tenant, since).await?))
+    let rows = state.store.by_country(principal.tenant, since).await?;
+    access.record(&state, &principal, rows.len()).await;
+    Ok(Json(rows))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ApiError, AppState,
+    access::Access,
     app::DEFAULT_TENANT,
     auth::{AdminKey, Principal},
 };
@@ -55,20 +56,24 @@ pub async fn require_operator(state: &AppState, principal: &Principal) -> Result
 async fn list_tenants(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
+    access: Access,
 ) -> Result<Json<Vec<TenantView>>, ApiError> {
     require_operator(&state, &principal).await?;
     let tenants = state.store.list_tenants().await?;
+    access.record(&state, &principal, tenants.len()).await;
     Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
 }
 
 async fn create_tenant(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
+    access: Access,
     body: Result<Json<NewTenant>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
     require_operator(&state, &principal).await?;
     let Json(new) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     check_tenant_name(&new.name).map_err(ApiError::BadRequest)?;
     let tenant = state.store.create_tenant(&new.name).await?;
+    access.record(&state, &principal, 1).await;
     Ok((StatusCode::CREATED, Json(tenant.into())))
 }

@@ -1,5 +1,6 @@
 //! The HTTP API through the real router, on real SQLite and PostgreSQL storage.
 
+mod access;
 mod auth;
 mod ingest;
 mod isolation;
@@ -42,5 +43,6 @@ api_tests!(
     auth::health_and_ready,
     slow_clients::slow_clients_are_cut_off,
     privacy::the_job_anonymizes_old_activity,
+    access::reads_leave_access_records,
     privacy::encrypted_fields_are_ciphertext_at_rest,
 );

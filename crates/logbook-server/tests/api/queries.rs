@@ -144,7 +144,8 @@ pub async fn summaries_answer_with_seed_fields(backend: Backend) {
     let countries = app.get("/api/v1/logs/by-country", &app.admin).await;
     assert_eq!(
         countries.body,
-        json!([{"geo_country": null, "count": 3, "failures": 3}, {"geo_country": "US", "count": 2, "failures": 1}, {"geo_country": "DE", "count": 1, "failures": 0}])
+        // The null row also holds the access records of the three reads above.
+        json!([{"geo_country": null, "count": 6, "failures": 3}, {"geo_country": "US", "count": 2, "failures": 1}, {"geo_country": "DE", "count": 1, "failures": 0}])
     );
     let failed = |query: &str| {
         let path = format!("/api/v1/logs/failed-auth?{query}");
@@ -193,7 +194,12 @@ pub async fn cursor_paging_over_http(backend: Backend) {
     unique.sort();
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (25, 25));
-    let skipped = app.get("/api/v1/logs?limit=5&skip=20", &app.admin).await;
+    let skipped = app
+        .get(
+            "/api/v1/logs?limit=5&skip=20&event_type=REQUEST",
+            &app.admin,
+        )
+        .await;
     assert_eq!(skipped.body["items"].as_array().unwrap().len(), 5);
     assert_eq!(skipped.body["next_cursor"], Value::Null);
 }

@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod sqlite;
 
 mod columns;
+mod conditions;
 mod error;
 mod location;
 mod pattern;

@@ -1,10 +1,7 @@
 //! Reading events back: filtered, keyset-paged lists and lookups by id.
 
 use deadpool_postgres::Client;
-use logbook_model::{
-    Event, EventFilter, EventQuery, EventType, Page, TenantId, event::created_at_window,
-    filter::IpFilter,
-};
+use logbook_model::{Event, EventQuery, EventType, Page, TenantId, event::created_at_window};
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
@@ -12,12 +9,13 @@ use super::db;
 use crate::{
     Result, StoreError,
     columns::{EVENT_COLUMNS, keyset},
+    conditions::{self, Condition, Param, Test},
     pattern::contains_pattern,
 };
 
 pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Result<Page> {
     let mut clause = Where::new(tenant);
-    clause.filter(&query.filter);
+    clause.conditions(conditions::for_filter(&query.filter));
     let (cmp, dir) = keyset(query.order);
     if let Some(cursor) = query.cursor {
         let at = clause.bind(cursor.created_at);
@@ -133,47 +131,30 @@ impl Where {
             .collect()
     }
 
-    fn text(&mut self, column: &str, value: &Option<String>) {
-        if let Some(value) = value {
-            self.and(&format!("{column} = {{}}"), value.clone());
+    /// Adds one condition, its value bound.
+    pub fn condition(&mut self, c: Condition) {
+        let column = c.column;
+        let sql = match c.test {
+            Test::Equals => format!("{column} = {{}}"),
+            Test::AtLeast => format!("{column} >= {{}}"),
+            Test::Before => format!("{column} < {{}}"),
+            Test::InNetwork => format!("{column} <<= {{}}::text::inet"),
+            Test::StartsWith => format!("starts_with({column}, {{}})"),
+            Test::Contains => format!("{column} ILIKE {{}}"),
+        };
+        match c.param {
+            Param::Text(text) if matches!(c.test, Test::Contains) => {
+                self.and(&sql, contains_pattern(&text))
+            }
+            Param::Text(text) => self.and(&sql, text),
+            Param::SmallInt(n) => self.and(&sql, n),
+            Param::Bool(b) => self.and(&sql, b),
+            Param::Time(at) => self.and(&sql, at),
+            Param::Ip(ip) => self.and(&sql, ip),
         }
     }
 
-    pub fn filter(&mut self, f: &EventFilter) {
-        if let Some(t) = &f.event_type {
-            self.and("event_type = {}", t.as_str().to_owned());
-        }
-        self.text("event_subtype", &f.event_subtype);
-        self.text("user_id", &f.user_id);
-        match f.ip {
-            Some(IpFilter::Addr(ip)) => self.and("ip_address = {}", ip),
-            Some(IpFilter::Net(net)) => self.and("ip_address <<= {}::text::inet", net.to_string()),
-            None => {}
-        }
-        self.text("fingerprint", &f.fingerprint);
-        self.text("session_id", &f.session_id);
-        self.text("request_id", &f.request_id);
-        self.text("service", &f.service);
-        if let Some(success) = f.success {
-            self.and("success = {}", success);
-        }
-        if let Some(severity) = f.severity {
-            self.and("severity = {}", severity.as_str().to_owned());
-        }
-        if let Some(code) = f.status_code {
-            self.and("response_status_code = {}", code);
-        }
-        if let Some(prefix) = &f.path_prefix {
-            self.and("starts_with(request_path, {})", prefix.clone());
-        }
-        if let Some(q) = &f.message_contains {
-            self.and("message ILIKE {}", contains_pattern(q));
-        }
-        if let Some(from) = f.from {
-            self.and("created_at >= {}", from);
-        }
-        if let Some(to) = f.to {
-            self.and("created_at < {}", to);
-        }
+    pub fn conditions(&mut self, conditions: Vec<Condition>) {
+        conditions.into_iter().for_each(|c| self.condition(c));
     }
 }

@@ -10,7 +10,10 @@ use logbook_model::{
 };
 
 use super::{db, events::Where};
-use crate::Result;
+use crate::{
+    Result,
+    conditions::{self, FAILED_AUTH},
+};
 
 pub async fn summary(client: &Client, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
     let row = client
@@ -150,17 +153,8 @@ pub async fn count_failed_auth(
     let mut clause = Where::new(tenant);
     clause
         .sql
-        .push_str(" AND event_type IN ('AUTH_LOGIN', 'AUTH_FAILURE') AND NOT success");
-    clause.and("created_at >= {}", q.since);
-    if let Some(ip) = q.ip {
-        clause.and("ip_address = {}", ip.to_canonical());
-    }
-    if let Some(user_id) = &q.user_id {
-        clause.and("user_id = {}", user_id.clone());
-    }
-    if let Some(fingerprint) = &q.fingerprint {
-        clause.and("fingerprint = {}", fingerprint.clone());
-    }
+        .push_str(&format!(" AND {FAILED_AUTH} AND NOT success"));
+    clause.conditions(conditions::for_failed_auth(q));
     let sql = format!("SELECT COUNT(*) FROM events WHERE {}", clause.sql);
     let row = client
         .query_one(&sql, &clause.refs())

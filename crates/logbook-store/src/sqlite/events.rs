@@ -1,9 +1,6 @@
 //! Reading events back: filtered, keyset-paged lists and lookups by id.
 
-use logbook_model::{
-    Event, EventFilter, EventQuery, EventType, Page, TenantId, event::created_at_window,
-    filter::IpFilter,
-};
+use logbook_model::{Event, EventQuery, EventType, Page, TenantId, event::created_at_window};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
 use uuid::Uuid;
 
@@ -11,12 +8,13 @@ use super::{db, from_micros, micros};
 use crate::{
     Result, StoreError,
     columns::{EVENT_COLUMNS, keyset},
+    conditions::{self, Condition, Param, Test},
     pattern::contains_pattern,
 };
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
     let mut clause = Where::new(tenant);
-    clause.filter(&query.filter);
+    clause.conditions(conditions::for_filter(&query.filter));
     let (cmp, dir) = keyset(query.order);
     if let Some(cursor) = query.cursor {
         let at = micros(cursor.created_at);
@@ -156,54 +154,33 @@ impl Where {
         self.params.push(value);
     }
 
-    fn text(&mut self, column: &str, value: &Option<String>) {
-        if let Some(value) = value {
-            self.and(&format!("{column} = ?"), Value::Text(value.clone()));
-        }
-    }
-
-    pub fn filter(&mut self, f: &EventFilter) {
-        if let Some(t) = &f.event_type {
-            self.and("event_type = ?", Value::Text(t.as_str().to_owned()));
-        }
-        self.text("event_subtype", &f.event_subtype);
-        self.text("user_id", &f.user_id);
-        match f.ip {
-            Some(IpFilter::Addr(ip)) => self.and("ip_address = ?", Value::Text(ip.to_string())),
-            Some(IpFilter::Net(net)) => {
-                self.and("ip_in_net(ip_address, ?)", Value::Text(net.to_string()))
+    /// Adds one condition, its value bound.
+    pub fn condition(&mut self, c: Condition) {
+        let value = match c.param {
+            Param::Text(text) if matches!(c.test, Test::Contains) => {
+                Value::Text(contains_pattern(&text))
             }
-            None => {}
-        }
-        self.text("fingerprint", &f.fingerprint);
-        self.text("session_id", &f.session_id);
-        self.text("request_id", &f.request_id);
-        self.text("service", &f.service);
-        if let Some(success) = f.success {
-            self.and("success = ?", Value::Integer(success.into()));
-        }
-        if let Some(severity) = f.severity {
-            self.and("severity = ?", Value::Text(severity.as_str().to_owned()));
-        }
-        if let Some(code) = f.status_code {
-            self.and("response_status_code = ?", Value::Integer(code.into()));
-        }
-        if let Some(prefix) = &f.path_prefix {
+            Param::Text(text) => Value::Text(text),
+            Param::SmallInt(n) => Value::Integer(n.into()),
+            Param::Bool(b) => Value::Integer(b.into()),
+            Param::Time(at) => Value::Integer(micros(at)),
+            Param::Ip(ip) => Value::Text(ip.to_string()),
+        };
+        let column = c.column;
+        let sql = match c.test {
+            Test::Equals => format!("{column} = ?"),
+            Test::AtLeast => format!("{column} >= ?"),
+            Test::Before => format!("{column} < ?"),
+            Test::InNetwork => format!("ip_in_net({column}, ?)"),
             // instr() finds the first occurrence, so 1 means "starts with"; LIKE would
             // ignore case and treat % and _ as wildcards.
-            self.and("instr(request_path, ?) = 1", Value::Text(prefix.clone()));
-        }
-        if let Some(q) = &f.message_contains {
-            self.and(
-                "message LIKE ? ESCAPE '\\'",
-                Value::Text(contains_pattern(q)),
-            );
-        }
-        if let Some(from) = f.from {
-            self.and("created_at >= ?", Value::Integer(micros(from)));
-        }
-        if let Some(to) = f.to {
-            self.and("created_at < ?", Value::Integer(micros(to)));
-        }
+            Test::StartsWith => format!("instr({column}, ?) = 1"),
+            Test::Contains => format!("{column} LIKE ? ESCAPE '\\'"),
+        };
+        self.and(&sql, value);
+    }
+
+    pub fn conditions(&mut self, conditions: Vec<Condition>) {
+        conditions.into_iter().for_each(|c| self.condition(c));
     }
 }

@@ -6,10 +6,13 @@ use logbook_model::{
     FailedAuthQuery, TenantId,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
-use rusqlite::{Connection, params, params_from_iter, types::Value};
+use rusqlite::{Connection, params, params_from_iter};
 
 use super::{db, events::Where, from_micros, micros};
-use crate::Result;
+use crate::{
+    Result,
+    conditions::{self, FAILED_AUTH},
+};
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 const DAY_MICROS: i64 = 24 * HOUR_MICROS;
@@ -165,17 +168,8 @@ pub fn count_failed_auth(conn: &Connection, tenant: TenantId, q: &FailedAuthQuer
     let mut clause = Where::new(tenant);
     clause
         .sql
-        .push_str(" AND event_type IN ('AUTH_LOGIN', 'AUTH_FAILURE') AND success = 0");
-    clause.and("created_at >= ?", Value::Integer(micros(q.since)));
-    if let Some(ip) = q.ip {
-        clause.and("ip_address = ?", Value::Text(ip.to_canonical().to_string()));
-    }
-    if let Some(user_id) = &q.user_id {
-        clause.and("user_id = ?", Value::Text(user_id.clone()));
-    }
-    if let Some(fingerprint) = &q.fingerprint {
-        clause.and("fingerprint = ?", Value::Text(fingerprint.clone()));
-    }
+        .push_str(&format!(" AND {FAILED_AUTH} AND success = 0"));
+    clause.conditions(conditions::for_failed_auth(q));
     let sql = format!("SELECT COUNT(*) FROM events WHERE {}", clause.sql);
     conn.prepare_cached(&sql)
         .and_then(|mut stmt| stmt.query_row(params_from_iter(clause.params), |r| r.get(0)))

@@ -3,6 +3,7 @@
 //! Incoming JSON becomes an [`Event`] here, once, at the edge ([`parse`]); the store and
 //! the server never re-check strings. Nothing in this crate does I/O.
 
+pub mod audit;
 pub mod body;
 pub mod event;
 pub mod event_type;

@@ -1,0 +1,213 @@
+//! Computing and checking the hash chain.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{AuditEvent, canonical};
+use crate::hex;
+
+/// The `prev_hash` of a tenant's first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of `event` as it stands (its own `hash` field ignored).
+pub fn hash_of(event: &AuditEvent) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(hex::decode(&event.prev_hash).unwrap_or_default());
+    hasher.update(canonical::to_string(&hashed_fields(event)).as_bytes());
+    hex::encode(&hasher.finalize())
+}
+
+/// Every stored field but `hash`, as JSON.
+fn hashed_fields(e: &AuditEvent) -> Value {
+    let time =
+        |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    json!({
+        "id": e.id,
+        "tenant_id": e.tenant_id,
+        "seq": e.seq,
+        "occurred_at": time(&e.occurred_at),
+        "received_at": time(&e.received_at),
+        "actor_id": e.actor_id,
+        "actor_email": e.actor_email,
+        "actor_role": e.actor_role,
+        "action": e.action,
+        "resource_type": e.resource_type,
+        "resource_id": e.resource_id,
+        "resource_name": e.resource_name,
+        "description": e.description,
+        "before": e.before,
+        "after": e.after,
+        "changes": e.changes,
+        "outcome": e.outcome.as_str(),
+        "failure_reason": e.failure_reason,
+        "ip_address": e.ip_address.map(|ip| ip.to_string()),
+        "user_agent": e.user_agent,
+        "session_id": e.session_id,
+        "request_id": e.request_id,
+        "module": e.module,
+        "severity": e.severity.as_str(),
+        "data_classification": e.data_classification,
+        "metadata": e.metadata,
+        "prev_hash": e.prev_hash,
+    })
+}
+
+/// Links `event` after the chain's head (`head_seq`, `head_hash`) and seals it.
+pub fn link(event: &mut AuditEvent, head_seq: i64, head_hash: &str) {
+    event.seq = head_seq + 1;
+    event.prev_hash = head_hash.to_owned();
+    event.hash = hash_of(event);
+}
+
+/// Why a chain does not verify, at the first event that fails.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Break {
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// The outcome of checking a run of events.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub checked: i64,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub last_hash: Option<String>,
+    pub first_bad: Option<Break>,
+}
+
+/// Checks events read in `seq` order. `expected` is the (seq, hash) the run must follow:
+/// (0, GENESIS) from the start of the chain, or the event before the run's first.
+pub fn verify(events: &[AuditEvent], expected: (i64, &str)) -> Verification {
+    let (mut seq, mut prev) = (expected.0, expected.1.to_owned());
+    let mut result = Verification {
+        ok: true,
+        checked: 0,
+        first_seq: None,
+        last_seq: None,
+        last_hash: None,
+        first_bad: None,
+    };
+    for event in events {
+        let bad = if event.seq <= seq {
+            Some((
+                event.seq,
+                format!(
+                    "seq {} after {seq}: events are duplicated or out of order",
+                    event.seq
+                ),
+            ))
+        } else if event.seq != seq + 1 {
+            let missing = event.seq - seq - 1;
+            Some((
+                seq + 1,
+                format!(
+                    "gap: seq {} follows {seq}, so {missing} event(s) are missing",
+                    event.seq
+                ),
+            ))
+        } else if event.prev_hash != prev {
+            Some((event.seq, "prev_hash is not the previous event's hash: an event was removed, inserted or reordered".into()))
+        } else if hash_of(event) != event.hash {
+            Some((
+                event.seq,
+                "hash does not match the event's content: the event was altered".into(),
+            ))
+        } else {
+            None
+        };
+        if let Some((seq, reason)) = bad {
+            result.ok = false;
+            result.first_bad = Some(Break { seq, reason });
+            return result;
+        }
+        result.checked += 1;
+        result.first_seq.get_or_insert(event.seq);
+        result.last_seq = Some(event.seq);
+        result.last_hash = Some(event.hash.clone());
+        seq = event.seq;
+        prev = event.hash.clone();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{TenantId, audit::AuditParser};
+
+    fn chain(n: usize) -> Vec<AuditEvent> {
+        let parser = AuditParser::default();
+        let tenant = TenantId::new();
+        let (mut seq, mut head) = (0, GENESIS.to_owned());
+        (0..n)
+            .map(|i| {
+                let raw = json!({"action": "update", "resource_type": "doc", "resource_id": i.to_string()}).to_string();
+                let mut e = parser.parse_json(tenant, &raw, chrono::Utc::now()).unwrap();
+                link(&mut e, seq, &head);
+                (seq, head) = (e.seq, e.hash.clone());
+                e
+            })
+            .collect()
+    }
+
+    fn first_bad(events: &[AuditEvent]) -> Option<(i64, String)> {
+        verify(events, (0, GENESIS))
+            .first_bad
+            .map(|b| (b.seq, b.reason))
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let events = chain(5);
+        let result = verify(&events, (0, GENESIS));
+        assert!(
+            result.ok && result.checked == 5 && result.last_seq == Some(5),
+            "{result:?}"
+        );
+        assert_eq!(
+            verify(&events[2..], (2, &events[1].hash)).checked,
+            3,
+            "a range verifies from its predecessor"
+        );
+    }
+
+    #[test]
+    fn each_kind_of_tampering_is_named_at_its_first_event() {
+        let events = chain(5);
+        let mut altered = events.clone();
+        altered[2].description = Some("nothing happened".into());
+        assert_eq!(first_bad(&altered).map(|b| b.0), Some(3));
+        assert!(first_bad(&altered).unwrap().1.contains("altered"));
+
+        let mut removed = events.clone();
+        removed.remove(2);
+        assert_eq!(
+            first_bad(&removed),
+            Some((3, "gap: seq 4 follows 2, so 1 event(s) are missing".into()))
+        );
+
+        let mut swapped = events.clone();
+        let (a, b) = (swapped[1].seq, swapped[3].seq);
+        swapped[1].seq = b;
+        swapped[3].seq = a;
+        swapped.sort_by_key(|e| e.seq);
+        assert_eq!(first_bad(&swapped).map(|b| b.0), Some(2));
+
+        let mut forged = events.clone();
+        let mut fake = forged[2].clone();
+        fake.description = Some("forged".into());
+        fake.hash = hash_of(&fake);
+        forged.insert(3, fake);
+        assert_eq!(
+            first_bad(&forged).map(|b| b.0),
+            Some(3),
+            "{:?}",
+            first_bad(&forged)
+        );
+        assert!(first_bad(&forged).unwrap().1.contains("duplicated"));
+    }
+}

@@ -15,3 +15,9 @@ pub fn keyset(order: logbook_model::Order) -> (&'static str, &'static str) {
         logbook_model::Order::Asc => (">", "ASC"),
     }
 }
+
+/// Every column of `audit_events`, in [`logbook_model::audit::AuditEvent`]'s field order.
+pub const AUDIT_COLUMNS: &str = "tenant_id, seq, id, occurred_at, received_at, actor_id, \
+    actor_email, actor_role, action, resource_type, resource_id, resource_name, description, \
+    before, after, changes, outcome, failure_reason, ip_address, user_agent, session_id, \
+    request_id, module, severity, data_classification, metadata, prev_hash, hash";

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, Scopes, TenantId,
+    audit::AuditEvent,
     pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -23,9 +24,11 @@ mod location;
 mod pattern;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod verify;
 
 pub use error::StoreError;
 pub use location::{StoreLocation, with_database};
+pub use verify::verify_audit;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -159,6 +162,26 @@ pub trait Store: Send + Sync + 'static {
         before: DateTime<Utc>,
         pseudonymizer: &Pseudonymizer,
     ) -> Result<u64>;
+
+    /// Appends audit events to the tenant's chain in one transaction, setting each one's
+    /// seq, prev_hash and hash; returns them as stored.
+    async fn append_audit(
+        &self,
+        tenant: TenantId,
+        events: Vec<AuditEvent>,
+    ) -> Result<Vec<AuditEvent>>;
+    /// The tenant's audit events with `from_seq <= seq <= to_seq`, in seq order, at most
+    /// `limit` of them.
+    async fn audit_range(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>>;
+    /// The tenant's chain head: the last seq and hash appended (0 and the genesis hash
+    /// for an empty trail).
+    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)>;
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;

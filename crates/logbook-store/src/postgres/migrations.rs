@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "row_level_security",
         include_str!("migrations/0002_row_level_security.sql"),
     ),
+    (
+        3,
+        "audit_events",
+        include_str!("migrations/0003_audit_events.sql"),
+    ),
 ];
 
 /// Any constant works; it only has to be the same in every process.

@@ -2,6 +2,7 @@
 //! Ingest is one binary COPY per batch into `events`, partitioned by day.
 
 mod anonymize;
+mod audit;
 mod events;
 mod ingest;
 mod migrations;
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
+    audit::AuditEvent,
     pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -243,6 +245,35 @@ impl Store for PgStore {
         pseudonymizer: &Pseudonymizer,
     ) -> Result<u64> {
         anonymize::anonymize(&mut self.client().await?, event_type, before, pseudonymizer).await
+    }
+
+    async fn append_audit(
+        &self,
+        tenant: TenantId,
+        events: Vec<AuditEvent>,
+    ) -> Result<Vec<AuditEvent>> {
+        audit::append(&mut self.client().await?, tenant, events).await
+    }
+
+    async fn audit_range(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>> {
+        audit::range(
+            &self.tenant_client(tenant).await?,
+            tenant,
+            from_seq,
+            to_seq,
+            limit,
+        )
+        .await
+    }
+
+    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
+        audit::head(&self.client().await?, tenant).await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {

@@ -8,11 +8,18 @@ use super::db;
 use crate::Result;
 
 /// (version, name, SQL). Append only: a released migration is never edited.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "events_tenants_keys",
-    include_str!("migrations/0001_events_tenants_keys.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "events_tenants_keys",
+        include_str!("migrations/0001_events_tenants_keys.sql"),
+    ),
+    (
+        2,
+        "audit_events",
+        include_str!("migrations/0002_audit_events.sql"),
+    ),
+];
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     let tx = conn

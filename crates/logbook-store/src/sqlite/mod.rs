@@ -5,6 +5,7 @@
 //! small pool, and WAL lets them run beside the writer.
 
 mod anonymize;
+mod audit;
 mod events;
 mod functions;
 mod ingest;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
+    audit::AuditEvent,
     pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -238,6 +240,30 @@ impl Store for SqliteStore {
         let (event_type, pseudonymizer) = (event_type.clone(), pseudonymizer.clone());
         self.write(move |conn| anonymize::anonymize(conn, &event_type, before, &pseudonymizer))
             .await
+    }
+
+    async fn append_audit(
+        &self,
+        tenant: TenantId,
+        events: Vec<AuditEvent>,
+    ) -> Result<Vec<AuditEvent>> {
+        self.write(move |conn| audit::append(conn, tenant, events))
+            .await
+    }
+
+    async fn audit_range(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>> {
+        self.read(move |conn| audit::range(conn, tenant, from_seq, to_seq, limit))
+            .await
+    }
+
+    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
+        self.read(move |conn| audit::head(conn, tenant)).await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {

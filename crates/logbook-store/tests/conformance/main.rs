@@ -2,6 +2,7 @@
 //! hand-computed answers, run on SQLite and on PostgreSQL.
 
 mod anonymize;
+mod audit;
 mod events;
 mod idempotency;
 mod keys;
@@ -40,4 +41,5 @@ conformance!(
     idempotency::an_expired_key_is_forgotten,
     keys::tenants_and_keys,
     anonymize::old_events_of_a_type_are_anonymized,
+    audit::appends_make_one_gapless_chain_per_tenant,
 );

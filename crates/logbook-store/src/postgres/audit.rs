@@ -1,0 +1,157 @@
+//! The audit chain in PostgreSQL. Appending locks the tenant's chain head row, so
+//! several servers writing one tenant's trail at once still make a single chain.
+
+use deadpool_postgres::Client;
+use logbook_model::{
+    TenantId,
+    audit::{AuditEvent, chain},
+};
+use tokio_postgres::{Row, types::ToSql};
+
+use super::db;
+use crate::{Result, StoreError, columns::AUDIT_COLUMNS};
+
+pub async fn append(
+    client: &mut Client,
+    tenant: TenantId,
+    mut events: Vec<AuditEvent>,
+) -> Result<Vec<AuditEvent>> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(db("starting an audit append"))?;
+    tx.execute(
+        "INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING",
+        &[&tenant.0, &chain::GENESIS],
+    )
+    .await
+    .map_err(db("making the chain head"))?;
+    let head = tx
+        .query_one(
+            "SELECT seq, hash::text FROM audit_chain_heads WHERE tenant_id = $1 FOR UPDATE",
+            &[&tenant.0],
+        )
+        .await
+        .map_err(db("locking the chain head"))?;
+    let (mut seq, mut hash): (i64, String) = (head.get(0), head.get(1));
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
+        ))
+        .await
+        .map_err(db("preparing the audit insert"))?;
+    for e in &mut events {
+        e.tenant_id = tenant;
+        chain::link(e, seq, &hash);
+        (seq, hash) = (e.seq, e.hash.clone());
+        let (outcome, severity) = (e.outcome.as_str(), e.severity.as_str());
+        let values: [&(dyn ToSql + Sync); 28] = [
+            &e.tenant_id.0,
+            &e.seq,
+            &e.id,
+            &e.occurred_at,
+            &e.received_at,
+            &e.actor_id,
+            &e.actor_email,
+            &e.actor_role,
+            &e.action,
+            &e.resource_type,
+            &e.resource_id,
+            &e.resource_name,
+            &e.description,
+            &e.before,
+            &e.after,
+            &e.changes,
+            &outcome,
+            &e.failure_reason,
+            &e.ip_address,
+            &e.user_agent,
+            &e.session_id,
+            &e.request_id,
+            &e.module,
+            &severity,
+            &e.data_classification,
+            &e.metadata,
+            &e.prev_hash,
+            &e.hash,
+        ];
+        tx.execute(&insert, &values)
+            .await
+            .map_err(db("inserting an audit event"))?;
+    }
+    tx.execute(
+        "UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
+        &[&tenant.0, &seq, &hash],
+    )
+    .await
+    .map_err(db("moving the chain head"))?;
+    tx.commit().await.map_err(db("committing audit events"))?;
+    Ok(events)
+}
+
+pub async fn head(client: &Client, tenant: TenantId) -> Result<(i64, String)> {
+    let row = client
+        .query_opt(
+            "SELECT seq, hash::text FROM audit_chain_heads WHERE tenant_id = $1",
+            &[&tenant.0],
+        )
+        .await
+        .map_err(db("reading the chain head"))?;
+    Ok(row.map_or((0, chain::GENESIS.to_owned()), |r| (r.get(0), r.get(1))))
+}
+
+pub async fn range(
+    client: &Client,
+    tenant: TenantId,
+    from_seq: i64,
+    to_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
+    let columns = AUDIT_COLUMNS.replace("prev_hash, hash", "prev_hash::text, hash::text");
+    let rows = client
+        .query(
+            &format!("SELECT {columns} FROM audit_events WHERE tenant_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4"),
+            &[&tenant.0, &from_seq, &to_seq, &limit],
+        )
+        .await
+        .map_err(db("reading the audit chain"))?;
+    rows.iter().map(read).collect()
+}
+
+fn read(r: &Row) -> Result<AuditEvent> {
+    let invalid =
+        |what: &str, error: String| StoreError::Invalid(format!("stored audit {what}: {error}"));
+    let outcome: &str = r.get(16);
+    let severity: &str = r.get(23);
+    Ok(AuditEvent {
+        tenant_id: TenantId(r.get(0)),
+        seq: r.get(1),
+        id: r.get(2),
+        occurred_at: r.get(3),
+        received_at: r.get(4),
+        actor_id: r.get(5),
+        actor_email: r.get(6),
+        actor_role: r.get(7),
+        action: r.get(8),
+        resource_type: r.get(9),
+        resource_id: r.get(10),
+        resource_name: r.get(11),
+        description: r.get(12),
+        before: r.get(13),
+        after: r.get(14),
+        changes: r.get(15),
+        outcome: outcome.parse().map_err(|e| invalid("outcome", e))?,
+        failure_reason: r.get(17),
+        ip_address: r.get(18),
+        user_agent: r.get(19),
+        session_id: r.get(20),
+        request_id: r.get(21),
+        module: r.get(22),
+        severity: severity.parse().map_err(|e| invalid("severity", e))?,
+        data_classification: r.get(24),
+        metadata: r.get(25),
+        prev_hash: r.get(26),
+        hash: r.get(27),
+    })
+}

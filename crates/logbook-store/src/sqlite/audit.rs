@@ -1,0 +1,165 @@
+//! The audit chain in SQLite: one writer, so an immediate transaction orders appends.
+
+use logbook_model::{
+    TenantId,
+    audit::{AuditEvent, chain},
+};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::{db, from_micros, micros};
+use crate::{Result, StoreError, columns::AUDIT_COLUMNS};
+
+pub fn append(
+    conn: &mut Connection,
+    tenant: TenantId,
+    mut events: Vec<AuditEvent>,
+) -> Result<Vec<AuditEvent>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db("starting an audit append"))?;
+    let head: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_chain_heads WHERE tenant_id = ?1",
+            [tenant.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db("reading the chain head"))?;
+    let (mut seq, mut hash) = head.unwrap_or((0, chain::GENESIS.to_owned()));
+    {
+        let sql = format!(
+            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+             ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+        );
+        let mut insert = tx
+            .prepare_cached(&sql)
+            .map_err(db("preparing the audit insert"))?;
+        for e in &mut events {
+            e.tenant_id = tenant;
+            chain::link(e, seq, &hash);
+            (seq, hash) = (e.seq, e.hash.clone());
+            insert
+                .execute(params![
+                    e.tenant_id.0,
+                    e.seq,
+                    e.id,
+                    micros(e.occurred_at),
+                    micros(e.received_at),
+                    e.actor_id,
+                    e.actor_email,
+                    e.actor_role,
+                    e.action,
+                    e.resource_type,
+                    e.resource_id,
+                    e.resource_name,
+                    e.description,
+                    e.before,
+                    e.after,
+                    e.changes,
+                    e.outcome.as_str(),
+                    e.failure_reason,
+                    e.ip_address.map(|ip| ip.to_string()),
+                    e.user_agent,
+                    e.session_id,
+                    e.request_id,
+                    e.module,
+                    e.severity.as_str(),
+                    e.data_classification,
+                    e.metadata,
+                    e.prev_hash,
+                    e.hash,
+                ])
+                .map_err(db("inserting an audit event"))?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES (?1, ?2, ?3)
+         ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![tenant.0, seq, hash],
+    )
+    .map_err(db("moving the chain head"))?;
+    tx.commit().map_err(db("committing audit events"))?;
+    Ok(events)
+}
+
+pub fn head(conn: &Connection, tenant: TenantId) -> Result<(i64, String)> {
+    let head = conn
+        .query_row(
+            "SELECT seq, hash FROM audit_chain_heads WHERE tenant_id = ?1",
+            [tenant.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db("reading the chain head"))?;
+    Ok(head.unwrap_or((0, chain::GENESIS.to_owned())))
+}
+
+pub fn range(
+    conn: &Connection,
+    tenant: TenantId,
+    from_seq: i64,
+    to_seq: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4"
+        ))
+        .map_err(db("reading the audit chain"))?;
+    let rows = stmt
+        .query_map(params![tenant.0, from_seq, to_seq, limit], read)
+        .map_err(db("reading the audit chain"))?;
+    rows.map(|r| r.map_err(db("reading an audit event"))?)
+        .collect()
+}
+
+fn read(r: &Row<'_>) -> rusqlite::Result<Result<AuditEvent>> {
+    let tenant: Uuid = r.get(0)?;
+    let (occurred, received): (i64, i64) = (r.get(3)?, r.get(4)?);
+    let (outcome, ip, severity): (String, Option<String>, String) =
+        (r.get(16)?, r.get(18)?, r.get(23)?);
+    let mut e = AuditEvent {
+        id: r.get(2)?,
+        tenant_id: TenantId(tenant),
+        seq: r.get(1)?,
+        occurred_at: chrono::DateTime::UNIX_EPOCH,
+        received_at: chrono::DateTime::UNIX_EPOCH,
+        actor_id: r.get(5)?,
+        actor_email: r.get(6)?,
+        actor_role: r.get(7)?,
+        action: r.get(8)?,
+        resource_type: r.get(9)?,
+        resource_id: r.get(10)?,
+        resource_name: r.get(11)?,
+        description: r.get(12)?,
+        before: r.get(13)?,
+        after: r.get(14)?,
+        changes: r.get(15)?,
+        outcome: Default::default(),
+        failure_reason: r.get(17)?,
+        ip_address: None,
+        user_agent: r.get(19)?,
+        session_id: r.get(20)?,
+        request_id: r.get(21)?,
+        module: r.get(22)?,
+        severity: Default::default(),
+        data_classification: r.get(24)?,
+        metadata: r.get(25)?,
+        prev_hash: r.get(26)?,
+        hash: r.get(27)?,
+    };
+    let invalid =
+        |what: &str, error: String| StoreError::Invalid(format!("stored audit {what}: {error}"));
+    Ok((|| {
+        e.occurred_at = from_micros(occurred)?;
+        e.received_at = from_micros(received)?;
+        e.outcome = outcome.parse().map_err(|err| invalid("outcome", err))?;
+        e.severity = severity.parse().map_err(|err| invalid("severity", err))?;
+        e.ip_address = ip
+            .map(|ip| ip.parse())
+            .transpose()
+            .map_err(|err: std::net::AddrParseError| invalid("ip_address", err.to_string()))?;
+        Ok(e)
+    })())
+}

@@ -1,0 +1,192 @@
+//! The audit chain: appends link into one gapless chain per tenant, and every kind of
+//! direct tampering in the database is found at its first event.
+
+use std::{path::PathBuf, sync::Arc};
+
+use logbook_model::{TenantId, audit::AuditParser};
+use logbook_store::{Store, StoreLocation, testing, verify_audit};
+use serde_json::json;
+
+fn audit_events(tenant: TenantId, n: usize) -> Vec<logbook_model::audit::AuditEvent> {
+    let parser = AuditParser::default();
+    (0..n)
+        .map(|i| {
+            let raw = json!({
+                "action": "update", "resource_type": "invoice", "resource_id": format!("inv-{i}"),
+                "actor_id": "u-7", "before": {"total": i}, "after": {"total": i + 1}, "ip_address": "192.0.2.4",
+                "metadata": {"reason": "correction"}
+            });
+            parser.parse_json(tenant, &raw.to_string(), chrono::Utc::now()).unwrap()
+        })
+        .collect()
+}
+
+pub async fn appends_make_one_gapless_chain_per_tenant(store: Arc<dyn Store>) {
+    let (a, b) = (TenantId::new(), TenantId::new());
+    let first = store.append_audit(a, audit_events(a, 3)).await.unwrap();
+    assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    store.append_audit(b, audit_events(b, 2)).await.unwrap();
+    let second = store.append_audit(a, audit_events(a, 2)).await.unwrap();
+    assert_eq!(second[0].seq, 4);
+    assert_eq!(second[0].prev_hash, first[2].hash);
+
+    let stored = store.audit_range(a, 1, 100, 100).await.unwrap();
+    assert_eq!(stored.len(), 5);
+    assert_eq!(&stored[..3], &first[..], "stored exactly as appended");
+    assert_eq!(
+        store.audit_head(a).await.unwrap(),
+        (5, second[1].hash.clone())
+    );
+    let verified = verify_audit(store.as_ref(), a, 1, None).await.unwrap();
+    assert!(verified.ok && verified.checked == 5, "{verified:?}");
+    let part = verify_audit(store.as_ref(), a, 3, Some(4)).await.unwrap();
+    assert!(
+        part.ok && part.checked == 2 && part.first_seq == Some(3),
+        "{part:?}"
+    );
+    assert_eq!(
+        store.audit_range(b, 1, 100, 100).await.unwrap().len(),
+        2,
+        "chains are per tenant"
+    );
+    assert!(
+        store
+            .audit_range(TenantId::new(), 1, 100, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Raw SQL straight into the database, as an attacker with database access would.
+enum Raw {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Raw {
+    async fn execute(&self, tenant: TenantId, sql: &str) {
+        match self {
+            Raw::Sqlite(path) => {
+                let sql = sql.replace("{tenant}", &format!("X'{}'", tenant.0.simple()));
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch(&sql).unwrap();
+            }
+            Raw::Postgres(url) => {
+                let sql = sql.replace("{tenant}", &format!("'{}'::uuid", tenant.0));
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(&sql).await.unwrap();
+            }
+        }
+    }
+}
+
+const TAMPERING: &[(&str, &str, i64, &str)] = &[
+    ("change one field", "UPDATE audit_events SET description = 'nothing to see' WHERE tenant_id = {tenant} AND seq = 3", 3, "altered"),
+    ("delete a middle row", "DELETE FROM audit_events WHERE tenant_id = {tenant} AND seq = 3", 3, "gap"),
+    (
+        "swap two rows",
+        "UPDATE audit_events SET seq = -1 WHERE tenant_id = {tenant} AND seq = 2;
+         UPDATE audit_events SET seq = 2 WHERE tenant_id = {tenant} AND seq = 4;
+         UPDATE audit_events SET seq = 4 WHERE tenant_id = {tenant} AND seq = -1;",
+        2,
+        "prev_hash",
+    ),
+    ("delete the newest rows", "DELETE FROM audit_events WHERE tenant_id = {tenant} AND seq >= 4", 4, "truncated"),
+    (
+        "append a forged row",
+        "INSERT INTO audit_events (tenant_id, seq, id, occurred_at, received_at, action, resource_type, outcome, severity, prev_hash, hash)
+         SELECT tenant_id, 6, id, occurred_at, received_at, 'delete', resource_type, outcome, severity, hash,
+                'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'
+         FROM audit_events WHERE tenant_id = {tenant} AND seq = 5",
+        6,
+        "past the chain head",
+    ),
+];
+
+async fn every_tampering_is_found(store: Arc<dyn Store>, raw: Raw) {
+    for (name, sql, seq, reason) in TAMPERING {
+        let tenant = TenantId::new();
+        store
+            .append_audit(tenant, audit_events(tenant, 5))
+            .await
+            .unwrap();
+        assert!(
+            verify_audit(store.as_ref(), tenant, 1, None)
+                .await
+                .unwrap()
+                .ok,
+            "{name}: intact first"
+        );
+        raw.execute(tenant, sql).await;
+        let result = verify_audit(store.as_ref(), tenant, 1, None).await.unwrap();
+        let bad = result
+            .first_bad
+            .unwrap_or_else(|| panic!("{name}: not detected"));
+        assert_eq!(bad.seq, *seq, "{name}: {}", bad.reason);
+        assert!(bad.reason.contains(reason), "{name}: {}", bad.reason);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_tampering_is_found() {
+    let path = testing::temp_sqlite_path();
+    let store = logbook_store::open(&StoreLocation::Sqlite(path.clone()))
+        .await
+        .unwrap();
+    every_tampering_is_found(store, Raw::Sqlite(path)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tampering_is_found() {
+    let url = testing::fresh_postgres_url().await;
+    let store = logbook_store::open(&StoreLocation::Postgres(url.clone()))
+        .await
+        .unwrap();
+    every_tampering_is_found(store, Raw::Postgres(url)).await;
+}
+
+/// Two stores on one database — as two `logbook serve` processes — appending to one
+/// tenant at once still make a single gapless chain.
+async fn concurrent_writers_make_one_chain(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let tenant = TenantId::new();
+    let writer = |store: Arc<dyn Store>| {
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                store
+                    .append_audit(tenant, audit_events(tenant, 3))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let (a, b) = (writer(first.clone()), writer(second));
+    a.await.unwrap();
+    b.await.unwrap();
+    let result = verify_audit(first.as_ref(), tenant, 1, None).await.unwrap();
+    assert!(result.ok && result.checked == 120, "{result:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_writers_make_one_chain() {
+    let path = testing::temp_sqlite_path();
+    let location = StoreLocation::Sqlite(path);
+    let (one, two) = (
+        logbook_store::open(&location).await.unwrap(),
+        logbook_store::open(&location).await.unwrap(),
+    );
+    concurrent_writers_make_one_chain(one, two).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_writers_make_one_chain() {
+    let location = StoreLocation::Postgres(testing::fresh_postgres_url().await);
+    let (one, two) = (
+        logbook_store::open(&location).await.unwrap(),
+        logbook_store::open(&location).await.unwrap(),
+    );
+    concurrent_writers_make_one_chain(one, two).await;
+}

@@ -26,6 +26,7 @@ pub struct AppState {
     pub cipher: Option<Arc<crate::encryption::FieldCipher>>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
+    pub(crate) audit_parser: Arc<logbook_model::audit::AuditParser>,
 }
 
 pub struct App {
@@ -65,7 +66,8 @@ impl App {
             limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
             cipher: config.encryption.clone(),
             ingestor,
-            parser: Arc::new(EventParser::new(redactor)),
+            parser: Arc::new(EventParser::new(redactor.clone())),
+            audit_parser: Arc::new(logbook_model::audit::AuditParser::new(redactor)),
         };
         Self {
             state,

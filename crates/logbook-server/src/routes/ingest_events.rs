@@ -29,10 +29,10 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Serialize)]
-struct Rejection {
-    index: usize,
-    field: Option<String>,
-    error: String,
+pub(super) struct Rejection {
+    pub index: usize,
+    pub field: Option<String>,
+    pub error: String,
 }
 
 #[derive(Serialize)]
@@ -117,7 +117,7 @@ async fn ingest_events(
     }
 }
 
-fn framing(headers: &HeaderMap) -> Framing {
+pub(super) fn framing(headers: &HeaderMap) -> Framing {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, each owning its routes.
 
+mod audit;
 mod events;
 mod failed_auth;
 mod health;
@@ -18,6 +19,7 @@ use crate::{ApiError, AppState};
 pub fn router() -> Router<AppState> {
     let api = Router::new()
         .merge(ingest_events::router())
+        .merge(audit::router())
         .merge(events::router())
         .merge(summaries::router())
         .merge(failed_auth::router())

@@ -35,6 +35,14 @@ fn routes() -> Vec<(Method, String, Option<String>, Needs)> {
         get("/api/v1/logs/daily", Needs::Read),
         get("/api/v1/logs/by-country", Needs::Read),
         get("/api/v1/logs/failed-auth?ip=1.2.3.4", Needs::Read),
+        (
+            Method::POST,
+            "/api/v1/audit".into(),
+            Some(json!({"action": "update", "resource_type": "doc"}).to_string()),
+            Needs::Ingest,
+        ),
+        get("/api/v1/audit", Needs::Read),
+        get("/api/v1/audit/verify", Needs::Read),
         get("/api/v1/keys", Needs::Admin),
         (
             Method::POST,

@@ -1,6 +1,7 @@
 //! The HTTP API through the real router, on real SQLite and PostgreSQL storage.
 
 mod access;
+mod audit_trail;
 mod auth;
 mod ingest;
 mod isolation;
@@ -44,5 +45,6 @@ api_tests!(
     slow_clients::slow_clients_are_cut_off,
     privacy::the_job_anonymizes_old_activity,
     access::reads_leave_access_records,
+    audit_trail::audit_events_chain_and_verify,
     privacy::encrypted_fields_are_ciphertext_at_rest,
 );

@@ -103,6 +103,17 @@ impl TestApp {
         self.send(request).await
     }
 
+    pub async fn post_to(&self, path: &str, key: &str, body: impl Into<Body>) -> Reply {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.into())
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn post_events(&self, key: &str, body: impl Into<Body>) -> Reply {
         self.post_with(key, body, &[]).await
     }

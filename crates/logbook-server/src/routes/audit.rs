@@ -1,0 +1,138 @@
+//! The audit trail over HTTP: `POST /api/v1/audit` appends to the tenant's hash chain,
+//! `GET /api/v1/audit` reads it in seq order, `GET /api/v1/audit/verify` checks it.
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, Query, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode},
+    routing::{get, post},
+};
+use bytes::Bytes;
+use chrono::Utc;
+use logbook_model::{
+    Limits,
+    audit::{AuditEvent, chain::Verification},
+    body,
+};
+use logbook_store::verify_audit;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::ingest_events::{Rejection, framing};
+use crate::{
+    ApiError, AppState,
+    access::Access,
+    auth::{IngestKey, ReadKey},
+    params::Params,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/audit", post(append_audit).get(list_audit))
+        .route("/audit/verify", get(verify))
+        .layer(DefaultBodyLimit::max(Limits::BODY_BYTES))
+}
+
+#[derive(Serialize)]
+struct Appended {
+    accepted: usize,
+    rejected: Vec<Rejection>,
+    /// The seqs the accepted events were given, first and last.
+    first_seq: i64,
+    last_seq: i64,
+}
+
+async fn append_audit(
+    State(state): State<AppState>,
+    IngestKey(principal): IngestKey,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Appended>, ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "the body is over the {} byte limit",
+            Limits::BODY_BYTES
+        )),
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    let raws = body::split(&body, framing(&headers)).map_err(|error| match error {
+        body::BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    })?;
+    let now = Utc::now();
+    let mut events = Vec::with_capacity(raws.len());
+    let mut rejected = Vec::new();
+    for (index, raw) in raws.into_iter().enumerate() {
+        match state.audit_parser.parse_json(principal.tenant, raw, now) {
+            Ok(event) => events.push(event),
+            Err(error) => rejected.push(Rejection {
+                index,
+                error: error.to_string(),
+                field: error.field,
+            }),
+        }
+    }
+    if events.is_empty() {
+        return Err(ApiError::NothingAccepted {
+            rejected: serde_json::to_value(&rejected).map_err(|_| ApiError::Internal)?,
+        });
+    }
+    let stored = state.store.append_audit(principal.tenant, events).await?;
+    Ok(Json(Appended {
+        accepted: stored.len(),
+        rejected,
+        first_seq: stored.first().map_or(0, |e| e.seq),
+        last_seq: stored.last().map_or(0, |e| e.seq),
+    }))
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    items: Vec<AuditEvent>,
+    /// Where the next page starts; absent on the last page.
+    next_from_seq: Option<i64>,
+}
+
+async fn list_audit(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let from = params.int("from_seq", 1, 1, i64::MAX)?;
+    let limit = params.int("limit", 100, 1, 1000)?;
+    params.finish()?;
+    let mut items = state
+        .store
+        .audit_range(principal.tenant, from, i64::MAX, limit + 1)
+        .await?;
+    let next_from_seq = (items.len() as i64 > limit).then(|| items[limit as usize].seq);
+    items.truncate(limit as usize);
+    access.record(&state, &principal, items.len()).await;
+    Ok(Json(AuditPage {
+        items,
+        next_from_seq,
+    }))
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let from = params.int("from_seq", 1, 1, i64::MAX)?;
+    let to = params.int_opt("to_seq", 1, i64::MAX)?;
+    params.finish()?;
+    if to.is_some_and(|to| to < from) {
+        return Err(ApiError::parameter("to_seq", "must not be below from_seq"));
+    }
+    let result: Verification =
+        verify_audit(state.store.as_ref(), principal.tenant, from, to).await?;
+    access
+        .record(&state, &principal, result.checked as usize)
+        .await;
+    Ok(Json(json!(result)))
+}

@@ -24,6 +24,7 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Seals configured fields on ingest and opens them on read.
     pub cipher: Option<Arc<crate::encryption::FieldCipher>>,
+    pub checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
     pub(crate) audit_parser: Arc<logbook_model::audit::AuditParser>,
@@ -57,6 +58,7 @@ impl App {
             store.clone(),
             usage.clone(),
             config.anonymization.clone(),
+            config.checkpoints.clone(),
             jobs_stop.clone(),
         ));
         let state = AppState {
@@ -65,6 +67,7 @@ impl App {
             usage,
             limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
             cipher: config.encryption.clone(),
+            checkpointer: config.checkpoints.clone(),
             ingestor,
             parser: Arc::new(EventParser::new(redactor.clone())),
             audit_parser: Arc::new(logbook_model::audit::AuditParser::new(redactor)),
@@ -111,6 +114,12 @@ impl App {
         .await?;
         jobs::StorageMaintenance {
             store: store.clone(),
+        }
+        .run_once()
+        .await?;
+        crate::checkpoints::CheckpointJob {
+            store: store.clone(),
+            checkpointer: self.state.checkpointer.clone(),
         }
         .run_once()
         .await?;

@@ -12,6 +12,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// Off unless set: which fields are encrypted at rest, and with which keys.
     pub encryption: Option<std::sync::Arc<crate::encryption::FieldCipher>>,
+    /// Signs the audit chains; off unless set (`logbook serve` always sets it).
+    pub checkpoints: Option<std::sync::Arc<crate::checkpoints::Checkpointer>>,
     /// Off unless set: which event types to anonymize after how long.
     pub anonymization: Option<Anonymization>,
 }
@@ -53,6 +55,7 @@ impl Config {
             timeouts: Timeouts::default(),
             anonymization: None,
             encryption: None,
+            checkpoints: None,
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

@@ -8,6 +8,7 @@
 pub mod access;
 mod app;
 pub mod auth;
+pub mod checkpoints;
 pub mod config;
 pub mod encryption;
 mod error;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, Scopes, TenantId,
-    audit::AuditEvent,
+    audit::{AuditEvent, checkpoint::Checkpoint},
     pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -182,6 +182,12 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's chain head: the last seq and hash appended (0 and the genesis hash
     /// for an empty trail).
     async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)>;
+    /// Every tenant's chain head: (tenant, seq, hash).
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>>;
+    /// Keeps a signed checkpoint (a second checkpoint at one seq is ignored).
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()>;
+    /// The tenant's checkpoints in seq order.
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>>;
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;

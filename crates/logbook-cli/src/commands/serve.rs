@@ -3,6 +3,7 @@ use logbook_model::pseudonym::Pseudonymizer;
 use logbook_server::{
     Anonymization, App, Config,
     auth::rate_limit::{Rate, RateLimits},
+    checkpoints::Checkpointer,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +28,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         admin: rate(args.rate_limit_admin),
     };
     config.encryption = args.encryption.cipher()?;
+    let signing = secret_key(&args.store.data_dir, "signing.key", "LOGBOOK_SIGNING_KEY")?;
+    let checkpointer = Checkpointer::new(signing, args.store.data_dir.join("checkpoints.ndjson"));
+    tracing::info!(
+        public_key = checkpointer.public_key(),
+        "audit checkpoints are signed with this Ed25519 key"
+    );
+    config.checkpoints = Some(std::sync::Arc::new(checkpointer));
     if !args.anonymize.is_empty() {
-        let key = pseudonym_key(&args.store.data_dir)?;
+        let key = secret_key(
+            &args.store.data_dir,
+            "pseudonym.key",
+            "LOGBOOK_PSEUDONYM_KEY",
+        )?;
         config.anonymization = Some(Anonymization {
             rules: args.anonymize,
             pseudonymizer: Pseudonymizer::new(key),
@@ -76,13 +88,15 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// The pseudonym key: from LOGBOOK_PSEUDONYM_KEY, else DATA_DIR/pseudonym.key, made (readable
-/// by this user only) on first use. Losing it means new pseudonyms no longer match old ones.
-fn pseudonym_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
-    if let Ok(hex) = std::env::var("LOGBOOK_PSEUDONYM_KEY") {
-        return decode_key(hex.trim()).context("LOGBOOK_PSEUDONYM_KEY must be 64 hex digits");
+/// A 32-byte secret kept outside the database: from the environment variable (64 hex
+/// digits), else from `DATA_DIR/file`, made (readable by this user only) on first use.
+/// Back these files up: without the signing key old checkpoints still verify, but
+/// without the pseudonym key new pseudonyms no longer match old ones.
+fn secret_key(data_dir: &std::path::Path, file: &str, variable: &str) -> anyhow::Result<[u8; 32]> {
+    if let Ok(hex) = std::env::var(variable) {
+        return decode_key(hex.trim()).with_context(|| format!("{variable} must be 64 hex digits"));
     }
-    let path = data_dir.join("pseudonym.key");
+    let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(hex) => decode_key(hex.trim())
             .with_context(|| format!("{} must hold 64 hex digits", path.display())),
@@ -90,7 +104,6 @@ fn pseudonym_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
             let key = logbook_server::auth::keys::random_bytes();
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("cannot create {}", data_dir.display()))?;
-            let hex = logbook_model::hex::encode(&key);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -98,8 +111,8 @@ fn pseudonym_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
             let mut file = options
                 .open(&path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
-            std::io::Write::write_all(&mut file, hex.as_bytes())?;
-            tracing::info!(path = %path.display(), "made a pseudonym key for anonymization; back it up");
+            std::io::Write::write_all(&mut file, logbook_model::hex::encode(&key).as_bytes())?;
+            tracing::info!(path = %path.display(), "made a new key; back it up");
             Ok(key)
         }
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),

@@ -5,6 +5,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod diff;
 mod event;
 mod parse;

@@ -27,8 +27,17 @@ pub async fn run_all(
     store: Arc<dyn Store>,
     usage: Arc<KeyUsage>,
     anonymization: Option<Anonymization>,
+    checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
     stop: CancellationToken,
 ) {
+    // Checkpoints every `every` while a chain moves, counted in ticks of a minute.
+    let checkpoint_every = checkpointer
+        .as_ref()
+        .map_or(1, |c| (c.every.as_secs() / TICK.as_secs()).max(1));
+    let checkpoint = crate::checkpoints::CheckpointJob {
+        store: store.clone(),
+        checkpointer,
+    };
     let purge = IdempotencyPurge {
         store: store.clone(),
     };
@@ -50,6 +59,11 @@ pub async fn run_all(
             }
             if let Err(error) = anonymize.run_once().await {
                 tracing::warn!(%error, "anonymization failed");
+            }
+        }
+        if tick % checkpoint_every == 0 {
+            if let Err(error) = checkpoint.run_once().await {
+                tracing::warn!(%error, "signing audit checkpoints failed");
             }
         }
         let stopping = tokio::select! {

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use logbook_model::{
     Limits,
-    audit::{AuditEvent, chain::Verification},
+    audit::{AuditEvent, chain::Verification, checkpoint::Checkpoint},
     body,
 };
 use logbook_store::verify_audit;
@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", post(append_audit).get(list_audit))
         .route("/audit/verify", get(verify))
+        .route("/audit/checkpoints", get(list_checkpoints))
+        .route("/audit/public-key", get(public_key))
         .layer(DefaultBodyLimit::max(Limits::BODY_BYTES))
 }
 
@@ -78,6 +80,20 @@ async fn append_audit(
         });
     }
     let stored = state.store.append_audit(principal.tenant, events).await?;
+    if let Some(checkpointer) = &state.checkpointer {
+        // The events are committed whatever happens here; a missed checkpoint is made
+        // by the periodic job.
+        if let Err(error) = checkpointer
+            .checkpoint(
+                state.store.as_ref(),
+                principal.tenant,
+                checkpointer.every_events,
+            )
+            .await
+        {
+            tracing::warn!(%error, "signing an audit checkpoint failed");
+        }
+    }
     Ok(Json(Appended {
         accepted: stored.len(),
         rejected,
@@ -129,10 +145,39 @@ async fn verify(
     if to.is_some_and(|to| to < from) {
         return Err(ApiError::parameter("to_seq", "must not be below from_seq"));
     }
-    let result: Verification =
+    let mut result: Verification =
         verify_audit(state.store.as_ref(), principal.tenant, from, to).await?;
+    if let Some(checkpointer) = &state.checkpointer {
+        result = checkpointer
+            .check(state.store.as_ref(), principal.tenant, result)
+            .await?;
+    }
     access
         .record(&state, &principal, result.checked as usize)
         .await;
     Ok(Json(json!(result)))
+}
+
+async fn list_checkpoints(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+) -> Result<Json<Vec<Checkpoint>>, ApiError> {
+    let checkpoints = state.store.checkpoints(principal.tenant).await?;
+    access.record(&state, &principal, checkpoints.len()).await;
+    Ok(Json(checkpoints))
+}
+
+/// The key that signs checkpoints, for auditors who verify offline.
+async fn public_key(
+    State(state): State<AppState>,
+    ReadKey(_): ReadKey,
+) -> Result<Json<Value>, ApiError> {
+    let checkpointer = state
+        .checkpointer
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("this server signs no checkpoints".into()))?;
+    Ok(Json(
+        json!({"algorithm": "Ed25519", "public_key": checkpointer.public_key()}),
+    ))
 }

@@ -85,3 +85,158 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
         0
     );
 }
+
+/// Raw SQL into the test's database, as an attacker with database access would.
+async fn raw(app: &TestApp, sql: &str) {
+    match &app.location {
+        logbook_store::StoreLocation::Sqlite(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap(),
+        logbook_store::StoreLocation::Postgres(url) => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+        }
+    }
+}
+
+fn tenant_literal(app: &TestApp, tenant: logbook_model::TenantId) -> String {
+    match app.location {
+        logbook_store::StoreLocation::Sqlite(_) => format!("X'{}'", tenant.0.simple()),
+        logbook_store::StoreLocation::Postgres(_) => format!("'{}'::uuid", tenant.0),
+    }
+}
+
+async fn app_with_checkpoints(backend: Backend) -> TestApp {
+    use std::sync::Arc;
+
+    use logbook_server::checkpoints::Checkpointer;
+    let witness = logbook_store::testing::temp_sqlite_path().with_file_name("checkpoints.ndjson");
+    let mut checkpointer = Checkpointer::new([9; 32], witness);
+    checkpointer.every_events = 2;
+    let checkpointer = Arc::new(checkpointer);
+    TestApp::with_config(backend, |config| config.checkpoints = Some(checkpointer)).await
+}
+
+async fn append_three(app: &TestApp) {
+    let body = (0..3).map(|i| {
+        json!({"action": "update", "resource_type": "doc", "resource_id": i.to_string()})
+            .to_string()
+    });
+    let reply = app
+        .post_to(
+            "/api/v1/audit",
+            &app.admin,
+            body.collect::<Vec<_>>().join("\n"),
+        )
+        .await;
+    assert_eq!(reply.body["last_seq"], 3, "{}", reply.body);
+}
+
+fn bad(verified: &Value) -> (i64, String) {
+    assert_eq!(verified["ok"], false, "{verified}");
+    (
+        verified["first_bad"]["seq"].as_i64().unwrap(),
+        verified["first_bad"]["reason"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// With signed checkpoints, the attacks a hash chain alone cannot see are caught: the
+/// whole chain recomputed with fresh hashes, the newest events cut with the head moved
+/// back, and a checkpoint forged in the database.
+pub async fn signed_checkpoints_catch_rewrites_and_truncation(backend: Backend) {
+    let app = app_with_checkpoints(backend).await;
+    append_three(&app).await;
+    let checkpoints = app.get("/api/v1/audit/checkpoints", &app.admin).await.body;
+    assert_eq!(checkpoints.as_array().unwrap().len(), 1, "{checkpoints}");
+    assert_eq!(checkpoints[0]["seq"], 3);
+    let key = app.get("/api/v1/audit/public-key", &app.admin).await.body;
+    assert_eq!(key["algorithm"], "Ed25519");
+    assert_eq!(checkpoints[0]["key_id"], key["public_key"]);
+    assert_eq!(
+        app.get("/api/v1/audit/verify", &app.admin).await.body["ok"],
+        true
+    );
+
+    // Rewrite every event and recompute the chain and its head, as someone with the
+    // database (but not the signing key) can; the chain alone then looks intact.
+    let store = app.app.store().clone();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    let t = tenant_literal(&app, tenant);
+    let mut events = store.audit_range(tenant, 1, 10, 10).await.unwrap();
+    let (mut seq, mut hash) = (0, logbook_model::audit::chain::GENESIS.to_owned());
+    let mut sql = String::new();
+    for e in &mut events {
+        e.description = Some("nothing happened".into());
+        logbook_model::audit::chain::link(e, seq, &hash);
+        (seq, hash) = (e.seq, e.hash.clone());
+        sql.push_str(&format!(
+            "UPDATE audit_events SET description = 'nothing happened', prev_hash = '{}', hash = '{}' WHERE tenant_id = {t} AND seq = {};",
+            e.prev_hash, e.hash, e.seq
+        ));
+    }
+    sql.push_str(&format!(
+        "UPDATE audit_chain_heads SET hash = '{hash}' WHERE tenant_id = {t};"
+    ));
+    raw(&app, &sql).await;
+    assert!(
+        logbook_store::verify_audit(store.as_ref(), tenant, 1, None)
+            .await
+            .unwrap()
+            .ok,
+        "the chain alone is fooled"
+    );
+    let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
+    assert_eq!(at, 3);
+    assert!(reason.contains("rewritten"), "{reason}");
+
+    // Even with the database's checkpoints deleted, the witness file remembers.
+    raw(&app, "DELETE FROM audit_checkpoints;").await;
+    let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
+    assert!(at == 3 && reason.contains("rewritten"), "{reason}");
+}
+
+pub async fn truncation_and_forged_checkpoints_are_caught(backend: Backend) {
+    let app = app_with_checkpoints(backend).await;
+    append_three(&app).await;
+    let store = app.app.store().clone();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    let t = tenant_literal(&app, tenant);
+    let second = store.audit_range(tenant, 2, 2, 1).await.unwrap().remove(0);
+
+    // A forged checkpoint in the database does not verify.
+    let forged = format!(
+        "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature) SELECT tenant_id, 2, hash, 2, time, key_id, '00' FROM audit_checkpoints WHERE tenant_id = {t} AND seq = 3;"
+    );
+    raw(&app, &forged).await;
+    let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
+    assert!(at == 2 && reason.contains("forged"), "{reason}");
+    raw(
+        &app,
+        &format!("DELETE FROM audit_checkpoints WHERE tenant_id = {t} AND seq = 2;"),
+    )
+    .await;
+
+    // Cut the newest event and move the head back: the chain agrees with its head, the
+    // signed checkpoint does not.
+    raw(
+        &app,
+        &format!(
+            "DELETE FROM audit_events WHERE tenant_id = {t} AND seq = 3; UPDATE audit_chain_heads SET seq = 2, hash = '{}' WHERE tenant_id = {t};",
+            second.hash
+        ),
+    )
+    .await;
+    assert!(
+        logbook_store::verify_audit(store.as_ref(), tenant, 1, None)
+            .await
+            .unwrap()
+            .ok,
+        "the chain alone is fooled"
+    );
+    let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
+    assert!(at == 3 && reason.contains("truncated"), "{reason}");
+}

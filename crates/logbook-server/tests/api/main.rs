@@ -46,5 +46,7 @@ api_tests!(
     privacy::the_job_anonymizes_old_activity,
     access::reads_leave_access_records,
     audit_trail::audit_events_chain_and_verify,
+    audit_trail::signed_checkpoints_catch_rewrites_and_truncation,
+    audit_trail::truncation_and_forged_checkpoints_are_caught,
     privacy::encrypted_fields_are_ciphertext_at_rest,
 );

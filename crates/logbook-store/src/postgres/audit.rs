@@ -4,7 +4,7 @@
 use deadpool_postgres::Client;
 use logbook_model::{
     TenantId,
-    audit::{AuditEvent, chain},
+    audit::{AuditEvent, chain, checkpoint::Checkpoint},
 };
 use tokio_postgres::{Row, types::ToSql};
 
@@ -99,6 +99,62 @@ pub async fn head(client: &Client, tenant: TenantId) -> Result<(i64, String)> {
         .await
         .map_err(db("reading the chain head"))?;
     Ok(row.map_or((0, chain::GENESIS.to_owned()), |r| (r.get(0), r.get(1))))
+}
+
+pub async fn heads(client: &Client) -> Result<Vec<(TenantId, i64, String)>> {
+    let rows = client
+        .query(
+            "SELECT tenant_id, seq, hash::text FROM audit_chain_heads",
+            &[],
+        )
+        .await
+        .map_err(db("reading chain heads"))?;
+    Ok(rows
+        .iter()
+        .map(|r| (TenantId(r.get(0)), r.get(1), r.get(2)))
+        .collect())
+}
+
+pub async fn add_checkpoint(client: &Client, c: &Checkpoint) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            &[
+                &c.tenant_id.0,
+                &c.seq,
+                &c.hash,
+                &c.count,
+                &c.time,
+                &c.key_id,
+                &c.signature,
+            ],
+        )
+        .await
+        .map_err(db("keeping a checkpoint"))?;
+    Ok(())
+}
+
+pub async fn checkpoints(client: &Client, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+    let rows = client
+        .query(
+            "SELECT seq, hash::text, count, time, key_id, signature FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
+            &[&tenant.0],
+        )
+        .await
+        .map_err(db("reading checkpoints"))?;
+    Ok(rows
+        .iter()
+        .map(|r| Checkpoint {
+            tenant_id: tenant,
+            seq: r.get(0),
+            hash: r.get(1),
+            count: r.get(2),
+            time: r.get(3),
+            key_id: r.get(4),
+            signature: r.get(5),
+        })
+        .collect())
 }
 
 pub async fn range(

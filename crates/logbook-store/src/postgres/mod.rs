@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    audit::AuditEvent,
+    audit::{AuditEvent, checkpoint::Checkpoint},
     pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -274,6 +274,18 @@ impl Store for PgStore {
 
     async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
         audit::head(&self.client().await?, tenant).await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {
+        audit::heads(&self.client().await?).await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
+        audit::add_checkpoint(&self.client().await?, &checkpoint).await
+    }
+
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+        audit::checkpoints(&self.client().await?, tenant).await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {

@@ -2,7 +2,7 @@
 
 use logbook_model::{
     TenantId,
-    audit::{AuditEvent, chain},
+    audit::{AuditEvent, chain, checkpoint::Checkpoint},
 };
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
@@ -93,6 +93,71 @@ pub fn head(conn: &Connection, tenant: TenantId) -> Result<(i64, String)> {
         .optional()
         .map_err(db("reading the chain head"))?;
     Ok(head.unwrap_or((0, chain::GENESIS.to_owned())))
+}
+
+pub fn heads(conn: &Connection) -> Result<Vec<(TenantId, i64, String)>> {
+    let mut stmt = conn
+        .prepare("SELECT tenant_id, seq, hash FROM audit_chain_heads")
+        .map_err(db("reading chain heads"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((TenantId(r.get::<_, Uuid>(0)?), r.get(1)?, r.get(2)?))
+        })
+        .map_err(db("reading chain heads"))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(db("reading chain heads"))
+}
+
+pub fn add_checkpoint(conn: &mut Connection, c: &Checkpoint) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        params![
+            c.tenant_id.0,
+            c.seq,
+            c.hash,
+            c.count,
+            micros(c.time),
+            c.key_id,
+            c.signature
+        ],
+    )
+    .map_err(db("keeping a checkpoint"))?;
+    Ok(())
+}
+
+pub fn checkpoints(conn: &Connection, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, hash, count, time, key_id, signature FROM audit_checkpoints WHERE tenant_id = ?1 ORDER BY seq",
+        )
+        .map_err(db("reading checkpoints"))?;
+    let rows = stmt
+        .query_map([tenant.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .map_err(db("reading checkpoints"))?;
+    rows.map(|row| {
+        let (seq, hash, count, time, key_id, signature) =
+            row.map_err(db("reading a checkpoint"))?;
+        Ok(Checkpoint {
+            tenant_id: tenant,
+            seq,
+            hash,
+            count,
+            time: from_micros(time)?,
+            key_id,
+            signature,
+        })
+    })
+    .collect()
 }
 
 pub fn range(

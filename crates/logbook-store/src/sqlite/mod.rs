@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    audit::AuditEvent,
+    audit::{AuditEvent, checkpoint::Checkpoint},
     pseudonym::Pseudonymizer,
     summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -264,6 +264,20 @@ impl Store for SqliteStore {
 
     async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
         self.read(move |conn| audit::head(conn, tenant)).await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {
+        self.read(audit::heads).await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
+        self.write(move |conn| audit::add_checkpoint(conn, &checkpoint))
+            .await
+    }
+
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+        self.read(move |conn| audit::checkpoints(conn, tenant))
+            .await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {

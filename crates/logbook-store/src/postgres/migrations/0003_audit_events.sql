@@ -55,3 +55,15 @@ EXCEPTION
     WHEN insufficient_privilege THEN RAISE NOTICE 'cannot grant logbook_reader';
 END
 $$;
+
+-- Signed statements of a chain's hash at a seq (copies of what the witness file holds).
+CREATE TABLE audit_checkpoints (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    hash char(64) NOT NULL,
+    count bigint NOT NULL,
+    time timestamptz NOT NULL,
+    key_id text NOT NULL,
+    signature text NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+);

@@ -40,3 +40,15 @@ CREATE TABLE audit_chain_heads (
     seq INTEGER NOT NULL,
     hash TEXT NOT NULL
 );
+
+-- Signed statements of a chain's hash at a seq (copies of what the witness file holds).
+CREATE TABLE audit_checkpoints (
+    tenant_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    time INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+);

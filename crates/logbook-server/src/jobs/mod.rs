@@ -61,10 +61,10 @@ pub async fn run_all(
                 tracing::warn!(%error, "anonymization failed");
             }
         }
-        if tick % checkpoint_every == 0 {
-            if let Err(error) = checkpoint.run_once().await {
-                tracing::warn!(%error, "signing audit checkpoints failed");
-            }
+        if tick % checkpoint_every == 0
+            && let Err(error) = checkpoint.run_once().await
+        {
+            tracing::warn!(%error, "signing audit checkpoints failed");
         }
         let stopping = tokio::select! {
             _ = stop.cancelled() => true,

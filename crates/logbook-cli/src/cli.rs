@@ -27,6 +27,17 @@ pub enum Command {
     Keys(KeysCommand),
     /// Query stored events, as a table or JSON.
     Query(Box<QueryArgs>),
+    /// Verify an audit export offline: the chain, and every checkpoint's signature.
+    Verify {
+        /// A file from `logbook export audit` (or GET /api/v1/audit/export).
+        file: PathBuf,
+        /// The signing key's public half (hex), from a channel you trust; without it the
+        /// key named in the file is used, which proves only that the file agrees with itself.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Download an export from a running server into a file, showing progress.
+    Export(ExportArgs),
     /// Run a benchmark and print its figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -253,4 +264,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         events: usize,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export: audit (the chain with its checkpoints) or events.
+    #[arg(value_parser = ["audit", "events"])]
+    pub what: String,
+    /// The file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// ndjson or csv (an offline-verifiable audit export is ndjson).
+    #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "csv"])]
+    pub format: String,
+    /// The server.
+    #[arg(long, env = "LOGBOOK_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// A read key.
+    #[arg(long, env = "LOGBOOK_KEY", hide_env_values = true)]
+    pub key: String,
 }

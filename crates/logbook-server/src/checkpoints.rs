@@ -221,3 +221,109 @@ impl CheckpointJob {
         Ok(signed)
     }
 }
+
+/// Verifies an audit export (from `GET /api/v1/audit/export`) without a server: the chain
+/// from its first event, every checkpoint's signature under `public_key`, and every
+/// checkpoint against the event it covers. Reads line by line; keeps 32 bytes per event.
+pub fn verify_export(
+    reader: impl std::io::BufRead,
+    public_key: Option<&str>,
+) -> Result<Verification, String> {
+    use logbook_model::audit::{AuditEvent, chain};
+
+    let mut lines = reader.lines();
+    let header: serde_json::Value = match lines.next() {
+        Some(line) => serde_json::from_str(&line.map_err(|e| e.to_string())?)
+            .map_err(|e| format!("line 1: {e}"))?,
+        None => return Err("the file is empty".into()),
+    };
+    if header["type"] != "logbook-audit-export" {
+        return Err("line 1 is not the header of a Logbook audit export".into());
+    }
+    let key = public_key
+        .map(str::to_owned)
+        .or_else(|| header["public_key"].as_str().map(str::to_owned))
+        .ok_or("no public key: pass one (the export names none)")?;
+    let from = header["from_seq"].as_i64().unwrap_or(1);
+    let follows = header["follows_hash"]
+        .as_str()
+        .unwrap_or(chain::GENESIS)
+        .to_owned();
+    let mut expected = (from - 1, follows);
+    let mut hashes: Vec<[u8; 32]> = Vec::new();
+    let mut checkpoints: Vec<Checkpoint> = Vec::new();
+    let mut result = Verification {
+        ok: true,
+        checked: 0,
+        first_seq: None,
+        last_seq: None,
+        last_hash: None,
+        first_bad: None,
+    };
+    for (number, line) in lines.enumerate() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", number + 2))?;
+        match value["type"].as_str() {
+            Some("event") => {
+                let event: AuditEvent = serde_json::from_value(value)
+                    .map_err(|e| format!("line {}: {e}", number + 2))?;
+                let step = chain::verify(std::slice::from_ref(&event), (expected.0, &expected.1));
+                if let Some(bad) = step.first_bad {
+                    result.ok = false;
+                    result.first_bad = Some(bad);
+                    return Ok(result);
+                }
+                hashes.push(hex::decode_key(&event.hash).unwrap_or_default());
+                result.checked += 1;
+                result.first_seq.get_or_insert(event.seq);
+                result.last_seq = Some(event.seq);
+                result.last_hash = Some(event.hash.clone());
+                expected = (event.seq, event.hash);
+            }
+            Some("checkpoint") => checkpoints.push(
+                serde_json::from_value(value).map_err(|e| format!("line {}: {e}", number + 2))?,
+            ),
+            _ => {
+                return Err(format!(
+                    "line {}: neither an event nor a checkpoint",
+                    number + 2
+                ));
+            }
+        }
+    }
+    for checkpoint in checkpoints.iter().filter(|c| c.seq >= from) {
+        let reason = if !signature_holds(checkpoint, &key) {
+            Some("a checkpoint's signature does not hold under the public key".to_owned())
+        } else if checkpoint.seq > expected.0 {
+            Some(format!(
+                "truncated: a checkpoint covers seq {} but the export ends at seq {}",
+                checkpoint.seq, expected.0
+            ))
+        } else if hashes
+            .get((checkpoint.seq - from) as usize)
+            .map(|h| hex::encode(h))
+            != Some(checkpoint.hash.clone())
+        {
+            Some(format!(
+                "rewritten: seq {} does not have the hash signed at {}",
+                checkpoint.seq,
+                checkpoint.time.to_rfc3339()
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            result.ok = false;
+            result.first_bad = Some(Break {
+                seq: checkpoint.seq,
+                reason,
+            });
+            return Ok(result);
+        }
+    }
+    Ok(result)
+}

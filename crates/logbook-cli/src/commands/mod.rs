@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+mod export;
 mod keys;
 mod query;
 mod serve;
@@ -22,6 +23,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::keys(command).await,
         Command::Query(args) => query::run(*args).await,
         Command::Bench(command) => bench::run(command).await,
+        Command::Verify { file, public_key } => export::verify(&file, public_key.as_deref()),
+        Command::Export(args) => export::download(args).await,
     }
 }
 

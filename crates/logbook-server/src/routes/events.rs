@@ -80,7 +80,10 @@ fn opened(state: &AppState, mut page: Page) -> Page {
 }
 
 /// The filters, order and page of `/logs`; `user_id` comes from the path when given.
-fn event_query(params: &mut Params, user_id: Option<String>) -> Result<EventQuery, ApiError> {
+pub(super) fn event_query(
+    params: &mut Params,
+    user_id: Option<String>,
+) -> Result<EventQuery, ApiError> {
     let user_id = match user_id {
         Some(from_path) => Some(from_path),
         None => params.text("user_id"),

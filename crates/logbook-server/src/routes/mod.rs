@@ -2,6 +2,7 @@
 
 mod audit;
 mod events;
+mod export;
 mod failed_auth;
 mod health;
 pub mod ingest_events;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
     let api = Router::new()
         .merge(ingest_events::router())
         .merge(audit::router())
+        .merge(export::router())
         .merge(events::router())
         .merge(summaries::router())
         .merge(failed_auth::router())

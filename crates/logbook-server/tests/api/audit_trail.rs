@@ -133,7 +133,7 @@ async fn append_three(app: &TestApp) {
             body.collect::<Vec<_>>().join("\n"),
         )
         .await;
-    assert_eq!(reply.body["last_seq"], 3, "{}", reply.body);
+    assert_eq!(reply.body["accepted"], 3, "{}", reply.body);
 }
 
 fn bad(verified: &Value) -> (i64, String) {
@@ -239,4 +239,85 @@ pub async fn truncation_and_forged_checkpoints_are_caught(backend: Backend) {
     );
     let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
     assert!(at == 3 && reason.contains("truncated"), "{reason}");
+}
+
+async fn body_text(app: &TestApp, path: &str) -> (String, String) {
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (content_type, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// The audit export carries the chain and its checkpoints and verifies offline under the
+/// public key; an edited export does not. Events export as NDJSON and CSV.
+pub async fn exports_stream_and_verify_offline(backend: Backend) {
+    let app = app_with_checkpoints(backend).await;
+    append_three(&app).await;
+    append_three(&app).await;
+    let key = app.get("/api/v1/audit/public-key", &app.admin).await.body["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (content_type, export) = body_text(&app, "/api/v1/audit/export").await;
+    assert_eq!(content_type, "application/x-ndjson");
+    let lines: Vec<&str> = export.lines().collect();
+    assert!(lines[0].contains("logbook-audit-export"));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("\"type\":\"event\""))
+            .count(),
+        6
+    );
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("\"type\":\"checkpoint\""))
+            .count()
+            >= 2
+    );
+
+    let verified =
+        logbook_server::checkpoints::verify_export(export.as_bytes(), Some(&key)).unwrap();
+    assert!(verified.ok && verified.checked == 6, "{verified:?}");
+    let edited = export.replacen("\"resource_id\":\"1\"", "\"resource_id\":\"9\"", 1);
+    assert_ne!(edited, export);
+    let failed = logbook_server::checkpoints::verify_export(edited.as_bytes(), Some(&key)).unwrap();
+    assert_eq!(failed.first_bad.map(|b| b.seq), Some(2));
+    let is_last_event = |l: &str| l.contains("\"type\":\"event\"") && l.contains("\"seq\":6,");
+    let cut: String = export
+        .lines()
+        .filter(|l| !is_last_event(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let truncated = logbook_server::checkpoints::verify_export(cut.as_bytes(), Some(&key)).unwrap();
+    assert!(truncated.first_bad.unwrap().reason.contains("truncated"));
+    let wrong_key =
+        logbook_server::checkpoints::verify_export(export.as_bytes(), Some(&"ab".repeat(32)))
+            .unwrap();
+    assert!(wrong_key.first_bad.unwrap().reason.contains("signature"));
+
+    let (_, csv) = body_text(&app, "/api/v1/audit/export?format=csv").await;
+    assert!(csv.starts_with("seq,id,occurred_at"));
+    assert_eq!(csv.lines().count(), 7);
+
+    let events = json!([{"event_type": "REQUEST", "message": "a, \"quoted\" one"}, {"event_type": "AUTH_LOGIN"}]);
+    app.post_events(&app.admin, events.to_string()).await;
+    let (_, ndjson) = body_text(&app, "/api/v1/logs/export?event_type=REQUEST").await;
+    assert_eq!(ndjson.lines().count(), 1);
+    let (content_type, csv) =
+        body_text(&app, "/api/v1/logs/export?format=csv&event_type=REQUEST").await;
+    assert!(content_type.starts_with("text/csv"));
+    assert!(csv.contains("\"a, \"\"quoted\"\" one\""), "{csv}");
 }

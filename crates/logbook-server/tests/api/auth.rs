@@ -43,6 +43,9 @@ fn routes() -> Vec<(Method, String, Option<String>, Needs)> {
         ),
         get("/api/v1/audit", Needs::Read),
         get("/api/v1/audit/verify", Needs::Read),
+        get("/api/v1/audit/export", Needs::Read),
+        get("/api/v1/audit/checkpoints", Needs::Read),
+        get("/api/v1/logs/export?format=csv", Needs::Read),
         get("/api/v1/keys", Needs::Admin),
         (
             Method::POST,

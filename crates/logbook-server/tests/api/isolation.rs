@@ -78,6 +78,19 @@ pub async fn a_tenant_never_sees_another_tenants_events(backend: Backend) {
     assert!(only_own_types(
         &app.get("/api/v1/logs/daily", &b).await.body
     ));
+    let export = app.get("/api/v1/audit/export", &b).await;
+    assert_eq!(export.status, 200);
+    let events_export = app.get("/api/v1/logs/export", &b).await.body;
+    let exported = events_export
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap());
+    assert!(
+        exported
+            .into_iter()
+            .all(|e| e["event_type"] == "OTP_SENT" || e["event_type"] == "LOG_ACCESS")
+    );
     // Only b's own events, none of them with a country (a's are all US).
     let countries = app.get("/api/v1/logs/by-country", &b).await.body;
     assert!(

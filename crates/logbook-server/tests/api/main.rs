@@ -48,5 +48,6 @@ api_tests!(
     audit_trail::audit_events_chain_and_verify,
     audit_trail::signed_checkpoints_catch_rewrites_and_truncation,
     audit_trail::truncation_and_forged_checkpoints_are_caught,
+    audit_trail::exports_stream_and_verify_offline,
     privacy::encrypted_fields_are_ciphertext_at_rest,
 );

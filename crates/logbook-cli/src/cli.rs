@@ -27,10 +27,17 @@ pub enum Command {
     Keys(KeysCommand),
     /// Query stored events, as a table or JSON.
     Query(Box<QueryArgs>),
-    /// Verify an audit export offline: the chain, and every checkpoint's signature.
+    /// Verify an audit trail: an export file offline, or a tenant's chain in the store.
     Verify {
-        /// A file from `logbook export audit` (or GET /api/v1/audit/export).
-        file: PathBuf,
+        /// A file from `logbook export audit` (or GET /api/v1/audit/export); without one,
+        /// the tenant's chain is verified in the store, against the checkpoints signed
+        /// with DATA_DIR/signing.key.
+        file: Option<PathBuf>,
+        /// The tenant whose chain to verify in the store.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The signing key's public half (hex), from a channel you trust; without it the
         /// key named in the file is used, which proves only that the file agrees with itself.
         #[arg(long)]

@@ -170,3 +170,125 @@ fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
         text(&output.stdout)
     );
 }
+
+/// Sends one HTTP/1.1 request and returns the whole answer.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn an_audit_trail_exports_and_verifies_offline_and_online() {
+    let dir = temp_dir();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("LOGBOOK_DATABASE_URL")
+        .env_remove("LOGBOOK_SIGNING_KEY")
+        .env("LOGBOOK_DATA_DIR", &dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let admin = BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .map(|line| line.unwrap())
+        .find_map(|line| is_key(line.trim()).then(|| line.trim().to_owned()))
+        .unwrap();
+    for line in BufReader::new(server.stderr.take().unwrap()).lines() {
+        if line.unwrap().contains("listening") {
+            break;
+        }
+    }
+    let body = "{\"action\":\"update\",\"resource_type\":\"doc\",\"before\":{\"v\":1},\"after\":{\"v\":2}}\n{\"action\":\"delete\",\"resource_type\":\"doc\"}\n";
+    let answer = http(
+        port,
+        &format!(
+            "POST /api/v1/audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let public = http(
+        port,
+        &format!(
+            "GET /api/v1/audit/public-key HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    let public_key = public
+        .split("\"public_key\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let file = dir.join("audit.ndjson");
+    let export = Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args([
+            "export",
+            "audit",
+            "--url",
+            &format!("http://127.0.0.1:{port}"),
+            "--key",
+            &admin,
+            "--out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(export.status.success(), "{}", text(&export.stderr));
+
+    let verify = |file: &Path| {
+        logbook(
+            &dir,
+            &[
+                "verify",
+                file.to_str().unwrap(),
+                "--public-key",
+                &public_key,
+            ],
+        )
+    };
+    let good = verify(&file);
+    assert!(
+        good.status.success(),
+        "{}{}",
+        text(&good.stdout),
+        text(&good.stderr)
+    );
+    assert!(
+        text(&good.stdout).contains("\"checked\": 2"),
+        "{}",
+        text(&good.stdout)
+    );
+    let edited = dir.join("edited.ndjson");
+    std::fs::write(
+        &edited,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replacen("\"delete\"", "\"create\"", 1),
+    )
+    .unwrap();
+    let bad = verify(&edited);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("does not verify: seq 2"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    let online = logbook(&dir, &["verify"]);
+    assert!(online.status.success(), "{}", text(&online.stderr));
+}

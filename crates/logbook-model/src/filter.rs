@@ -56,6 +56,9 @@ pub struct EventFilter {
     pub success: Option<bool>,
     pub severity: Option<Severity>,
     pub status_code: Option<i16>,
+    pub provider: Option<String>,
+    /// Any of these statuses (empty: any status).
+    pub statuses: Vec<String>,
     /// Prefix of `request_path`, case-sensitive.
     pub path_prefix: Option<String>,
     /// Substring of `message`, case-insensitive.

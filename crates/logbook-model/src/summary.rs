@@ -53,6 +53,18 @@ pub struct CountryCount {
     pub failures: i64,
 }
 
+/// Seed 004's action statistics, over the tenant's ACTION events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ActionStats {
+    pub total_actions: i64,
+    pub successful_actions: i64,
+    /// Status `failure` or `timeout`.
+    pub failed_actions: i64,
+    pub average_execution_time_ms: Option<f64>,
+    pub actions_by_type: std::collections::BTreeMap<String, i64>,
+    pub actions_by_provider: std::collections::BTreeMap<String, i64>,
+}
+
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 24 * HOUR;
 

@@ -19,6 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::{ApiError, AppState, auth::Principal};
 
 pub const EVENT_TYPE: &str = "LOG_ACCESS";
+/// The action of the audit events that record reads of the audit trail.
+pub const CHAIN_READ: &str = "audit_trail_read";
 
 /// What was asked: method, path, route and query parameters.
 pub struct Access {
@@ -57,6 +59,36 @@ impl FromRequestParts<AppState> for Access {
 }
 
 impl Access {
+    /// Records a read of the audit trail in the trail itself (seed 002: an immutable
+    /// record of every access), then as a LOG_ACCESS event like any other read.
+    pub async fn record_in_chain(self, state: &AppState, principal: &Principal, rows: usize) {
+        let event = json!({
+            "action": CHAIN_READ,
+            "resource_type": "audit_trail",
+            "actor_id": format!("key:{}", principal.key_id),
+            "description": format!("{} {}", self.method, self.route),
+            "metadata": {
+                "path": self.path,
+                "filters": self.params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<String, Value>>(),
+                "rows": rows,
+            },
+        });
+        match state
+            .audit_parser
+            .parse_json(principal.tenant, &event.to_string(), Utc::now())
+        {
+            Ok(read) => {
+                if let Err(error) = state.store.append_audit(principal.tenant, vec![read]).await {
+                    tracing::warn!(%error, "a read of the audit trail was not recorded in it");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a read of the audit trail could not be described")
+            }
+        }
+        self.record(state, principal, rows).await;
+    }
+
     /// Records that `principal` was answered with `rows` rows.
     pub async fn record(self, state: &AppState, principal: &Principal, rows: usize) {
         let Ok(event_type) = EventType::parse(EVENT_TYPE) else {

@@ -9,6 +9,7 @@ use logbook_model::{EventFilter, FailedAuthQuery, filter::IpFilter};
 
 pub enum Param {
     Text(String),
+    TextList(Vec<String>),
     SmallInt(i16),
     Bool(bool),
     Time(DateTime<Utc>),
@@ -17,6 +18,8 @@ pub enum Param {
 
 pub enum Test {
     Equals,
+    /// The column equals one of a list.
+    OneOf,
     AtLeast,
     Before,
     /// The address column lies in the CIDR block given as text.
@@ -72,6 +75,14 @@ pub fn for_filter(f: &EventFilter) -> Vec<Condition> {
     equals_text(&mut out, "session_id", &f.session_id);
     equals_text(&mut out, "request_id", &f.request_id);
     equals_text(&mut out, "service", &f.service);
+    equals_text(&mut out, "provider", &f.provider);
+    if !f.statuses.is_empty() {
+        out.push(condition(
+            "status",
+            Test::OneOf,
+            Param::TextList(f.statuses.clone()),
+        ));
+    }
     if let Some(success) = f.success {
         out.push(condition("success", Test::Equals, Param::Bool(success)));
     }
@@ -123,5 +134,27 @@ pub fn for_failed_auth(q: &FailedAuthQuery) -> Vec<Condition> {
     }
     equals_text(&mut out, "user_id", &q.user_id);
     equals_text(&mut out, "fingerprint", &q.fingerprint);
+    out
+}
+
+/// The conditions of an audit search, beyond the tenant's.
+pub fn for_audit(q: &logbook_model::audit::AuditQuery) -> Vec<Condition> {
+    let mut out = Vec::new();
+    equals_text(&mut out, "actor_id", &q.actor_id);
+    if !q.actions.is_empty() {
+        out.push(condition(
+            "action",
+            Test::OneOf,
+            Param::TextList(q.actions.clone()),
+        ));
+    }
+    equals_text(&mut out, "resource_type", &q.resource_type);
+    equals_text(&mut out, "resource_id", &q.resource_id);
+    if let Some(from) = q.from {
+        out.push(condition("occurred_at", Test::AtLeast, Param::Time(from)));
+    }
+    if let Some(to) = q.to {
+        out.push(condition("occurred_at", Test::Before, Param::Time(to)));
+    }
     out
 }

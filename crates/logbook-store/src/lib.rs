@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, Scopes, TenantId,
-    audit::{AuditEvent, checkpoint::Checkpoint},
+    audit::{ActorSummary, AuditEvent, AuditQuery, checkpoint::Checkpoint},
     pseudonym::Pseudonymizer,
-    summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use uuid::Uuid;
 
@@ -182,6 +182,12 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's chain head: the last seq and hash appended (0 and the genesis hash
     /// for an empty trail).
     async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)>;
+    /// Audit events matching `query`, newest (highest seq) first.
+    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// What one actor did in the audit trail.
+    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary>;
+    /// Seed 004's statistics over ACTION events.
+    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats>;
     /// Every tenant's chain head: (tenant, seq, hash).
     async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>>;
     /// Keeps a signed checkpoint (a second checkpoint at one seq is ignored).

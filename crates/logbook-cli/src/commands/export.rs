@@ -31,6 +31,41 @@ pub fn verify(file: &Path, public_key: Option<&str>) -> anyhow::Result<()> {
     }
 }
 
+/// `logbook verify` without a file: the tenant's chain in the store, against the
+/// checkpoints signed with the data dir's key (when there is one).
+pub async fn verify_store(store_args: &crate::cli::StoreArgs, tenant: &str) -> anyhow::Result<()> {
+    let store = super::open(store_args).await?;
+    let tenant = store
+        .tenant_by_name(tenant)
+        .await?
+        .ok_or_else(|| anyhow!("no tenant named {tenant:?}"))?;
+    let mut result = logbook_store::verify_audit(store.as_ref(), tenant.id, 1, None).await?;
+    let key_file = store_args.data_dir.join("signing.key");
+    match std::fs::read_to_string(&key_file)
+        .ok()
+        .and_then(|hex| logbook_model::hex::decode_key(hex.trim()))
+    {
+        Some(seed) => {
+            let checkpointer = logbook_server::checkpoints::Checkpointer::new(
+                seed,
+                store_args.data_dir.join("checkpoints.ndjson"),
+            );
+            result = checkpointer
+                .check(store.as_ref(), tenant.id, result)
+                .await?;
+        }
+        None => eprintln!(
+            "logbook: no {}: checking the chain without its checkpoints",
+            key_file.display()
+        ),
+    }
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    match result.first_bad {
+        None => Ok(()),
+        Some(bad) => bail!("the chain does not verify: seq {}: {}", bad.seq, bad.reason),
+    }
+}
+
 /// `logbook export`: streams an export from the server into a file.
 pub async fn download(args: ExportArgs) -> anyhow::Result<()> {
     let path = match args.what.as_str() {

@@ -23,7 +23,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::keys(command).await,
         Command::Query(args) => query::run(*args).await,
         Command::Bench(command) => bench::run(command).await,
-        Command::Verify { file, public_key } => export::verify(&file, public_key.as_deref()),
+        Command::Verify {
+            file: Some(file),
+            public_key,
+            ..
+        } => export::verify(&file, public_key.as_deref()),
+        Command::Verify {
+            file: None,
+            tenant,
+            store,
+            ..
+        } => export::verify_store(&store, &tenant).await,
         Command::Export(args) => export::download(args).await,
     }
 }

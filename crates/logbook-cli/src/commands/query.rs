@@ -59,6 +59,8 @@ fn build(args: &QueryArgs) -> anyhow::Result<EventQuery> {
         session_id: args.session_id.clone(),
         request_id: args.request_id.clone(),
         service: args.service.clone(),
+        provider: None,
+        statuses: Vec::new(),
         success: args.success,
         severity: args
             .severity

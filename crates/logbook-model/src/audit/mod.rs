@@ -9,6 +9,8 @@ pub mod checkpoint;
 pub mod diff;
 mod event;
 mod parse;
+mod query;
 
 pub use event::{AuditEvent, Outcome};
 pub use parse::AuditParser;
+pub use query::{ActorSummary, AuditQuery};

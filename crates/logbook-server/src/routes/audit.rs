@@ -11,7 +11,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use logbook_model::{
     Limits,
-    audit::{AuditEvent, chain::Verification, checkpoint::Checkpoint},
+    audit::{ActorSummary, AuditEvent, AuditQuery, chain::Verification, checkpoint::Checkpoint},
     body,
 };
 use logbook_store::verify_audit;
@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit", post(append_audit).get(list_audit))
         .route("/audit/verify", get(verify))
+        .route("/audit/search", get(search_audit))
+        .route("/audit/actors/{actor_id}", get(actor_summary))
         .route("/audit/checkpoints", get(list_checkpoints))
         .route("/audit/public-key", get(public_key))
         .layer(DefaultBodyLimit::max(Limits::BODY_BYTES))
@@ -125,7 +127,9 @@ async fn list_audit(
         .await?;
     let next_from_seq = (items.len() as i64 > limit).then(|| items[limit as usize].seq);
     items.truncate(limit as usize);
-    access.record(&state, &principal, items.len()).await;
+    access
+        .record_in_chain(&state, &principal, items.len())
+        .await;
     Ok(Json(AuditPage {
         items,
         next_from_seq,
@@ -180,4 +184,53 @@ async fn public_key(
     Ok(Json(
         json!({"algorithm": "Ed25519", "public_key": checkpointer.public_key()}),
     ))
+}
+
+/// Seed 001's audit queries: by actor, time range, set of actions, resource; newest first.
+async fn search_audit(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let query = AuditQuery {
+        actor_id: params.text("actor_id"),
+        actions: params
+            .text("action")
+            .map(|a| {
+                a.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        resource_type: params.text("resource_type"),
+        resource_id: params.text("resource_id"),
+        from: params.time("from")?,
+        to: params.time("to")?,
+        skip: params.int("skip", 0, 0, 1_000_000)? as u64,
+        limit: params.int("limit", 100, 1, 1000)? as u32,
+    };
+    params.finish()?;
+    let items = state.store.search_audit(principal.tenant, &query).await?;
+    access
+        .record_in_chain(&state, &principal, items.len())
+        .await;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Seed 001's per-actor activity: total, active days, first and last, failures.
+async fn actor_summary(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    axum::extract::Path(actor_id): axum::extract::Path<String>,
+) -> Result<Json<ActorSummary>, ApiError> {
+    let summary = state
+        .store
+        .actor_summary(principal.tenant, &actor_id)
+        .await?;
+    access.record_in_chain(&state, &principal, 1).await;
+    Ok(Json(summary))
 }

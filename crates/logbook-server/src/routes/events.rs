@@ -100,6 +100,16 @@ pub(super) fn event_query(
         session_id: params.text("session_id"),
         request_id: params.text("request_id"),
         service: params.text("service"),
+        provider: params.text("provider"),
+        statuses: params
+            .text("status")
+            .map(|s| {
+                s.split(',')
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
         success: params.bool("success")?,
         severity: params.parse("severity")?,
         status_code: params

@@ -198,7 +198,7 @@ async fn export_audit(
                     }
                 }
                 if let Some(access) = access {
-                    access.record(&state, &principal, sent).await;
+                    access.record_in_chain(&state, &principal, sent).await;
                 }
                 return Some((
                     Ok(Bytes::from(tail)),

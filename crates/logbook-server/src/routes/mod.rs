@@ -7,6 +7,7 @@ mod failed_auth;
 mod health;
 pub mod ingest_events;
 mod keys;
+mod seed004;
 mod summaries;
 mod tenants;
 
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(ingest_events::router())
         .merge(audit::router())
         .merge(export::router())
+        .merge(seed004::router())
         .merge(events::router())
         .merge(summaries::router())
         .merge(failed_auth::router())

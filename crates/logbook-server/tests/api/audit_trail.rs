@@ -58,8 +58,22 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
             verified["checked"].clone(),
             verified["first_bad"].clone()
         ),
-        (json!(true), json!(4), Value::Null)
+        // The four events, and the two reads of the trail above, recorded in it.
+        (json!(true), json!(6), Value::Null)
     );
+    let reads = app
+        .get("/api/v1/audit/search?action=audit_trail_read", &app.admin)
+        .await
+        .body["items"]
+        .clone();
+    let reads = reads.as_array().unwrap();
+    assert_eq!(reads.len(), 2);
+    assert_eq!(reads[1]["description"], "GET /api/v1/audit");
+    assert_eq!(
+        reads[1]["metadata"],
+        json!({"path": "/api/v1/audit", "filters": {"limit": "3"}, "rows": 3})
+    );
+    assert!(reads[1]["actor_id"].as_str().unwrap().starts_with("key:"));
     let part = app
         .get("/api/v1/audit/verify?from_seq=2&to_seq=3", &app.admin)
         .await
@@ -80,9 +94,10 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
         app.get("/api/v1/audit", &other).await.body["items"],
         json!([])
     );
+    // Its chain holds only the record of its own read just above.
     assert_eq!(
         app.get("/api/v1/audit/verify", &other).await.body["checked"],
-        0
+        1
     );
 }
 
@@ -310,7 +325,8 @@ pub async fn exports_stream_and_verify_offline(backend: Backend) {
 
     let (_, csv) = body_text(&app, "/api/v1/audit/export?format=csv").await;
     assert!(csv.starts_with("seq,id,occurred_at"));
-    assert_eq!(csv.lines().count(), 7);
+    // The header, the six events, and the record of the NDJSON export above.
+    assert_eq!(csv.lines().count(), 8);
 
     let events = json!([{"event_type": "REQUEST", "message": "a, \"quoted\" one"}, {"event_type": "AUTH_LOGIN"}]);
     app.post_events(&app.admin, events.to_string()).await;

@@ -7,6 +7,7 @@ mod ingest;
 mod isolation;
 mod privacy;
 mod queries;
+mod seed_apis;
 mod slow_clients;
 mod support;
 
@@ -49,5 +50,7 @@ api_tests!(
     audit_trail::signed_checkpoints_catch_rewrites_and_truncation,
     audit_trail::truncation_and_forged_checkpoints_are_caught,
     audit_trail::exports_stream_and_verify_offline,
+    seed_apis::seed_004_clients_work_unchanged,
+    seed_apis::seed_001_audit_queries,
     privacy::encrypted_fields_are_ciphertext_at_rest,
 );

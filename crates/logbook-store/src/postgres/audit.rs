@@ -4,12 +4,12 @@
 use deadpool_postgres::Client;
 use logbook_model::{
     TenantId,
-    audit::{AuditEvent, chain, checkpoint::Checkpoint},
+    audit::{ActorSummary, AuditEvent, AuditQuery, chain, checkpoint::Checkpoint},
 };
 use tokio_postgres::{Row, types::ToSql};
 
-use super::db;
-use crate::{Result, StoreError, columns::AUDIT_COLUMNS};
+use super::{db, events::Where};
+use crate::{Result, StoreError, columns::AUDIT_COLUMNS, conditions};
 
 pub async fn append(
     client: &mut Client,
@@ -173,6 +173,47 @@ pub async fn range(
         .await
         .map_err(db("reading the audit chain"))?;
     rows.iter().map(read).collect()
+}
+
+pub async fn search(client: &Client, tenant: TenantId, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
+    let mut clause = Where::new(tenant);
+    clause.conditions(conditions::for_audit(q));
+    let limit = clause.bind(i64::from(q.limit));
+    let skip = clause.bind(q.skip.min(i64::MAX as u64) as i64);
+    let columns = AUDIT_COLUMNS.replace("prev_hash, hash", "prev_hash::text, hash::text");
+    let sql = format!(
+        "SELECT {columns} FROM audit_events WHERE {} ORDER BY seq DESC LIMIT {limit} OFFSET {skip}",
+        clause.sql
+    );
+    let rows = client
+        .query(&sql, &clause.refs())
+        .await
+        .map_err(db("searching the audit trail"))?;
+    rows.iter().map(read).collect()
+}
+
+pub async fn actor_summary(
+    client: &Client,
+    tenant: TenantId,
+    actor_id: &str,
+) -> Result<ActorSummary> {
+    let r = client
+        .query_one(
+            "SELECT COUNT(*), COUNT(DISTINCT date_bin('1 day', occurred_at, TIMESTAMPTZ 'epoch')), MIN(occurred_at),
+                    MAX(occurred_at), COUNT(*) FILTER (WHERE outcome = 'failure')
+             FROM audit_events WHERE tenant_id = $1 AND actor_id = $2",
+            &[&tenant.0, &actor_id],
+        )
+        .await
+        .map_err(db("summarizing an actor"))?;
+    Ok(ActorSummary {
+        actor_id: actor_id.to_owned(),
+        total: r.get(0),
+        active_days: r.get(1),
+        first_seen: r.get(2),
+        last_seen: r.get(3),
+        failures: r.get(4),
+    })
 }
 
 fn read(r: &Row) -> Result<AuditEvent> {

@@ -136,6 +136,7 @@ impl Where {
         let column = c.column;
         let sql = match c.test {
             Test::Equals => format!("{column} = {{}}"),
+            Test::OneOf => format!("{column} = ANY({{}})"),
             Test::AtLeast => format!("{column} >= {{}}"),
             Test::Before => format!("{column} < {{}}"),
             Test::InNetwork => format!("{column} <<= {{}}::text::inet"),
@@ -151,6 +152,7 @@ impl Where {
             Param::Bool(b) => self.and(&sql, b),
             Param::Time(at) => self.and(&sql, at),
             Param::Ip(ip) => self.and(&sql, ip),
+            Param::TextList(values) => self.and(&sql, values),
         }
     }
 

@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    audit::{AuditEvent, checkpoint::Checkpoint},
+    audit::{ActorSummary, AuditEvent, AuditQuery, checkpoint::Checkpoint},
     pseudonym::Pseudonymizer,
-    summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use tokio_postgres::NoTls;
 use uuid::Uuid;
@@ -274,6 +274,18 @@ impl Store for PgStore {
 
     async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
         audit::head(&self.client().await?, tenant).await
+    }
+
+    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        audit::search(&self.tenant_client(tenant).await?, tenant, query).await
+    }
+
+    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
+        audit::actor_summary(&self.tenant_client(tenant).await?, tenant, actor_id).await
+    }
+
+    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
+        summary::action_stats(&self.tenant_client(tenant).await?, tenant).await
     }
 
     async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Client;
 use logbook_model::{
     FailedAuthQuery, TenantId,
-    summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 
 use super::{db, events::Where};
@@ -161,4 +161,39 @@ pub async fn count_failed_auth(
         .await
         .map_err(db("counting failed logins"))?;
     Ok(row.get(0))
+}
+
+pub async fn action_stats(client: &Client, tenant: TenantId) -> Result<ActionStats> {
+    let r = client
+        .query_one(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'success'),
+                    COUNT(*) FILTER (WHERE status IN ('failure', 'timeout')), AVG(response_time_ms)::float8
+             FROM events WHERE tenant_id = $1 AND event_type = 'ACTION'",
+            &[&tenant.0],
+        )
+        .await
+        .map_err(db("computing action statistics"))?;
+    let mut stats = ActionStats {
+        total_actions: r.get(0),
+        successful_actions: r.get(1),
+        failed_actions: r.get(2),
+        average_execution_time_ms: r.get(3),
+        ..Default::default()
+    };
+    for (column, into) in [
+        ("event_subtype", &mut stats.actions_by_type),
+        ("provider", &mut stats.actions_by_provider),
+    ] {
+        let sql = format!(
+            "SELECT {column}::text, COUNT(*) FROM events WHERE tenant_id = $1 AND event_type = 'ACTION' AND {column} IS NOT NULL GROUP BY 1"
+        );
+        for row in client
+            .query(&sql, &[&tenant.0])
+            .await
+            .map_err(db("computing action statistics"))?
+        {
+            into.insert(row.get(0), row.get(1));
+        }
+    }
+    Ok(stats)
 }

@@ -2,13 +2,14 @@
 
 use logbook_model::{
     TenantId,
-    audit::{AuditEvent, chain, checkpoint::Checkpoint},
+    audit::{ActorSummary, AuditEvent, AuditQuery, chain, checkpoint::Checkpoint},
 };
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
+use super::events::Where;
 use super::{db, from_micros, micros};
-use crate::{Result, StoreError, columns::AUDIT_COLUMNS};
+use crate::{Result, StoreError, columns::AUDIT_COLUMNS, conditions};
 
 pub fn append(
     conn: &mut Connection,
@@ -177,6 +178,49 @@ pub fn range(
         .map_err(db("reading the audit chain"))?;
     rows.map(|r| r.map_err(db("reading an audit event"))?)
         .collect()
+}
+
+pub fn search(conn: &Connection, tenant: TenantId, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
+    let mut clause = Where::new(tenant);
+    clause.conditions(conditions::for_audit(q));
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq DESC LIMIT ? OFFSET ?",
+        clause.sql
+    );
+    clause
+        .params
+        .push(rusqlite::types::Value::Integer(i64::from(q.limit)));
+    clause.params.push(rusqlite::types::Value::Integer(
+        q.skip.min(i64::MAX as u64) as i64
+    ));
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(db("searching the audit trail"))?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(clause.params), read)
+        .map_err(db("searching the audit trail"))?;
+    rows.map(|r| r.map_err(db("reading an audit event"))?)
+        .collect()
+}
+
+pub fn actor_summary(conn: &Connection, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
+    let (total, days, first, last, failures): (i64, i64, Option<i64>, Option<i64>, i64) = conn
+        .query_row(
+            "SELECT COUNT(*), COUNT(DISTINCT occurred_at / 86400000000), MIN(occurred_at), MAX(occurred_at),
+                    COUNT(*) FILTER (WHERE outcome = 'failure')
+             FROM audit_events WHERE tenant_id = ?1 AND actor_id = ?2",
+            params![tenant.0, actor_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .map_err(db("summarizing an actor"))?;
+    Ok(ActorSummary {
+        actor_id: actor_id.to_owned(),
+        total,
+        active_days: days,
+        first_seen: first.map(from_micros).transpose()?,
+        last_seen: last.map(from_micros).transpose()?,
+        failures,
+    })
 }
 
 fn read(r: &Row<'_>) -> rusqlite::Result<Result<AuditEvent>> {

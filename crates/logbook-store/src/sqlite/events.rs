@@ -156,6 +156,14 @@ impl Where {
 
     /// Adds one condition, its value bound.
     pub fn condition(&mut self, c: Condition) {
+        if let Param::TextList(values) = c.param {
+            // One placeholder per value: SQLite binds no arrays.
+            let marks = vec!["?"; values.len()].join(", ");
+            self.sql
+                .push_str(&format!(" AND {} IN ({marks})", c.column));
+            self.params.extend(values.into_iter().map(Value::Text));
+            return;
+        }
         let value = match c.param {
             Param::Text(text) if matches!(c.test, Test::Contains) => {
                 Value::Text(contains_pattern(&text))
@@ -165,10 +173,11 @@ impl Where {
             Param::Bool(b) => Value::Integer(b.into()),
             Param::Time(at) => Value::Integer(micros(at)),
             Param::Ip(ip) => Value::Text(ip.to_string()),
+            Param::TextList(_) => unreachable!("lists are bound above"),
         };
         let column = c.column;
         let sql = match c.test {
-            Test::Equals => format!("{column} = ?"),
+            Test::Equals | Test::OneOf => format!("{column} = ?"),
             Test::AtLeast => format!("{column} >= ?"),
             Test::Before => format!("{column} < ?"),
             Test::InNetwork => format!("ip_in_net({column}, ?)"),

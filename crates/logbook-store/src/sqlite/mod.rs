@@ -22,9 +22,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    audit::{AuditEvent, checkpoint::Checkpoint},
+    audit::{ActorSummary, AuditEvent, AuditQuery, checkpoint::Checkpoint},
     pseudonym::Pseudonymizer,
-    summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use rusqlite::Connection;
 use uuid::Uuid;
@@ -264,6 +264,23 @@ impl Store for SqliteStore {
 
     async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
         self.read(move |conn| audit::head(conn, tenant)).await
+    }
+
+    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        let query = query.clone();
+        self.read(move |conn| audit::search(conn, tenant, &query))
+            .await
+    }
+
+    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
+        let actor_id = actor_id.to_owned();
+        self.read(move |conn| audit::actor_summary(conn, tenant, &actor_id))
+            .await
+    }
+
+    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
+        self.read(move |conn| summary::action_stats(conn, tenant))
+            .await
     }
 
     async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {

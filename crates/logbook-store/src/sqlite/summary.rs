@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use logbook_model::{
     FailedAuthQuery, TenantId,
-    summary::{CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use rusqlite::{Connection, params, params_from_iter};
 
@@ -174,4 +174,45 @@ pub fn count_failed_auth(conn: &Connection, tenant: TenantId, q: &FailedAuthQuer
     conn.prepare_cached(&sql)
         .and_then(|mut stmt| stmt.query_row(params_from_iter(clause.params), |r| r.get(0)))
         .map_err(db("counting failed logins"))
+}
+
+pub fn action_stats(conn: &Connection, tenant: TenantId) -> Result<ActionStats> {
+    let mut stats = conn
+        .query_row(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'success'),
+                    COUNT(*) FILTER (WHERE status IN ('failure', 'timeout')), AVG(response_time_ms)
+             FROM events WHERE tenant_id = ?1 AND event_type = 'ACTION'",
+            [tenant.0],
+            |r| {
+                Ok(ActionStats {
+                    total_actions: r.get(0)?,
+                    successful_actions: r.get(1)?,
+                    failed_actions: r.get(2)?,
+                    average_execution_time_ms: r.get(3)?,
+                    ..Default::default()
+                })
+            },
+        )
+        .map_err(db("computing action statistics"))?;
+    for (column, into) in [
+        ("event_subtype", &mut stats.actions_by_type),
+        ("provider", &mut stats.actions_by_provider),
+    ] {
+        let sql = format!(
+            "SELECT {column}, COUNT(*) FROM events WHERE tenant_id = ?1 AND event_type = 'ACTION' AND {column} IS NOT NULL GROUP BY {column}"
+        );
+        let mut stmt = conn
+            .prepare_cached(&sql)
+            .map_err(db("computing action statistics"))?;
+        let rows = stmt
+            .query_map([tenant.0], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db("computing action statistics"))?;
+        for row in rows {
+            let (key, count) = row.map_err(db("computing action statistics"))?;
+            into.insert(key, count);
+        }
+    }
+    Ok(stats)
 }

@@ -59,6 +59,7 @@ async fn append_audit(
         )),
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
+    let body = crate::compression::decoded(&headers, body)?;
     let raws = body::split(&body, framing(&headers)).map_err(|error| match error {
         body::BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
         other => ApiError::BadRequest(other.to_string()),

@@ -62,6 +62,7 @@ async fn ingest_events(
         )),
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
+    let body = crate::compression::decoded(&headers, body)?;
     let raw_events = body::split(&body, framing(&headers)).map_err(|error| match error {
         BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
         other => ApiError::BadRequest(other.to_string()),

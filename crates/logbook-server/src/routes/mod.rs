@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(health::router())
+        .merge(crate::otlp::router())
         .method_not_allowed_fallback(method_not_allowed)
         .nest("/api/v1", api)
         .fallback(

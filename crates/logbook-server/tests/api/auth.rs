@@ -27,6 +27,12 @@ fn routes() -> Vec<(Method, String, Option<String>, Needs)> {
             Some(json!({"event_type": "REQUEST"}).to_string()),
             Needs::Ingest,
         ),
+        (
+            Method::POST,
+            "/v1/logs".into(),
+            Some("{}".into()),
+            Needs::Ingest,
+        ),
         get("/api/v1/logs", Needs::Read),
         get(&format!("/api/v1/logs/{id}"), Needs::Read),
         get("/api/v1/logs/users/u1", Needs::Read),

@@ -5,6 +5,7 @@ mod audit_trail;
 mod auth;
 mod ingest;
 mod isolation;
+mod otlp;
 mod privacy;
 mod queries;
 mod seed_apis;
@@ -52,5 +53,6 @@ api_tests!(
     audit_trail::exports_stream_and_verify_offline,
     seed_apis::seed_004_clients_work_unchanged,
     seed_apis::seed_001_audit_queries,
+    otlp::otlp_logs_are_stored_with_mapped_fields,
     privacy::encrypted_fields_are_ciphertext_at_rest,
 );

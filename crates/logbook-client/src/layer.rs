@@ -1,0 +1,218 @@
+//! A tower layer for axum that records every request as a REQUEST event: method, matched
+//! route and path, status, latency, client address, user agent, referrer, origin, the
+//! `x-device-id`, `x-fingerprint` and `x-request-id` headers, and the user and session
+//! from [`RequestUser`] in the request's or the response's extensions.
+//!
+//! ```no_run
+//! # fn demo(client: logbook_client::Client) {
+//! use axum::{Router, routing::get};
+//! use logbook_client::layer::LogbookLayer;
+//!
+//! let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(LogbookLayer::new(client));
+//! # }
+//! ```
+//!
+//! Serve with `into_make_service_with_connect_info::<SocketAddr>()` for client addresses.
+//! `X-Forwarded-For` is believed only from the proxies named with
+//! [`LogbookLayer::trusted_proxies`]; anyone else could write anything there.
+
+use std::{
+    future::Future,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use axum::extract::{ConnectInfo, MatchedPath};
+use http::{HeaderMap, Request, Response};
+use serde_json::json;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{Client, Event};
+
+/// Who made the request, for the event: put it in the request's extensions (from an
+/// outer auth layer) or the response's (from a handler or inner middleware).
+#[derive(Clone, Debug, Default)]
+pub struct RequestUser {
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+}
+
+/// The request's event so far, in the request's extensions, for handlers that record
+/// more about the same request (`client.record_auth_failure(&context.0, …)`).
+#[derive(Clone, Debug)]
+pub struct RequestEvent(pub Event);
+
+#[derive(Clone)]
+pub struct LogbookLayer {
+    client: Client,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+    service: Option<Arc<str>>,
+}
+
+impl LogbookLayer {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            trusted_proxies: Arc::default(),
+            service: None,
+        }
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.trusted_proxies = Arc::new(proxies.into_iter().collect());
+        self
+    }
+
+    /// The `service` of every event.
+    pub fn service(mut self, name: &str) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+}
+
+impl<S> Layer<S> for LogbookLayer {
+    type Service = LogbookService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        LogbookService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct LogbookService<S> {
+    inner: S,
+    layer: LogbookLayer,
+}
+
+impl<S, B, R> Service<Request<B>> for LogbookService<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<R>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let context = self.context(&request);
+        request
+            .extensions_mut()
+            .insert(RequestEvent(context.clone()));
+        let user = request.extensions().get::<RequestUser>().cloned();
+        let client = self.layer.client.clone();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            let millis = started.elapsed().as_secs_f64() * 1000.0;
+            let status = response.status().as_u16();
+            let mut event = context
+                .status_code(status)
+                .response_time_ms(millis)
+                .success(status < 400);
+            if let Some(user) = response.extensions().get::<RequestUser>().cloned().or(user) {
+                if let Some(id) = user.user_id {
+                    event = event.user_id(id);
+                }
+                if let Some(session) = user.session_id {
+                    event = event.session_id(session);
+                }
+            }
+            client.record(event);
+            Ok(response)
+        })
+    }
+}
+
+impl<S> LogbookService<S> {
+    /// The REQUEST event as far as the request alone tells it.
+    fn context<B>(&self, request: &Request<B>) -> Event {
+        let headers = request.headers();
+        let mut event = Event::new("REQUEST")
+            .http_method(request.method().as_str())
+            .request_path(request.uri().path());
+        if let Some(route) = request.extensions().get::<MatchedPath>() {
+            event = event.metadata(json!({"route": route.as_str()}));
+        }
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(ip) = client_ip(peer, headers, &self.layer.trusted_proxies) {
+            event = event.ip(ip);
+        }
+        for (header, field) in [
+            ("user-agent", "user_agent"),
+            ("referer", "referrer"),
+            ("origin", "origin"),
+            ("x-device-id", "device_id"),
+            ("x-fingerprint", "fingerprint"),
+            ("x-request-id", "request_id"),
+        ] {
+            if let Some(value) = headers.get(header).and_then(|v| v.to_str().ok()) {
+                event = event.set(field, json!(value));
+            }
+        }
+        if let Some(service) = &self.layer.service {
+            event = event.service(service.as_ref());
+        }
+        event
+    }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy, in which case
+/// the nearest untrusted address in `X-Forwarded-For`.
+fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    forwarded
+        .rsplit(',')
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|hop| !trusted.contains(hop))
+        .or(Some(peer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "198.51.100.7, 10.0.0.2".parse().unwrap());
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.1".parse().unwrap();
+        assert_eq!(
+            client_ip(Some(stranger), &headers, &[proxy]),
+            Some(stranger)
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &headers, &[proxy]),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
+    }
+}

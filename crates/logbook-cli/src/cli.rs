@@ -266,6 +266,12 @@ pub struct QueryArgs {
 pub enum BenchCommand {
     /// Ingest throughput: HTTP ingest vs raw binary COPY vs one INSERT per event.
     Ingest(crate::commands::bench::IngestBenchArgs),
+    /// The client's tower layer: the latency it adds to a request, with Logbook reachable
+    /// and unreachable.
+    Layer {
+        #[arg(long, default_value_t = 200_000)]
+        requests: usize,
+    },
     /// Parsing alone: the server's CPU per event before storage, on one core.
     Parse {
         #[arg(long, default_value_t = 200_000)]

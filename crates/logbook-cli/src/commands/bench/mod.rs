@@ -8,6 +8,7 @@
 //! On SQLite: HTTP ingest and the store's own batched transactions.
 
 mod http;
+mod layer;
 mod postgres;
 mod sqlite;
 mod workload;
@@ -51,6 +52,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let args = match command {
         BenchCommand::Ingest(args) => args,
         BenchCommand::Parse { events } => return parse(events),
+        BenchCommand::Layer { requests } => return layer::run(requests).await,
     };
     let workload = workload::Workload::generate(args.events, args.batch);
     println!(

@@ -24,6 +24,8 @@ mod helpers;
 #[cfg(feature = "axum")]
 pub mod layer;
 mod spool;
+#[cfg(feature = "tracing")]
+pub mod tracing_layer;
 mod transport;
 mod worker;
 

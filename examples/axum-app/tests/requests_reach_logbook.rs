@@ -190,3 +190,61 @@ async fn nothing_is_lost_or_doubled_across_an_outage_and_a_restart() {
     );
     server.stop().await;
 }
+
+/// tracing events at or above the layer's level arrive as LOG events with severity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracing_events_become_log_events() {
+    use tracing_subscriber::prelude::*;
+
+    let db = testing::temp_sqlite_path();
+    let (server, address, key) = logbook(&db, "127.0.0.1:0".parse().unwrap()).await;
+    let client = client(address, &key.unwrap(), &db.with_file_name("spool"));
+    let subscriber = tracing_subscriber::registry().with(
+        logbook_client::tracing_layer::LogbookTracingLayer::new(
+            client.clone(),
+            tracing::Level::WARN,
+        ),
+    );
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::warn!(user = "u1", free_mb = 120, "disk almost full");
+        tracing::error!("payment failed");
+        tracing::info!("not sent: below the level");
+    });
+    client.flush().await;
+    let tenant = server
+        .store
+        .tenant_by_name("default")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let filter = EventFilter {
+        event_type: Some(EventType::parse("LOG").unwrap()),
+        ..Default::default()
+    };
+    let logs = server
+        .store
+        .list_events(
+            tenant,
+            &EventQuery {
+                filter,
+                order: logbook_model::Order::Asc,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(logs.len(), 2);
+    assert_eq!(
+        (logs[0].severity.as_str(), logs[0].message.as_deref()),
+        ("warning", Some("disk almost full"))
+    );
+    let metadata = logs[0].metadata.clone().unwrap();
+    assert_eq!(
+        (metadata["user"].clone(), metadata["free_mb"].clone()),
+        (serde_json::json!("u1"), serde_json::json!(120))
+    );
+    assert_eq!(logs[1].severity.as_str(), "error");
+    server.stop().await;
+}

@@ -91,6 +91,41 @@ impl Event {
     }
 }
 
+/// The fields of an event as the API shows them, in order (the id first).
+pub const FIELD_NAMES: &[&str] = &[
+    "id",
+    "created_at",
+    "event_type",
+    "event_subtype",
+    "user_id",
+    "fingerprint",
+    "device_id",
+    "ip_address",
+    "user_agent",
+    "http_method",
+    "request_path",
+    "request_params",
+    "request_body_summary",
+    "response_status_code",
+    "response_time_ms",
+    "geo_country",
+    "geo_region",
+    "geo_city",
+    "geo_timezone",
+    "session_id",
+    "referrer",
+    "origin",
+    "success",
+    "message",
+    "error_code",
+    "metadata",
+    "service",
+    "severity",
+    "request_id",
+    "provider",
+    "status",
+];
+
 /// A fresh UUIDv7 carrying `created_at`'s millisecond. Within one thread, ids of the same
 /// millisecond increase, so the events of one request keep their order when sorted by
 /// `(created_at, id)`.
@@ -195,6 +230,26 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_names_are_the_serialized_fields() {
+        let event = Event::new(
+            TenantId::new(),
+            EventType::parse("REQUEST").unwrap(),
+            chrono::Utc::now(),
+        );
+        let value = serde_json::to_value(&event).unwrap();
+        let mut serialized: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut named = FIELD_NAMES.to_vec();
+        serialized.sort_unstable();
+        named.sort_unstable();
+        assert_eq!(serialized, named);
+    }
 
     #[test]
     fn id_carries_the_millisecond_of_created_at() {

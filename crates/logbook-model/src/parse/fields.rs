@@ -215,44 +215,15 @@ fn text_slot<'e>(event: &'e mut Event, name: &str) -> (&'e mut Option<String>, u
     }
 }
 
-/// Every field an event may carry, snake_case.
-pub const FIELDS: &[&str] = &[
-    "event_type",
-    "event_subtype",
-    "created_at",
-    "user_id",
-    "fingerprint",
-    "device_id",
-    "ip_address",
-    "user_agent",
-    "http_method",
-    "request_path",
-    "request_params",
-    "request_body_summary",
-    "response_status_code",
-    "response_time_ms",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "geo_timezone",
-    "session_id",
-    "referrer",
-    "origin",
-    "success",
-    "message",
-    "error_code",
-    "metadata",
-    "service",
-    "severity",
-    "request_id",
-    "provider",
-    "status",
-];
+/// Every field a client may send, snake_case: all of an event's but the id.
+fn sendable() -> &'static [&'static str] {
+    &crate::event::FIELD_NAMES[1..]
+}
 
 /// The snake_case field a key names, accepting seed 000's camelCase (`ipAddress`).
 pub fn canonical_name(key: &str) -> Option<&'static str> {
     if !key.bytes().any(|b| b.is_ascii_uppercase()) {
-        return FIELDS.iter().copied().find(|f| *f == key);
+        return sendable().iter().copied().find(|f| *f == key);
     }
     let mut snake = String::with_capacity(key.len() + 4);
     for c in key.chars() {
@@ -263,7 +234,7 @@ pub fn canonical_name(key: &str) -> Option<&'static str> {
             snake.push(c);
         }
     }
-    FIELDS.iter().copied().find(|f| *f == snake)
+    sendable().iter().copied().find(|f| *f == snake)
 }
 
 pub fn unknown_field_reason(key: &str) -> String {

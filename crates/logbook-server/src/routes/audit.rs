@@ -4,7 +4,7 @@
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, Query, State, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     routing::{get, post},
 };
 use bytes::Bytes;
@@ -12,13 +12,12 @@ use chrono::Utc;
 use logbook_model::{
     Limits,
     audit::{ActorSummary, AuditEvent, AuditQuery, chain::Verification, checkpoint::Checkpoint},
-    body,
 };
 use logbook_store::verify_audit;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::ingest_events::{Rejection, framing};
+use super::ingest_events::{Rejection, read_body, split_body};
 use crate::{
     ApiError, AppState,
     access::Access,
@@ -52,18 +51,8 @@ async fn append_audit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Appended>, ApiError> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
-            "the body is over the {} byte limit",
-            Limits::BODY_BYTES
-        )),
-        _ => ApiError::BadRequest(rejection.body_text()),
-    })?;
-    let body = crate::compression::decoded(&headers, body)?;
-    let raws = body::split(&body, framing(&headers)).map_err(|error| match error {
-        body::BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
-        other => ApiError::BadRequest(other.to_string()),
-    })?;
+    let body = read_body(&headers, body)?;
+    let raws = split_body(&headers, &body)?;
     let now = Utc::now();
     let mut events = Vec::with_capacity(raws.len());
     let mut rejected = Vec::new();

@@ -231,39 +231,7 @@ async fn export_audit(
     Ok(streamed(format, "audit", body))
 }
 
-const EVENT_CSV: &[&str] = &[
-    "id",
-    "created_at",
-    "event_type",
-    "event_subtype",
-    "user_id",
-    "fingerprint",
-    "device_id",
-    "ip_address",
-    "user_agent",
-    "http_method",
-    "request_path",
-    "request_params",
-    "request_body_summary",
-    "response_status_code",
-    "response_time_ms",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "geo_timezone",
-    "session_id",
-    "referrer",
-    "origin",
-    "success",
-    "message",
-    "error_code",
-    "metadata",
-    "service",
-    "severity",
-    "request_id",
-    "provider",
-    "status",
-];
+const EVENT_CSV: &[&str] = logbook_model::event::FIELD_NAMES;
 
 async fn export_events(
     State(state): State<AppState>,

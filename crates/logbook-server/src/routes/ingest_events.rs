@@ -55,18 +55,8 @@ async fn ingest_events(
             return Ok(json(response));
         }
     }
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
-            "the body is over the {} byte limit",
-            Limits::BODY_BYTES
-        )),
-        _ => ApiError::BadRequest(rejection.body_text()),
-    })?;
-    let body = crate::compression::decoded(&headers, body)?;
-    let raw_events = body::split(&body, framing(&headers)).map_err(|error| match error {
-        BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
-        other => ApiError::BadRequest(other.to_string()),
-    })?;
+    let body = read_body(&headers, body)?;
+    let raw_events = split_body(&headers, &body)?;
 
     let now = Utc::now();
     let mut events = Vec::with_capacity(raw_events.len());
@@ -118,7 +108,33 @@ async fn ingest_events(
     }
 }
 
-pub(super) fn framing(headers: &HeaderMap) -> Framing {
+/// The request body, decompressed, within the body limit.
+pub(super) fn read_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "the body is over the {} byte limit",
+            Limits::BODY_BYTES
+        )),
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    crate::compression::decoded(headers, body)
+}
+
+/// One JSON text per event, however the client framed them.
+pub(super) fn split_body<'b>(
+    headers: &HeaderMap,
+    body: &'b Bytes,
+) -> Result<Vec<&'b str>, ApiError> {
+    body::split(body, framing(headers)).map_err(|error| match error {
+        BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    })
+}
+
+fn framing(headers: &HeaderMap) -> Framing {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -25,8 +25,12 @@ use std::{
     time::Instant,
 };
 
-use axum::extract::{ConnectInfo, MatchedPath};
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, MatchedPath},
+};
 use http::{HeaderMap, Request, Response};
+use logbook_model::Redactor;
 use serde_json::json;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -51,6 +55,7 @@ pub struct LogbookLayer {
     client: Client,
     trusted_proxies: Arc<Vec<IpAddr>>,
     service: Option<Arc<str>>,
+    body_summary: Option<(usize, Arc<Redactor>)>,
 }
 
 impl LogbookLayer {
@@ -59,7 +64,16 @@ impl LogbookLayer {
             client,
             trusted_proxies: Arc::default(),
             service: None,
+            body_summary: None,
         }
+    }
+
+    /// Records JSON request bodies of up to `max_bytes` as `request_body_summary`, with
+    /// secrets (password, token, cookie, card number…) redacted here, before they leave
+    /// the application. The body is buffered to read it, so keep `max_bytes` small.
+    pub fn body_summary(mut self, max_bytes: usize) -> Self {
+        self.body_summary = Some((max_bytes, Arc::new(Redactor::default())));
+        self
     }
 
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -92,9 +106,9 @@ pub struct LogbookService<S> {
     layer: LogbookLayer,
 }
 
-impl<S, B, R> Service<Request<B>> for LogbookService<S>
+impl<S, R> Service<Request<Body>> for LogbookService<S>
 where
-    S: Service<Request<B>, Response = Response<R>>,
+    S: Service<Request<Body>, Response = Response<R>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     R: Send + 'static,
@@ -107,17 +121,33 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let started = Instant::now();
-        let context = self.context(&request);
-        request
-            .extensions_mut()
-            .insert(RequestEvent(context.clone()));
+        let mut context = self.context(&request);
         let user = request.extensions().get::<RequestUser>().cloned();
         let client = self.layer.client.clone();
-        let future = self.inner.call(request);
+        let summary = self
+            .layer
+            .body_summary
+            .clone()
+            .filter(|(max, _)| is_small_json(request.headers(), *max));
+        // The service that was polled ready serves this request; a clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let response = future.await?;
+            if let Some((max, redactor)) = summary {
+                let (parts, body) = request.into_parts();
+                let bytes = axum::body::to_bytes(body, max).await.unwrap_or_default();
+                if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    redactor.redact(&mut value);
+                    context = context.request_body_summary(value);
+                }
+                request = Request::from_parts(parts, Body::from(bytes));
+            }
+            request
+                .extensions_mut()
+                .insert(RequestEvent(context.clone()));
+            let response = inner.call(request).await?;
             let millis = started.elapsed().as_secs_f64() * 1000.0;
             let status = response.status().as_u16();
             let mut event = context
@@ -172,6 +202,18 @@ impl<S> LogbookService<S> {
         }
         event
     }
+}
+
+fn is_small_json(headers: &HeaderMap, max: usize) -> bool {
+    let json = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    let length = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    json && length.is_some_and(|n| n <= max)
 }
 
 /// The client's address: the peer's, unless the peer is a trusted proxy, in which case

@@ -19,7 +19,11 @@ pub fn app(client: Client) -> Router {
         .route("/items/{id}", get(item))
         .route("/login", post(login))
         .layer(Extension(client.clone()))
-        .layer(LogbookLayer::new(client).service("example-axum"))
+        .layer(
+            LogbookLayer::new(client)
+                .service("example-axum")
+                .body_summary(16 * 1024),
+        )
 }
 
 async fn item(Path(id): Path<u64>) -> impl IntoResponse {

@@ -248,3 +248,54 @@ async fn tracing_events_become_log_events() {
     assert_eq!(logs[1].severity.as_str(), "error");
     server.stop().await;
 }
+
+/// A login with the wrong password: the layer's REQUEST event carries the body with the
+/// password redacted before it left the application, and the handler's AUTH_FAILURE
+/// event (seed 000 recordAuthFailure) carries the same context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_login_is_recorded_without_its_password() {
+    let db = testing::temp_sqlite_path();
+    let (server, address, key) = logbook(&db, "127.0.0.1:0".parse().unwrap()).await;
+    let client = client(address, &key.unwrap(), &db.with_file_name("spool"));
+    let (app, _task) = example(client.clone()).await;
+    let http: Http<_, http_body_util::Full<Bytes>> =
+        Http::builder(TokioExecutor::new()).build_http();
+    let body = r#"{"email":"a@example.com","password":"hunter2"}"#;
+    let request = hyper::Request::post(format!("http://{app}/login"))
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .body(http_body_util::Full::new(Bytes::from(body)))
+        .unwrap();
+    assert_eq!(http.request(request).await.unwrap().status(), 401);
+    client.flush().await;
+    let tenant = server
+        .store
+        .tenant_by_name("default")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let events = server
+        .store
+        .list_events(tenant, &EventQuery::default())
+        .await
+        .unwrap()
+        .items;
+    let failure = events
+        .iter()
+        .find(|e| e.event_type.as_str() == "AUTH_FAILURE")
+        .expect("an AUTH_FAILURE event");
+    assert_eq!(
+        (failure.success, failure.error_code.as_deref()),
+        (false, Some("AUTH_BAD_PASSWORD"))
+    );
+    let request = events
+        .iter()
+        .find(|e| e.event_type.as_str() == "REQUEST")
+        .unwrap();
+    assert_eq!(request.response_status_code, Some(401));
+    let expected = serde_json::json!({"email": "a@example.com", "password": "[REDACTED]"});
+    assert_eq!(request.request_body_summary, Some(expected.clone()));
+    assert_eq!(failure.request_body_summary, Some(expected));
+    server.stop().await;
+}

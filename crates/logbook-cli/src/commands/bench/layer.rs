@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::extract::ConnectInfo;
+use axum::{body::Body, extract::ConnectInfo};
 use http::{Request, Response};
 use logbook_client::{Client, layer::LogbookLayer};
 use logbook_server::{App, Config};
@@ -18,7 +18,7 @@ use tower::{Layer, Service, ServiceExt, service_fn};
 
 async fn measure<S>(mut service: S, requests: usize) -> Vec<Duration>
 where
-    S: Service<Request<()>, Response = Response<()>>,
+    S: Service<Request<Body>, Response = Response<()>>,
     S::Error: std::fmt::Debug,
 {
     let peer: SocketAddr = "198.51.100.7:40000".parse().expect("an address");
@@ -27,7 +27,7 @@ where
         let mut request = Request::get(format!("/items/{}", i % 1000))
             .header("user-agent", "Mozilla/5.0 (bench)")
             .header("x-request-id", "r-1")
-            .body(())
+            .body(Body::empty())
             .expect("a request");
         request.extensions_mut().insert(ConnectInfo(peer));
         let service = service.ready().await.expect("ready");

@@ -49,7 +49,9 @@ fn micros(d: Duration) -> f64 {
 
 pub async fn run(requests: usize) -> anyhow::Result<()> {
     let inner = || {
-        service_fn(|_: Request<()>| async { Ok::<_, std::convert::Infallible>(Response::new(())) })
+        service_fn(|_: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(()))
+        })
     };
 
     let dir = std::env::temp_dir().join(format!("logbook-layer-bench-{}", std::process::id()));

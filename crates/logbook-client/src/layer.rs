@@ -46,9 +46,10 @@ pub struct RequestUser {
 }
 
 /// The request's event so far, in the request's extensions, for handlers that record
-/// more about the same request (`client.record_auth_failure(&context.0, …)`).
+/// more about the same request (`client.record_auth_failure(&context.0, …)`). Shared,
+/// not copied: the layer takes it back once the handler is done with the request.
 #[derive(Clone, Debug)]
-pub struct RequestEvent(pub Event);
+pub struct RequestEvent(pub Arc<Event>);
 
 #[derive(Clone)]
 pub struct LogbookLayer {
@@ -144,10 +145,13 @@ where
                 }
                 request = Request::from_parts(parts, Body::from(bytes));
             }
+            let shared = Arc::new(context);
             request
                 .extensions_mut()
-                .insert(RequestEvent(context.clone()));
+                .insert(RequestEvent(shared.clone()));
             let response = inner.call(request).await?;
+            let context =
+                Arc::try_unwrap(shared).unwrap_or_else(|still_held| (*still_held).clone());
             let millis = started.elapsed().as_secs_f64() * 1000.0;
             let status = response.status().as_u16();
             let mut event = context

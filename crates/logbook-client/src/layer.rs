@@ -31,19 +31,14 @@ use axum::{
 };
 use http::{HeaderMap, Request, Response};
 use logbook_model::Redactor;
-use serde_json::json;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{Client, Event};
-
-/// Who made the request, for the event: put it in the request's extensions (from an
-/// outer auth layer) or the response's (from a handler or inner middleware).
-#[derive(Clone, Debug, Default)]
-pub struct RequestUser {
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-}
+pub use crate::RequestUser;
+use crate::{
+    Client, Event,
+    request_info::{RequestHead, RequestRecorder},
+};
 
 /// The request's event so far, in the request's extensions, for handlers that record
 /// more about the same request (`client.record_auth_failure(&context.0, …)`). Shared,
@@ -53,18 +48,14 @@ pub struct RequestEvent(pub Arc<Event>);
 
 #[derive(Clone)]
 pub struct LogbookLayer {
-    client: Client,
-    trusted_proxies: Arc<Vec<IpAddr>>,
-    service: Option<Arc<str>>,
+    recorder: RequestRecorder,
     body_summary: Option<(usize, Arc<Redactor>)>,
 }
 
 impl LogbookLayer {
     pub fn new(client: Client) -> Self {
         Self {
-            client,
-            trusted_proxies: Arc::default(),
-            service: None,
+            recorder: RequestRecorder::new(client),
             body_summary: None,
         }
     }
@@ -79,13 +70,13 @@ impl LogbookLayer {
 
     /// Proxies whose `X-Forwarded-For` is believed.
     pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
-        self.trusted_proxies = Arc::new(proxies.into_iter().collect());
+        self.recorder.trusted_proxies = Arc::new(proxies.into_iter().collect());
         self
     }
 
     /// The `service` of every event.
     pub fn service(mut self, name: &str) -> Self {
-        self.service = Some(name.into());
+        self.recorder.service = Some(name.into());
         self
     }
 }
@@ -126,7 +117,7 @@ where
         let started = Instant::now();
         let mut context = self.context(&request);
         let user = request.extensions().get::<RequestUser>().cloned();
-        let client = self.layer.client.clone();
+        let recorder = self.layer.recorder.clone();
         let summary = self
             .layer
             .body_summary
@@ -152,21 +143,8 @@ where
             let response = inner.call(request).await?;
             let context =
                 Arc::try_unwrap(shared).unwrap_or_else(|still_held| (*still_held).clone());
-            let millis = started.elapsed().as_secs_f64() * 1000.0;
-            let status = response.status().as_u16();
-            let mut event = context
-                .status_code(status)
-                .response_time_ms(millis)
-                .success(status < 400);
-            if let Some(user) = response.extensions().get::<RequestUser>().cloned().or(user) {
-                if let Some(id) = user.user_id {
-                    event = event.user_id(id);
-                }
-                if let Some(session) = user.session_id {
-                    event = event.session_id(session);
-                }
-            }
-            client.record(event);
+            let user = response.extensions().get::<RequestUser>().cloned().or(user);
+            recorder.finish(context, started, response.status().as_u16(), user);
             Ok(response)
         })
     }
@@ -175,36 +153,16 @@ where
 impl<S> LogbookService<S> {
     /// The REQUEST event as far as the request alone tells it.
     fn context<B>(&self, request: &Request<B>) -> Event {
-        let headers = request.headers();
-        let mut event = Event::new("REQUEST")
-            .http_method(request.method().as_str())
-            .request_path(request.uri().path());
-        if let Some(route) = request.extensions().get::<MatchedPath>() {
-            event = event.metadata(json!({"route": route.as_str()}));
-        }
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(ip) = client_ip(peer, headers, &self.layer.trusted_proxies) {
-            event = event.ip(ip);
-        }
-        for (header, field) in [
-            ("user-agent", "user_agent"),
-            ("referer", "referrer"),
-            ("origin", "origin"),
-            ("x-device-id", "device_id"),
-            ("x-fingerprint", "fingerprint"),
-            ("x-request-id", "request_id"),
-        ] {
-            if let Some(value) = headers.get(header).and_then(|v| v.to_str().ok()) {
-                event = event.set(field, json!(value));
-            }
-        }
-        if let Some(service) = &self.layer.service {
-            event = event.service(service.as_ref());
-        }
-        event
+        let extensions = request.extensions();
+        self.layer.recorder.start(RequestHead {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            route: extensions.get::<MatchedPath>().map(MatchedPath::as_str),
+            peer: extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+            header: |name| request.headers().get(name).and_then(|v| v.to_str().ok()),
+        })
     }
 }
 
@@ -218,47 +176,4 @@ fn is_small_json(headers: &HeaderMap, max: usize) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     json && length.is_some_and(|n| n <= max)
-}
-
-/// The client's address: the peer's, unless the peer is a trusted proxy, in which case
-/// the nearest untrusted address in `X-Forwarded-For`.
-fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = peer?;
-    if !trusted.contains(&peer) {
-        return Some(peer);
-    }
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    forwarded
-        .rsplit(',')
-        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-        .find(|hop| !trusted.contains(hop))
-        .or(Some(peer))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "198.51.100.7, 10.0.0.2".parse().unwrap());
-        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
-        let stranger: IpAddr = "203.0.113.1".parse().unwrap();
-        assert_eq!(
-            client_ip(Some(stranger), &headers, &[proxy]),
-            Some(stranger)
-        );
-        assert_eq!(
-            client_ip(Some(proxy), &headers, &[proxy]),
-            Some("198.51.100.7".parse().unwrap())
-        );
-        assert_eq!(
-            client_ip(Some(proxy), &HeaderMap::new(), &[proxy]),
-            Some(proxy)
-        );
-    }
 }

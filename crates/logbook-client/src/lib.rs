@@ -18,11 +18,15 @@
 //! it is back — also after the application restarts. An event is dropped (and counted)
 //! only when both the queue and the spool are full.
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod client;
 mod event;
 mod helpers;
 #[cfg(feature = "axum")]
 pub mod layer;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod request_info;
 mod spool;
 #[cfg(feature = "tracing")]
 pub mod tracing_layer;
@@ -32,3 +36,5 @@ mod worker;
 pub use client::{Client, ClientBuilder, Counters};
 pub use event::Event;
 pub use helpers::{AuditEvent, FailedAuthQuery};
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use request_info::RequestUser;

@@ -6,8 +6,11 @@
 
 use std::path::PathBuf;
 
+use logbook_model::{Event, EventFilter, EventQuery, EventType};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
+
+use crate::Store;
 
 pub const DATABASE_PREFIX: &str = "logbook_test_";
 
@@ -44,6 +47,28 @@ pub fn temp_sqlite_path() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("logbook-test-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir.join("logbook.db")
+}
+
+/// Every event of `event_type` in the operator tenant, page by page.
+pub async fn operator_events(store: &dyn Store, event_type: &str) -> Vec<Event> {
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    let mut query = EventQuery {
+        filter: EventFilter {
+            event_type: Some(EventType::parse(event_type).unwrap()),
+            ..Default::default()
+        },
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut events = Vec::new();
+    loop {
+        let page = store.list_events(tenant, &query).await.unwrap();
+        events.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor.parse().unwrap()),
+            None => return events,
+        }
+    }
 }
 
 #[cfg(test)]

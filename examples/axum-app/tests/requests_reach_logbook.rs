@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::{client::legacy::Client as Http, rt::TokioExecutor};
 use logbook_client::Client;
-use logbook_model::{EventFilter, EventQuery, EventType, Page};
+use logbook_model::{EventFilter, EventQuery, EventType};
 use logbook_server::{App, Config};
 use logbook_store::{Store, StoreLocation, testing};
 use tokio::net::TcpListener;
@@ -86,28 +86,6 @@ async fn drive(app: SocketAddr, range: std::ops::Range<u64>) {
     }
 }
 
-async fn request_events(store: &Arc<dyn Store>) -> Vec<logbook_model::Event> {
-    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
-    let filter = EventFilter {
-        event_type: Some(EventType::parse("REQUEST").unwrap()),
-        ..Default::default()
-    };
-    let mut query = EventQuery {
-        filter,
-        limit: 1000,
-        ..Default::default()
-    };
-    let mut events = Vec::new();
-    loop {
-        let Page { items, next_cursor } = store.list_events(tenant, &query).await.unwrap();
-        events.extend(items);
-        match next_cursor {
-            Some(cursor) => query.cursor = Some(cursor.parse().unwrap()),
-            None => return events,
-        }
-    }
-}
-
 fn client(logbook: SocketAddr, key: &str, spool: &Path) -> Client {
     Client::builder(&format!("http://{logbook}"), key)
         .max_age(Duration::from_millis(20))
@@ -125,7 +103,7 @@ async fn ten_thousand_requests_become_ten_thousand_events() {
     client.flush().await;
     assert_eq!(client.counters().snapshot(), (10_000, 0, 0, 0));
 
-    let events = request_events(&server.store).await;
+    let events = testing::operator_events(server.store.as_ref(), "REQUEST").await;
     assert_eq!(events.len(), 10_000);
     let ids: HashSet<_> = events.iter().filter_map(|e| e.request_id.clone()).collect();
     assert_eq!(ids.len(), 10_000, "every request once");
@@ -177,7 +155,7 @@ async fn nothing_is_lost_or_doubled_across_an_outage_and_a_restart() {
     drive(app, 7_000..10_000).await;
     second.flush().await;
 
-    let events = request_events(&server.store).await;
+    let events = testing::operator_events(server.store.as_ref(), "REQUEST").await;
     let ids: HashSet<_> = events.iter().filter_map(|e| e.request_id.clone()).collect();
     assert_eq!(
         (events.len(), ids.len()),

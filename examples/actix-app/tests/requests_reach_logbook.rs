@@ -12,9 +12,9 @@ use logbook_server::{App, Config};
 use logbook_store::{StoreLocation, testing};
 use tokio_util::sync::CancellationToken;
 
-/// GET /items/{n} for every n in `range` over one keep-alive connection, with blocking
-/// sockets so the client shares nothing with either server's runtime.
-fn drive(app: SocketAddr, range: std::ops::Range<u64>) {
+/// GET `{prefix}{n}` for every n in `range` over one keep-alive connection, expecting
+/// `status`; blocking sockets, so the client shares nothing with either server's runtime.
+fn drive(app: SocketAddr, prefix: &str, range: std::ops::Range<u64>, status: u16) {
     let stream = TcpStream::connect(app).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
@@ -22,13 +22,16 @@ fn drive(app: SocketAddr, range: std::ops::Range<u64>) {
         // One write per request: write! on a bare socket would send each piece alone
         // and wait out Nagle's delay.
         let request = format!(
-            "GET /items/{n} HTTP/1.1\r\nhost: example\r\nuser-agent: load-test/1.0\r\n\
+            "GET {prefix}{n} HTTP/1.1\r\nhost: example\r\nuser-agent: load-test/1.0\r\n\
              x-request-id: req-{n}\r\nx-device-id: device-9\r\n\r\n"
         );
         writer.write_all(request.as_bytes()).unwrap();
-        let mut status = String::new();
-        reader.read_line(&mut status).unwrap();
-        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line).unwrap();
+        assert!(
+            status_line.starts_with(&format!("HTTP/1.1 {status}")),
+            "{status_line}"
+        );
         let mut length = 0;
         loop {
             let mut line = String::new();
@@ -71,21 +74,26 @@ async fn every_request_becomes_one_event() {
     let app_task = tokio::spawn(server);
 
     let drivers: Vec<_> = (0..4u64)
-        .map(|i| tokio::task::spawn_blocking(move || drive(app, i * 500..(i + 1) * 500)))
+        .map(|i| {
+            tokio::task::spawn_blocking(move || drive(app, "/items/", i * 500..(i + 1) * 500, 200))
+        })
         .collect();
     for driver in drivers {
         driver.await.unwrap();
     }
+    tokio::task::spawn_blocking(move || drive(app, "/nowhere/", 2_000..2_001, 404))
+        .await
+        .unwrap();
     handle.stop(true).await;
     app_task.await.unwrap().unwrap();
     client.flush().await;
-    assert_eq!(client.counters().snapshot(), (2_000, 0, 0, 0));
+    assert_eq!(client.counters().snapshot(), (2_001, 0, 0, 0));
 
     let events = testing::operator_events(store.as_ref(), "REQUEST").await;
     let ids: HashSet<_> = events.iter().filter_map(|e| e.request_id.clone()).collect();
     assert_eq!(
         (events.len(), ids.len()),
-        (2_000, 2_000),
+        (2_001, 2_001),
         "every request once"
     );
     let seven = events
@@ -105,6 +113,14 @@ async fn every_request_becomes_one_event() {
         seven.metadata,
         Some(serde_json::json!({"route": "/items/{id}"}))
     );
+    let unrouted = events
+        .iter()
+        .find(|e| e.request_id.as_deref() == Some("req-2000"))
+        .unwrap();
+    assert_eq!(unrouted.request_path.as_deref(), Some("/nowhere/2000"));
+    assert_eq!(unrouted.response_status_code, Some(404));
+    assert!(!unrouted.success);
+    assert_eq!(unrouted.metadata, None, "no route matched");
     stop.cancel();
     logbook_task.await.unwrap().unwrap();
 }

@@ -148,7 +148,8 @@ impl Client {
         actor: &str,
         data: Value,
     ) -> Result<(), String> {
-        self.audit(AuditEvent(json!({"action": "create", "resource_type": resource_type, "resource_id": resource_id, "actor_id": actor, "after": data})))
+        let resource = (resource_type, resource_id);
+        self.log_change("create", resource, actor, Value::Null, data)
             .await
     }
 
@@ -161,11 +162,9 @@ impl Client {
         before: Value,
         after: Value,
     ) -> Result<(), String> {
-        self.audit(AuditEvent(json!({
-            "action": "update", "resource_type": resource_type, "resource_id": resource_id, "actor_id": actor,
-            "before": before, "after": after,
-        })))
-        .await
+        let resource = (resource_type, resource_id);
+        self.log_change("update", resource, actor, before, after)
+            .await
     }
 
     /// Seed 004 log_delete.
@@ -176,8 +175,30 @@ impl Client {
         actor: &str,
         data: Value,
     ) -> Result<(), String> {
-        self.audit(AuditEvent(json!({"action": "delete", "resource_type": resource_type, "resource_id": resource_id, "actor_id": actor, "before": data})))
+        let resource = (resource_type, resource_id);
+        self.log_change("delete", resource, actor, data, Value::Null)
             .await
+    }
+
+    /// An audit event for a change to one resource; a null side is left out.
+    async fn log_change(
+        &self,
+        action: &str,
+        (resource_type, resource_id): (&str, &str),
+        actor: &str,
+        before: Value,
+        after: Value,
+    ) -> Result<(), String> {
+        let mut event = json!({
+            "action": action, "resource_type": resource_type, "resource_id": resource_id,
+            "actor_id": actor,
+        });
+        for (side, value) in [("before", before), ("after", after)] {
+            if !value.is_null() {
+                event[side] = value;
+            }
+        }
+        self.audit(AuditEvent(event)).await
     }
 
     /// Runs `operation`, timing it, and records an ACTION event (seed 004 log_action):

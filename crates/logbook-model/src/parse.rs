@@ -43,6 +43,18 @@ impl ParseError {
             reason: reason.into(),
         }
     }
+
+    /// Refuses an event's JSON text over [`Limits::EVENT_BYTES`], before any parsing.
+    pub(crate) fn check_size(raw: &str) -> Result<(), Self> {
+        if raw.len() > Limits::EVENT_BYTES {
+            return Err(Self::whole(format!(
+                "event is {} bytes; the limit is {} bytes",
+                raw.len(),
+                Limits::EVENT_BYTES
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for ParseError {
@@ -74,13 +86,7 @@ impl EventParser {
         raw: &str,
         now: DateTime<Utc>,
     ) -> Result<Event, ParseError> {
-        if raw.len() > Limits::EVENT_BYTES {
-            return Err(ParseError::whole(format!(
-                "event is {} bytes; the limit is {} bytes",
-                raw.len(),
-                Limits::EVENT_BYTES
-            )));
-        }
+        ParseError::check_size(raw)?;
         if let Some(Ok(event)) =
             wire::read(raw).map(|fields| fields.into_event(tenant, now, &self.redactor))
         {

@@ -14,7 +14,7 @@ use chrono::Utc;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use logbook_model::{
     TenantId,
-    audit::{chain::Break, chain::Verification, checkpoint::Checkpoint},
+    audit::{chain::Verification, checkpoint::Checkpoint},
     hex,
 };
 use logbook_store::{Store, StoreError};
@@ -131,7 +131,7 @@ impl Checkpointer {
         &self,
         store: &dyn Store,
         tenant: TenantId,
-        mut result: Verification,
+        result: Verification,
     ) -> Result<Verification, StoreError> {
         if !result.ok {
             return Ok(result);
@@ -168,12 +168,7 @@ impl Checkpointer {
                 }
             };
             if let Some(reason) = failure {
-                result.ok = false;
-                result.first_bad = Some(Break {
-                    seq: checkpoint.seq,
-                    reason,
-                });
-                return Ok(result);
+                return Ok(result.broken(checkpoint.seq, reason));
             }
         }
         Ok(result)
@@ -252,14 +247,7 @@ pub fn verify_export(
     let mut expected = (from - 1, follows);
     let mut hashes: Vec<[u8; 32]> = Vec::new();
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
-    let mut result = Verification {
-        ok: true,
-        checked: 0,
-        first_seq: None,
-        last_seq: None,
-        last_hash: None,
-        first_bad: None,
-    };
+    let mut result = Verification::default();
     for (number, line) in lines.enumerate() {
         let line = line.map_err(|e| e.to_string())?;
         if line.trim().is_empty() {
@@ -273,15 +261,10 @@ pub fn verify_export(
                     .map_err(|e| format!("line {}: {e}", number + 2))?;
                 let step = chain::verify(std::slice::from_ref(&event), (expected.0, &expected.1));
                 if let Some(bad) = step.first_bad {
-                    result.ok = false;
-                    result.first_bad = Some(bad);
-                    return Ok(result);
+                    return Ok(result.broken(bad.seq, bad.reason));
                 }
                 hashes.push(hex::decode_key(&event.hash).unwrap_or_default());
-                result.checked += 1;
-                result.first_seq.get_or_insert(event.seq);
-                result.last_seq = Some(event.seq);
-                result.last_hash = Some(event.hash.clone());
+                result.accept(&event);
                 expected = (event.seq, event.hash);
             }
             Some("checkpoint") => checkpoints.push(
@@ -317,12 +300,7 @@ pub fn verify_export(
             None
         };
         if let Some(reason) = reason {
-            result.ok = false;
-            result.first_bad = Some(Break {
-                seq: checkpoint.seq,
-                reason,
-            });
-            return Ok(result);
+            return Ok(result.broken(checkpoint.seq, reason));
         }
     }
     Ok(result)

@@ -5,8 +5,12 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use logbook_model::filter::{DEFAULT_PAGE, MAX_PAGE};
 
 use crate::ApiError;
+
+/// The deepest `skip`: offsets cost a scan of everything skipped.
+const MAX_SKIP: i64 = 1_000_000;
 
 pub struct Params {
     pairs: Vec<(String, String)>,
@@ -48,6 +52,16 @@ impl Params {
     /// An integer in `min..=max`, or `default` when absent.
     pub fn int(&mut self, name: &str, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
         Ok(self.int_opt(name, min, max)?.unwrap_or(default))
+    }
+
+    /// `skip`: how many matches to pass over, at most a million (deeper pages use cursors).
+    pub fn skip(&mut self) -> Result<u64, ApiError> {
+        Ok(self.int("skip", 0, 0, MAX_SKIP)? as u64)
+    }
+
+    /// `limit`: a page of 1 to 1000 items, 100 when absent.
+    pub fn page_limit(&mut self) -> Result<u32, ApiError> {
+        Ok(self.int("limit", DEFAULT_PAGE.into(), 1, MAX_PAGE.into())? as u32)
     }
 
     /// An integer in `min..=max`, if given.

@@ -2,7 +2,7 @@
 
 use logbook_model::{
     TenantId,
-    audit::chain::{self, Break, Verification},
+    audit::chain::{self, Verification},
 };
 
 use crate::{Result, Store};
@@ -21,19 +21,7 @@ pub async fn verify_audit(
     let (head_seq, head_hash) = store.audit_head(tenant).await?;
     let from = from_seq.max(1);
     let to = to_seq.unwrap_or(head_seq);
-    let mut result = Verification {
-        ok: true,
-        checked: 0,
-        first_seq: None,
-        last_seq: None,
-        last_hash: None,
-        first_bad: None,
-    };
-    let fail = |mut result: Verification, seq: i64, reason: String| {
-        result.ok = false;
-        result.first_bad = Some(Break { seq, reason });
-        result
-    };
+    let mut result = Verification::default();
     let mut expected = if from == 1 {
         (0, chain::GENESIS.to_owned())
     } else {
@@ -44,11 +32,7 @@ pub async fn verify_audit(
         {
             Some(previous) => (previous.seq, previous.hash),
             None => {
-                return Ok(fail(
-                    result,
-                    from - 1,
-                    format!("seq {} is missing", from - 1),
-                ));
+                return Ok(result.broken(from - 1, format!("seq {} is missing", from - 1)));
             }
         }
     };
@@ -63,7 +47,7 @@ pub async fn verify_audit(
             result.first_seq = checked.first_seq;
         }
         if let Some(bad) = checked.first_bad {
-            return Ok(fail(result, bad.seq, bad.reason));
+            return Ok(result.broken(bad.seq, bad.reason));
         }
         expected = (
             checked.last_seq.unwrap_or(expected.0),
@@ -77,7 +61,7 @@ pub async fn verify_audit(
     if to_end && last < head_seq {
         let reason =
             format!("truncated: the chain ends at seq {last} but its head is at seq {head_seq}");
-        return Ok(fail(result, last + 1, reason));
+        return Ok(result.broken(last + 1, reason));
     }
     if to_seq.is_none()
         && !store
@@ -87,13 +71,12 @@ pub async fn verify_audit(
     {
         let reason =
             format!("events past the chain head (seq {head_seq}) were added outside Logbook");
-        return Ok(fail(result, head_seq + 1, reason));
+        return Ok(result.broken(head_seq + 1, reason));
     }
     if to_end && last == head_seq && head_seq > 0 && expected.1 != head_hash {
-        return Ok(fail(
-            result,
+        return Ok(result.broken(
             head_seq,
-            "the last event's hash is not the one the chain head recorded".into(),
+            "the last event's hash is not the one the chain head recorded",
         ));
     }
     Ok(result)

@@ -77,18 +77,45 @@ pub struct Verification {
     pub first_bad: Option<Break>,
 }
 
+impl Default for Verification {
+    /// Nothing checked yet, nothing found wrong.
+    fn default() -> Self {
+        Self {
+            ok: true,
+            checked: 0,
+            first_seq: None,
+            last_seq: None,
+            last_hash: None,
+            first_bad: None,
+        }
+    }
+}
+
+impl Verification {
+    /// Counts `event` as checked: the verified run now ends at it.
+    pub fn accept(&mut self, event: &AuditEvent) {
+        self.checked += 1;
+        self.first_seq.get_or_insert(event.seq);
+        self.last_seq = Some(event.seq);
+        self.last_hash = Some(event.hash.clone());
+    }
+
+    /// The verification ends at its first failure, at `seq`.
+    pub fn broken(mut self, seq: i64, reason: impl Into<String>) -> Self {
+        self.ok = false;
+        self.first_bad = Some(Break {
+            seq,
+            reason: reason.into(),
+        });
+        self
+    }
+}
+
 /// Checks events read in `seq` order. `expected` is the (seq, hash) the run must follow:
 /// (0, GENESIS) from the start of the chain, or the event before the run's first.
 pub fn verify(events: &[AuditEvent], expected: (i64, &str)) -> Verification {
     let (mut seq, mut prev) = (expected.0, expected.1.to_owned());
-    let mut result = Verification {
-        ok: true,
-        checked: 0,
-        first_seq: None,
-        last_seq: None,
-        last_hash: None,
-        first_bad: None,
-    };
+    let mut result = Verification::default();
     for event in events {
         let bad = if event.seq <= seq {
             Some((
@@ -118,14 +145,9 @@ pub fn verify(events: &[AuditEvent], expected: (i64, &str)) -> Verification {
             None
         };
         if let Some((seq, reason)) = bad {
-            result.ok = false;
-            result.first_bad = Some(Break { seq, reason });
-            return result;
+            return result.broken(seq, reason);
         }
-        result.checked += 1;
-        result.first_seq.get_or_insert(event.seq);
-        result.last_seq = Some(event.seq);
-        result.last_hash = Some(event.hash.clone());
+        result.accept(event);
         seq = event.seq;
         prev = event.hash.clone();
     }

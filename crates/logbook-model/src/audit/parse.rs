@@ -61,13 +61,7 @@ impl AuditParser {
         raw: &str,
         now: DateTime<Utc>,
     ) -> Result<AuditEvent, ParseError> {
-        if raw.len() > Limits::EVENT_BYTES {
-            return Err(ParseError::whole(format!(
-                "event is {} bytes; the limit is {}",
-                raw.len(),
-                Limits::EVENT_BYTES
-            )));
-        }
+        ParseError::check_size(raw)?;
         let value: Value = serde_json::from_str(raw)
             .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
         let Value::Object(map) = value else {

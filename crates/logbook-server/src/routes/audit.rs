@@ -199,8 +199,8 @@ async fn search_audit(
         resource_id: params.text("resource_id"),
         from: params.time("from")?,
         to: params.time("to")?,
-        skip: params.int("skip", 0, 0, 1_000_000)? as u64,
-        limit: params.int("limit", 100, 1, 1000)? as u32,
+        skip: params.skip()?,
+        limit: params.page_limit()?,
     };
     params.finish()?;
     let items = state.store.search_audit(principal.tenant, &query).await?;

@@ -6,10 +6,7 @@ use axum::{
     extract::{Path, Query, State},
     routing::get,
 };
-use logbook_model::{
-    Event, EventFilter, EventQuery, EventType, Page,
-    filter::{DEFAULT_PAGE, MAX_PAGE},
-};
+use logbook_model::{Event, EventFilter, EventQuery, EventType, Page};
 use uuid::Uuid;
 
 use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
@@ -123,8 +120,8 @@ pub(super) fn event_query(
     Ok(EventQuery {
         filter,
         order: params.parse("order")?.unwrap_or_default(),
-        limit: params.int("limit", DEFAULT_PAGE.into(), 1, MAX_PAGE.into())? as u32,
+        limit: params.page_limit()?,
         cursor: params.parse("cursor")?,
-        skip: params.int("skip", 0, 0, 1_000_000)? as u64,
+        skip: params.skip()?,
     })
 }

@@ -15,7 +15,7 @@ use axum::{
     routing::get,
 };
 use bytes::Bytes;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, Stream, StreamExt};
 use logbook_model::{EventQuery, audit::chain::GENESIS};
 use serde_json::{Value, json};
 
@@ -51,16 +51,18 @@ fn format(params: &mut Params) -> Result<Format, ApiError> {
     }
 }
 
-fn streamed(format: Format, name: &str, body: Body) -> Response {
-    let content_type = match format {
-        Format::Ndjson => "application/x-ndjson",
-        Format::Csv => "text/csv; charset=utf-8",
+/// The export as a download: `head` first, then each page as it is read.
+fn streamed(
+    format: Format,
+    name: &str,
+    head: String,
+    pages: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+) -> Response {
+    let (content_type, extension) = match format {
+        Format::Ndjson => ("application/x-ndjson", "ndjson"),
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    let extension = if format == Format::Csv {
-        "csv"
-    } else {
-        "ndjson"
-    };
+    let body = Body::from_stream(stream::once(async move { Ok(Bytes::from(head)) }).chain(pages));
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -225,10 +227,7 @@ async fn export_audit(
             ))
         },
     );
-    let body = Body::from_stream(
-        stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(pages),
-    );
-    Ok(streamed(format, "audit", body))
+    Ok(streamed(format, "audit", head, pages))
 }
 
 const EVENT_CSV: &[&str] = logbook_model::event::FIELD_NAMES;
@@ -307,8 +306,5 @@ async fn export_events(
             ))
         },
     );
-    let body = Body::from_stream(
-        stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(head)) }).chain(pages),
-    );
-    Ok(streamed(format, "events", body))
+    Ok(streamed(format, "events", head, pages))
 }

@@ -17,7 +17,12 @@ use logbook_model::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
+use crate::{
+    ApiError, AppState,
+    access::Access,
+    auth::{Principal, ReadKey},
+    params::Params,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -102,23 +107,16 @@ async fn list_actions(
         .map(|s| vec![s.to_ascii_lowercase()])
         .unwrap_or_default();
     filter.provider = params.text("provider_name");
-    let skip = params.int("skip", 0, 0, 1_000_000)? as u64;
-    let limit = params.int("limit", 100, 1, 1000)? as u32;
+    let skip = params.skip()?;
+    let limit = params.page_limit()?;
     params.finish()?;
-    let page = state
-        .store
-        .list_events(
-            principal.tenant,
-            &EventQuery {
-                filter,
-                skip,
-                limit,
-                ..Default::default()
-            },
-        )
-        .await?;
-    access.record(&state, &principal, page.items.len()).await;
-    Ok(Json(page.items.iter().map(action_summary).collect()))
+    let query = EventQuery {
+        filter,
+        skip,
+        limit,
+        ..Default::default()
+    };
+    actions(&state, &principal, access, &query).await
 }
 
 async fn recent_failed_actions(
@@ -134,18 +132,23 @@ async fn recent_failed_actions(
     let mut filter = actions_filter();
     filter.statuses = vec!["failure".into(), "timeout".into()];
     filter.from = Some(Utc::now() - Duration::minutes(minutes));
-    let page = state
-        .store
-        .list_events(
-            principal.tenant,
-            &EventQuery {
-                filter,
-                limit,
-                ..Default::default()
-            },
-        )
-        .await?;
-    access.record(&state, &principal, page.items.len()).await;
+    let query = EventQuery {
+        filter,
+        limit,
+        ..Default::default()
+    };
+    actions(&state, &principal, access, &query).await
+}
+
+/// The ACTION events `query` finds, as seed 004 lists them; the read is recorded.
+async fn actions(
+    state: &AppState,
+    principal: &Principal,
+    access: Access,
+    query: &EventQuery,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let page = state.store.list_events(principal.tenant, query).await?;
+    access.record(state, principal, page.items.len()).await;
     Ok(Json(page.items.iter().map(action_summary).collect()))
 }
 
@@ -192,16 +195,12 @@ async fn list_audits(
     let query = AuditQuery {
         actions: params.text("action").into_iter().collect(),
         resource_type: params.text("resource_type"),
-        skip: params.int("skip", 0, 0, 1_000_000)? as u64,
-        limit: params.int("limit", 100, 1, 1000)? as u32,
+        skip: params.skip()?,
+        limit: params.page_limit()?,
         ..Default::default()
     };
     params.finish()?;
-    let events = state.store.search_audit(principal.tenant, &query).await?;
-    access
-        .record_in_chain(&state, &principal, events.len())
-        .await;
-    Ok(Json(events.iter().map(audit_view).collect()))
+    audits(&state, &principal, access, &query).await
 }
 
 async fn resource_audits(
@@ -216,9 +215,17 @@ async fn resource_audits(
         limit: 1000,
         ..Default::default()
     };
-    let events = state.store.search_audit(principal.tenant, &query).await?;
-    access
-        .record_in_chain(&state, &principal, events.len())
-        .await;
+    audits(&state, &principal, access, &query).await
+}
+
+/// The audit events `query` finds, as seed 004 shows them; the read is recorded in the chain.
+async fn audits(
+    state: &AppState,
+    principal: &Principal,
+    access: Access,
+    query: &AuditQuery,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let events = state.store.search_audit(principal.tenant, query).await?;
+    access.record_in_chain(state, principal, events.len()).await;
     Ok(Json(events.iter().map(audit_view).collect()))
 }

@@ -4,7 +4,7 @@ use std::{
     io::{BufRead, BufReader},
     net::TcpListener,
     path::Path,
-    process::{Command, Output, Stdio},
+    process::{Child, Command, Output, Stdio},
 };
 
 fn logbook(data_dir: &Path, args: &[&str]) -> Output {
@@ -30,6 +30,43 @@ fn text(bytes: &[u8]) -> String {
 
 fn is_key(line: &str) -> bool {
     line.len() == 68 && line.starts_with("lbk_") && line[4..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// `logbook serve` on a free port over the SQLite data in `dir`, stdout and stderr piped.
+fn serve(dir: &Path) -> (Child, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("LOGBOOK_DATABASE_URL")
+        .env_remove("TIMESCALE_URI")
+        .env_remove("LOGBOOK_SIGNING_KEY")
+        .env("LOGBOOK_DATA_DIR", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (server, port)
+}
+
+/// The admin key a first start prints, if it prints one before its output ends.
+fn admin_key(server: &mut Child) -> Option<String> {
+    BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .map(|line| line.unwrap())
+        .find_map(|line| is_key(line.trim()).then(|| line.trim().to_owned()))
+}
+
+/// Waits until the server says it is listening.
+fn wait_until_listening(server: &mut Child) {
+    for line in BufReader::new(server.stderr.take().unwrap()).lines() {
+        if line.unwrap().contains("listening") {
+            break;
+        }
+    }
 }
 
 #[test]
@@ -114,25 +151,8 @@ fn mistakes_are_one_line_and_a_non_zero_exit() {
 #[test]
 fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
     let dir = temp_dir();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_logbook"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("LOGBOOK_DATABASE_URL")
-        .env_remove("TIMESCALE_URI")
-        .env("LOGBOOK_DATA_DIR", &dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(server.stdout.take().unwrap());
-    let admin = stdout
-        .lines()
-        .map(|line| line.unwrap())
-        .find_map(|line| is_key(line.trim()).then(|| line.trim().to_owned()));
+    let (mut server, _) = serve(&dir);
+    let admin = admin_key(&mut server);
     assert!(admin.is_some(), "serve printed no admin key");
 
     let created = logbook(&dir, &["keys", "create", "--scopes", "read"]);
@@ -143,25 +163,8 @@ fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
     assert_ne!(text(&created.stdout).trim_end(), admin.unwrap());
 
     // A second start on the same data finds the tenant and prints no key.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut again = Command::new(env!("CARGO_BIN_EXE_logbook"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("LOGBOOK_DATA_DIR", &dir)
-        .env_remove("LOGBOOK_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(again.stderr.take().unwrap());
-    for line in stderr.lines() {
-        if line.unwrap().contains("listening") {
-            break;
-        }
-    }
+    let (mut again, _) = serve(&dir);
+    wait_until_listening(&mut again);
     again.kill().unwrap();
     let output = again.wait_with_output().unwrap();
     assert!(
@@ -184,30 +187,9 @@ fn http(port: u16, request: &str) -> String {
 #[test]
 fn an_audit_trail_exports_and_verifies_offline_and_online() {
     let dir = temp_dir();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_logbook"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("LOGBOOK_DATABASE_URL")
-        .env_remove("LOGBOOK_SIGNING_KEY")
-        .env("LOGBOOK_DATA_DIR", &dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let admin = BufReader::new(server.stdout.take().unwrap())
-        .lines()
-        .map(|line| line.unwrap())
-        .find_map(|line| is_key(line.trim()).then(|| line.trim().to_owned()))
-        .unwrap();
-    for line in BufReader::new(server.stderr.take().unwrap()).lines() {
-        if line.unwrap().contains("listening") {
-            break;
-        }
-    }
+    let (mut server, port) = serve(&dir);
+    let admin = admin_key(&mut server).unwrap();
+    wait_until_listening(&mut server);
     let body = "{\"action\":\"update\",\"resource_type\":\"doc\",\"before\":{\"v\":1},\"after\":{\"v\":2}}\n{\"action\":\"delete\",\"resource_type\":\"doc\"}\n";
     let answer = http(
         port,

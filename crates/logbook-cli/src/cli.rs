@@ -1,6 +1,6 @@
 //! The command line: every flag, with its environment variable where it has one.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use logbook_store::StoreLocation;
@@ -38,10 +38,11 @@ pub enum Command {
         tenant: String,
         #[command(flatten)]
         store: StoreArgs,
-        /// The signing key's public half (hex), from a channel you trust; without it the
-        /// key named in the file is used, which proves only that the file agrees with itself.
-        #[arg(long)]
-        public_key: Option<String>,
+        /// A trusted signing key's public half (hex), from a channel you trust; give one
+        /// per server key (comma-separated or repeated). Without it the keys named in the
+        /// file are used, which proves only that the file agrees with itself.
+        #[arg(long, value_delimiter = ',')]
+        public_key: Vec<String>,
     },
     /// Download an export from a running server into a file, showing progress.
     Export(ExportArgs),
@@ -132,9 +133,9 @@ pub struct ServeArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub encryption: EncryptionArgs,
-    /// Address to listen on.
+    /// Address to listen on: HOST:PORT, the host a name (localhost) or an address.
     #[arg(long, env = "LOGBOOK_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Object keys whose values are stored as "[REDACTED]" (comma-separated; replaces the
     /// default list: password, passwd, secret, token, authorization, cookie, api_key, ssn,
     /// card_number).

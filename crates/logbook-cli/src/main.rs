@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod printable;
 
 use std::{io::IsTerminal, process::ExitCode};
 
@@ -21,14 +22,18 @@ fn main() -> ExitCode {
             error.exit()
         }
         Err(error) => {
-            // clap's own message spans several lines; one clear line is easier to act on.
+            // clap's own message spans several lines (a missing argument is named on the
+            // second); one clear line that still names it is easier to act on.
             let rendered = error.render().to_string();
-            let first = rendered
+            let line = rendered
                 .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("logbook: {first} (see logbook --help)");
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let line = line.trim_start_matches("error: ");
+            eprintln!("logbook: {line} (see logbook --help)");
             return ExitCode::from(2);
         }
     };

@@ -72,6 +72,26 @@ fn wait_until_listening(server: &mut Child) {
 #[test]
 fn keys_create_prints_the_key_alone() {
     let dir = temp_dir();
+    // A command that only reads or adds to a store never makes one: a missing store is
+    // an error, and the data dir stays as it was.
+    for command in [
+        &["keys", "create", "--scopes", "ingest"][..],
+        &["keys", "list"],
+        &["tenants", "list"],
+        &["verify"],
+    ] {
+        let nowhere = dir.join("nowhere");
+        let missing = logbook(&nowhere, command);
+        assert_eq!(missing.status.code(), Some(1), "{command:?}");
+        assert!(
+            text(&missing.stderr).contains("there is no store at"),
+            "{command:?}: {}",
+            text(&missing.stderr)
+        );
+        assert!(!nowhere.exists(), "{command:?} made the data dir");
+    }
+    let migrate = logbook(&dir, &["migrate"]);
+    assert!(migrate.status.success(), "{}", text(&migrate.stderr));
     let missing = logbook(&dir, &["keys", "create", "--scopes", "ingest"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
@@ -190,7 +210,7 @@ fn an_audit_trail_exports_and_verifies_offline_and_online() {
     let (mut server, port) = serve(&dir);
     let admin = admin_key(&mut server).unwrap();
     wait_until_listening(&mut server);
-    let body = "{\"action\":\"update\",\"resource_type\":\"doc\",\"before\":{\"v\":1},\"after\":{\"v\":2}}\n{\"action\":\"delete\",\"resource_type\":\"doc\"}\n";
+    let body = "{\"action\":\"update\",\"resource_type\":\"doc\",\"resource_id\":\"d1\",\"before\":{\"v\":1},\"after\":{\"v\":2}}\n{\"action\":\"delete\",\"resource_type\":\"doc\",\"resource_id\":\"d1\"}\n";
     let answer = http(
         port,
         &format!(

@@ -23,13 +23,25 @@ impl FromStr for IpFilter {
             let net: IpNet = s
                 .parse()
                 .map_err(|_| format!("{s:?} is not a CIDR block such as 10.0.0.0/8"))?;
-            Ok(Self::Net(net.trunc()))
+            Ok(Self::Net(canonical_net(net).trunc()))
         } else {
             let ip: IpAddr = s
                 .parse()
                 .map_err(|_| format!("{s:?} is not an IPv4 or IPv6 address or CIDR block"))?;
             Ok(Self::Addr(ip.to_canonical()))
         }
+    }
+}
+
+/// An IPv4-mapped IPv6 block (`::ffff:203.0.113.0/120`) is the IPv4 block it maps, as a
+/// single mapped address is the IPv4 address: stored addresses are canonical.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        other => other,
     }
 }
 
@@ -210,5 +222,8 @@ mod tests {
             IpFilter::Addr("1.2.3.4".parse().unwrap())
         );
         assert!("1.2.3".parse::<IpFilter>().is_err());
+        let mapped: IpFilter = "::ffff:203.0.113.0/120".parse().unwrap();
+        assert_eq!(mapped, "203.0.113.0/24".parse().unwrap());
+        assert!(mapped.matches("203.0.113.9".parse().unwrap()));
     }
 }

@@ -3,6 +3,7 @@
 //! Incoming JSON becomes an [`Event`] here, once, at the edge ([`parse`]); the store and
 //! the server never re-check strings. Nothing in this crate does I/O.
 
+pub mod access;
 pub mod audit;
 pub mod body;
 pub mod event;
@@ -15,6 +16,7 @@ pub mod redact;
 pub mod severity;
 pub mod summary;
 pub mod tenant;
+pub mod timestamp;
 
 pub use event::{Event, Limits};
 pub use event_type::EventType;

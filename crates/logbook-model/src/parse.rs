@@ -156,7 +156,7 @@ impl EventParser {
 }
 
 /// An object's entries in order, duplicates kept.
-struct Entries(Vec<(String, Value)>);
+pub(crate) struct Entries(pub Vec<(String, Value)>);
 
 impl<'de> serde::Deserialize<'de> for Entries {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -237,13 +237,10 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// Both stores keep microseconds, so every event is cut to them here.
-pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
-}
+pub use crate::timestamp::truncate_to_micros;
 
 /// Nesting below an object, counting the object itself as level 1.
-fn depth(map: &Map<String, Value>) -> usize {
+pub(crate) fn depth(map: &Map<String, Value>) -> usize {
     fn of(value: &Value) -> usize {
         match value {
             Value::Array(items) => 1 + items.iter().map(of).max().unwrap_or(0),

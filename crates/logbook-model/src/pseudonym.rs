@@ -10,8 +10,16 @@ use sha2::Sha256;
 
 use crate::EventType;
 
-/// Every pseudonym starts so; an id that already does is left as it is.
+/// Every pseudonym is this prefix and 32 lower-case hex digits.
 pub const PREFIX: &str = "anon_";
+
+/// Whether `user_id` is a pseudonym already: its exact form, not merely its prefix, so
+/// `anon_jane.doe@example.com` is still a person's id.
+pub fn is_pseudonym(user_id: &str) -> bool {
+    user_id.strip_prefix(PREFIX).is_some_and(|rest| {
+        rest.len() == 32 && rest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
 
 /// HMAC-SHA-256 under a secret key, kept out of Debug output.
 #[derive(Clone)]
@@ -32,7 +40,7 @@ impl Pseudonymizer {
 
     /// `anon_` and 32 hex digits (128 bits of the MAC).
     pub fn pseudonym(&self, user_id: &str) -> String {
-        if user_id.starts_with(PREFIX) {
+        if is_pseudonym(user_id) {
             return user_id.to_owned();
         }
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
@@ -86,6 +94,9 @@ mod tests {
         );
         assert!(a.starts_with(PREFIX) && a.len() == PREFIX.len() + 32, "{a}");
         assert_eq!(p.pseudonym(&a), a, "a pseudonym is not pseudonymized again");
+        let lookalike = "anon_jane.doe@example.com";
+        assert!(is_pseudonym(&p.pseudonym(lookalike)) && p.pseudonym(lookalike) != lookalike);
+        assert_ne!(p.pseudonym(&a.to_uppercase()), a.to_uppercase());
         assert!(!format!("{p:?}").contains('1'));
     }
 

@@ -58,9 +58,12 @@ pub struct CountryCount {
 pub struct ActionStats {
     pub total_actions: i64,
     pub successful_actions: i64,
-    /// Status `failure` or `timeout`.
+    /// Status `failure`, as seed 004's SQL counts it.
     pub failed_actions: i64,
-    pub average_execution_time_ms: Option<f64>,
+    /// Status `timeout`, counted apart.
+    pub timed_out_actions: i64,
+    /// 0 when there are no actions.
+    pub average_execution_time_ms: f64,
     pub actions_by_type: std::collections::BTreeMap<String, i64>,
     pub actions_by_provider: std::collections::BTreeMap<String, i64>,
 }

@@ -25,6 +25,7 @@ pub struct AppState {
     /// Seals configured fields on ingest and opens them on read.
     pub cipher: Option<Arc<crate::encryption::FieldCipher>>,
     pub checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
+    pub(crate) bodies: Arc<crate::request_body::BodyBudget>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
     pub(crate) audit_parser: Arc<logbook_model::audit::AuditParser>,
@@ -43,9 +44,14 @@ pub struct App {
 pub const DEFAULT_TENANT: &str = "default";
 
 impl App {
-    /// Opens storage (applying migrations) and starts the ingest writers and jobs.
+    /// Opens storage (applying migrations), trusts this server's checkpoint signing key
+    /// (so every server sharing the store verifies its checkpoints), and starts the
+    /// ingest writers and jobs.
     pub async fn build(config: Config) -> Result<Self, logbook_store::StoreError> {
         let store = logbook_store::open(&config.location).await?;
+        if let Some(checkpointer) = &config.checkpoints {
+            store.trust_signing_key(checkpointer.public_key()).await?;
+        }
         Ok(Self::with_store(store, &config))
     }
 
@@ -54,20 +60,23 @@ impl App {
         let redactor = Redactor::new(config.redact_keys.iter().map(String::as_str));
         let jobs_stop = CancellationToken::new();
         let usage = Arc::new(KeyUsage::default());
+        let keys: Arc<KeyCache> = Arc::default();
         let jobs = tokio::spawn(jobs::run_all(
             store.clone(),
             usage.clone(),
+            keys.clone(),
             config.anonymization.clone(),
             config.checkpoints.clone(),
             jobs_stop.clone(),
         ));
         let state = AppState {
             store,
-            keys: Arc::default(),
+            keys,
             usage,
             limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
             cipher: config.encryption.clone(),
             checkpointer: config.checkpoints.clone(),
+            bodies: Arc::new(crate::request_body::BodyBudget::new(config.bodies.clone())),
             ingestor,
             parser: Arc::new(EventParser::new(redactor.clone())),
             audit_parser: Arc::new(logbook_model::audit::AuditParser::new(redactor)),
@@ -138,11 +147,13 @@ impl App {
         Ok(())
     }
 
-    /// The whole HTTP API, each request bounded by the request timeout.
+    /// The whole HTTP API, each request bounded by the request timeout, every error
+    /// answered as problem+json (an extractor's own rejection included).
     pub fn router(&self) -> Router {
         let limit = self.timeouts.request;
         routes::router()
             .with_state(self.state.clone())
+            .layer(axum::middleware::map_response(crate::error::as_problem))
             .layer(axum::middleware::from_fn(
                 move |request, next: axum::middleware::Next| async move {
                     match tokio::time::timeout(limit, next.run(request)).await {

@@ -11,7 +11,7 @@ use std::{
 };
 
 use chrono::Utc;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey};
 use logbook_model::{
     TenantId,
     audit::{chain::Verification, checkpoint::Checkpoint},
@@ -104,11 +104,11 @@ impl Checkpointer {
         if let Some(dir) = self.witness.parent() {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.witness)
-            .map_err(unavailable)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&self.witness).map_err(unavailable)?;
         let line = serde_json::to_string(checkpoint).expect("a checkpoint serializes");
         writeln!(file, "{line}").map_err(unavailable)?;
         file.sync_data().map_err(unavailable)
@@ -116,80 +116,19 @@ impl Checkpointer {
 
     /// The tenant's checkpoints from the witness file.
     pub fn witnessed(&self, tenant: TenantId) -> Vec<Checkpoint> {
-        let Ok(text) = std::fs::read_to_string(&self.witness) else {
-            return Vec::new();
-        };
-        text.lines()
-            .filter_map(|line| serde_json::from_str::<Checkpoint>(line).ok())
-            .filter(|c| c.tenant_id == tenant)
-            .collect()
-    }
-
-    /// Holds a chain that verified on its own against the tenant's checkpoints, from
-    /// the database and the witness file alike.
-    pub async fn check(
-        &self,
-        store: &dyn Store,
-        tenant: TenantId,
-        result: Verification,
-    ) -> Result<Verification, StoreError> {
-        if !result.ok {
-            return Ok(result);
-        }
-        let mut checkpoints = store.checkpoints(tenant).await?;
-        checkpoints.extend(self.witnessed(tenant));
-        checkpoints.sort_by_key(|c| c.seq);
-        let (head_seq, _) = store.audit_head(tenant).await?;
-        for checkpoint in checkpoints {
-            let failure = if !signature_holds(&checkpoint, &self.public) {
-                Some("a checkpoint's signature does not hold: it was forged or altered".to_owned())
-            } else if checkpoint.seq > head_seq {
-                Some(format!(
-                    "truncated: a checkpoint signed at {} covers seq {} but the chain ends at seq {head_seq}",
-                    checkpoint.time.to_rfc3339(),
-                    checkpoint.seq
-                ))
-            } else {
-                match store
-                    .audit_range(tenant, checkpoint.seq, checkpoint.seq, 1)
-                    .await?
-                    .pop()
-                {
-                    Some(event) if event.hash == checkpoint.hash => None,
-                    Some(_) => Some(format!(
-                        "rewritten: seq {} no longer has the hash signed at {}",
-                        checkpoint.seq,
-                        checkpoint.time.to_rfc3339()
-                    )),
-                    None => Some(format!(
-                        "seq {}, covered by a checkpoint, is missing",
-                        checkpoint.seq
-                    )),
-                }
-            };
-            if let Some(reason) = failure {
-                return Ok(result.broken(checkpoint.seq, reason));
-            }
-        }
-        Ok(result)
+        witnessed(&self.witness, tenant)
     }
 }
 
-/// Whether `checkpoint` was signed by the key `public` (hex).
-pub fn signature_holds(checkpoint: &Checkpoint, public: &str) -> bool {
-    if checkpoint.key_id != public {
-        return false;
-    }
-    let Some(key) = hex::decode_key(public).and_then(|k| VerifyingKey::from_bytes(&k).ok()) else {
-        return false;
+/// The tenant's checkpoints in the witness file at `path` (none if there is no file).
+pub fn witnessed(path: &Path, tenant: TenantId) -> Vec<Checkpoint> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
     };
-    let Some(signature) =
-        hex::decode(&checkpoint.signature).and_then(|s| Signature::try_from(s.as_slice()).ok())
-    else {
-        return false;
-    };
-    key.verify(checkpoint.signed_text().as_bytes(), &signature)
-        .is_ok()
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Checkpoint>(line).ok())
+        .filter(|c| c.tenant_id == tenant)
+        .collect()
 }
 
 /// Signs every tenant whose head moved since its last checkpoint.
@@ -218,90 +157,98 @@ impl CheckpointJob {
 }
 
 /// Verifies an audit export (from `GET /api/v1/audit/export`) without a server: the chain
-/// from its first event, every checkpoint's signature under `public_key`, and every
-/// checkpoint against the event it covers. Reads line by line; keeps 32 bytes per event.
-pub fn verify_export(
-    reader: impl std::io::BufRead,
-    public_key: Option<&str>,
+/// from its first event to the seq its header says it ends at, and every checkpoint in
+/// it, vouched for by `public_keys` (an auditor's own copy) or else by the keys the file
+/// names. The file is read twice (`open` opens it again): once for its checkpoints,
+/// which follow the events, then for the events a page at a time, so memory stays flat
+/// however long the trail.
+pub fn verify_export<R: std::io::BufRead>(
+    open: impl Fn() -> std::io::Result<R>,
+    public_keys: &[String],
 ) -> Result<Verification, String> {
-    use logbook_model::audit::{AuditEvent, chain};
+    use logbook_model::audit::{
+        AuditEvent,
+        checkpoint::{Keyring, TrustedKey},
+        verifier::{ChainEnd, Verifier},
+    };
 
-    let mut lines = reader.lines();
-    let header: serde_json::Value = match lines.next() {
-        Some(line) => serde_json::from_str(&line.map_err(|e| e.to_string())?)
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+
+    let lines = || -> Result<_, String> {
+        Ok(open()
+            .map_err(|e| e.to_string())?
+            .lines()
+            .enumerate()
+            .map(|(i, line)| (i + 1, line)))
+    };
+    let mut first = lines()?;
+    let header: serde_json::Value = match first.next() {
+        Some((_, line)) => serde_json::from_str(&line.map_err(|e| e.to_string())?)
             .map_err(|e| format!("line 1: {e}"))?,
         None => return Err("the file is empty".into()),
     };
     if header["type"] != "logbook-audit-export" {
         return Err("line 1 is not the header of a Logbook audit export".into());
     }
-    let key = public_key
-        .map(str::to_owned)
-        .or_else(|| header["public_key"].as_str().map(str::to_owned))
-        .ok_or("no public key: pass one (the export names none)")?;
-    let from = header["from_seq"].as_i64().unwrap_or(1);
-    let follows = header["follows_hash"]
-        .as_str()
-        .unwrap_or(chain::GENESIS)
-        .to_owned();
-    let mut expected = (from - 1, follows);
-    let mut hashes: Vec<[u8; 32]> = Vec::new();
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
-    let mut result = Verification::default();
-    for (number, line) in lines.enumerate() {
+    for (number, line) in first {
         let line = line.map_err(|e| e.to_string())?;
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| format!("line {}: {e}", number + 2))?;
-        match value["type"].as_str() {
-            Some("event") => {
-                let event: AuditEvent = serde_json::from_value(value)
-                    .map_err(|e| format!("line {}: {e}", number + 2))?;
-                let step = chain::verify(std::slice::from_ref(&event), (expected.0, &expected.1));
-                if let Some(bad) = step.first_bad {
-                    return Ok(result.broken(bad.seq, bad.reason));
-                }
-                hashes.push(hex::decode_key(&event.hash).unwrap_or_default());
-                result.accept(&event);
-                expected = (event.seq, event.hash);
-            }
-            Some("checkpoint") => checkpoints.push(
-                serde_json::from_value(value).map_err(|e| format!("line {}: {e}", number + 2))?,
-            ),
-            _ => {
-                return Err(format!(
-                    "line {}: neither an event nor a checkpoint",
-                    number + 2
-                ));
-            }
+        let kind: Kind = serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+        match kind.kind.as_deref() {
+            Some("checkpoint") => checkpoints
+                .push(serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?),
+            Some("event") => {}
+            _ => return Err(format!("line {number}: neither an event nor a checkpoint")),
         }
     }
-    for checkpoint in checkpoints.iter().filter(|c| c.seq >= from) {
-        let reason = if !signature_holds(checkpoint, &key) {
-            Some("a checkpoint's signature does not hold under the public key".to_owned())
-        } else if checkpoint.seq > expected.0 {
-            Some(format!(
-                "truncated: a checkpoint covers seq {} but the export ends at seq {}",
-                checkpoint.seq, expected.0
-            ))
-        } else if hashes
-            .get((checkpoint.seq - from) as usize)
-            .map(|h| hex::encode(h))
-            != Some(checkpoint.hash.clone())
-        {
-            Some(format!(
-                "rewritten: seq {} does not have the hash signed at {}",
-                checkpoint.seq,
-                checkpoint.time.to_rfc3339()
-            ))
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
-            return Ok(result.broken(checkpoint.seq, reason));
+    let keyring = if public_keys.is_empty() {
+        let mut named: Vec<TrustedKey> =
+            serde_json::from_value(header["public_keys"].clone()).unwrap_or_default();
+        if let Some(key) = header["public_key"].as_str() {
+            named.extend(Keyring::of_public_keys([key]).0);
+        }
+        Keyring(named)
+    } else {
+        Keyring::of_public_keys(public_keys.iter().map(String::as_str))
+    };
+    if keyring.0.is_empty() {
+        return Err("no public key: pass one (the export names none)".into());
+    }
+    let from = header["from_seq"].as_i64().unwrap_or(1);
+    let follows = header["follows_hash"]
+        .as_str()
+        .unwrap_or(logbook_model::audit::chain::GENESIS)
+        .to_owned();
+    let to = header["to_seq"].as_i64();
+    let mut verifier = Verifier::new(from - 1, follows, to, checkpoints, &keyring);
+    let mut page: Vec<AuditEvent> = Vec::with_capacity(1000);
+    let mut last_seq = from - 1;
+    for (number, line) in lines()?.skip(1) {
+        let line = line.map_err(|e| e.to_string())?;
+        let kind: Option<Kind> = serde_json::from_str(&line).ok();
+        if kind.and_then(|k| k.kind).as_deref() != Some("event") {
+            continue;
+        }
+        let event: AuditEvent =
+            serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+        last_seq = last_seq.max(event.seq);
+        page.push(event);
+        if page.len() == 1000 {
+            verifier.feed(&page);
+            page.clear();
         }
     }
-    Ok(result)
+    verifier.feed(&page);
+    Ok(verifier.finish(ChainEnd {
+        seq: to.unwrap_or(last_seq),
+        hash: None,
+        rows_past_end: to.is_some_and(|to| last_seq > to),
+    }))
 }

@@ -1,6 +1,10 @@
 //! The server's settings, one typed struct; the CLI fills it from flags and environment.
 
+use chrono::TimeDelta;
 use logbook_store::StoreLocation;
+
+/// How long a retried request with the same `Idempotency-Key` is recognised.
+pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(24);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -16,6 +20,8 @@ pub struct Config {
     pub checkpoints: Option<std::sync::Arc<crate::checkpoints::Checkpointer>>,
     /// Off unless set: which event types to anonymize after how long.
     pub anonymization: Option<Anonymization>,
+    /// How request bodies may arrive: size held at once, minimum rate.
+    pub bodies: crate::request_body::BodyLimits,
 }
 
 /// Old events of these types lose IP and user agent, and their user ids become keyed
@@ -56,6 +62,7 @@ impl Config {
             anonymization: None,
             encryption: None,
             checkpoints: None,
+            bodies: Default::default(),
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

@@ -46,9 +46,15 @@ pub enum ApiError {
     /// 429: this key is over its rate limit; retry after the given seconds.
     #[error("this API key is over its rate limit; retry in {0} s")]
     RateLimited(u64),
+    /// 408: the body arrived slower than the minimum rate (bytes per second).
+    #[error("the body arrived slower than {0} bytes per second")]
+    SlowBody(u64),
     /// 503: storage cannot be reached.
     #[error("storage is unavailable; retry later")]
     Unavailable,
+    /// 503: the server holds as many request bodies as it may; retry after the seconds.
+    #[error("the server is reading as many request bodies as it may hold; retry in {0} s")]
+    Busy(u64),
     /// 500: a bug or an unexpected storage error, logged with its detail.
     #[error("internal error")]
     Internal,
@@ -70,12 +76,12 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::Timeout(_) | Self::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QueueFull(_) | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +96,8 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
             Self::Timeout(_) => "timeout",
+            Self::SlowBody(_) => "slow-body",
+            Self::Busy(_) => "busy",
             Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too-large",
@@ -148,7 +156,7 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         match self {
-            Self::QueueFull(seconds) | Self::RateLimited(seconds) => {
+            Self::QueueFull(seconds) | Self::RateLimited(seconds) | Self::Busy(seconds) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             Self::Unauthorized(_) => {
@@ -158,4 +166,32 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Makes any error response that is not already problem+json into one: axum's
+/// extractors (a path segment that is not UTF-8, a query that does not parse) answer
+/// plain text of their own.
+pub async fn as_problem(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let detail = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound(detail),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(detail),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(detail),
+        status if status.is_client_error() => ApiError::BadRequest(detail),
+        _ => ApiError::Internal,
+    };
+    let mut problem = error.into_response();
+    *problem.status_mut() = status;
+    problem
 }

@@ -17,6 +17,7 @@ mod ingest;
 mod jobs;
 mod otlp;
 mod params;
+pub mod request_body;
 mod routes;
 mod serve;
 

@@ -1,16 +1,20 @@
 //! Query-string parameters, parsed into typed values with errors that name the parameter.
 //! A parameter the route does not know is an error too: a typo should not silently
-//! widen a query.
+//! widen a query. What was asked is kept for the access record, each value bounded.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use logbook_model::filter::{DEFAULT_PAGE, MAX_PAGE};
+use serde_json::{Map, Value};
 
 use crate::ApiError;
 
 /// The deepest `skip`: offsets cost a scan of everything skipped.
 const MAX_SKIP: i64 = 1_000_000;
+
+/// The longest parameter value kept in an access record.
+pub const RECORDED_VALUE: usize = 256;
 
 pub struct Params {
     pairs: Vec<(String, String)>,
@@ -19,9 +23,15 @@ pub struct Params {
 
 impl Params {
     pub fn new(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
-        for (i, (name, _)) in pairs.iter().enumerate() {
+        for (i, (name, value)) in pairs.iter().enumerate() {
             if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
                 return Err(ApiError::parameter(name, "is given more than once"));
+            }
+            if value.contains('\0') || name.contains('\0') {
+                return Err(ApiError::parameter(
+                    &name.replace('\0', "\\0"),
+                    "contains a NUL character",
+                ));
             }
         }
         let taken = vec![false; pairs.len()];
@@ -108,19 +118,36 @@ impl Params {
             .transpose()
     }
 
-    /// Fails on the first parameter no one asked for.
-    pub fn finish(self) -> Result<(), ApiError> {
-        match self
+    /// Fails on the first parameter no one asked for; otherwise returns what was
+    /// asked, for the access record: each value cut to [`RECORDED_VALUE`] characters.
+    pub fn finish(self) -> Result<Option<Value>, ApiError> {
+        if let Some(((name, _), _)) = self
             .pairs
             .iter()
             .zip(&self.taken)
             .find(|(_, taken)| !**taken)
         {
-            Some(((name, _), _)) => Err(ApiError::parameter(
-                name,
+            return Err(ApiError::parameter(
+                &name.chars().take(RECORDED_VALUE).collect::<String>(),
                 "is not a parameter of this route",
-            )),
-            None => Ok(()),
+            ));
         }
+        let asked: Map<String, Value> = self
+            .pairs
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| {
+                (
+                    name,
+                    Value::String(value.chars().take(RECORDED_VALUE).collect()),
+                )
+            })
+            .collect();
+        Ok((!asked.is_empty()).then_some(Value::Object(asked)))
+    }
+
+    /// For routes that take no parameters: any parameter is refused.
+    pub fn none(pairs: Vec<(String, String)>) -> Result<Option<Value>, ApiError> {
+        Self::new(pairs)?.finish()
     }
 }

@@ -12,6 +12,7 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::watch};
 use tokio_util::sync::CancellationToken;
+use tower_layer::Layer;
 
 /// Serves `router` until `shutdown` fires, then lets open requests finish and returns
 /// once every connection has closed.
@@ -24,9 +25,9 @@ pub async fn serve(
     // Each connection holds a receiver; the sender learns when the last one is gone.
     let (all_closed, connection) = watch::channel(());
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, most likely: wait rather than spin.
                     tracing::warn!(%error, "accept failed");
@@ -36,7 +37,9 @@ pub async fn serve(
             },
             _ = shutdown.cancelled() => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(
+            axum::Extension(crate::access::ClientAddr(peer)).layer(router.clone()),
+        );
         let stop = shutdown.clone();
         let open = connection.clone();
         tokio::spawn(async move {

@@ -18,6 +18,7 @@ pub enum Param {
 
 pub enum Test {
     Equals,
+    NotEquals,
     /// The column equals one of a list.
     OneOf,
     AtLeast,
@@ -146,6 +147,13 @@ pub fn for_audit(q: &logbook_model::audit::AuditQuery) -> Vec<Condition> {
             "action",
             Test::OneOf,
             Param::TextList(q.actions.clone()),
+        ));
+    }
+    if q.hide_reads {
+        out.push(condition(
+            "action",
+            Test::NotEquals,
+            Param::Text("audit_trail_read".into()),
         ));
     }
     equals_text(&mut out, "resource_type", &q.resource_type);

@@ -8,7 +8,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, Scopes, TenantId,
-    audit::{ActorSummary, AuditEvent, AuditQuery, checkpoint::Checkpoint},
+    access::{AccessPage, AccessQuery, AccessRecord},
+    audit::{
+        ActorSummary, AuditEvent, AuditQuery,
+        chain::Verification,
+        checkpoint::{Checkpoint, Keyring},
+    },
     pseudonym::Pseudonymizer,
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -24,21 +29,65 @@ mod location;
 mod pattern;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod verify;
 
 pub use error::StoreError;
-pub use location::{StoreLocation, with_database};
-pub use verify::verify_audit;
+pub use location::{OpenMode, StoreLocation, with_database};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The events of one ingest request, written all or nothing.
+/// What one request writes, all or nothing: events, audit events appended to the
+/// tenant's chain in order, and records of its own reads.
 #[derive(Clone, Debug)]
 pub struct WriteItem {
     pub tenant: TenantId,
     pub events: Vec<Event>,
-    /// When set, the items' events are stored only if this key is new for the tenant.
+    /// Linked onto the tenant's chain by the store (seq, prev_hash and hash set there).
+    pub audit: Vec<AuditEvent>,
+    pub access: Vec<AccessRecord>,
+    /// When set, the item is stored only if this key is new for the tenant.
     pub idempotency: Option<IdempotencyRecord>,
+}
+
+impl WriteItem {
+    pub fn events(tenant: TenantId, events: Vec<Event>) -> Self {
+        Self {
+            tenant,
+            events,
+            audit: Vec::new(),
+            access: Vec::new(),
+            idempotency: None,
+        }
+    }
+
+    pub fn audit(tenant: TenantId, audit: Vec<AuditEvent>) -> Self {
+        Self {
+            audit,
+            ..Self::events(tenant, Vec::new())
+        }
+    }
+
+    pub fn access(tenant: TenantId, access: Vec<AccessRecord>) -> Self {
+        Self {
+            access,
+            ..Self::events(tenant, Vec::new())
+        }
+    }
+
+    /// Rows it writes, as the ingest queue counts them.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.audit.len() + self.access.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The seqs an item's audit events were given, first to last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeqRange {
+    pub first: i64,
+    pub last: i64,
 }
 
 /// An `Idempotency-Key` and the response first given for it.
@@ -51,11 +100,27 @@ pub struct IdempotencyRecord {
 /// What became of one [`WriteItem`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ItemOutcome {
-    Stored,
-    /// The key was seen before: nothing was stored, and this is the first response.
+    Stored {
+        audit: Option<SeqRange>,
+    },
+    /// The key was seen before: nothing was stored, and this is the first response
+    /// (with the seqs its audit events were given then).
     Duplicate {
         response: String,
+        audit: Option<SeqRange>,
     },
+}
+
+impl ItemOutcome {
+    /// Stored, with no audit events.
+    pub const STORED: Self = Self::Stored { audit: None };
+}
+
+/// One job's turn as the leader of every server on this store; dropping it without
+/// [`Lease::release`] gives the turn up too, when the connection holding it closes.
+#[async_trait]
+pub trait Lease: Send {
+    async fn release(self: Box<Self>);
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,8 +178,13 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Makes the server wait before running `job`, so one server of many runs it at a
+    /// time; `None` when another server runs it now.
+    async fn try_lead(&self, job: &'static str) -> Result<Option<Box<dyn Lease>>>;
+
     /// Stores the items in one transaction (group commit), skipping those whose
-    /// idempotency key was seen since `idempotency_since`. Returns once durable.
+    /// idempotency key was seen since `idempotency_since`. Audit events are linked onto
+    /// their tenant's chain under the chain head's lock. Returns once durable.
     async fn append(
         &self,
         items: Arc<Vec<WriteItem>>,
@@ -169,7 +239,31 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: TenantId,
         events: Vec<AuditEvent>,
-    ) -> Result<Vec<AuditEvent>>;
+    ) -> Result<Vec<AuditEvent>> {
+        let n = events.len() as i64;
+        let outcome = self
+            .append(Arc::new(vec![WriteItem::audit(tenant, events)]), Utc::now())
+            .await?;
+        match outcome.first() {
+            Some(ItemOutcome::Stored {
+                audit: Some(range), ..
+            }) => self.audit_range(tenant, range.first, range.last, n).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Verifies `from_seq..=to_seq` of the tenant's chain (to the end when `to_seq` is
+    /// `None`) in one consistent snapshot, while appends go on: every link and hash, no
+    /// gaps, the end against the chain head read in the same snapshot, and every
+    /// checkpoint of the run — stored ones and `witnessed` ones from outside the database
+    /// — vouched for by the keyring and holding the hash it signed.
+    async fn verify_audit(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: Option<i64>,
+        witnessed: Vec<Checkpoint>,
+    ) -> Result<Verification>;
     /// The tenant's audit events with `from_seq <= seq <= to_seq`, in seq order, at most
     /// `limit` of them.
     async fn audit_range(
@@ -194,6 +288,16 @@ pub trait Store: Send + Sync + 'static {
     async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()>;
     /// The tenant's checkpoints in seq order.
     async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>>;
+    /// Trusts a server's checkpoint signing key (hex of its public half) from now on;
+    /// a key already trusted stays as it is.
+    async fn trust_signing_key(&self, key_id: &str) -> Result<()>;
+    /// Stops trusting a key for checkpoints signed after `at`; `false` if unknown.
+    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// Every key trusted to sign checkpoints.
+    async fn keyring(&self) -> Result<Keyring>;
+
+    /// The tenant's access records, newest first unless asked otherwise.
+    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage>;
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
@@ -206,15 +310,23 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>>;
     /// Records when keys were last used (a batch, so requests never wait on this write).
     async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()>;
+    /// A number that changes whenever a key is created or revoked, by any server or the
+    /// CLI: each server's key cache starts over when it sees it change.
+    async fn key_changes(&self) -> Result<i64>;
 }
 
 /// Events changed per anonymization transaction: small enough not to hold locks for long.
 pub const ANONYMIZE_BATCH: i64 = 1000;
 
-/// Opens the store a location names and brings its schema up to date.
+/// Opens the store a location names and brings its schema up to date. With
+/// [`OpenMode::Existing`] a missing SQLite file is an error rather than a new store.
 pub async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>> {
+    open_with(location, OpenMode::Create).await
+}
+
+pub async fn open_with(location: &StoreLocation, mode: OpenMode) -> Result<Arc<dyn Store>> {
     Ok(match location {
-        StoreLocation::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path).await?),
+        StoreLocation::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path, mode).await?),
         StoreLocation::Postgres(url) => Arc::new(postgres::PgStore::connect(url).await?),
     })
 }

@@ -4,6 +4,15 @@ use std::path::{Path, PathBuf};
 
 use crate::StoreError;
 
+/// Whether opening may create the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Make the file (and its private directory) when missing: `serve`, `migrate`.
+    Create,
+    /// A missing store is an error: commands that only read or add to one.
+    Existing,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {
     /// An SQLite file.

@@ -9,16 +9,15 @@ use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use crate::cli::ExportArgs;
 
 /// `logbook verify FILE`: prints the result; exits non-zero unless the export verifies.
-pub fn verify(file: &Path, public_key: Option<&str>) -> anyhow::Result<()> {
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
-    );
-    if public_key.is_none() {
+pub fn verify(file: &Path, public_keys: &[String]) -> anyhow::Result<()> {
+    std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    if public_keys.is_empty() {
         eprintln!(
-            "logbook: no --public-key: checking against the key the file names, which proves only that it agrees with itself"
+            "logbook: no --public-key: checking against the keys the file names, which proves only that it agrees with itself"
         );
     }
-    let result = logbook_server::checkpoints::verify_export(reader, public_key)
+    let open = || std::fs::File::open(file).map(std::io::BufReader::new);
+    let result = logbook_server::checkpoints::verify_export(open, public_keys)
         .map_err(|e| anyhow!("{}: {e}", file.display()))?;
     println!("{}", serde_json::to_string_pretty(&result)?);
     match result.first_bad {
@@ -39,26 +38,15 @@ pub async fn verify_store(store_args: &crate::cli::StoreArgs, tenant: &str) -> a
         .tenant_by_name(tenant)
         .await?
         .ok_or_else(|| anyhow!("no tenant named {tenant:?}"))?;
-    let mut result = logbook_store::verify_audit(store.as_ref(), tenant.id, 1, None).await?;
-    let key_file = store_args.data_dir.join("signing.key");
-    match std::fs::read_to_string(&key_file)
-        .ok()
-        .and_then(|hex| logbook_model::hex::decode_key(hex.trim()))
-    {
-        Some(seed) => {
-            let checkpointer = logbook_server::checkpoints::Checkpointer::new(
-                seed,
-                store_args.data_dir.join("checkpoints.ndjson"),
-            );
-            result = checkpointer
-                .check(store.as_ref(), tenant.id, result)
-                .await?;
-        }
-        None => eprintln!(
-            "logbook: no {}: checking the chain without its checkpoints",
-            key_file.display()
-        ),
+    let witness = store_args.data_dir.join("checkpoints.ndjson");
+    if !witness.exists() {
+        eprintln!(
+            "logbook: no {}: checking the chain against its stored checkpoints only",
+            witness.display()
+        );
     }
+    let witnessed = logbook_server::checkpoints::witnessed(&witness, tenant.id);
+    let result = store.verify_audit(tenant.id, 1, None, witnessed).await?;
     println!("{}", serde_json::to_string_pretty(&result)?);
     match result.first_bad {
         None => Ok(()),

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::open;
 use crate::cli::{KeysCommand, TenantsCommand};
+use crate::printable::printable;
 
 pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
     match command {
@@ -20,7 +21,7 @@ pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
                 println!(
                     "{}\t{}\t{}",
                     tenant.id,
-                    tenant.name,
+                    printable(&tenant.name),
                     tenant.created_at.to_rfc3339()
                 );
             }
@@ -63,8 +64,8 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     key.id,
-                    key.name,
-                    key.prefix,
+                    printable(&key.name),
+                    printable(&key.prefix),
                     key.scopes,
                     key.created_at.to_rfc3339(),
                     time(key.expires_at),

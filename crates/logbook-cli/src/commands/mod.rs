@@ -7,6 +7,7 @@ mod query;
 mod serve;
 
 use anyhow::Context;
+use logbook_store::OpenMode;
 
 use crate::cli::{Cli, Command, StoreArgs};
 
@@ -15,7 +16,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Migrate(store) => {
             let location = store.location()?;
-            open(&store).await?;
+            open_with(&store, OpenMode::Create).await?;
             println!("{} is up to date", location.describe());
             Ok(())
         }
@@ -27,7 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             file: Some(file),
             public_key,
             ..
-        } => export::verify(&file, public_key.as_deref()),
+        } => export::verify(&file, &public_key),
         Command::Verify {
             file: None,
             tenant,
@@ -38,10 +39,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the store, applying pending migrations.
+/// Opens an existing store, applying pending migrations; a missing one is an error, so
+/// a mistyped --data-dir never leaves an empty database behind.
 pub async fn open(store: &StoreArgs) -> anyhow::Result<std::sync::Arc<dyn logbook_store::Store>> {
+    open_with(store, OpenMode::Existing).await
+}
+
+pub async fn open_with(
+    store: &StoreArgs,
+    mode: OpenMode,
+) -> anyhow::Result<std::sync::Arc<dyn logbook_store::Store>> {
     let location = store.location()?;
-    logbook_store::open(&location)
+    logbook_store::open_with(&location, mode)
         .await
         .with_context(|| format!("cannot open {}", location.describe()))
 }

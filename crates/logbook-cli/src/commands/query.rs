@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use logbook_model::{EventFilter, EventQuery, EventType, Page};
 
 use super::open;
-use crate::cli::QueryArgs;
+use crate::{cli::QueryArgs, printable::printable};
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let query = build(&args)?;
@@ -113,8 +113,9 @@ fn print_table(page: &Page) {
 }
 
 fn clip(text: &str, width: usize) -> String {
+    let text = printable(text);
     if text.chars().count() <= width {
-        text.to_owned()
+        text.into_owned()
     } else {
         let mut clipped: String = text.chars().take(width - 1).collect();
         clipped.push('…');

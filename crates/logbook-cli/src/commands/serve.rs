@@ -11,6 +11,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // The address first: a port in use must fail before any store, key or tenant is made.
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
     let location = args.store.location()?;
     let described = location.describe();
     let mut config = Config::new(location);
@@ -58,10 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "Created tenant \"default\" and its admin key. It is shown only this once; store it now:\n\n    {secret}\n"
         );
     }
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(storage = %described, address = %args.listen, "logbook is listening");
+    tracing::info!(storage = %described, %address, "logbook is listening");
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     app.serve(listener, shutdown)
@@ -102,8 +104,7 @@ fn secret_key(data_dir: &std::path::Path, file: &str, variable: &str) -> anyhow:
             .with_context(|| format!("{} must hold 64 hex digits", path.display())),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let key = logbook_server::auth::keys::random_bytes();
-            std::fs::create_dir_all(data_dir)
-                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            create_private_dir(data_dir)?;
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -121,4 +122,18 @@ fn secret_key(data_dir: &std::path::Path, file: &str, variable: &str) -> anyhow:
 
 fn decode_key(hex: &str) -> anyhow::Result<[u8; 32]> {
     logbook_model::hex::decode_key(hex).ok_or_else(|| anyhow::anyhow!("expected 64 hex digits"))
+}
+
+/// The data dir, made readable by this user only (0700) when missing.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
 }

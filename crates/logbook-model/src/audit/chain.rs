@@ -19,8 +19,7 @@ pub fn hash_of(event: &AuditEvent) -> String {
 
 /// Every stored field but `hash`, as JSON.
 fn hashed_fields(e: &AuditEvent) -> Value {
-    let time =
-        |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let time = crate::timestamp::canonical;
     json!({
         "id": e.id,
         "tenant_id": e.tenant_id,

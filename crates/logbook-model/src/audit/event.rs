@@ -14,7 +14,10 @@ pub struct AuditEvent {
     pub tenant_id: TenantId,
     /// Position in the tenant's chain: 1, 2, 3… with no gaps.
     pub seq: i64,
+    /// Written as [`crate::timestamp::canonical`] text, as it is hashed.
+    #[serde(with = "crate::timestamp::micros")]
     pub occurred_at: DateTime<Utc>,
+    #[serde(with = "crate::timestamp::micros")]
     pub received_at: DateTime<Utc>,
     pub actor_id: Option<String>,
     pub actor_email: Option<String>,

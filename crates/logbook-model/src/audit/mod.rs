@@ -10,6 +10,7 @@ pub mod diff;
 mod event;
 mod parse;
 mod query;
+pub mod verifier;
 
 pub use event::{AuditEvent, Outcome};
 pub use parse::AuditParser;

@@ -9,7 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
 use super::{AuditEvent, Outcome, chain::GENESIS, diff};
-use crate::{Limits, ParseError, Redactor, Severity, TenantId, parse::truncate_to_micros};
+use crate::{
+    Limits, ParseError, Redactor, Severity, TenantId,
+    parse::{Entries, truncate_to_micros},
+};
 
 #[derive(Clone, Debug, Default)]
 pub struct AuditParser {
@@ -50,6 +53,10 @@ const FIELDS: &[(&str, &[&str], usize)] = &[
     ("metadata", &[], 0),
 ];
 
+/// The largest integer an RFC 8785 verifier can hash exactly: numbers there are IEEE
+/// doubles, so 2^53 + 1 would be hashed as 2^53 (I-JSON's safe range, RFC 7493).
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 impl AuditParser {
     pub fn new(redactor: Redactor) -> Self {
         Self { redactor }
@@ -62,18 +69,34 @@ impl AuditParser {
         now: DateTime<Utc>,
     ) -> Result<AuditEvent, ParseError> {
         ParseError::check_size(raw)?;
-        let value: Value = serde_json::from_str(raw)
-            .map_err(|e| ParseError::whole(format!("invalid JSON: {e}")))?;
+        // Every key kept, so a key given twice is named, not resolved to its last value.
+        let entries: Entries = serde_json::from_str(raw).map_err(|e| {
+            ParseError::whole(if e.is_data() {
+                "each audit event must be a JSON object".to_owned()
+            } else {
+                format!("invalid JSON: {e}")
+            })
+        })?;
+        self.parse_entries(tenant, entries.0, now)
+    }
+
+    /// Parses an event Logbook itself describes (a read of the trail, a key made).
+    pub fn parse_value(
+        &self,
+        tenant: TenantId,
+        value: Value,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEvent, ParseError> {
         let Value::Object(map) = value else {
             return Err(ParseError::whole("each audit event must be a JSON object"));
         };
-        self.parse_map(tenant, map, now)
+        self.parse_entries(tenant, map.into_iter().collect(), now)
     }
 
-    fn parse_map(
+    fn parse_entries(
         &self,
         tenant: TenantId,
-        map: Map<String, Value>,
+        entries: Vec<(String, Value)>,
         now: DateTime<Utc>,
     ) -> Result<AuditEvent, ParseError> {
         let now = truncate_to_micros(now);
@@ -108,8 +131,9 @@ impl AuditParser {
             prev_hash: GENESIS.to_owned(),
             hash: String::new(),
         };
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in map {
+        let mut seen: Vec<(&str, String)> = Vec::new();
+        let mut truncated: Vec<&'static str> = Vec::new();
+        for (key, value) in entries {
             let Some(&(name, _, limit)) = FIELDS
                 .iter()
                 .find(|(n, aliases, _)| *n == key || aliases.contains(&key.as_str()))
@@ -125,13 +149,18 @@ impl AuditParser {
                     reason: reason.into(),
                 });
             };
-            if seen.contains(&name) {
+            if let Some((_, earlier)) = seen.iter().find(|(n, _)| *n == name) {
+                let reason = if *earlier == key {
+                    "given twice".to_owned()
+                } else {
+                    format!("given twice (also as {earlier:?})")
+                };
                 return Err(ParseError {
                     field: Some(key),
-                    reason: "given twice".into(),
+                    reason,
                 });
             }
-            seen.push(name);
+            seen.push((name, key.clone()));
             if value.is_null() {
                 continue;
             }
@@ -140,15 +169,16 @@ impl AuditParser {
                 reason,
             };
             if limit > 0 {
-                let Value::String(text) = value else {
+                let Value::String(mut text) = value else {
                     return Err(fail("must be a string".into()));
                 };
                 if text.contains('\0') {
-                    return Err(fail(
-                        "contains a NUL character (\\u0000), which cannot be stored".into(),
-                    ));
+                    return Err(fail(NUL.into()));
                 }
-                let text: String = text.chars().take(limit).collect();
+                if let Some((cut_at, _)) = text.char_indices().nth(limit) {
+                    text.truncate(cut_at);
+                    truncated.push(name);
+                }
                 let slot = match name {
                     "actor_id" => &mut e.actor_id,
                     "actor_email" => &mut e.actor_email,
@@ -166,10 +196,11 @@ impl AuditParser {
                         e.action = text;
                         continue;
                     }
-                    _ => {
+                    "resource_type" => {
                         e.resource_type = text;
                         continue;
                     }
+                    other => unreachable!("{other} is not a text field"),
                 };
                 *slot = Some(text).filter(|t| !t.is_empty());
                 continue;
@@ -208,14 +239,10 @@ impl AuditParser {
                     e.severity = value.as_str().unwrap_or_default().parse().map_err(fail)?
                 }
                 _ => {
-                    if holds_nul(&value) {
-                        return Err(fail(
-                            "contains a NUL character (\\u0000), which cannot be stored".into(),
-                        ));
-                    }
                     if matches!(name, "changes" | "metadata") && !value.is_object() {
                         return Err(fail("must be a JSON object".into()));
                     }
+                    check_hashable(&value, &key)?;
                     let mut value = value;
                     self.redactor.redact(&mut value);
                     match name {
@@ -227,18 +254,25 @@ impl AuditParser {
                 }
             }
         }
-        if e.action.is_empty() {
+        for required in ["action", "resource_type"] {
+            let missing = match required {
+                "action" => e.action.is_empty(),
+                _ => e.resource_type.is_empty(),
+            };
+            if missing {
+                return Err(ParseError {
+                    field: Some(required.into()),
+                    reason: "is required".into(),
+                });
+            }
+        }
+        if e.resource_id.is_none() {
             return Err(ParseError {
-                field: Some("action".into()),
-                reason: "is required".into(),
+                field: Some("resource_id".into()),
+                reason: "is required: the id of the resource acted on".into(),
             });
         }
-        if e.resource_type.is_empty() {
-            return Err(ParseError {
-                field: Some("resource_type".into()),
-                reason: "is required".into(),
-            });
-        }
+        take_before_after_from_changes(&mut e);
         if e.changes.is_none() && (e.before.is_some() || e.after.is_some()) {
             let null = Value::Null;
             e.changes = Some(diff::changes(
@@ -246,16 +280,99 @@ impl AuditParser {
                 e.after.as_ref().unwrap_or(&null),
             ));
         }
+        if !truncated.is_empty() {
+            truncated.sort_unstable();
+            let metadata = e.metadata.get_or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = metadata {
+                map.insert("_truncated".into(), Value::from(truncated));
+            }
+        }
         Ok(e)
     }
 }
 
-fn holds_nul(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-        _ => false,
+/// Seed 004 sends `changes: {"before": …, "after": …}`; that is before and after, and
+/// the field-level changes are computed from them as for any other event.
+fn take_before_after_from_changes(e: &mut AuditEvent) {
+    if e.before.is_some() || e.after.is_some() {
+        return;
+    }
+    let Some(Value::Object(changes)) = &e.changes else {
+        return;
+    };
+    let only_before_after =
+        !changes.is_empty() && changes.keys().all(|k| k == "before" || k == "after");
+    if !only_before_after {
+        return;
+    }
+    let Some(Value::Object(mut changes)) = e.changes.take() else {
+        return;
+    };
+    e.before = changes.remove("before").filter(|v| !v.is_null());
+    e.after = changes.remove("after").filter(|v| !v.is_null());
+}
+
+const NUL: &str = "contains a NUL character (\\u0000), which cannot be stored";
+
+/// Refuses what could not be stored or hashed the same way by every RFC 8785 verifier:
+/// NUL characters, nesting deeper than [`Limits::DEPTH`] (the computed `changes` nest one
+/// level deeper, and offline verifiers must read them), and integers outside I-JSON's
+/// safe range. The error names the path, e.g. `after.items.3.price`.
+fn check_hashable(value: &Value, field: &str) -> Result<(), ParseError> {
+    fn walk(value: &Value, path: &mut String, depth: usize) -> Option<String> {
+        if depth > Limits::DEPTH {
+            return Some(format!(
+                "JSON nesting is deeper than {} levels",
+                Limits::DEPTH
+            ));
+        }
+        let child = |path: &mut String, segment: &str, value: &Value| {
+            let len = path.len();
+            path.push('.');
+            path.push_str(segment);
+            let found = walk(value, path, depth + 1);
+            if found.is_none() {
+                path.truncate(len);
+            }
+            found
+        };
+        match value {
+            Value::String(s) if s.contains('\0') => Some(NUL.into()),
+            Value::Number(n) => {
+                let safe = match (n.as_i64(), n.as_u64()) {
+                    (Some(i), _) => i.unsigned_abs() <= MAX_SAFE_INTEGER,
+                    (None, Some(u)) => u <= MAX_SAFE_INTEGER,
+                    _ => n.as_f64().is_some_and(f64::is_finite),
+                };
+                (!safe).then(|| {
+                    format!(
+                        "{n} is outside the integers a JSON verifier hashes exactly \
+                         (±{MAX_SAFE_INTEGER}); send it as a string"
+                    )
+                })
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| child(path, &i.to_string(), item)),
+            Value::Object(map) => map.iter().find_map(|(key, item)| {
+                if key.contains('\0') {
+                    Some(NUL.into())
+                } else {
+                    child(path, key, item)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let mut path = field.to_owned();
+    // The event object is level 1, as for events.
+    match walk(value, &mut path, 2) {
+        Some(reason) => Err(ParseError {
+            field: Some(path),
+            reason,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -320,6 +437,89 @@ mod tests {
         assert_eq!(
             field(json!({"action": "x", "resource_type": "y", "user_id": "a", "actor_id": "b"})),
             "user_id"
+        );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_even_under_another_name() {
+        let parser = AuditParser::default();
+        let at = "2026-11-21T12:00:00Z".parse().unwrap();
+        let twice = |raw: &str| parser.parse_json(TenantId::new(), raw, at).unwrap_err();
+        let same =
+            twice(r#"{"action":"a","resource_type":"r","resource_id":"1","resource_id":"2"}"#);
+        assert_eq!(
+            (same.field.as_deref(), same.reason.as_str()),
+            (Some("resource_id"), "given twice")
+        );
+        let alias = twice(
+            r#"{"action":"a","resource_type":"r","resource_id":"1","actor_id":"x","user_id":"y"}"#,
+        );
+        assert_eq!(alias.field.as_deref(), Some("user_id"));
+        assert!(alias.reason.contains("actor_id"), "{alias}");
+    }
+
+    #[test]
+    fn numbers_a_verifier_cannot_hash_exactly_are_refused_by_path() {
+        let base = |after: Value| json!({"action": "update", "resource_type": "price", "resource_id": "p1", "after": after});
+        let err = parse(base(json!({"items": [1, {"price": 9007199254740993u64}]}))).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("after.items.1.price"));
+        assert!(err.reason.contains("9007199254740993"), "{err}");
+        assert!(parse(base(json!({"n": -9007199254740992i64}))).is_err());
+        assert!(parse(base(json!({"n": 9007199254740991u64, "m": -9007199254740991i64, "f": 1.7976931348623157e308}))).is_ok());
+    }
+
+    #[test]
+    fn nesting_is_bounded_so_exports_verify_offline() {
+        let mut deep = json!(1);
+        for _ in 0..31 {
+            deep = json!([deep]);
+        }
+        let event = |before: Value| json!({"action": "update", "resource_type": "doc", "resource_id": "d", "before": before, "after": {"a": 1}});
+        let err = parse(event(json!({"a": deep}))).unwrap_err();
+        assert!(err.field.unwrap().starts_with("before.a.0"));
+        let mut ok = json!(1);
+        for _ in 0..29 {
+            ok = json!([ok]);
+        }
+        let accepted = parse(event(json!({"a": ok}))).unwrap();
+        let text = serde_json::to_string(&accepted).unwrap();
+        assert!(
+            serde_json::from_str::<AuditEvent>(&text).is_ok(),
+            "changes read back"
+        );
+    }
+
+    #[test]
+    fn long_text_is_cut_and_listed_and_resource_id_is_required() {
+        let e = parse(json!({"action": "a".repeat(150), "resource_type": "doc", "resource_id": "d", "description": "x", "metadata": {"k": 1}})).unwrap();
+        assert_eq!(e.action.chars().count(), 100);
+        assert_eq!(e.metadata, Some(json!({"k": 1, "_truncated": ["action"]})));
+        let missing = parse(json!({"action": "a", "resource_type": "doc"})).unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("resource_id"));
+    }
+
+    #[test]
+    fn seed_004_changes_hold_before_and_after() {
+        let e = parse(
+            json!({"action": "update", "resource_type": "tenant", "resource_id": "t1",
+            "changes": {"before": {"name": "Old Name"}, "after": {"name": "New Name"}}}),
+        )
+        .unwrap();
+        assert_eq!(e.before, Some(json!({"name": "Old Name"})));
+        assert_eq!(e.after, Some(json!({"name": "New Name"})));
+        assert_eq!(
+            e.changes,
+            Some(json!({"name": {"from": "Old Name", "to": "New Name"}}))
+        );
+        let own = parse(
+            json!({"action": "update", "resource_type": "tenant", "resource_id": "t1",
+            "changes": {"name": {"from": "a", "to": "b"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (own.before, own.after),
+            (None, None),
+            "a diff is kept as sent"
         );
     }
 }

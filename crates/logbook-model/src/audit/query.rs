@@ -17,6 +17,8 @@ pub struct AuditQuery {
     pub to: Option<DateTime<Utc>>,
     pub skip: u64,
     pub limit: u32,
+    /// Leaves out the trail's records of its own reads (`audit_trail_read`).
+    pub hide_reads: bool,
 }
 
 /// What one actor did (seed 001: per-user activity in the audit trail).

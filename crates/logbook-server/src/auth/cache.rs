@@ -1,5 +1,9 @@
-//! Recently verified keys, so a busy client costs one key lookup per minute, not one
-//! per request. Entries live at most [`TTL`], so a revoked key stops working within it.
+//! Recently looked-up keys, so a busy client costs one key lookup per minute, not one per
+//! request, and a flood of one bad key reaches the database once per few seconds.
+//!
+//! Revocation is seen at once by the server that revoked; every other server (and a
+//! revocation from the CLI) is seen within a second: each server watches the store's
+//! count of key changes ([`KeyCache::watch`]) and starts its cache over when it moves.
 
 use std::{
     collections::HashMap,
@@ -8,15 +12,22 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
+use logbook_store::Store;
+use tokio_util::sync::CancellationToken;
 
 use super::Principal;
 
 pub const TTL: Duration = Duration::from_secs(60);
+/// How long a key the store does not know is answered 401 without asking it again.
+pub const UNKNOWN_TTL: Duration = Duration::from_secs(5);
+/// How often each server asks the store whether keys changed.
+pub const WATCH_EVERY: Duration = Duration::from_millis(500);
 const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
 pub struct KeyCache {
-    entries: RwLock<HashMap<[u8; 32], Entry>>,
+    known: RwLock<HashMap<[u8; 32], Entry>>,
+    unknown: RwLock<HashMap<[u8; 32], Instant>>,
 }
 
 struct Entry {
@@ -25,25 +36,50 @@ struct Entry {
     expires_at: Option<DateTime<Utc>>,
 }
 
+/// What the cache knows of a key's hash.
+pub enum Cached {
+    Known(Principal),
+    /// The store did not know it a moment ago.
+    Unknown,
+    Miss,
+}
+
 impl KeyCache {
-    pub fn get(&self, hash: &[u8; 32]) -> Option<Principal> {
-        let entries = self.entries.read().expect("key cache lock");
-        let entry = entries.get(hash)?;
-        let live =
-            entry.fresh_until > Instant::now() && entry.expires_at.is_none_or(|at| at > Utc::now());
-        live.then(|| entry.principal.clone())
+    pub fn get(&self, hash: &[u8; 32]) -> Cached {
+        if let Some(entry) = self.known.read().expect("key cache lock").get(hash) {
+            let live = entry.fresh_until > Instant::now()
+                && entry.expires_at.is_none_or(|at| at > Utc::now());
+            if live {
+                return Cached::Known(entry.principal.clone());
+            }
+        }
+        match self.unknown.read().expect("key cache lock").get(hash) {
+            Some(until) if *until > Instant::now() => Cached::Unknown,
+            _ => Cached::Miss,
+        }
     }
 
     /// Drops a revoked key at once, rather than when its entry goes stale.
     pub fn forget(&self, key_id: uuid::Uuid) {
-        self.entries
+        self.known
             .write()
             .expect("key cache lock")
             .retain(|_, entry| entry.principal.key_id != key_id);
     }
 
+    /// Forgets which keys were unknown: a key was just made.
+    pub fn forget_unknown(&self) {
+        self.unknown.write().expect("key cache lock").clear();
+    }
+
+    /// Starts over: keys changed somewhere.
+    pub fn clear(&self) {
+        self.known.write().expect("key cache lock").clear();
+        self.forget_unknown();
+    }
+
     pub fn insert(&self, hash: [u8; 32], principal: Principal, expires_at: Option<DateTime<Utc>>) {
-        let mut entries = self.entries.write().expect("key cache lock");
+        let mut entries = self.known.write().expect("key cache lock");
         if entries.len() >= MAX_ENTRIES {
             // Bounded memory matters more than hit rate: start over.
             entries.clear();
@@ -56,5 +92,38 @@ impl KeyCache {
                 expires_at,
             },
         );
+    }
+
+    pub fn insert_unknown(&self, hash: [u8; 32]) {
+        let mut unknown = self.unknown.write().expect("key cache lock");
+        if unknown.len() >= MAX_ENTRIES {
+            unknown.clear();
+        }
+        unknown.insert(hash, Instant::now() + UNKNOWN_TTL);
+    }
+
+    /// Watches the store's count of key changes until `stop`, starting the cache over
+    /// whenever it moves (a key made or revoked by any server or the CLI).
+    pub async fn watch(&self, store: &dyn Store, stop: CancellationToken) {
+        let mut seen = None;
+        loop {
+            match store.key_changes().await {
+                Ok(count) => {
+                    if seen.is_some_and(|seen| seen != count) {
+                        self.clear();
+                    }
+                    seen = Some(count);
+                }
+                Err(error) => {
+                    // Unsure what changed: trust nothing cached.
+                    tracing::warn!(%error, "cannot see whether keys changed");
+                    self.clear();
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(WATCH_EVERY) => {}
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use chrono::Utc;
 use logbook_model::{Scope, Scopes, TenantId};
 use uuid::Uuid;
 
-pub use cache::KeyCache;
+pub use cache::{Cached, KeyCache};
 pub use usage::KeyUsage;
 
 use crate::{ApiError, AppState};
@@ -54,16 +54,17 @@ async fn authenticate(
             "send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
         ))?;
     let hash = keys::hash(secret);
+    let refused = ApiError::Unauthorized("the API key is unknown, revoked or expired");
     let principal = match state.keys.get(&hash) {
-        Some(principal) => principal,
-        None => {
+        Cached::Known(principal) => principal,
+        Cached::Unknown => return Err(refused),
+        Cached::Miss => {
             let key = state.store.api_key_by_hash(&hash).await?;
             let now = Utc::now();
-            let key = key
-                .filter(|k| k.is_live(now))
-                .ok_or(ApiError::Unauthorized(
-                    "the API key is unknown, revoked or expired",
-                ))?;
+            let Some(key) = key.filter(|k| k.is_live(now)) else {
+                state.keys.insert_unknown(hash);
+                return Err(refused);
+            };
             let principal = Principal {
                 key_id: key.id,
                 tenant: key.tenant_id,

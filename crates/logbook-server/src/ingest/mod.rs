@@ -11,7 +11,10 @@
 
 mod writer;
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use logbook_store::{ItemOutcome, Store, StoreError, WriteItem};
 use tokio::{
@@ -26,6 +29,9 @@ use crate::IngestConfig;
 pub enum SubmitError {
     #[error("the ingest queue is full")]
     QueueFull,
+    /// More events than the whole queue holds: no wait would let them in.
+    #[error("{0} events are more than the ingest queue holds at once")]
+    TooMany(usize),
     #[error("the server is shutting down")]
     Closed,
     #[error(transparent)]
@@ -44,6 +50,9 @@ struct Job {
 pub struct Ingestor {
     queue: mpsc::UnboundedSender<Job>,
     permits: Arc<Semaphore>,
+    capacity: usize,
+    /// Writers still running; none left means nothing queued would ever be stored.
+    writers: Arc<AtomicUsize>,
 }
 
 impl Ingestor {
@@ -56,22 +65,42 @@ impl Ingestor {
             "postgres" => 2,
             _ => 1,
         });
+        let alive = Arc::new(AtomicUsize::new(writers.max(1)));
         let handles = (0..writers.max(1))
             .map(|_| {
-                tokio::spawn(writer::run(
-                    receiver.clone(),
-                    store.clone(),
-                    config.max_batch_events,
-                ))
+                let alive = WriterAlive(alive.clone());
+                let (receiver, store) = (receiver.clone(), store.clone());
+                let max = config.max_batch_events;
+                tokio::spawn(async move {
+                    let _alive = alive;
+                    writer::run(receiver, store, max).await
+                })
             })
             .collect();
-        let permits = Arc::new(Semaphore::new(config.queue_events));
-        (Self { queue, permits }, handles)
+        let ingestor = Self {
+            queue,
+            permits: Arc::new(Semaphore::new(config.queue_events)),
+            capacity: config.queue_events,
+            writers: alive,
+        };
+        (ingestor, handles)
+    }
+
+    /// Whether any writer is running (for `/ready`).
+    pub fn is_writing(&self) -> bool {
+        self.writers.load(Ordering::Acquire) > 0
     }
 
     /// Queues one request's events and waits until they are durably stored.
     pub async fn submit(&self, item: WriteItem) -> Result<ItemOutcome, SubmitError> {
-        let n = u32::try_from(item.events.len().max(1)).map_err(|_| SubmitError::QueueFull)?;
+        let n = item.len().max(1);
+        if n > self.capacity {
+            return Err(SubmitError::TooMany(n));
+        }
+        if !self.is_writing() {
+            return Err(SubmitError::Closed);
+        }
+        let n = u32::try_from(n).map_err(|_| SubmitError::TooMany(n))?;
         let permit = self
             .permits
             .clone()
@@ -89,5 +118,30 @@ impl Ingestor {
             .await
             .map_err(|_| SubmitError::Closed)?
             .map_err(SubmitError::Store)
+    }
+}
+
+/// Counts a writer out when its task ends, however it ends (a panic included).
+struct WriterAlive(Arc<AtomicUsize>);
+
+impl Drop for WriterAlive {
+    fn drop(&mut self) {
+        if self.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+            tracing::error!("every ingest writer has stopped: ingest answers 503 and /ready fails");
+        }
+    }
+}
+
+impl From<SubmitError> for crate::ApiError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::QueueFull => Self::QueueFull(1),
+            SubmitError::TooMany(_) => Self::TooLarge(error.to_string()),
+            SubmitError::Closed => Self::Unavailable,
+            SubmitError::Store(error) => match error.as_ref() {
+                StoreError::Unavailable(_) => Self::Unavailable,
+                _ => Self::Internal,
+            },
+        }
     }
 }

@@ -7,7 +7,7 @@ use logbook_store::{ItemOutcome, Store, StoreError};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc, oneshot};
 
 use super::Job;
-use crate::routes::ingest_events::IDEMPOTENCY_WINDOW;
+use crate::config::IDEMPOTENCY_WINDOW;
 
 pub async fn run(
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,

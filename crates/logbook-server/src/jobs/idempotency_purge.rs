@@ -3,7 +3,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use logbook_store::{Store, StoreError};
 
-use crate::routes::ingest_events::IDEMPOTENCY_WINDOW;
+use crate::config::IDEMPOTENCY_WINDOW;
 
 /// Forgets idempotency keys older than the 24-hour window.
 pub struct IdempotencyPurge {

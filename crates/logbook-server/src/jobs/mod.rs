@@ -1,15 +1,21 @@
 //! Background jobs. Each is a struct with a `run_once` that tests call directly; `run_all`
 //! runs each on its own period until the token is cancelled, and once more at the end
 //! where losing the last round would lose data (key use).
+//!
+//! Jobs that act for every server sharing a store (purging, partitions, anonymizing,
+//! signing checkpoints) run on one server at a time: each round first asks the store
+//! for the job's lease (`Store::try_lead`; on PostgreSQL an advisory lock) and skips the
+//! round when another server holds it. Jobs about this server's own state (its key
+//! cache, the key uses it gathered) run on every server.
 
 mod anonymization;
 mod idempotency_purge;
 mod key_usage_flush;
 mod maintenance;
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use logbook_store::Store;
+use logbook_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 pub use anonymization::AnonymizationJob;
@@ -17,7 +23,24 @@ pub use idempotency_purge::IdempotencyPurge;
 pub use key_usage_flush::KeyUsageFlush;
 pub use maintenance::StorageMaintenance;
 
-use crate::{Anonymization, auth::KeyUsage};
+use crate::{
+    Anonymization,
+    auth::{KeyCache, KeyUsage},
+};
+
+/// Runs `job` if this server leads `name` now; `None` when another server does.
+async fn as_leader<T>(
+    store: &dyn Store,
+    name: &'static str,
+    job: impl Future<Output = Result<T, StoreError>>,
+) -> Result<Option<T>, StoreError> {
+    let Some(lease) = store.try_lead(name).await? else {
+        return Ok(None);
+    };
+    let result = job.await;
+    lease.release().await;
+    result.map(Some)
+}
 
 const TICK: Duration = Duration::from_secs(60);
 /// Purge and maintenance run every this many ticks.
@@ -26,6 +49,7 @@ const SLOW_EVERY: u64 = 15;
 pub async fn run_all(
     store: Arc<dyn Store>,
     usage: Arc<KeyUsage>,
+    keys: Arc<KeyCache>,
     anonymization: Option<Anonymization>,
     checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
     stop: CancellationToken,
@@ -48,21 +72,29 @@ pub async fn run_all(
     let maintenance = StorageMaintenance {
         store: store.clone(),
     };
-    let flush = KeyUsageFlush { store, usage };
+    let watcher = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(async move { keys.watch(store.as_ref(), stop).await })
+    };
+    let flush = KeyUsageFlush {
+        store: store.clone(),
+        usage,
+    };
+    let store = store.as_ref();
     for tick in 0u64.. {
         if tick % SLOW_EVERY == 0 {
-            if let Err(error) = purge.run_once().await {
+            if let Err(error) = as_leader(store, "idempotency_purge", purge.run_once()).await {
                 tracing::warn!(%error, "idempotency purge failed");
             }
-            if let Err(error) = maintenance.run_once().await {
+            if let Err(error) = as_leader(store, "maintenance", maintenance.run_once()).await {
                 tracing::warn!(%error, "storage maintenance failed");
             }
-            if let Err(error) = anonymize.run_once().await {
+            if let Err(error) = as_leader(store, "anonymization", anonymize.run_once()).await {
                 tracing::warn!(%error, "anonymization failed");
             }
         }
         if tick % checkpoint_every == 0
-            && let Err(error) = checkpoint.run_once().await
+            && let Err(error) = as_leader(store, "checkpoints", checkpoint.run_once()).await
         {
             tracing::warn!(%error, "signing audit checkpoints failed");
         }
@@ -74,6 +106,7 @@ pub async fn run_all(
             tracing::warn!(%error, "recording key use failed");
         }
         if stopping {
+            let _ = watcher.await;
             return;
         }
     }

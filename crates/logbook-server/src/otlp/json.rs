@@ -1,105 +1,88 @@
-//! OTLP/JSON: the same messages in JSON, as the OTLP specification encodes them — field
-//! names in lowerCamelCase, 64-bit integers as strings, trace and span ids as hex.
+//! OTLP/HTTP JSON: the same messages in JSON, as the OTLP specification encodes them
+//! (lowerCamelCase names, 64-bit integers as strings, trace and span ids as hex), read
+//! with the official message types' serde support.
+//!
+//! The envelope is read first with each record left as raw text, so records are counted
+//! and measured before any is decoded. serde_json bounds nesting at 128 levels.
 
-use serde_json::{Map, Value};
+use std::sync::Arc;
 
-use super::Record;
+use opentelemetry_proto::tonic::{
+    common::v1::InstrumentationScope, logs::v1::LogRecord, resource::v1::Resource,
+};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-type Result<T> = std::result::Result<T, String>;
+use super::{Decoded, Limits, Refusal, Scope};
 
-fn int(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    #[serde(default, borrow)]
+    resource_logs: Vec<ResourceLogs<'a>>,
 }
 
-fn nanos(value: &Value) -> u64 {
-    match value {
-        Value::Number(n) => n.as_u64().unwrap_or(0),
-        Value::String(s) => s.parse().unwrap_or(0),
-        _ => 0,
-    }
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceLogs<'a> {
+    #[serde(default, borrow)]
+    resource: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    scope_logs: Vec<ScopeLogs<'a>>,
 }
 
-fn attributes(value: &Value) -> Map<String, Value> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|kv| Some((kv["key"].as_str()?.to_owned(), any_value(&kv["value"]))))
-        .collect()
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScopeLogs<'a> {
+    #[serde(default, borrow)]
+    scope: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    log_records: Vec<&'a RawValue>,
 }
 
-fn any_value(value: &Value) -> Value {
-    let Some(map) = value.as_object() else {
-        return Value::Null;
-    };
-    if let Some(s) = map.get("stringValue") {
-        return s.clone();
-    }
-    if let Some(b) = map.get("boolValue") {
-        return b.clone();
-    }
-    if let Some(i) = map.get("intValue") {
-        return int(i).map_or(Value::Null, Value::from);
-    }
-    if let Some(d) = map.get("doubleValue") {
-        return d.clone();
-    }
-    if let Some(array) = map.get("arrayValue") {
-        return Value::Array(
-            array["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(any_value)
-                .collect(),
-        );
-    }
-    if let Some(list) = map.get("kvlistValue") {
-        return Value::Object(attributes(&list["values"]));
-    }
-    map.get("bytesValue").cloned().unwrap_or(Value::Null)
+fn read<'a, T: Deserialize<'a>>(raw: &'a RawValue, what: &str) -> Result<T, String> {
+    serde_json::from_str(raw.get()).map_err(|e| format!("{what}: {e}"))
 }
 
-/// Severity numbers may come as integers or, from some encoders, as enum names.
-fn severity_number(value: &Value) -> i64 {
-    match value {
-        Value::String(name) if name.starts_with("SEVERITY_NUMBER_") => {
-            super::severity_number_of_name(name)
-        }
-        other => int(other).unwrap_or(0),
-    }
-}
-
-pub fn decode(body: &[u8]) -> Result<Vec<Record>> {
-    let request: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+pub fn decode(body: &[u8], limits: &mut Limits) -> Result<Vec<Decoded>, Refusal> {
+    let request: Request<'_> =
+        serde_json::from_slice(body).map_err(|e| Refusal::Invalid(format!("invalid JSON: {e}")))?;
+    limits.count(
+        request
+            .resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .map(|s| s.log_records.len())
+            .sum(),
+    )?;
     let mut records = Vec::new();
-    for resource_logs in request["resourceLogs"].as_array().into_iter().flatten() {
-        let resource = attributes(&resource_logs["resource"]["attributes"]);
-        for scope_logs in resource_logs["scopeLogs"].as_array().into_iter().flatten() {
-            let scope = scope_logs["scope"]["name"].as_str().map(str::to_owned);
-            for log in scope_logs["logRecords"].as_array().into_iter().flatten() {
-                let hex = |key: &str| {
-                    log[key]
-                        .as_str()
-                        .and_then(logbook_model::hex::decode)
-                        .unwrap_or_default()
-                };
-                records.push(Record {
-                    time_nanos: nanos(&log["timeUnixNano"]),
-                    observed_nanos: nanos(&log["observedTimeUnixNano"]),
-                    severity_number: severity_number(&log["severityNumber"]),
-                    severity_text: log["severityText"].as_str().unwrap_or_default().to_owned(),
-                    body: log.get("body").map(any_value),
-                    attributes: attributes(&log["attributes"]),
-                    trace_id: hex("traceId"),
-                    span_id: hex("spanId"),
-                    event_name: log["eventName"].as_str().map(str::to_owned),
-                    scope: scope.clone(),
-                    resource: resource.clone(),
+    for resource_logs in request.resource_logs {
+        let (resource, resource_len) = match resource_logs.resource {
+            Some(raw) => {
+                let len = limits.shared(raw.get().len())?;
+                (read::<Resource>(raw, "resource")?, len)
+            }
+            None => (Resource::default(), 0),
+        };
+        let resource = Arc::new(super::attributes(&resource.attributes)?);
+        for scope_logs in resource_logs.scope_logs {
+            let (name, scope_len) = match scope_logs.scope {
+                Some(raw) => {
+                    let len = limits.shared(raw.get().len())?;
+                    let scope: InstrumentationScope = read(raw, "scope")?;
+                    (Some(scope.name).filter(|n| !n.is_empty()), len)
+                }
+                None => (None, 0),
+            };
+            let scope = Arc::new(Scope {
+                resource: resource.clone(),
+                name,
+                shared_bytes: resource_len + scope_len,
+            });
+            for raw in scope_logs.log_records {
+                records.push(match limits.record(raw.get().len(), &scope)? {
+                    Some(rejected) => Decoded::Rejected(rejected),
+                    None => Decoded::Record(read::<LogRecord>(raw, "logRecord")?, scope.clone()),
                 });
             }
         }

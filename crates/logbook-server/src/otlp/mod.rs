@@ -3,61 +3,170 @@
 //! severity mapped, body → message, attributes → metadata, resource `service.name` →
 //! service, trace id → request_id (the correlation id). Records then go through the same
 //! checks, redaction and queue as any event.
+//!
+//! Both encodings are decoded with the official message types (`opentelemetry-proto`),
+//! records counted against the per-request limit before they are decoded, each record
+//! measured against the per-event limit with its resource attached, and nesting bounded
+//! as for JSON ingest.
 
 mod json;
 mod protobuf;
 
+use std::sync::Arc;
+
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
-    http::{HeaderMap, header},
+    extract::State,
+    http::header,
     response::{IntoResponse, Response},
     routing::post,
 };
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use logbook_model::{Limits, hex};
-use logbook_store::{ItemOutcome, WriteItem};
+use logbook_model::hex;
+use logbook_store::WriteItem;
+use opentelemetry_proto::tonic::{
+    collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
+    common::v1::{AnyValue, KeyValue, any_value},
+    logs::v1::LogRecord,
+};
+use prost::Message;
 use serde_json::{Map, Value, json};
 
-use crate::{ApiError, AppState, auth::IngestKey, compression, ingest::SubmitError};
+use crate::{ApiError, AppState, auth::IngestKey, request_body::RequestBody};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/logs", post(export_logs))
-        .layer(DefaultBodyLimit::max(Limits::BODY_BYTES))
+    Router::new().route("/v1/logs", post(export_logs))
 }
 
-/// One log record, whichever encoding it came in.
+/// What the records of one resource and scope share; held once, not copied per record.
+pub struct Scope {
+    resource: Arc<Map<String, Value>>,
+    name: Option<String>,
+    /// Encoded size of the resource and scope, which every record carries once stored.
+    shared_bytes: usize,
+}
+
+/// One record as decoded: ready to map, or refused on its own with a reason.
+pub enum Decoded {
+    Record(LogRecord, Arc<Scope>),
+    Rejected(String),
+}
+
+/// Why a whole request is refused.
+pub enum Refusal {
+    /// 413: more records than a request may hold, or more bytes once expanded.
+    TooLarge(String),
+    /// 400: not an OTLP logs export request.
+    Invalid(String),
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Self::Invalid(reason)
+    }
+}
+
+/// The limits of JSON ingest, applied while an OTLP request is decoded.
 #[derive(Default)]
-pub struct Record {
-    pub time_nanos: u64,
-    pub observed_nanos: u64,
-    pub severity_number: i64,
-    pub severity_text: String,
-    pub body: Option<Value>,
-    pub attributes: Map<String, Value>,
-    pub trace_id: Vec<u8>,
-    pub span_id: Vec<u8>,
-    pub event_name: Option<String>,
-    pub scope: Option<String>,
-    pub resource: Map<String, Value>,
+pub struct Limits {
+    records: usize,
+    expanded: usize,
 }
 
-fn severity_number_of_name(name: &str) -> i64 {
-    const NAMES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
-    let rest = name.trim_start_matches("SEVERITY_NUMBER_");
-    let (level, step) = rest.split_at(
-        rest.find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len()),
-    );
-    NAMES.iter().position(|n| *n == level).map_or(0, |i| {
-        i as i64 * 4 + 1 + step.parse::<i64>().map_or(0, |s| s - 1)
+impl Limits {
+    /// Counts `n` more records against the per-request limit.
+    fn count(&mut self, n: usize) -> Result<(), Refusal> {
+        self.records += n;
+        if self.records > logbook_model::Limits::EVENTS_PER_REQUEST {
+            return Err(Refusal::TooLarge(format!(
+                "the request holds more than {} log records",
+                logbook_model::Limits::EVENTS_PER_REQUEST
+            )));
+        }
+        Ok(())
+    }
+
+    /// A resource or scope, which every one of its records will carry: within the
+    /// per-event limit, or the request is refused. Returns its size.
+    fn shared(&self, len: usize) -> Result<usize, Refusal> {
+        if len > logbook_model::Limits::EVENT_BYTES {
+            return Err(Refusal::TooLarge(format!(
+                "a resource or scope of {len} bytes is over the {} byte event limit, and every record would carry it",
+                logbook_model::Limits::EVENT_BYTES
+            )));
+        }
+        Ok(len)
+    }
+
+    /// A record of `len` bytes under `scope`: `Some(reason)` when it alone is refused
+    /// (over the event limit with its resource attached); an error when the request's
+    /// records, each with its resource, would come to more than four body limits.
+    fn record(&mut self, len: usize, scope: &Scope) -> Result<Option<String>, Refusal> {
+        let size = len + scope.shared_bytes;
+        if size > logbook_model::Limits::EVENT_BYTES {
+            return Ok(Some(format!(
+                "the log record with its resource is {size} bytes; the limit is {} bytes",
+                logbook_model::Limits::EVENT_BYTES
+            )));
+        }
+        self.expanded += size;
+        if self.expanded > 4 * logbook_model::Limits::BODY_BYTES {
+            return Err(Refusal::TooLarge(format!(
+                "the records with their resources come to more than {} bytes",
+                4 * logbook_model::Limits::BODY_BYTES
+            )));
+        }
+        Ok(None)
+    }
+}
+
+/// Attributes as a JSON object, values nested at most as deep as JSON ingest allows.
+fn attributes(list: &[KeyValue]) -> Result<Map<String, Value>, String> {
+    attributes_at(list, 1)
+}
+
+fn attributes_at(list: &[KeyValue], depth: usize) -> Result<Map<String, Value>, String> {
+    list.iter()
+        .map(|kv| {
+            let value = kv
+                .value
+                .as_ref()
+                .map_or(Ok(Value::Null), |v| any_value(v, depth))?;
+            Ok((kv.key.clone(), value))
+        })
+        .collect()
+}
+
+fn any_value(value: &AnyValue, depth: usize) -> Result<Value, String> {
+    if depth > logbook_model::Limits::DEPTH {
+        return Err(format!(
+            "an attribute or body nests deeper than {} levels",
+            logbook_model::Limits::DEPTH
+        ));
+    }
+    use any_value::Value as V;
+    Ok(match &value.value {
+        None | Some(V::StringValueStrindex(_)) => Value::Null,
+        Some(V::StringValue(s)) => Value::String(s.clone()),
+        Some(V::BoolValue(b)) => Value::Bool(*b),
+        Some(V::IntValue(i)) => json!(i),
+        Some(V::DoubleValue(d)) => {
+            serde_json::Number::from_f64(*d).map_or(Value::Null, Value::Number)
+        }
+        Some(V::BytesValue(bytes)) => Value::String(hex::encode(bytes)),
+        Some(V::ArrayValue(array)) => Value::Array(
+            array
+                .values
+                .iter()
+                .map(|v| any_value(v, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(V::KvlistValue(list)) => Value::Object(attributes_at(&list.values, depth + 1)?),
     })
 }
 
 /// OTLP's 1–24 scale onto Logbook's levels; the text when the number is unset.
-fn severity(record: &Record) -> &'static str {
+fn severity(record: &LogRecord) -> &'static str {
     match record.severity_number {
         1..=8 => "debug",
         9..=12 => "info",
@@ -75,20 +184,28 @@ fn severity(record: &Record) -> &'static str {
 }
 
 /// The event a record becomes, as event JSON, for the usual parser to check.
-fn to_event(record: Record) -> Value {
+fn to_event(record: LogRecord, scope: &Scope) -> Result<Value, String> {
     let level = severity(&record);
-    let nanos = if record.time_nanos > 0 {
-        record.time_nanos
+    let nanos = if record.time_unix_nano > 0 {
+        record.time_unix_nano
     } else {
-        record.observed_nanos
+        record.observed_time_unix_nano
     };
-    let message = match &record.body {
-        Some(Value::String(text)) => Some(text.clone()),
+    let created_at = match nanos {
+        0 => None,
+        nanos => Some(
+            i64::try_from(nanos)
+                .map(DateTime::<Utc>::from_timestamp_nanos)
+                .map_err(|_| format!("timeUnixNano {nanos} is past the year 2262"))?,
+        ),
+    };
+    let message = match record.body.as_ref().map(|b| any_value(b, 1)).transpose()? {
+        Some(Value::String(text)) => Some(text),
         Some(Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
     };
     let trace_id = (!record.trace_id.is_empty()).then(|| hex::encode(&record.trace_id));
-    let mut resource = record.resource;
+    let mut resource = (*scope.resource).clone();
     let service = resource.remove("service.name");
     let mut otel = Map::new();
     if let Some(trace_id) = &trace_id {
@@ -97,26 +214,25 @@ fn to_event(record: Record) -> Value {
     if !record.span_id.is_empty() {
         otel.insert("span_id".into(), json!(hex::encode(&record.span_id)));
     }
-    if let Some(scope) = record.scope {
+    if let Some(scope) = &scope.name {
         otel.insert("scope".into(), json!(scope));
     }
     if !record.severity_text.is_empty() {
         otel.insert("severity_text".into(), json!(record.severity_text));
     }
-    if let Some(name) = record.event_name {
-        otel.insert("event_name".into(), json!(name));
+    if !record.event_name.is_empty() {
+        otel.insert("event_name".into(), json!(record.event_name));
     }
     if !resource.is_empty() {
         otel.insert("resource".into(), Value::Object(resource));
     }
-    let mut metadata = record.attributes;
+    let mut metadata = attributes(&record.attributes)?;
     if !otel.is_empty() {
         metadata.insert("otel".into(), Value::Object(otel));
     }
     let mut event = json!({"event_type": "LOG", "severity": level, "metadata": metadata});
-    if nanos > 0 {
-        event["created_at"] =
-            json!(DateTime::<Utc>::from_timestamp_nanos(nanos as i64).to_rfc3339());
+    if let Some(at) = created_at {
+        event["created_at"] = json!(at.to_rfc3339());
     }
     if let Some(message) = message {
         event["message"] = json!(message);
@@ -127,41 +243,46 @@ fn to_event(record: Record) -> Value {
     if let Some(trace_id) = trace_id {
         event["request_id"] = json!(trace_id);
     }
-    event
+    Ok(event)
 }
 
 async fn export_logs(
     State(state): State<AppState>,
     IngestKey(principal): IngestKey,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: RequestBody,
 ) -> Result<Response, ApiError> {
-    let body = compression::decoded(
-        &headers,
-        body.map_err(|r| ApiError::BadRequest(r.body_text()))?,
-    )?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"));
-    let records = if is_json {
-        json::decode(&body)
+    let is_json = body.content_type().contains("json");
+    let mut limits = Limits::default();
+    let decoded = if is_json {
+        json::decode(&body.bytes, &mut limits)
     } else {
-        protobuf::decode(&body)
+        protobuf::decode(&body.bytes, &mut limits)
     }
-    .map_err(|e| ApiError::BadRequest(format!("not an OTLP logs export request: {e}")))?;
+    .map_err(|refusal| match refusal {
+        Refusal::TooLarge(reason) => ApiError::TooLarge(reason),
+        Refusal::Invalid(reason) => {
+            ApiError::BadRequest(format!("not an OTLP logs export request: {reason}"))
+        }
+    })?;
+    drop(body);
     let now = Utc::now();
     let (mut events, mut rejected, mut first_error) =
-        (Vec::with_capacity(records.len()), 0i64, None);
-    for record in records {
-        match state
-            .parser
-            .parse_value(principal.tenant, to_event(record), now)
-        {
+        (Vec::with_capacity(decoded.len()), 0i64, None);
+    for record in decoded {
+        let event = match record {
+            Decoded::Record(record, scope) => to_event(record, &scope).and_then(|event| {
+                state
+                    .parser
+                    .parse_value(principal.tenant, event, now)
+                    .map_err(|e| e.to_string())
+            }),
+            Decoded::Rejected(reason) => Err(reason),
+        };
+        match event {
             Ok(event) => events.push(event),
             Err(error) => {
                 rejected += 1;
-                first_error.get_or_insert_with(|| error.to_string());
+                first_error.get_or_insert(error);
             }
         }
     }
@@ -175,19 +296,10 @@ async fn export_logs(
         events.iter_mut().for_each(|event| cipher.seal_event(event));
     }
     if !events.is_empty() {
-        match state
+        state
             .ingestor
-            .submit(WriteItem {
-                tenant: principal.tenant,
-                events,
-                idempotency: None,
-            })
-            .await
-        {
-            Ok(ItemOutcome::Stored | ItemOutcome::Duplicate { .. }) => {}
-            Err(SubmitError::QueueFull) => return Err(ApiError::QueueFull(1)),
-            Err(_) => return Err(ApiError::Unavailable),
-        }
+            .submit(WriteItem::events(principal.tenant, events))
+            .await?;
     }
     Ok(response(is_json, rejected, first_error))
 }
@@ -195,6 +307,7 @@ async fn export_logs(
 /// `ExportLogsServiceResponse`, with `partial_success` when records were refused.
 fn response(is_json: bool, rejected: i64, error: Option<String>) -> Response {
     if is_json {
+        // OTLP/JSON writes 64-bit integers as strings.
         let body = if rejected > 0 {
             json!({"partialSuccess": {"rejectedLogRecords": rejected.to_string(), "errorMessage": error.unwrap_or_default()}})
         } else {
@@ -206,28 +319,15 @@ fn response(is_json: bool, rejected: i64, error: Option<String>) -> Response {
         )
             .into_response();
     }
-    let mut partial = Vec::new();
-    if rejected > 0 {
-        partial.push(0x08);
-        push_varint(&mut partial, rejected as u64);
-        let message = error.unwrap_or_default();
-        partial.push(0x12);
-        push_varint(&mut partial, message.len() as u64);
-        partial.extend_from_slice(message.as_bytes());
-    }
-    let mut body = Vec::new();
-    if !partial.is_empty() {
-        body.push(0x0a);
-        push_varint(&mut body, partial.len() as u64);
-        body.extend(partial);
-    }
-    ([(header::CONTENT_TYPE, "application/x-protobuf")], body).into_response()
-}
-
-fn push_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
+    let response = ExportLogsServiceResponse {
+        partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: error.unwrap_or_default(),
+        }),
+    };
+    (
+        [(header::CONTENT_TYPE, "application/x-protobuf")],
+        response.encode_to_vec(),
+    )
+        .into_response()
 }

@@ -3,26 +3,26 @@
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Query, State, rejection::BytesRejection},
-    http::HeaderMap,
+    extract::{Path, Query, State},
+    response::Response,
     routing::{get, post},
 };
-use bytes::Bytes;
 use chrono::Utc;
-use logbook_model::{
-    Limits,
-    audit::{ActorSummary, AuditEvent, AuditQuery, chain::Verification, checkpoint::Checkpoint},
+use logbook_model::audit::{
+    ActorSummary, AuditEvent, AuditQuery,
+    checkpoint::{Checkpoint, TrustedKey},
 };
-use logbook_store::verify_audit;
+use logbook_store::{IdempotencyRecord, ItemOutcome, SeqRange, WriteItem};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::ingest_events::{Rejection, read_body, split_body};
+use super::ingest_events::{Rejection, idempotency_key, json as json_response, split_body};
 use crate::{
     ApiError, AppState,
-    access::Access,
+    access::{Access, Answer},
     auth::{IngestKey, ReadKey},
     params::Params,
+    request_body::RequestBody,
 };
 
 pub fn router() -> Router<AppState> {
@@ -33,26 +33,28 @@ pub fn router() -> Router<AppState> {
         .route("/audit/actors/{actor_id}", get(actor_summary))
         .route("/audit/checkpoints", get(list_checkpoints))
         .route("/audit/public-key", get(public_key))
-        .layer(DefaultBodyLimit::max(Limits::BODY_BYTES))
 }
 
 #[derive(Serialize)]
 struct Appended {
     accepted: usize,
     rejected: Vec<Rejection>,
-    /// The seqs the accepted events were given, first and last.
-    first_seq: i64,
-    last_seq: i64,
 }
 
+/// Audit keys live beside event keys in one table; a prefix keeps the two apart.
+const AUDIT_KEY_PREFIX: &str = "audit:";
+
+/// Parses every event of the body, then appends the accepted ones to the tenant's chain
+/// through the ingest queue (429 when it is full), hashed and written in bulk under the
+/// chain head's lock. With an `Idempotency-Key`, a retry appends nothing and gets the
+/// first answer, seqs included.
 async fn append_audit(
     State(state): State<AppState>,
     IngestKey(principal): IngestKey,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Appended>, ApiError> {
-    let body = read_body(&headers, body)?;
-    let raws = split_body(&headers, &body)?;
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&body.headers)?;
+    let raws = split_body(&body)?;
     let now = Utc::now();
     let mut events = Vec::with_capacity(raws.len());
     let mut rejected = Vec::new();
@@ -66,12 +68,28 @@ async fn append_audit(
             }),
         }
     }
+    drop(body);
     if events.is_empty() {
         return Err(ApiError::NothingAccepted {
             rejected: serde_json::to_value(&rejected).map_err(|_| ApiError::Internal)?,
         });
     }
-    let stored = state.store.append_audit(principal.tenant, events).await?;
+    let answer = serde_json::to_string(&Appended {
+        accepted: events.len(),
+        rejected,
+    })
+    .map_err(|_| ApiError::Internal)?;
+    let item = WriteItem {
+        idempotency: key.map(|key| IdempotencyRecord {
+            key: format!("{AUDIT_KEY_PREFIX}{key}"),
+            response: answer.clone(),
+        }),
+        ..WriteItem::audit(principal.tenant, events)
+    };
+    let (answer, seqs) = match state.ingestor.submit(item).await? {
+        ItemOutcome::Stored { audit } => (answer, audit),
+        ItemOutcome::Duplicate { response, audit } => (response, audit),
+    };
     if let Some(checkpointer) = &state.checkpointer {
         // The events are committed whatever happens here; a missed checkpoint is made
         // by the periodic job.
@@ -86,12 +104,16 @@ async fn append_audit(
             tracing::warn!(%error, "signing an audit checkpoint failed");
         }
     }
-    Ok(Json(Appended {
-        accepted: stored.len(),
-        rejected,
-        first_seq: stored.first().map_or(0, |e| e.seq),
-        last_seq: stored.last().map_or(0, |e| e.seq),
-    }))
+    Ok(json_response(with_seqs(&answer, seqs)?))
+}
+
+/// The answer with the seqs the events were given.
+fn with_seqs(answer: &str, seqs: Option<SeqRange>) -> Result<String, ApiError> {
+    let mut answer: Value = serde_json::from_str(answer).map_err(|_| ApiError::Internal)?;
+    let SeqRange { first, last } = seqs.unwrap_or(SeqRange { first: 0, last: 0 });
+    answer["first_seq"] = json!(first);
+    answer["last_seq"] = json!(last);
+    Ok(answer.to_string())
 }
 
 #[derive(Serialize)]
@@ -110,7 +132,7 @@ async fn list_audit(
     let mut params = Params::new(pairs)?;
     let from = params.int("from_seq", 1, 1, i64::MAX)?;
     let limit = params.int("limit", 100, 1, 1000)?;
-    params.finish()?;
+    let filters = params.finish()?;
     let mut items = state
         .store
         .audit_range(principal.tenant, from, i64::MAX, limit + 1)
@@ -118,14 +140,17 @@ async fn list_audit(
     let next_from_seq = (items.len() as i64 > limit).then(|| items[limit as usize].seq);
     items.truncate(limit as usize);
     access
-        .record_in_chain(&state, &principal, items.len())
-        .await;
+        .record_in_chain(&state, &principal, Answer::rows(items.len(), filters))
+        .await?;
     Ok(Json(AuditPage {
         items,
         next_from_seq,
     }))
 }
 
+/// Verifies the tenant's chain in one snapshot of the store, against every checkpoint:
+/// the witness file's (read first, so each covers a head the snapshot holds) and the
+/// stored ones, each vouched for by the keyring of trusted signing keys.
 async fn verify(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
@@ -135,20 +160,26 @@ async fn verify(
     let mut params = Params::new(pairs)?;
     let from = params.int("from_seq", 1, 1, i64::MAX)?;
     let to = params.int_opt("to_seq", 1, i64::MAX)?;
-    params.finish()?;
+    let filters = params.finish()?;
     if to.is_some_and(|to| to < from) {
         return Err(ApiError::parameter("to_seq", "must not be below from_seq"));
     }
-    let mut result: Verification =
-        verify_audit(state.store.as_ref(), principal.tenant, from, to).await?;
-    if let Some(checkpointer) = &state.checkpointer {
-        result = checkpointer
-            .check(state.store.as_ref(), principal.tenant, result)
-            .await?;
-    }
+    let witnessed = state
+        .checkpointer
+        .as_ref()
+        .map(|c| c.witnessed(principal.tenant))
+        .unwrap_or_default();
+    let result = state
+        .store
+        .verify_audit(principal.tenant, from, to, witnessed)
+        .await?;
     access
-        .record(&state, &principal, result.checked as usize)
-        .await;
+        .record_in_chain(
+            &state,
+            &principal,
+            Answer::rows(result.checked as usize, filters),
+        )
+        .await?;
     Ok(Json(json!(result)))
 }
 
@@ -156,24 +187,42 @@ async fn list_checkpoints(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
     access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<Checkpoint>>, ApiError> {
+    let filters = Params::none(pairs)?;
     let checkpoints = state.store.checkpoints(principal.tenant).await?;
-    access.record(&state, &principal, checkpoints.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(checkpoints.len(), filters))
+        .await?;
     Ok(Json(checkpoints))
 }
 
-/// The key that signs checkpoints, for auditors who verify offline.
+#[derive(Serialize)]
+struct PublicKeys {
+    algorithm: &'static str,
+    /// The key this server signs with, if it signs.
+    public_key: Option<String>,
+    /// Every key trusted to sign checkpoints: the servers sharing this store, and keys
+    /// rotated out (which still vouch for what they signed before they were retired).
+    keys: Vec<TrustedKey>,
+}
+
+/// The keys that sign checkpoints, for auditors who verify offline.
 async fn public_key(
     State(state): State<AppState>,
     ReadKey(_): ReadKey,
-) -> Result<Json<Value>, ApiError> {
-    let checkpointer = state
-        .checkpointer
-        .as_ref()
-        .ok_or_else(|| ApiError::NotFound("this server signs no checkpoints".into()))?;
-    Ok(Json(
-        json!({"algorithm": "Ed25519", "public_key": checkpointer.public_key()}),
-    ))
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<PublicKeys>, ApiError> {
+    Params::none(pairs)?;
+    let keyring = state.store.keyring().await?;
+    Ok(Json(PublicKeys {
+        algorithm: "Ed25519",
+        public_key: state
+            .checkpointer
+            .as_ref()
+            .map(|c| c.public_key().to_owned()),
+        keys: keyring.0,
+    }))
 }
 
 /// Seed 001's audit queries: by actor, time range, set of actions, resource; newest first.
@@ -201,12 +250,13 @@ async fn search_audit(
         to: params.time("to")?,
         skip: params.skip()?,
         limit: params.page_limit()?,
+        ..Default::default()
     };
-    params.finish()?;
+    let filters = params.finish()?;
     let items = state.store.search_audit(principal.tenant, &query).await?;
     access
-        .record_in_chain(&state, &principal, items.len())
-        .await;
+        .record_in_chain(&state, &principal, Answer::rows(items.len(), filters))
+        .await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -215,12 +265,16 @@ async fn actor_summary(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
     access: Access,
-    axum::extract::Path(actor_id): axum::extract::Path<String>,
+    Path(actor_id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<ActorSummary>, ApiError> {
+    let filters = Params::none(pairs)?;
     let summary = state
         .store
         .actor_summary(principal.tenant, &actor_id)
         .await?;
-    access.record_in_chain(&state, &principal, 1).await;
+    access
+        .record_in_chain(&state, &principal, Answer::rows(1, filters))
+        .await?;
     Ok(Json(summary))
 }

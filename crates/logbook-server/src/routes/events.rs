@@ -9,7 +9,15 @@ use axum::{
 use logbook_model::{Event, EventFilter, EventQuery, EventType, Page};
 use uuid::Uuid;
 
-use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
+use crate::{
+    ApiError, AppState,
+    access::{Access, Answer},
+    auth::ReadKey,
+    params::Params,
+};
+
+/// The longest `q`: a substring search over messages, not a document.
+const MAX_Q: usize = 1000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,9 +34,11 @@ async fn list_events(
 ) -> Result<Json<Page>, ApiError> {
     let mut params = Params::new(pairs)?;
     let query = event_query(&mut params, None)?;
-    params.finish()?;
+    let filters = params.finish()?;
     let page = state.store.list_events(principal.tenant, &query).await?;
-    access.record(&state, &principal, page.items.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(page.items.len(), filters))
+        .await?;
     Ok(Json(opened(&state, page)))
 }
 
@@ -41,9 +51,11 @@ async fn list_user_events(
 ) -> Result<Json<Page>, ApiError> {
     let mut params = Params::new(pairs)?;
     let query = event_query(&mut params, Some(user_id))?;
-    params.finish()?;
+    let filters = params.finish()?;
     let page = state.store.list_events(principal.tenant, &query).await?;
-    access.record(&state, &principal, page.items.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(page.items.len(), filters))
+        .await?;
     Ok(Json(opened(&state, page)))
 }
 
@@ -52,13 +64,23 @@ async fn get_event(
     ReadKey(principal): ReadKey,
     access: Access,
     Path(id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Event>, ApiError> {
+    let filters = Params::none(pairs)?;
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::parameter("id", format!("{id:?} is not a UUID")))?;
     let found = state.store.get_event(principal.tenant, id).await?;
+    let status = if found.is_some() { 200 } else { 404 };
     access
-        .record(&state, &principal, usize::from(found.is_some()))
-        .await;
+        .record(
+            &state,
+            &principal,
+            Answer {
+                status,
+                ..Answer::rows(usize::from(found.is_some()), filters)
+            },
+        )
+        .await?;
     let mut event = found.ok_or_else(|| ApiError::NotFound(format!("no event {id}")))?;
     if let Some(cipher) = &state.cipher {
         cipher.open_event(&mut event);
@@ -113,7 +135,15 @@ pub(super) fn event_query(
             .int_opt("status_code", 0, 999)?
             .map(|code| code as i16),
         path_prefix: params.text("path"),
-        message_contains: params.text("q"),
+        message_contains: match params.text("q") {
+            Some(q) if q.chars().count() > MAX_Q => {
+                return Err(ApiError::parameter(
+                    "q",
+                    format!("must be at most {MAX_Q} characters"),
+                ));
+            }
+            q => q,
+        },
         from: params.time("from")?,
         to: params.time("to")?,
     };

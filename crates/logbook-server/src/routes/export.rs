@@ -17,11 +17,12 @@ use axum::{
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use logbook_model::{EventQuery, audit::chain::GENESIS};
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_json::json;
 
 use crate::{
     ApiError, AppState,
-    access::Access,
+    access::{Access, Answer},
     auth::{Principal, ReadKey},
     params::Params,
 };
@@ -76,10 +77,13 @@ fn streamed(
         .into_response()
 }
 
-/// One CSV field: quoted when it must be, quotes doubled.
+/// One CSV field: quoted when it must be, quotes doubled. Text a spreadsheet would run
+/// as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is
+/// prefixed with `'`, as OWASP recommends, so opening an export runs nothing.
 fn csv_field(value: &Value) -> String {
     let text = match value {
         Value::Null => return String::new(),
+        Value::String(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
@@ -139,7 +143,10 @@ async fn export_audit(
     let mut params = Params::new(pairs)?;
     let format = format(&mut params)?;
     let from = params.int("from_seq", 1, 1, i64::MAX)?;
-    params.finish()?;
+    let filters = params.finish()?;
+    // The export ends at the head it starts with: appends made meanwhile belong to the
+    // next export, and the file says where it ends.
+    let (to, _) = state.store.audit_head(principal.tenant).await?;
     let follows = if from == 1 {
         GENESIS.to_owned()
     } else {
@@ -153,60 +160,66 @@ async fn export_audit(
     };
     let head = match format {
         Format::Ndjson => {
+            let keyring = state.store.keyring().await?;
             let public_key = state
                 .checkpointer
                 .as_ref()
                 .map(|c| c.public_key().to_owned());
             let header = json!({
                 "type": "logbook-audit-export", "version": 1, "tenant_id": principal.tenant,
-                "public_key": public_key, "from_seq": from, "follows_hash": follows,
+                "public_key": public_key, "public_keys": keyring.0,
+                "from_seq": from, "follows_hash": follows, "to_seq": to,
             });
             format!("{header}\n")
         }
         Format::Csv => format!("{}\n", AUDIT_CSV.join(",")),
     };
-    // State of the stream: the next seq to read, rows sent, and whether it is done.
+    let trace = Trace::start(state.clone(), principal, access, filters, true).await?;
+    // State of the stream: the next seq to read, and the trace of the download.
     let pages = stream::unfold(
-        (state, principal, Some(access), from, 0usize, false),
-        move |(state, principal, access, next, sent, done)| async move {
-            if done {
-                return None;
-            }
-            let page = match state
-                .store
-                .audit_range(principal.tenant, next, i64::MAX, PAGE)
-                .await
-            {
-                Ok(page) => page,
-                Err(error) => {
-                    return Some((
-                        Err(std::io::Error::other(error.to_string())),
-                        (state, principal, None, next, sent, true),
-                    ));
-                }
-            };
-            if page.is_empty() {
+        (state, Some(trace), from),
+        move |(state, trace, next)| async move {
+            let mut trace = trace?;
+            let tenant = trace.principal.tenant;
+            if next > to {
                 let mut tail = String::new();
                 if format == Format::Ndjson {
-                    let checkpoints = state
-                        .store
-                        .checkpoints(principal.tenant)
-                        .await
-                        .unwrap_or_default();
-                    for checkpoint in checkpoints {
+                    // Only checkpoints of what the file holds: a checkpoint past its last
+                    // event would read as a truncated chain.
+                    let checkpoints = match state.store.checkpoints(tenant).await {
+                        Ok(checkpoints) => checkpoints,
+                        Err(error) => {
+                            return Some((
+                                Err(std::io::Error::other(error.to_string())),
+                                (state, None, next),
+                            ));
+                        }
+                    };
+                    for checkpoint in checkpoints
+                        .into_iter()
+                        .filter(|c| c.seq >= from && c.seq <= to)
+                    {
                         let mut line = json!(checkpoint);
                         line["type"] = json!("checkpoint");
                         tail.push_str(&format!("{line}\n"));
                     }
                 }
-                if let Some(access) = access {
-                    access.record_in_chain(&state, &principal, sent).await;
-                }
-                return Some((
-                    Ok(Bytes::from(tail)),
-                    (state, principal, None, next, sent, true),
-                ));
+                trace.finish().await;
+                return Some((Ok(Bytes::from(tail)), (state, None, next)));
             }
+            let page = match state.store.audit_range(tenant, next, to, PAGE).await {
+                Ok(page) if !page.is_empty() => page,
+                Ok(_) => {
+                    let error = format!("the chain has no seq {next} though its head was at {to}");
+                    return Some((Err(std::io::Error::other(error)), (state, None, next)));
+                }
+                Err(error) => {
+                    return Some((
+                        Err(std::io::Error::other(error.to_string())),
+                        (state, None, next),
+                    ));
+                }
+            };
             let mut chunk = String::with_capacity(page.len() * 600);
             let next = page.last().map_or(next, |e| e.seq + 1);
             for event in &page {
@@ -220,14 +233,96 @@ async fn export_audit(
                     Format::Csv => chunk.push_str(&csv_line(AUDIT_CSV, &row)),
                 }
             }
-            let sent = sent + page.len();
-            Some((
-                Ok(Bytes::from(chunk)),
-                (state, principal, access, next, sent, false),
-            ))
+            trace.rows += page.len();
+            Some((Ok(Bytes::from(chunk)), (state, Some(trace), next)))
         },
     );
     Ok(streamed(format, "audit", head, pages))
+}
+
+/// The access record of a download: written before its first byte leaves (a download
+/// that cannot be recorded is refused), then again when it completes, or, if the client
+/// goes away first, when the stream is dropped: an aborted bulk download leaves its trace.
+struct Trace {
+    state: AppState,
+    principal: Principal,
+    access: Access,
+    filters: Option<Value>,
+    /// Reads of the audit trail are recorded in the trail as well.
+    in_chain: bool,
+    rows: usize,
+    done: bool,
+}
+
+impl Trace {
+    async fn start(
+        state: AppState,
+        principal: Principal,
+        access: Access,
+        filters: Option<Value>,
+        in_chain: bool,
+    ) -> Result<Self, ApiError> {
+        let trace = Self {
+            state,
+            principal,
+            access,
+            filters,
+            in_chain,
+            rows: 0,
+            done: false,
+        };
+        trace.record("started").await?;
+        Ok(trace)
+    }
+
+    fn answer(&self, outcome: &'static str) -> Answer {
+        Answer {
+            outcome,
+            ..Answer::rows(self.rows, self.filters.clone())
+        }
+    }
+
+    async fn record(&self, outcome: &'static str) -> Result<(), ApiError> {
+        let answer = self.answer(outcome);
+        if self.in_chain {
+            self.access
+                .record_in_chain(&self.state, &self.principal, answer)
+                .await
+        } else {
+            self.access
+                .record(&self.state, &self.principal, answer)
+                .await
+        }
+    }
+
+    async fn finish(&mut self) {
+        self.done = true;
+        if let Err(error) = self.record("completed").await {
+            tracing::warn!(%error, "the end of a download was not recorded");
+        }
+    }
+}
+
+impl Drop for Trace {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let trace = Self {
+            state: self.state.clone(),
+            principal: self.principal.clone(),
+            access: self.access.clone(),
+            filters: self.filters.take(),
+            in_chain: self.in_chain,
+            rows: self.rows,
+            done: true,
+        };
+        tokio::spawn(async move {
+            if let Err(error) = trace.record("aborted").await {
+                tracing::warn!(%error, "an aborted download was not recorded");
+            }
+        });
+    }
 }
 
 const EVENT_CSV: &[&str] = logbook_model::event::FIELD_NAMES;
@@ -241,7 +336,7 @@ async fn export_events(
     let mut params = Params::new(pairs)?;
     let format = format(&mut params)?;
     let mut query: EventQuery = super::events::event_query(&mut params, None)?;
-    params.finish()?;
+    let filters = params.finish()?;
     query.limit = PAGE as u32;
     query.skip = 0;
     let head = if format == Format::Csv {
@@ -249,25 +344,21 @@ async fn export_events(
     } else {
         String::new()
     };
+    let trace = Trace::start(state.clone(), principal, access, filters, false).await?;
     let pages = stream::unfold(
-        (state, principal, Some(access), query, 0usize, false),
-        move |(state, principal, access, mut query, sent, done): (
-            AppState,
-            Principal,
-            Option<Access>,
-            EventQuery,
-            usize,
-            bool,
-        )| async move {
-            if done {
-                return None;
-            }
-            let page = match state.store.list_events(principal.tenant, &query).await {
+        (state, Some(trace), query),
+        move |(state, trace, mut query): (AppState, Option<Trace>, EventQuery)| async move {
+            let mut trace = trace?;
+            let page = match state
+                .store
+                .list_events(trace.principal.tenant, &query)
+                .await
+            {
                 Ok(page) => page,
                 Err(error) => {
                     return Some((
                         Err(std::io::Error::other(error.to_string())),
-                        (state, principal, None, query, sent, true),
+                        (state, None, query),
                     ));
                 }
             };
@@ -285,25 +376,18 @@ async fn export_events(
                     Format::Csv => chunk.push_str(&csv_line(EVENT_CSV, &row)),
                 }
             }
-            let sent = sent + page.items.len();
-            let done = match page.next_cursor.and_then(|c| c.parse().ok()) {
+            trace.rows += page.items.len();
+            let trace = match page.next_cursor.and_then(|c| c.parse().ok()) {
                 Some(cursor) => {
                     query.cursor = Some(cursor);
-                    false
+                    Some(trace)
                 }
-                None => true,
-            };
-            let access = match (done, access) {
-                (true, Some(access)) => {
-                    access.record(&state, &principal, sent).await;
+                None => {
+                    trace.finish().await;
                     None
                 }
-                (_, access) => access,
             };
-            Some((
-                Ok(Bytes::from(chunk)),
-                (state, principal, access, query, sent, done),
-            ))
+            Some((Ok(Bytes::from(chunk)), (state, trace, query)))
         },
     );
     Ok(streamed(format, "events", head, pages))

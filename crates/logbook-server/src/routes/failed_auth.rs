@@ -11,7 +11,12 @@ use chrono::{Duration, Utc};
 use logbook_model::FailedAuthQuery;
 use serde_json::{Value, json};
 
-use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
+use crate::{
+    ApiError, AppState,
+    access::{Access, Answer},
+    auth::ReadKey,
+    params::Params,
+};
 
 /// A week: failed-auth counts serve rate limiting, which looks back minutes, not months.
 const MAX_MINUTES: i64 = 7 * 24 * 60;
@@ -31,7 +36,7 @@ async fn count_failed_auth(
     let user_id = params.text("user_id");
     let fingerprint = params.text("fingerprint");
     let minutes = params.int("minutes", 15, 1, MAX_MINUTES)?;
-    params.finish()?;
+    let filters = params.finish()?;
     if ip.is_none() && user_id.is_none() && fingerprint.is_none() {
         return Err(ApiError::BadRequest(
             "give at least one of ip, user_id and fingerprint".into(),
@@ -47,6 +52,8 @@ async fn count_failed_auth(
         .store
         .count_failed_auth(principal.tenant, &query)
         .await?;
-    access.record(&state, &principal, 1).await;
+    access
+        .record(&state, &principal, Answer::rows(1, filters))
+        .await?;
     Ok(Json(json!({ "count": count })))
 }

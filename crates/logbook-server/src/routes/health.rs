@@ -1,4 +1,5 @@
-//! `/health` (the process is up) and `/ready` (storage answers), for load balancers.
+//! `/health` (the process is up) and `/ready` (storage answers and the ingest writers
+//! run), for load balancers.
 
 use axum::{Json, Router, extract::State, routing::get};
 use serde_json::{Value, json};
@@ -16,6 +17,9 @@ async fn health() -> Json<Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if !state.ingestor.is_writing() {
+        return Err(ApiError::Unavailable);
+    }
     state.store.ping().await?;
     Ok(Json(
         json!({"status": "ready", "storage": state.store.backend()}),

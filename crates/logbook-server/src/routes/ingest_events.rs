@@ -2,30 +2,24 @@
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode, header},
+    extract::State,
+    http::{HeaderMap, header},
     response::{IntoResponse, Response},
     routing::post,
 };
-use bytes::Bytes;
-use chrono::{TimeDelta, Utc};
-use logbook_model::{
-    Limits,
-    body::{self, BodyError, Framing},
-};
-use logbook_store::{IdempotencyRecord, ItemOutcome, StoreError, WriteItem};
+use chrono::Utc;
+use logbook_model::body::{self, BodyError, Framing};
+use logbook_store::{IdempotencyRecord, ItemOutcome, WriteItem};
 use serde::Serialize;
 
-use crate::{ApiError, AppState, auth::IngestKey, ingest::SubmitError};
+use crate::{
+    ApiError, AppState, auth::IngestKey, config::IDEMPOTENCY_WINDOW, request_body::RequestBody,
+};
 
-/// How long a retried request with the same `Idempotency-Key` is recognised.
-pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(24);
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events", post(ingest_events))
-        .layer(DefaultBodyLimit::max(Limits::BODY_BYTES))
+    Router::new().route("/events", post(ingest_events))
 }
 
 #[derive(Serialize)]
@@ -44,19 +38,17 @@ struct IngestResponse {
 async fn ingest_events(
     State(state): State<AppState>,
     IngestKey(principal): IngestKey,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: RequestBody,
 ) -> Result<Response, ApiError> {
     let tenant = principal.tenant;
-    let idempotency_key = idempotency_key(&headers)?;
+    let idempotency_key = idempotency_key(&body.headers)?;
     if let Some(key) = &idempotency_key {
         let since = Utc::now() - IDEMPOTENCY_WINDOW;
         if let Some(response) = state.store.idempotent_response(tenant, key, since).await? {
             return Ok(json(response));
         }
     }
-    let body = read_body(&headers, body)?;
-    let raw_events = split_body(&headers, &body)?;
+    let raw_events = split_body(&body)?;
 
     let now = Utc::now();
     let mut events = Vec::with_capacity(raw_events.len());
@@ -88,57 +80,25 @@ async fn ingest_events(
         key,
         response: response.clone(),
     });
-    match state
-        .ingestor
-        .submit(WriteItem {
-            tenant,
-            events,
-            idempotency,
-        })
-        .await
-    {
-        Ok(ItemOutcome::Stored) => Ok(json(response)),
-        Ok(ItemOutcome::Duplicate { response }) => Ok(json(response)),
-        Err(SubmitError::QueueFull) => Err(ApiError::QueueFull(1)),
-        Err(SubmitError::Closed) => Err(ApiError::Unavailable),
-        Err(SubmitError::Store(error)) => Err(match error.as_ref() {
-            StoreError::Unavailable(_) => ApiError::Unavailable,
-            _ => ApiError::Internal,
-        }),
+    let item = WriteItem {
+        idempotency,
+        ..WriteItem::events(tenant, events)
+    };
+    match state.ingestor.submit(item).await? {
+        ItemOutcome::Stored { .. } => Ok(json(response)),
+        ItemOutcome::Duplicate { response, .. } => Ok(json(response)),
     }
 }
 
-/// The request body, decompressed, within the body limit.
-pub(super) fn read_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Bytes, ApiError> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
-            "the body is over the {} byte limit",
-            Limits::BODY_BYTES
-        )),
-        _ => ApiError::BadRequest(rejection.body_text()),
-    })?;
-    crate::compression::decoded(headers, body)
-}
-
 /// One JSON text per event, however the client framed them.
-pub(super) fn split_body<'b>(
-    headers: &HeaderMap,
-    body: &'b Bytes,
-) -> Result<Vec<&'b str>, ApiError> {
-    body::split(body, framing(headers)).map_err(|error| match error {
+pub(super) fn split_body(body: &RequestBody) -> Result<Vec<&str>, ApiError> {
+    body::split(&body.bytes, framing(body.content_type())).map_err(|error| match error {
         BodyError::TooManyEvents(_) => ApiError::TooLarge(error.to_string()),
         other => ApiError::BadRequest(other.to_string()),
     })
 }
 
-fn framing(headers: &HeaderMap) -> Framing {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+fn framing(content_type: &str) -> Framing {
     if content_type.contains("ndjson") || content_type.contains("jsonlines") {
         Framing::Ndjson
     } else {
@@ -146,7 +106,7 @@ fn framing(headers: &HeaderMap) -> Framing {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -163,6 +123,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-fn json(body: String) -> Response {
+pub(super) fn json(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

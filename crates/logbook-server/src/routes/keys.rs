@@ -2,7 +2,9 @@
 //! once, in the answer that creates them; listings show a prefix only.
 //!
 //! An admin key of the operator tenant (`default`, made at first start) may also act on
-//! another tenant's keys by naming it (`?tenant=` or `"tenant"`).
+//! another tenant's keys by naming it (`?tenant=` on every key route, or `"tenant"` in
+//! the body of a new key). Making and revoking keys is appended to the audit trail of
+//! the tenant whose key it is.
 
 use axum::{
     Json, Router,
@@ -14,13 +16,15 @@ use chrono::{DateTime, Utc};
 use logbook_model::{Scopes, TenantId};
 use logbook_store::ApiKey;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     ApiError, AppState,
-    access::Access,
+    access::{Access, Answer},
     auth::{AdminKey, Principal, keys},
     params::Params,
+    request_body::RequestBody,
 };
 
 pub fn router() -> Router<AppState> {
@@ -84,9 +88,11 @@ async fn list_keys(
 ) -> Result<Json<Vec<KeyView>>, ApiError> {
     let mut params = Params::new(pairs)?;
     let tenant = target_tenant(&state, &principal, params.text("tenant")).await?;
-    params.finish()?;
+    let filters = params.finish()?;
     let keys = state.store.list_api_keys(tenant).await?;
-    access.record(&state, &principal, keys.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(keys.len(), filters))
+        .await?;
     Ok(Json(keys.into_iter().map(KeyView::from).collect()))
 }
 
@@ -94,9 +100,13 @@ async fn create_key(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
     access: Access,
-    body: Result<Json<NewKey>, axum::extract::rejection::JsonRejection>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    body: RequestBody,
 ) -> Result<(StatusCode, Json<CreatedKeyView>), ApiError> {
-    let Json(new) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let mut params = Params::new(pairs)?;
+    let named_in_query = params.text("tenant");
+    params.finish()?;
+    let new: NewKey = body.json()?;
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(ApiError::BadRequest(format!(
@@ -109,9 +119,30 @@ async fn create_key(
             "expires_at must be in the future".into(),
         ));
     }
-    let tenant = target_tenant(&state, &principal, new.tenant).await?;
-    access.record(&state, &principal, 1).await;
+    let named = match (named_in_query, new.tenant) {
+        (Some(query), Some(body)) if query != body => {
+            return Err(ApiError::BadRequest(format!(
+                "the tenant is named twice, differently: {query:?} in the query, {body:?} in the body"
+            )));
+        }
+        (query, body) => query.or(body),
+    };
+    let tenant = target_tenant(&state, &principal, named).await?;
     let created = keys::create(state.store.as_ref(), tenant, name, scopes, new.expires_at).await?;
+    state.keys.forget_unknown();
+    access
+        .record_change(
+            &state,
+            &principal,
+            tenant,
+            json!({
+                "action": "api_key.create", "resource_type": "api_key",
+                "resource_id": created.key.id.to_string(), "resource_name": created.key.name,
+                "after": {"name": created.key.name, "prefix": created.key.prefix,
+                          "scopes": created.key.scopes.names(), "expires_at": created.key.expires_at},
+            }),
+        )
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKeyView {
@@ -139,7 +170,18 @@ async fn revoke_key(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no key {id}")))?;
     state.keys.forget(id);
-    access.record(&state, &principal, 1).await;
+    access
+        .record_change(
+            &state,
+            &principal,
+            tenant,
+            json!({
+                "action": "api_key.revoke", "resource_type": "api_key",
+                "resource_id": revoked.id.to_string(), "resource_name": revoked.name,
+                "before": {"revoked_at": null}, "after": {"revoked_at": revoked.revoked_at},
+            }),
+        )
+        .await?;
     Ok(Json(revoked.into()))
 }
 

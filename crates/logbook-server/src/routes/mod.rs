@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, each owning its routes.
 
+mod access_log;
 mod audit;
 mod events;
 mod export;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(failed_auth::router())
         .merge(keys::router())
         .merge(tenants::router())
+        .merge(access_log::router())
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(health::router())

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     ApiError, AppState,
-    access::Access,
+    access::{Access, Answer, CHAIN_READ},
     auth::{Principal, ReadKey},
     params::Params,
 };
@@ -102,6 +102,8 @@ async fn list_actions(
     let mut params = Params::new(pairs)?;
     let mut filter = actions_filter();
     filter.event_subtype = params.text("action_type");
+    // Seed 004 spells statuses both ways (`status=success`, `'FAILURE'`); they are
+    // stored in lower case.
     filter.statuses = params
         .text("status")
         .map(|s| vec![s.to_ascii_lowercase()])
@@ -109,14 +111,14 @@ async fn list_actions(
     filter.provider = params.text("provider_name");
     let skip = params.skip()?;
     let limit = params.page_limit()?;
-    params.finish()?;
+    let filters = params.finish()?;
     let query = EventQuery {
         filter,
         skip,
         limit,
         ..Default::default()
     };
-    actions(&state, &principal, access, &query).await
+    actions(&state, &principal, access, &query, filters).await
 }
 
 async fn recent_failed_actions(
@@ -128,7 +130,7 @@ async fn recent_failed_actions(
     let mut params = Params::new(pairs)?;
     let minutes = params.int("minutes", 60, 1, 1440)?;
     let limit = params.int("limit", 50, 1, 100)? as u32;
-    params.finish()?;
+    let filters = params.finish()?;
     let mut filter = actions_filter();
     filter.statuses = vec!["failure".into(), "timeout".into()];
     filter.from = Some(Utc::now() - Duration::minutes(minutes));
@@ -137,18 +139,25 @@ async fn recent_failed_actions(
         limit,
         ..Default::default()
     };
-    actions(&state, &principal, access, &query).await
+    actions(&state, &principal, access, &query, filters).await
 }
 
-/// The ACTION events `query` finds, as seed 004 lists them; the read is recorded.
+/// The ACTION events `query` finds, as seed 004 lists them, encrypted fields opened as
+/// for one action; the read is recorded.
 async fn actions(
     state: &AppState,
     principal: &Principal,
     access: Access,
     query: &EventQuery,
+    filters: Option<Value>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let page = state.store.list_events(principal.tenant, query).await?;
-    access.record(state, principal, page.items.len()).await;
+    let mut page = state.store.list_events(principal.tenant, query).await?;
+    if let Some(cipher) = &state.cipher {
+        page.items.iter_mut().for_each(|e| cipher.open_event(e));
+    }
+    access
+        .record(state, principal, Answer::rows(page.items.len(), filters))
+        .await?;
     Ok(Json(page.items.iter().map(action_summary).collect()))
 }
 
@@ -157,7 +166,9 @@ async fn get_action(
     ReadKey(principal): ReadKey,
     access: Access,
     Path(id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
+    let filters = Params::none(pairs)?;
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::parameter("action_id", format!("{id:?} is not a UUID")))?;
     let found = state
@@ -165,9 +176,12 @@ async fn get_action(
         .get_event(principal.tenant, id)
         .await?
         .filter(|e| e.event_type.as_str() == ACTION);
-    access
-        .record(&state, &principal, usize::from(found.is_some()))
-        .await;
+    let status = if found.is_some() { 200 } else { 404 };
+    let answer = Answer {
+        status,
+        ..Answer::rows(usize::from(found.is_some()), filters)
+    };
+    access.record(&state, &principal, answer).await?;
     let mut event = found.ok_or_else(|| ApiError::NotFound(format!("no action log {id}")))?;
     if let Some(cipher) = &state.cipher {
         cipher.open_event(&mut event);
@@ -179,9 +193,13 @@ async fn action_stats(
     State(state): State<AppState>,
     ReadKey(principal): ReadKey,
     access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<ActionStats>, ApiError> {
+    let filters = Params::none(pairs)?;
     let stats = state.store.action_stats(principal.tenant).await?;
-    access.record(&state, &principal, 1).await;
+    access
+        .record(&state, &principal, Answer::rows(1, filters))
+        .await?;
     Ok(Json(stats))
 }
 
@@ -199,8 +217,8 @@ async fn list_audits(
         limit: params.page_limit()?,
         ..Default::default()
     };
-    params.finish()?;
-    audits(&state, &principal, access, &query).await
+    let filters = params.finish()?;
+    audits(&state, &principal, access, query, filters).await
 }
 
 async fn resource_audits(
@@ -208,24 +226,33 @@ async fn resource_audits(
     ReadKey(principal): ReadKey,
     access: Access,
     Path((resource_type, resource_id)): Path<(String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
+    let mut params = Params::new(pairs)?;
     let query = AuditQuery {
         resource_type: Some(resource_type),
         resource_id: Some(resource_id),
-        limit: 1000,
+        skip: params.skip()?,
+        limit: params.page_limit()?,
         ..Default::default()
     };
-    audits(&state, &principal, access, &query).await
+    let filters = params.finish()?;
+    audits(&state, &principal, access, query, filters).await
 }
 
-/// The audit events `query` finds, as seed 004 shows them; the read is recorded in the chain.
+/// The audit events `query` finds, as seed 004 shows them; the read is recorded in the
+/// chain. Those records of reads are not listed here unless asked for by their action.
 async fn audits(
     state: &AppState,
     principal: &Principal,
     access: Access,
-    query: &AuditQuery,
+    mut query: AuditQuery,
+    filters: Option<Value>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let events = state.store.search_audit(principal.tenant, query).await?;
-    access.record_in_chain(state, principal, events.len()).await;
+    query.hide_reads = !query.actions.iter().any(|a| a == CHAIN_READ);
+    let events = state.store.search_audit(principal.tenant, &query).await?;
+    access
+        .record_in_chain(state, principal, Answer::rows(events.len(), filters))
+        .await?;
     Ok(Json(events.iter().map(audit_view).collect()))
 }

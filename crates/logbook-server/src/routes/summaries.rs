@@ -11,7 +11,12 @@ use logbook_model::summary::{
     CountryCount, DAY, DailyBucket, HOUR, HourlyBucket, Summary, first_bucket,
 };
 
-use crate::{ApiError, AppState, access::Access, auth::ReadKey, params::Params};
+use crate::{
+    ApiError, AppState,
+    access::{Access, Answer},
+    auth::ReadKey,
+    params::Params,
+};
 
 /// The longest window any summary covers: a year.
 const MAX_HOURS: i64 = 366 * 24;
@@ -25,12 +30,12 @@ pub fn router() -> Router<AppState> {
         .route("/logs/by-country", get(by_country))
 }
 
-/// The `hours` parameter (default 24), the only one these routes take.
-fn hours(pairs: Vec<(String, String)>) -> Result<i64, ApiError> {
+/// The `hours` parameter (default 24), the only one these routes take, and what was
+/// asked, for the access record.
+fn hours(pairs: Vec<(String, String)>) -> Result<(i64, Option<serde_json::Value>), ApiError> {
     let mut params = Params::new(pairs)?;
     let hours = params.int("hours", 24, 1, MAX_HOURS)?;
-    params.finish()?;
-    Ok(hours)
+    Ok((hours, params.finish()?))
 }
 
 async fn summary(
@@ -39,9 +44,12 @@ async fn summary(
     access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Summary>, ApiError> {
-    let since = Utc::now() - Duration::hours(hours(pairs)?);
+    let (hours, filters) = hours(pairs)?;
+    let since = Utc::now() - Duration::hours(hours);
     let summary = state.store.summary(principal.tenant, since).await?;
-    access.record(&state, &principal, 1).await;
+    access
+        .record(&state, &principal, Answer::rows(1, filters))
+        .await?;
     Ok(Json(summary))
 }
 
@@ -51,9 +59,12 @@ async fn hourly(
     access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<HourlyBucket>>, ApiError> {
-    let first = first_bucket(Utc::now(), Duration::hours(hours(pairs)?), HOUR);
+    let (hours, filters) = hours(pairs)?;
+    let first = first_bucket(Utc::now(), Duration::hours(hours), HOUR);
     let rows = state.store.hourly(principal.tenant, first).await?;
-    access.record(&state, &principal, rows.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(rows.len(), filters))
+        .await?;
     Ok(Json(rows))
 }
 
@@ -65,10 +76,12 @@ async fn daily(
 ) -> Result<Json<Vec<DailyBucket>>, ApiError> {
     let mut params = Params::new(pairs)?;
     let days = params.int("days", 30, 1, MAX_DAYS)?;
-    params.finish()?;
+    let filters = params.finish()?;
     let first = first_bucket(Utc::now(), Duration::days(days), DAY);
     let rows = state.store.daily(principal.tenant, first).await?;
-    access.record(&state, &principal, rows.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(rows.len(), filters))
+        .await?;
     Ok(Json(rows))
 }
 
@@ -78,8 +91,11 @@ async fn by_country(
     access: Access,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<CountryCount>>, ApiError> {
-    let since = Utc::now() - Duration::hours(hours(pairs)?);
+    let (hours, filters) = hours(pairs)?;
+    let since = Utc::now() - Duration::hours(hours);
     let rows = state.store.by_country(principal.tenant, since).await?;
-    access.record(&state, &principal, rows.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(rows.len(), filters))
+        .await?;
     Ok(Json(rows))
 }

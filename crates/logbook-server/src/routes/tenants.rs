@@ -1,16 +1,24 @@
 //! `/api/v1/tenants`: create and list tenants, for admin keys of the operator tenant.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::StatusCode,
+    routing::get,
+};
 use chrono::{DateTime, Utc};
 use logbook_model::{TenantId, tenant::check_tenant_name};
 use logbook_store::Tenant;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::{
     ApiError, AppState,
-    access::Access,
+    access::{Access, Answer},
     app::DEFAULT_TENANT,
     auth::{AdminKey, Principal},
+    params::Params,
+    request_body::RequestBody,
 };
 
 pub fn router() -> Router<AppState> {
@@ -57,10 +65,14 @@ async fn list_tenants(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
     access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Vec<TenantView>>, ApiError> {
+    let filters = Params::none(pairs)?;
     require_operator(&state, &principal).await?;
     let tenants = state.store.list_tenants().await?;
-    access.record(&state, &principal, tenants.len()).await;
+    access
+        .record(&state, &principal, Answer::rows(tenants.len(), filters))
+        .await?;
     Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
 }
 
@@ -68,12 +80,25 @@ async fn create_tenant(
     State(state): State<AppState>,
     AdminKey(principal): AdminKey,
     access: Access,
-    body: Result<Json<NewTenant>, axum::extract::rejection::JsonRejection>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    body: RequestBody,
 ) -> Result<(StatusCode, Json<TenantView>), ApiError> {
+    Params::none(pairs)?;
     require_operator(&state, &principal).await?;
-    let Json(new) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let new: NewTenant = body.json()?;
     check_tenant_name(&new.name).map_err(ApiError::BadRequest)?;
     let tenant = state.store.create_tenant(&new.name).await?;
-    access.record(&state, &principal, 1).await;
+    access
+        .record_change(
+            &state,
+            &principal,
+            tenant.id,
+            json!({
+                "action": "tenant.create", "resource_type": "tenant",
+                "resource_id": tenant.id.to_string(), "resource_name": tenant.name,
+                "after": {"name": tenant.name},
+            }),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(tenant.into())))
 }

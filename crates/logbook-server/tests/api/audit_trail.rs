@@ -20,7 +20,7 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
         reply.body,
         json!({"accepted": 2, "rejected": [{"index": 1, "field": "action", "error": "action: is required"}], "first_seq": 1, "last_seq": 2})
     );
-    let ndjson = "{\"action\":\"create\",\"resource_type\":\"user\"}\n{\"action\":\"login\",\"resource_type\":\"session\"}\n";
+    let ndjson = "{\"action\":\"create\",\"resource_type\":\"user\",\"resource_id\":\"u-2\"}\n{\"action\":\"login\",\"resource_type\":\"session\",\"resource_id\":\"s-1\"}\n";
     let more = app.post_to("/api/v1/audit", &app.admin, ndjson).await;
     assert_eq!(
         (
@@ -67,13 +67,15 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
         .body["items"]
         .clone();
     let reads = reads.as_array().unwrap();
-    assert_eq!(reads.len(), 2);
-    assert_eq!(reads[1]["description"], "GET /api/v1/audit");
+    // Newest first: the verification, then the two pages read above.
+    assert_eq!(reads.len(), 3);
+    assert_eq!(reads[0]["description"], "GET /api/v1/audit/verify");
+    assert_eq!(reads[2]["description"], "GET /api/v1/audit");
     assert_eq!(
-        reads[1]["metadata"],
-        json!({"path": "/api/v1/audit", "filters": {"limit": "3"}, "rows": 3})
+        reads[2]["metadata"],
+        json!({"path": "/api/v1/audit", "filters": {"limit": "3"}, "rows": 3, "outcome": "answered"})
     );
-    assert!(reads[1]["actor_id"].as_str().unwrap().starts_with("key:"));
+    assert!(reads[2]["actor_id"].as_str().unwrap().starts_with("key:"));
     let part = app
         .get("/api/v1/audit/verify?from_seq=2&to_seq=3", &app.admin)
         .await
@@ -102,29 +104,6 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
 }
 
 /// Raw SQL into the test's database, as an attacker with database access would.
-async fn raw(app: &TestApp, sql: &str) {
-    match &app.location {
-        logbook_store::StoreLocation::Sqlite(path) => rusqlite::Connection::open(path)
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap(),
-        logbook_store::StoreLocation::Postgres(url) => {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client.batch_execute(sql).await.unwrap();
-        }
-    }
-}
-
-fn tenant_literal(app: &TestApp, tenant: logbook_model::TenantId) -> String {
-    match app.location {
-        logbook_store::StoreLocation::Sqlite(_) => format!("X'{}'", tenant.0.simple()),
-        logbook_store::StoreLocation::Postgres(_) => format!("'{}'::uuid", tenant.0),
-    }
-}
-
 async fn app_with_checkpoints(backend: Backend) -> TestApp {
     use std::sync::Arc;
 
@@ -149,6 +128,15 @@ async fn append_three(app: &TestApp) {
         )
         .await;
     assert_eq!(reply.body["accepted"], 3, "{}", reply.body);
+}
+
+/// The links and hashes alone, without checkpoints, as someone with only the chain sees it.
+async fn chain_alone_verifies(
+    store: &dyn logbook_store::Store,
+    tenant: logbook_model::TenantId,
+) -> bool {
+    let events = store.audit_range(tenant, 1, i64::MAX, 1000).await.unwrap();
+    logbook_model::audit::chain::verify(&events, (0, logbook_model::audit::chain::GENESIS)).ok
 }
 
 fn bad(verified: &Value) -> (i64, String) {
@@ -180,7 +168,7 @@ pub async fn signed_checkpoints_catch_rewrites_and_truncation(backend: Backend) 
     // database (but not the signing key) can; the chain alone then looks intact.
     let store = app.app.store().clone();
     let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
-    let t = tenant_literal(&app, tenant);
+    let t = app.tenant_literal(tenant);
     let mut events = store.audit_range(tenant, 1, 10, 10).await.unwrap();
     let (mut seq, mut hash) = (0, logbook_model::audit::chain::GENESIS.to_owned());
     let mut sql = String::new();
@@ -196,12 +184,9 @@ pub async fn signed_checkpoints_catch_rewrites_and_truncation(backend: Backend) 
     sql.push_str(&format!(
         "UPDATE audit_chain_heads SET hash = '{hash}' WHERE tenant_id = {t};"
     ));
-    raw(&app, &sql).await;
+    app.raw(&sql).await;
     assert!(
-        logbook_store::verify_audit(store.as_ref(), tenant, 1, None)
-            .await
-            .unwrap()
-            .ok,
+        chain_alone_verifies(store.as_ref(), tenant).await,
         "the chain alone is fooled"
     );
     let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
@@ -209,7 +194,7 @@ pub async fn signed_checkpoints_catch_rewrites_and_truncation(backend: Backend) 
     assert!(reason.contains("rewritten"), "{reason}");
 
     // Even with the database's checkpoints deleted, the witness file remembers.
-    raw(&app, "DELETE FROM audit_checkpoints;").await;
+    app.raw("DELETE FROM audit_checkpoints;").await;
     let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
     assert!(at == 3 && reason.contains("rewritten"), "{reason}");
 }
@@ -219,41 +204,42 @@ pub async fn truncation_and_forged_checkpoints_are_caught(backend: Backend) {
     append_three(&app).await;
     let store = app.app.store().clone();
     let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
-    let t = tenant_literal(&app, tenant);
+    let t = app.tenant_literal(tenant);
     let second = store.audit_range(tenant, 2, 2, 1).await.unwrap().remove(0);
 
     // A forged checkpoint in the database does not verify.
     let forged = format!(
         "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature) SELECT tenant_id, 2, hash, 2, time, key_id, '00' FROM audit_checkpoints WHERE tenant_id = {t} AND seq = 3;"
     );
-    raw(&app, &forged).await;
+    app.raw(&forged).await;
     let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
     assert!(at == 2 && reason.contains("forged"), "{reason}");
-    raw(
-        &app,
-        &format!("DELETE FROM audit_checkpoints WHERE tenant_id = {t} AND seq = 2;"),
-    )
+    app.raw(&format!(
+        "DELETE FROM audit_checkpoints WHERE tenant_id = {t} AND seq = 2;"
+    ))
     .await;
 
-    // Cut the newest event and move the head back: the chain agrees with its head, the
+    // Cut the newest events and move the head back: the chain agrees with its head, the
     // signed checkpoint does not.
-    raw(
-        &app,
+    app.raw(
         &format!(
-            "DELETE FROM audit_events WHERE tenant_id = {t} AND seq = 3; UPDATE audit_chain_heads SET seq = 2, hash = '{}' WHERE tenant_id = {t};",
+            "DELETE FROM audit_events WHERE tenant_id = {t} AND seq >= 3; UPDATE audit_chain_heads SET seq = 2, hash = '{}' WHERE tenant_id = {t};",
             second.hash
         ),
     )
     .await;
     assert!(
-        logbook_store::verify_audit(store.as_ref(), tenant, 1, None)
-            .await
-            .unwrap()
-            .ok,
+        chain_alone_verifies(store.as_ref(), tenant).await,
         "the chain alone is fooled"
     );
     let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
     assert!(at == 3 && reason.contains("truncated"), "{reason}");
+}
+
+/// `logbook verify` on an export held in memory.
+pub fn offline(export: &str, keys: &[String]) -> logbook_model::audit::chain::Verification {
+    let bytes = export.as_bytes();
+    logbook_server::checkpoints::verify_export(|| Ok(bytes), keys).unwrap()
 }
 
 async fn body_text(app: &TestApp, path: &str) -> (String, String) {
@@ -303,12 +289,11 @@ pub async fn exports_stream_and_verify_offline(backend: Backend) {
             >= 2
     );
 
-    let verified =
-        logbook_server::checkpoints::verify_export(export.as_bytes(), Some(&key)).unwrap();
+    let verified = offline(&export, std::slice::from_ref(&key));
     assert!(verified.ok && verified.checked == 6, "{verified:?}");
     let edited = export.replacen("\"resource_id\":\"1\"", "\"resource_id\":\"9\"", 1);
     assert_ne!(edited, export);
-    let failed = logbook_server::checkpoints::verify_export(edited.as_bytes(), Some(&key)).unwrap();
+    let failed = offline(&edited, std::slice::from_ref(&key));
     assert_eq!(failed.first_bad.map(|b| b.seq), Some(2));
     let is_last_event = |l: &str| l.contains("\"type\":\"event\"") && l.contains("\"seq\":6,");
     let cut: String = export
@@ -316,17 +301,16 @@ pub async fn exports_stream_and_verify_offline(backend: Backend) {
         .filter(|l| !is_last_event(l))
         .map(|l| format!("{l}\n"))
         .collect();
-    let truncated = logbook_server::checkpoints::verify_export(cut.as_bytes(), Some(&key)).unwrap();
+    let truncated = offline(&cut, std::slice::from_ref(&key));
     assert!(truncated.first_bad.unwrap().reason.contains("truncated"));
-    let wrong_key =
-        logbook_server::checkpoints::verify_export(export.as_bytes(), Some(&"ab".repeat(32)))
-            .unwrap();
+    let wrong_key = offline(&export, &["ab".repeat(32)]);
     assert!(wrong_key.first_bad.unwrap().reason.contains("signature"));
 
     let (_, csv) = body_text(&app, "/api/v1/audit/export?format=csv").await;
     assert!(csv.starts_with("seq,id,occurred_at"));
-    // The header, the six events, and the record of the NDJSON export above.
-    assert_eq!(csv.lines().count(), 8);
+    // The header, the six events, and the records of the NDJSON export above (started,
+    // completed); this export's own record comes after the head it exports to.
+    assert_eq!(csv.lines().count(), 9);
 
     let events = json!([{"event_type": "REQUEST", "message": "a, \"quoted\" one"}, {"event_type": "AUTH_LOGIN"}]);
     app.post_events(&app.admin, events.to_string()).await;

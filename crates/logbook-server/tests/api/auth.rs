@@ -44,7 +44,10 @@ fn routes() -> Vec<(Method, String, Option<String>, Needs)> {
         (
             Method::POST,
             "/api/v1/audit".into(),
-            Some(json!({"action": "update", "resource_type": "doc"}).to_string()),
+            Some(
+                json!({"action": "update", "resource_type": "doc", "resource_id": "d1"})
+                    .to_string(),
+            ),
             Needs::Ingest,
         ),
         get("/api/v1/audit", Needs::Read),

@@ -47,6 +47,8 @@ api_tests!(
     slow_clients::slow_clients_are_cut_off,
     privacy::the_job_anonymizes_old_activity,
     access::reads_leave_access_records,
+    access::access_records_keep_only_parsed_bounded_filters,
+    access::a_read_that_cannot_be_recorded_is_refused,
     audit_trail::audit_events_chain_and_verify,
     audit_trail::signed_checkpoints_catch_rewrites_and_truncation,
     audit_trail::truncation_and_forged_checkpoints_are_caught,

@@ -108,7 +108,7 @@ pub async fn seed_004_clients_work_unchanged(backend: Backend) {
     assert_eq!(
         stats,
         json!({
-            "total_actions": 3, "successful_actions": 2, "failed_actions": 1,
+            "total_actions": 3, "successful_actions": 2, "failed_actions": 1, "timed_out_actions": 0,
             "average_execution_time_ms": 500.0,
             "actions_by_type": {"crm_create": 2, "helpdesk_create_ticket": 1},
             "actions_by_provider": {"hubspot": 2, "zendesk": 1},
@@ -150,7 +150,7 @@ pub async fn seed_004_clients_work_unchanged(backend: Backend) {
 pub async fn seed_001_audit_queries(backend: Backend) {
     let app = TestApp::start(backend).await;
     let audits = json!([
-        {"action": "login", "resource_type": "session", "actor_id": "u1", "occurred_at": "2026-01-05T09:00:00Z"},
+        {"action": "login", "resource_type": "session", "resource_id": "s1", "actor_id": "u1", "occurred_at": "2026-01-05T09:00:00Z"},
         {"action": "update", "resource_type": "patient", "resource_id": "p1", "actor_id": "u1", "occurred_at": "2026-01-05T10:00:00Z"},
         {"action": "read", "resource_type": "patient", "resource_id": "p1", "actor_id": "u1", "outcome": "failure", "occurred_at": "2026-01-07T10:00:00Z"},
         {"action": "read", "resource_type": "patient", "resource_id": "p2", "actor_id": "u2", "occurred_at": "2026-01-07T11:00:00Z"},

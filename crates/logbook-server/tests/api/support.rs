@@ -75,6 +75,78 @@ impl TestApp {
             .secret
     }
 
+    /// Runs SQL straight on the store's database, as someone with database access can.
+    pub async fn raw(&self, sql: &str) {
+        match &self.location {
+            StoreLocation::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            StoreLocation::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+            }
+        }
+    }
+
+    /// Holds the database's write lock from another connection, as a long transaction of
+    /// another client would, until released: the ingest writers wait behind it.
+    pub async fn hold_write_lock(&self) -> WriteLock {
+        let (locked, release) = tokio::sync::oneshot::channel();
+        let (done, released) = tokio::sync::oneshot::channel::<()>();
+        let location = self.location.clone();
+        let holder = tokio::spawn(async move {
+            match location {
+                StoreLocation::Sqlite(path) => {
+                    let conn = rusqlite::Connection::open(path).unwrap();
+                    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+                    locked.send(()).unwrap();
+                    released.await.ok();
+                    conn.execute_batch("COMMIT").unwrap();
+                }
+                StoreLocation::Postgres(url) => {
+                    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                        .await
+                        .unwrap();
+                    tokio::spawn(connection);
+                    client
+                        .batch_execute("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE;")
+                        .await
+                        .unwrap();
+                    locked.send(()).unwrap();
+                    released.await.ok();
+                    client.batch_execute("COMMIT").await.unwrap();
+                }
+            }
+        });
+        release.await.unwrap();
+        WriteLock { done, holder }
+    }
+
+    /// A tenant id as an SQL literal of the store's dialect.
+    pub fn tenant_literal(&self, tenant: logbook_model::TenantId) -> String {
+        match self.location {
+            StoreLocation::Sqlite(_) => format!("X'{}'", tenant.0.simple()),
+            StoreLocation::Postgres(_) => format!("'{}'::uuid", tenant.0),
+        }
+    }
+
+    /// The id of the key whose secret is `secret`.
+    pub async fn key_id(&self, secret: &str) -> String {
+        let hash = logbook_server::auth::keys::hash(secret);
+        let key = self
+            .app
+            .store()
+            .api_key_by_hash(&hash)
+            .await
+            .unwrap()
+            .unwrap();
+        key.id.to_string()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -149,4 +221,17 @@ pub fn assert_problem(reply: &Reply, status: u16, needle: &str) {
         detail.contains(needle),
         "{detail:?} should mention {needle:?}"
     );
+}
+
+/// A write lock held by [`TestApp::hold_write_lock`].
+pub struct WriteLock {
+    done: tokio::sync::oneshot::Sender<()>,
+    holder: tokio::task::JoinHandle<()>,
+}
+
+impl WriteLock {
+    pub async fn release(self) {
+        self.done.send(()).unwrap();
+        self.holder.await.unwrap();
+    }
 }

@@ -5,7 +5,7 @@ use deadpool_postgres::Client;
 use logbook_model::{EventType, pseudonym::Pseudonymizer};
 use uuid::Uuid;
 
-use super::db;
+use super::{column, db};
 use crate::{ANONYMIZE_BATCH, Result};
 
 pub async fn anonymize(
@@ -25,7 +25,7 @@ pub async fn anonymize(
                 "SELECT tenant_id, created_at, id, user_id::text FROM events
                  WHERE event_type = $1 AND created_at < $2
                    AND (ip_address IS NOT NULL OR user_agent IS NOT NULL
-                        OR (user_id IS NOT NULL AND NOT starts_with(user_id, 'anon_')))
+                        OR (user_id IS NOT NULL AND user_id !~ '^anon_[0-9a-f]{32}$'))
                  LIMIT $3
                  FOR UPDATE",
                 &[&event_type.as_str(), &before, &ANONYMIZE_BATCH],
@@ -41,13 +41,10 @@ pub async fn anonymize(
         let mut ids: Vec<Uuid> = Vec::with_capacity(rows.len());
         let mut users: Vec<Option<String>> = Vec::with_capacity(rows.len());
         for row in &rows {
-            tenants.push(row.get(0));
-            times.push(row.get(1));
-            ids.push(row.get(2));
-            users.push(
-                row.get::<_, Option<&str>>(3)
-                    .map(|u| pseudonymizer.pseudonym(u)),
-            );
+            tenants.push(column(row, 0)?);
+            times.push(column(row, 1)?);
+            ids.push(column(row, 2)?);
+            users.push(column::<Option<&str>>(row, 3)?.map(|u| pseudonymizer.pseudonym(u)));
         }
         tx.execute(
             "UPDATE events AS e SET ip_address = NULL, user_agent = NULL, user_id = u.user_id

@@ -1,50 +1,147 @@
 //! The audit chain in PostgreSQL. Appending locks the tenant's chain head row, so
 //! several servers writing one tenant's trail at once still make a single chain.
 
-use deadpool_postgres::Client;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Client, GenericClient};
+use futures_util::pin_mut;
 use logbook_model::{
     TenantId,
-    audit::{ActorSummary, AuditEvent, AuditQuery, chain, checkpoint::Checkpoint},
+    audit::{
+        ActorSummary, AuditEvent, AuditQuery,
+        chain::{self, Verification},
+        checkpoint::{Checkpoint, Keyring, TrustedKey},
+        verifier::{ChainEnd, Verifier},
+    },
 };
-use tokio_postgres::{Row, types::ToSql};
+use tokio_postgres::{
+    IsolationLevel, Row, Transaction,
+    binary_copy::BinaryCopyInWriter,
+    types::{ToSql, Type},
+};
+use uuid::Uuid;
 
-use super::{db, events::Where};
-use crate::{Result, StoreError, columns::AUDIT_COLUMNS, conditions};
+use super::{column, db, events::Where};
+use crate::{Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
 
-pub async fn append(
-    client: &mut Client,
-    tenant: TenantId,
-    mut events: Vec<AuditEvent>,
-) -> Result<Vec<AuditEvent>> {
-    let tx = client
-        .transaction()
-        .await
-        .map_err(db("starting an audit append"))?;
+/// The chain heads of `tenants` (sorted), made if missing and locked for the rest of
+/// the transaction: several servers appending to one chain still make one chain.
+pub async fn lock_heads(
+    tx: &Transaction<'_>,
+    tenants: &[TenantId],
+) -> Result<HashMap<TenantId, Head>> {
+    if tenants.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Uuid> = tenants.iter().map(|t| t.0).collect();
     tx.execute(
-        "INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING",
-        &[&tenant.0, &chain::GENESIS],
+        "INSERT INTO audit_chain_heads (tenant_id, seq, hash)
+         SELECT id, 0, $2 FROM unnest($1::uuid[]) AS t(id) ORDER BY id
+         ON CONFLICT (tenant_id) DO NOTHING",
+        &[&ids, &chain::GENESIS],
     )
     .await
-    .map_err(db("making the chain head"))?;
-    let head = tx
-        .query_one(
-            "SELECT seq, hash::text FROM audit_chain_heads WHERE tenant_id = $1 FOR UPDATE",
-            &[&tenant.0],
+    .map_err(db("making chain heads"))?;
+    let rows = tx
+        .query(
+            "SELECT tenant_id, seq, hash::text FROM audit_chain_heads
+             WHERE tenant_id = ANY($1) ORDER BY tenant_id FOR UPDATE",
+            &[&ids],
         )
         .await
-        .map_err(db("locking the chain head"))?;
-    let (mut seq, mut hash): (i64, String) = (head.get(0), head.get(1));
-    let insert = tx
-        .prepare_cached(&format!(
-            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
+        .map_err(db("locking chain heads"))?;
+    rows.iter()
+        .map(|r| {
+            let tenant = TenantId(column(r, 0)?);
+            let (seq, hash) = (column(r, 1)?, column(r, 2)?);
+            Ok((
+                tenant,
+                Head {
+                    seq,
+                    hash,
+                    moved: false,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A chain head as locked, and whether this transaction moved it.
+pub struct Head {
+    seq: i64,
+    hash: String,
+    moved: bool,
+}
+
+/// Links `events` after the tenant's head, into `linked`; returns their seqs.
+pub fn link(
+    heads: &mut HashMap<TenantId, Head>,
+    tenant: TenantId,
+    events: &[AuditEvent],
+    linked: &mut Vec<AuditEvent>,
+) -> Option<SeqRange> {
+    let head = heads.get_mut(&tenant).filter(|_| !events.is_empty())?;
+    let first = head.seq + 1;
+    for event in events {
+        let mut e = event.clone();
+        e.tenant_id = tenant;
+        chain::link(&mut e, head.seq, &head.hash);
+        (head.seq, head.hash, head.moved) = (e.seq, e.hash.clone(), true);
+        linked.push(e);
+    }
+    Some(SeqRange {
+        first,
+        last: head.seq,
+    })
+}
+
+/// Column types of [`AUDIT_COLUMNS`] for the binary COPY.
+const TYPES: [Type; 28] = [
+    Type::UUID,
+    Type::INT8,
+    Type::UUID,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::TEXT,
+    Type::JSONB,
+    Type::JSONB,
+    Type::JSONB,
+    Type::VARCHAR,
+    Type::TEXT,
+    Type::INET,
+    Type::TEXT,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::VARCHAR,
+    Type::JSONB,
+    Type::BPCHAR,
+    Type::BPCHAR,
+];
+
+/// Writes linked audit events with one binary COPY.
+pub async fn copy(tx: &Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let sink = tx
+        .copy_in(&format!(
+            "COPY audit_events ({AUDIT_COLUMNS}) FROM STDIN (FORMAT binary)"
         ))
         .await
-        .map_err(db("preparing the audit insert"))?;
-    for e in &mut events {
-        e.tenant_id = tenant;
-        chain::link(e, seq, &hash);
-        (seq, hash) = (e.seq, e.hash.clone());
+        .map_err(db("starting the audit COPY"))?;
+    let writer = BinaryCopyInWriter::new(sink, &TYPES);
+    pin_mut!(writer);
+    for e in events {
         let (outcome, severity) = (e.outcome.as_str(), e.severity.as_str());
         let values: [&(dyn ToSql + Sync); 28] = [
             &e.tenant_id.0,
@@ -76,21 +173,130 @@ pub async fn append(
             &e.prev_hash,
             &e.hash,
         ];
-        tx.execute(&insert, &values)
+        writer
+            .as_mut()
+            .write(&values)
             .await
-            .map_err(db("inserting an audit event"))?;
+            .map_err(db("writing an audit COPY row"))?;
     }
-    tx.execute(
-        "UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
-        &[&tenant.0, &seq, &hash],
-    )
-    .await
-    .map_err(db("moving the chain head"))?;
-    tx.commit().await.map_err(db("committing audit events"))?;
-    Ok(events)
+    writer
+        .finish()
+        .await
+        .map_err(db("finishing the audit COPY"))?;
+    Ok(())
 }
 
-pub async fn head(client: &Client, tenant: TenantId) -> Result<(i64, String)> {
+/// Moves each head this transaction appended to.
+pub async fn move_heads(tx: &Transaction<'_>, heads: &HashMap<TenantId, Head>) -> Result<()> {
+    for (tenant, head) in heads.iter().filter(|(_, h)| h.moved) {
+        tx.execute(
+            "UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
+            &[&tenant.0, &head.seq, &head.hash],
+        )
+        .await
+        .map_err(db("moving the chain head"))?;
+    }
+    Ok(())
+}
+
+const PAGE: i64 = 1000;
+
+/// Verifies a run of the chain in one REPEATABLE READ transaction: one snapshot for the
+/// head, the checkpoints, the keyring and every page, so appends committed meanwhile are
+/// neither seen nor mistaken for tampering.
+pub async fn verify(
+    client: &mut Client,
+    tenant: TenantId,
+    from_seq: i64,
+    to_seq: Option<i64>,
+    mut checkpoints: Vec<Checkpoint>,
+) -> Result<Verification> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db("starting a verification"))?;
+    let (head_seq, head_hash) = head(&tx, tenant).await?;
+    checkpoints.extend(self::checkpoints(&tx, tenant).await?);
+    let keyring = keyring(&tx).await?;
+    let from = from_seq.max(1);
+    let after = if from == 1 {
+        (0, chain::GENESIS.to_owned())
+    } else {
+        match range(&tx, tenant, from - 1, from - 1, 1).await?.pop() {
+            Some(previous) => (previous.seq, previous.hash),
+            None => {
+                return Ok(Verification::default()
+                    .broken(from - 1, format!("seq {} is missing", from - 1)));
+            }
+        }
+    };
+    // Never past the snapshot's head: rows there are judged as rows, not read.
+    let to = to_seq.map_or(head_seq, |to| to.min(head_seq));
+    let mut verifier = Verifier::new(after.0, after.1, to_seq, checkpoints, &keyring);
+    while verifier.wants_more() && verifier.next_seq() <= to {
+        let page = range(&tx, tenant, verifier.next_seq(), to, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        verifier.feed(&page);
+    }
+    let rows_past_end = !range(&tx, tenant, head_seq + 1, i64::MAX, 1)
+        .await?
+        .is_empty();
+    tx.commit().await.map_err(db("ending a verification"))?;
+    Ok(verifier.finish(ChainEnd {
+        seq: head_seq,
+        hash: Some(head_hash),
+        rows_past_end,
+    }))
+}
+
+pub async fn trust_signing_key(client: &Client, key_id: &str) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO signing_keys (key_id) VALUES ($1) ON CONFLICT DO NOTHING",
+            &[&key_id],
+        )
+        .await
+        .map_err(db("trusting a signing key"))?;
+    Ok(())
+}
+
+pub async fn retire_signing_key(client: &Client, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
+    client
+        .execute(
+            "UPDATE signing_keys SET retired_at = $2 WHERE key_id = $1",
+            &[&key_id, &at],
+        )
+        .await
+        .map(|n| n > 0)
+        .map_err(db("retiring a signing key"))
+}
+
+pub async fn keyring<C: GenericClient>(client: &C) -> Result<Keyring> {
+    let rows = client
+        .query(
+            "SELECT key_id, added_at, retired_at FROM signing_keys ORDER BY added_at",
+            &[],
+        )
+        .await
+        .map_err(db("reading the keyring"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(TrustedKey {
+                key_id: column(r, 0)?,
+                added_at: column(r, 1)?,
+                retired_at: column(r, 2)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Keyring)
+}
+
+pub async fn head<C: GenericClient>(client: &C, tenant: TenantId) -> Result<(i64, String)> {
     let row = client
         .query_opt(
             "SELECT seq, hash::text FROM audit_chain_heads WHERE tenant_id = $1",
@@ -98,7 +304,10 @@ pub async fn head(client: &Client, tenant: TenantId) -> Result<(i64, String)> {
         )
         .await
         .map_err(db("reading the chain head"))?;
-    Ok(row.map_or((0, chain::GENESIS.to_owned()), |r| (r.get(0), r.get(1))))
+    match row {
+        None => Ok((0, chain::GENESIS.to_owned())),
+        Some(r) => Ok((column(&r, 0)?, column(&r, 1)?)),
+    }
 }
 
 pub async fn heads(client: &Client) -> Result<Vec<(TenantId, i64, String)>> {
@@ -109,10 +318,9 @@ pub async fn heads(client: &Client) -> Result<Vec<(TenantId, i64, String)>> {
         )
         .await
         .map_err(db("reading chain heads"))?;
-    Ok(rows
-        .iter()
-        .map(|r| (TenantId(r.get(0)), r.get(1), r.get(2)))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((TenantId(column(r, 0)?), column(r, 1)?, column(r, 2)?)))
+        .collect()
 }
 
 pub async fn add_checkpoint(client: &Client, c: &Checkpoint) -> Result<()> {
@@ -135,7 +343,10 @@ pub async fn add_checkpoint(client: &Client, c: &Checkpoint) -> Result<()> {
     Ok(())
 }
 
-pub async fn checkpoints(client: &Client, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+pub async fn checkpoints<C: GenericClient>(
+    client: &C,
+    tenant: TenantId,
+) -> Result<Vec<Checkpoint>> {
     let rows = client
         .query(
             "SELECT seq, hash::text, count, time, key_id, signature FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
@@ -143,22 +354,23 @@ pub async fn checkpoints(client: &Client, tenant: TenantId) -> Result<Vec<Checkp
         )
         .await
         .map_err(db("reading checkpoints"))?;
-    Ok(rows
-        .iter()
-        .map(|r| Checkpoint {
-            tenant_id: tenant,
-            seq: r.get(0),
-            hash: r.get(1),
-            count: r.get(2),
-            time: r.get(3),
-            key_id: r.get(4),
-            signature: r.get(5),
+    rows.iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                tenant_id: tenant,
+                seq: column(r, 0)?,
+                hash: column(r, 1)?,
+                count: column(r, 2)?,
+                time: column(r, 3)?,
+                key_id: column(r, 4)?,
+                signature: column(r, 5)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
-pub async fn range(
-    client: &Client,
+pub async fn range<C: GenericClient>(
+    client: &C,
     tenant: TenantId,
     from_seq: i64,
     to_seq: i64,
@@ -208,47 +420,47 @@ pub async fn actor_summary(
         .map_err(db("summarizing an actor"))?;
     Ok(ActorSummary {
         actor_id: actor_id.to_owned(),
-        total: r.get(0),
-        active_days: r.get(1),
-        first_seen: r.get(2),
-        last_seen: r.get(3),
-        failures: r.get(4),
+        total: column(&r, 0)?,
+        active_days: column(&r, 1)?,
+        first_seen: column(&r, 2)?,
+        last_seen: column(&r, 3)?,
+        failures: column(&r, 4)?,
     })
 }
 
 fn read(r: &Row) -> Result<AuditEvent> {
     let invalid =
         |what: &str, error: String| StoreError::Invalid(format!("stored audit {what}: {error}"));
-    let outcome: &str = r.get(16);
-    let severity: &str = r.get(23);
+    let outcome: &str = column(r, 16)?;
+    let severity: &str = column(r, 23)?;
     Ok(AuditEvent {
-        tenant_id: TenantId(r.get(0)),
-        seq: r.get(1),
-        id: r.get(2),
-        occurred_at: r.get(3),
-        received_at: r.get(4),
-        actor_id: r.get(5),
-        actor_email: r.get(6),
-        actor_role: r.get(7),
-        action: r.get(8),
-        resource_type: r.get(9),
-        resource_id: r.get(10),
-        resource_name: r.get(11),
-        description: r.get(12),
-        before: r.get(13),
-        after: r.get(14),
-        changes: r.get(15),
+        tenant_id: TenantId(column(r, 0)?),
+        seq: column(r, 1)?,
+        id: column(r, 2)?,
+        occurred_at: column(r, 3)?,
+        received_at: column(r, 4)?,
+        actor_id: column(r, 5)?,
+        actor_email: column(r, 6)?,
+        actor_role: column(r, 7)?,
+        action: column(r, 8)?,
+        resource_type: column(r, 9)?,
+        resource_id: column(r, 10)?,
+        resource_name: column(r, 11)?,
+        description: column(r, 12)?,
+        before: column(r, 13)?,
+        after: column(r, 14)?,
+        changes: column(r, 15)?,
         outcome: outcome.parse().map_err(|e| invalid("outcome", e))?,
-        failure_reason: r.get(17),
-        ip_address: r.get(18),
-        user_agent: r.get(19),
-        session_id: r.get(20),
-        request_id: r.get(21),
-        module: r.get(22),
+        failure_reason: column(r, 17)?,
+        ip_address: column(r, 18)?,
+        user_agent: column(r, 19)?,
+        session_id: column(r, 20)?,
+        request_id: column(r, 21)?,
+        module: column(r, 22)?,
         severity: severity.parse().map_err(|e| invalid("severity", e))?,
-        data_classification: r.get(24),
-        metadata: r.get(25),
-        prev_hash: r.get(26),
-        hash: r.get(27),
+        data_classification: column(r, 24)?,
+        metadata: column(r, 25)?,
+        prev_hash: column(r, 26)?,
+        hash: column(r, 27)?,
     })
 }

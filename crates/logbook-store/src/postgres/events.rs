@@ -5,7 +5,7 @@ use logbook_model::{Event, EventQuery, EventType, Page, TenantId, event::created
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
-use super::db;
+use super::{column, db};
 use crate::{
     Result, StoreError,
     columns::{EVENT_COLUMNS, keyset},
@@ -58,42 +58,42 @@ fn read_row(row: &Row) -> Result<Event> {
     let event_type: &str = row.try_get(3).map_err(db("reading event_type"))?;
     let severity: &str = row.try_get(28).map_err(db("reading severity"))?;
     let mut e = Event::new(
-        TenantId(row.get(1)),
+        TenantId(column(row, 1)?),
         EventType::parse(event_type)
             .map_err(|e| StoreError::Invalid(format!("stored event_type: {e}")))?,
-        row.get(2),
+        column(row, 2)?,
     );
-    e.id = row.get(0);
-    e.event_subtype = row.get(4);
-    e.user_id = row.get(5);
-    e.fingerprint = row.get(6);
-    e.device_id = row.get(7);
-    e.ip_address = row.get(8);
-    e.user_agent = row.get(9);
-    e.http_method = row.get(10);
-    e.request_path = row.get(11);
-    e.request_params = row.get(12);
-    e.request_body_summary = row.get(13);
-    e.response_status_code = row.get(14);
-    e.response_time_ms = row.get(15);
-    e.geo_country = row.get(16);
-    e.geo_region = row.get(17);
-    e.geo_city = row.get(18);
-    e.geo_timezone = row.get(19);
-    e.session_id = row.get(20);
-    e.referrer = row.get(21);
-    e.origin = row.get(22);
-    e.success = row.get(23);
-    e.message = row.get(24);
-    e.error_code = row.get(25);
-    e.metadata = row.get(26);
-    e.service = row.get(27);
+    e.id = column(row, 0)?;
+    e.event_subtype = column(row, 4)?;
+    e.user_id = column(row, 5)?;
+    e.fingerprint = column(row, 6)?;
+    e.device_id = column(row, 7)?;
+    e.ip_address = column(row, 8)?;
+    e.user_agent = column(row, 9)?;
+    e.http_method = column(row, 10)?;
+    e.request_path = column(row, 11)?;
+    e.request_params = column(row, 12)?;
+    e.request_body_summary = column(row, 13)?;
+    e.response_status_code = column(row, 14)?;
+    e.response_time_ms = column(row, 15)?;
+    e.geo_country = column(row, 16)?;
+    e.geo_region = column(row, 17)?;
+    e.geo_city = column(row, 18)?;
+    e.geo_timezone = column(row, 19)?;
+    e.session_id = column(row, 20)?;
+    e.referrer = column(row, 21)?;
+    e.origin = column(row, 22)?;
+    e.success = column(row, 23)?;
+    e.message = column(row, 24)?;
+    e.error_code = column(row, 25)?;
+    e.metadata = column(row, 26)?;
+    e.service = column(row, 27)?;
     e.severity = severity
         .parse()
         .map_err(|e| StoreError::Invalid(format!("stored severity: {e}")))?;
-    e.request_id = row.get(29);
-    e.provider = row.get(30);
-    e.status = row.get(31);
+    e.request_id = column(row, 29)?;
+    e.provider = column(row, 30)?;
+    e.status = column(row, 31)?;
     Ok(e)
 }
 
@@ -136,6 +136,7 @@ impl Where {
         let column = c.column;
         let sql = match c.test {
             Test::Equals => format!("{column} = {{}}"),
+            Test::NotEquals => format!("{column} <> {{}}"),
             Test::OneOf => format!("{column} = ANY({{}})"),
             Test::AtLeast => format!("{column} >= {{}}"),
             Test::Before => format!("{column} < {{}}"),

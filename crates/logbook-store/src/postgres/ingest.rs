@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, GenericClient};
 use futures_util::pin_mut;
-use logbook_model::{Event, TenantId};
+use logbook_model::{Event, TenantId, access::AccessRecord};
 use tokio_postgres::{
     binary_copy::BinaryCopyInWriter,
     types::{ToSql, Type},
 };
 
-use super::db;
-use crate::{ItemOutcome, Result, WriteItem, columns::EVENT_COLUMNS};
+use super::{audit, column, db};
+use crate::{IdempotencyRecord, ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS};
 
 pub async fn append(
     client: &mut Client,
@@ -22,53 +22,88 @@ pub async fn append(
         .transaction()
         .await
         .map_err(db("starting an ingest transaction"))?;
+    // The chain heads of every tenant appending audit events, locked first and in one
+    // order, so two writers never wait on each other in a circle.
+    let mut chains: Vec<TenantId> = items
+        .iter()
+        .filter(|i| !i.audit.is_empty())
+        .map(|i| i.tenant)
+        .collect();
+    chains.sort_unstable_by_key(|t| t.0);
+    chains.dedup();
+    let mut heads = audit::lock_heads(&tx, &chains).await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
-        let outcome = match &item.idempotency {
-            None => ItemOutcome::Stored,
-            Some(record) => {
-                // Claims the key, or takes over one older than the window. A concurrent
-                // claim by another transaction makes this wait for its commit, and then
-                // see its row: one of them stores the events, never both.
-                let claimed = tx
-                    .query_opt(
-                        "INSERT INTO idempotency_keys (tenant_id, key, response) VALUES ($1, $2, $3)
-                         ON CONFLICT (tenant_id, key) DO UPDATE
-                            SET response = EXCLUDED.response, created_at = now()
-                            WHERE idempotency_keys.created_at < $4
-                         RETURNING 1",
-                        &[&item.tenant.0, &record.key, &record.response, &idempotency_since],
-                    )
-                    .await
-                    .map_err(db("claiming an idempotency key"))?;
-                match claimed {
-                    Some(_) => ItemOutcome::Stored,
-                    None => ItemOutcome::Duplicate {
-                        response: idempotent_response(
-                            &tx,
-                            item.tenant,
-                            &record.key,
-                            idempotency_since,
-                        )
-                        .await?
-                        .unwrap_or_default(),
-                    },
-                }
-            }
-        };
-        outcomes.push(outcome);
+        outcomes.push(match &item.idempotency {
+            None => ItemOutcome::STORED,
+            Some(record) => claim(&tx, item.tenant, record, idempotency_since).await?,
+        });
     }
-    let mut stored: Vec<&Event> = Vec::new();
-    for (item, outcome) in items.iter().zip(&outcomes) {
-        if *outcome == ItemOutcome::Stored {
-            stored.extend(&item.events);
+    let stored: Vec<&WriteItem> = items
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| matches!(outcome, ItemOutcome::Stored { .. }))
+        .map(|(item, _)| item)
+        .collect();
+    let events: Vec<&Event> = stored.iter().flat_map(|i| i.events.iter()).collect();
+    if !events.is_empty() {
+        copy_events(&tx, events).await?;
+    }
+    let mut linked = Vec::new();
+    for (item, outcome) in items.iter().zip(outcomes.iter_mut()) {
+        if let ItemOutcome::Stored { audit } = outcome {
+            *audit = audit::link(&mut heads, item.tenant, &item.audit, &mut linked);
         }
     }
-    copy_events(&tx, stored).await?;
+    audit::copy(&tx, &linked).await?;
+    audit::move_heads(&tx, &heads).await?;
+    let access: Vec<&AccessRecord> = stored.iter().flat_map(|i| i.access.iter()).collect();
+    super::access::copy(&tx, access).await?;
+    for (item, outcome) in items.iter().zip(&outcomes) {
+        if let (Some(record), ItemOutcome::Stored { audit: Some(range) }) =
+            (&item.idempotency, outcome)
+        {
+            tx.execute(
+                "UPDATE idempotency_keys SET first_seq = $3, last_seq = $4 WHERE tenant_id = $1 AND key = $2",
+                &[&item.tenant.0, &record.key, &range.first, &range.last],
+            )
+            .await
+            .map_err(db("recording an append's seqs"))?;
+        }
+    }
     tx.commit()
         .await
         .map_err(db("committing an ingest batch"))?;
     Ok(outcomes)
+}
+
+/// Claims an idempotency key, or takes over one older than the window. A concurrent
+/// claim by another transaction makes this wait for its commit, and then see its row:
+/// one of them stores the item, never both.
+async fn claim(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: TenantId,
+    record: &IdempotencyRecord,
+    since: DateTime<Utc>,
+) -> Result<ItemOutcome> {
+    let claimed = tx
+        .query_opt(
+            "INSERT INTO idempotency_keys (tenant_id, key, response) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, key) DO UPDATE
+                SET response = EXCLUDED.response, created_at = now(), first_seq = NULL, last_seq = NULL
+                WHERE idempotency_keys.created_at < $4
+             RETURNING 1",
+            &[&tenant.0, &record.key, &record.response, &since],
+        )
+        .await
+        .map_err(db("claiming an idempotency key"))?;
+    if claimed.is_some() {
+        return Ok(ItemOutcome::STORED);
+    }
+    let (response, audit) = idempotent(tx, tenant, &record.key, since)
+        .await?
+        .unwrap_or_default();
+    Ok(ItemOutcome::Duplicate { response, audit })
 }
 
 /// Column types of [`EVENT_COLUMNS`] for the binary COPY.
@@ -207,18 +242,39 @@ impl<'e> EventRow<'e> {
     }
 }
 
+/// The first response given for `key` since `since`, with the seqs its audit events got.
+pub async fn idempotent<C: GenericClient>(
+    client: &C,
+    tenant: TenantId,
+    key: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<(String, Option<SeqRange>)>> {
+    let row = client
+        .query_opt(
+            "SELECT response, first_seq, last_seq FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at >= $3",
+            &[&tenant.0, &key, &since],
+        )
+        .await
+        .map_err(db("looking up an idempotency key"))?;
+    row.map(|r| {
+        let response: String = column(&r, 0)?;
+        let first: Option<i64> = column(&r, 1)?;
+        let last: Option<i64> = column(&r, 2)?;
+        let range = first
+            .zip(last)
+            .map(|(first, last)| SeqRange { first, last });
+        Ok((response, range))
+    })
+    .transpose()
+}
+
 pub async fn idempotent_response<C: GenericClient>(
     client: &C,
     tenant: TenantId,
     key: &str,
     since: DateTime<Utc>,
 ) -> Result<Option<String>> {
-    let row = client
-        .query_opt(
-            "SELECT response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at >= $3",
-            &[&tenant.0, &key, &since],
-        )
-        .await
-        .map_err(db("looking up an idempotency key"))?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(idempotent(client, tenant, key, since)
+        .await?
+        .map(|(response, _)| response))
 }

@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "audit_events",
         include_str!("migrations/0003_audit_events.sql"),
     ),
+    (
+        4,
+        "access_keyring_key_changes",
+        include_str!("migrations/0004_access_keyring_key_changes.sql"),
+    ),
 ];
 
 /// Any constant works; it only has to be the same in every process.

@@ -1,10 +1,12 @@
 //! Production storage: PostgreSQL ≥ 14 through tokio-postgres and a deadpool pool.
 //! Ingest is one binary COPY per batch into `events`, partitioned by day.
 
+mod access;
 mod anonymize;
 mod audit;
 mod events;
 mod ingest;
+mod leadership;
 mod migrations;
 mod partitions;
 mod summary;
@@ -17,7 +19,12 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    audit::{ActorSummary, AuditEvent, AuditQuery, checkpoint::Checkpoint},
+    access::{AccessPage, AccessQuery},
+    audit::{
+        ActorSummary, AuditEvent, AuditQuery,
+        chain::Verification,
+        checkpoint::{Checkpoint, Keyring},
+    },
     pseudonym::Pseudonymizer,
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
@@ -28,12 +35,15 @@ pub use ingest::{copy_events, insert_single};
 pub use partitions::Partitions;
 
 use crate::{
-    ApiKey, ItemOutcome, NewApiKey, Result, Store, StoreError, Tenant, WriteItem,
+    ApiKey, ItemOutcome, Lease, NewApiKey, Result, Store, StoreError, Tenant, WriteItem,
     location::redact_password,
 };
 
 /// Connections in the pool: ingest writers plus concurrent readers.
 pub const POOL_SIZE: usize = 16;
+
+/// Every read's time limit: a little under the server's 30 s request limit.
+pub const READ_TIME_LIMIT: Duration = Duration::from_secs(25);
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -59,7 +69,7 @@ impl PgStore {
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Custom(
-                    "RESET ROLE; RESET logbook.tenant_id".into(),
+                    "RESET ROLE; RESET logbook.tenant_id; RESET statement_timeout".into(),
                 ),
             },
         );
@@ -107,22 +117,30 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// A connection that sees only `tenant`'s events: the tenant is set for the session
+    /// A connection that sees only `tenant`'s rows: the tenant is set for the session
     /// and, where the role exists, the session runs as `logbook_reader`, whom the
-    /// row-level security policy shows that tenant's rows alone. Every read of events
-    /// goes through here.
+    /// row-level security policy shows that tenant's rows alone. Every read of tenant
+    /// data goes through here, under a statement time limit a little under the request
+    /// timeout, so a read whose request has given up stops too.
     pub async fn tenant_client(&self, tenant: TenantId) -> Result<Client> {
         let client = self.client().await?;
         let tenant = tenant.to_string();
+        let limit = format!("{}ms", READ_TIME_LIMIT.as_millis());
         if self.row_security {
             client
                 .execute(
-                    "SELECT set_config('logbook.tenant_id', $1, false), set_config('role', 'logbook_reader', false)",
-                    &[&tenant],
+                    "SELECT set_config('logbook.tenant_id', $1, false), set_config('statement_timeout', $2, false), \
+                            set_config('role', 'logbook_reader', false)",
+                    &[&tenant, &limit],
                 )
                 .await
         } else {
-            client.execute("SELECT set_config('logbook.tenant_id', $1, false)", &[&tenant]).await
+            client
+                .execute(
+                    "SELECT set_config('logbook.tenant_id', $1, false), set_config('statement_timeout', $2, false)",
+                    &[&tenant, &limit],
+                )
+                .await
         }
         .map_err(db("scoping a connection to a tenant"))?;
         Ok(client)
@@ -136,6 +154,17 @@ impl PgStore {
     pub fn partitions(&self) -> &Partitions {
         &self.partitions
     }
+}
+
+/// A stored value, or an error naming its column: no read may panic on stored data.
+pub(crate) fn column<'r, T: tokio_postgres::types::FromSql<'r>>(
+    row: &'r tokio_postgres::Row,
+    index: usize,
+) -> Result<T> {
+    row.try_get(index).map_err(|e| {
+        let name = row.columns().get(index).map_or("?", |c| c.name());
+        StoreError::Invalid(format!("the stored {name} cannot be read: {e}"))
+    })
 }
 
 /// Shorthand for mapping tokio-postgres errors with what was being done. A closed or
@@ -160,6 +189,10 @@ impl Store for PgStore {
         let client = self.client().await?;
         client.simple_query("SELECT 1").await.map_err(db("ping"))?;
         Ok(())
+    }
+
+    async fn try_lead(&self, job: &'static str) -> Result<Option<Box<dyn Lease>>> {
+        leadership::try_lead(self.client().await?, job).await
     }
 
     async fn append(
@@ -247,12 +280,15 @@ impl Store for PgStore {
         anonymize::anonymize(&mut self.client().await?, event_type, before, pseudonymizer).await
     }
 
-    async fn append_audit(
+    async fn verify_audit(
         &self,
         tenant: TenantId,
-        events: Vec<AuditEvent>,
-    ) -> Result<Vec<AuditEvent>> {
-        audit::append(&mut self.client().await?, tenant, events).await
+        from_seq: i64,
+        to_seq: Option<i64>,
+        witnessed: Vec<Checkpoint>,
+    ) -> Result<Verification> {
+        let mut client = self.tenant_client(tenant).await?;
+        audit::verify(&mut client, tenant, from_seq, to_seq, witnessed).await
     }
 
     async fn audit_range(
@@ -300,6 +336,22 @@ impl Store for PgStore {
         audit::checkpoints(&self.client().await?, tenant).await
     }
 
+    async fn trust_signing_key(&self, key_id: &str) -> Result<()> {
+        audit::trust_signing_key(&self.client().await?, key_id).await
+    }
+
+    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
+        audit::retire_signing_key(&self.client().await?, key_id, at).await
+    }
+
+    async fn keyring(&self) -> Result<Keyring> {
+        audit::keyring(&self.client().await?).await
+    }
+
+    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
+        access::list(&self.tenant_client(tenant).await?, tenant, query).await
+    }
+
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {
         tenants::create_tenant(&self.client().await?, name).await
     }
@@ -330,5 +382,9 @@ impl Store for PgStore {
 
     async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
         tenants::record_key_use(&self.client().await?, uses).await
+    }
+
+    async fn key_changes(&self) -> Result<i64> {
+        tenants::key_changes(&self.client().await?).await
     }
 }

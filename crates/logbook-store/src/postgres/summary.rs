@@ -9,7 +9,7 @@ use logbook_model::{
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 
-use super::{db, events::Where};
+use super::{column, db, events::Where};
 use crate::{
     Result,
     conditions::{self, FAILED_AUTH},
@@ -31,12 +31,12 @@ pub async fn summary(client: &Client, tenant: TenantId, since: DateTime<Utc>) ->
         .await
         .map_err(db("computing the summary"))?;
     Ok(Summary {
-        total_requests: row.get(0),
-        successful_logins: row.get(1),
-        auth_failures: row.get(2),
-        rate_limit_hits: row.get(3),
-        unique_users: row.get(4),
-        unique_ips: row.get(5),
+        total_requests: column(&row, 0)?,
+        successful_logins: column(&row, 1)?,
+        auth_failures: column(&row, 2)?,
+        rate_limit_hits: column(&row, 3)?,
+        unique_users: column(&row, 4)?,
+        unique_ips: column(&row, 5)?,
     })
 }
 
@@ -62,20 +62,21 @@ pub async fn hourly(
         )
         .await
         .map_err(db("computing the hourly rollup"))?;
-    Ok(rows
-        .iter()
-        .map(|r| HourlyBucket {
-            bucket: r.get(0),
-            event_type: r.get(1),
-            total_count: r.get(2),
-            success_count: r.get(3),
-            failure_count: r.get(4),
-            unique_users: r.get(5),
-            unique_ips: r.get(6),
-            avg_response_time_ms: r.get(7),
-            max_response_time_ms: r.get(8),
+    rows.iter()
+        .map(|r| {
+            Ok(HourlyBucket {
+                bucket: column(r, 0)?,
+                event_type: column(r, 1)?,
+                total_count: column(r, 2)?,
+                success_count: column(r, 3)?,
+                failure_count: column(r, 4)?,
+                unique_users: column(r, 5)?,
+                unique_ips: column(r, 6)?,
+                avg_response_time_ms: column(r, 7)?,
+                max_response_time_ms: column(r, 8)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn daily(
@@ -102,22 +103,23 @@ pub async fn daily(
         )
         .await
         .map_err(db("computing the daily rollup"))?;
-    Ok(rows
-        .iter()
-        .map(|r| DailyBucket {
-            bucket: r.get(0),
-            event_type: r.get(1),
-            geo_country: r.get(2),
-            total_count: r.get(3),
-            success_count: r.get(4),
-            failure_count: r.get(5),
-            unique_users: r.get(6),
-            unique_ips: r.get(7),
-            unique_fingerprints: r.get(8),
-            avg_response_time_ms: r.get(9),
-            p95_response_time_ms: r.get(10),
+    rows.iter()
+        .map(|r| {
+            Ok(DailyBucket {
+                bucket: column(r, 0)?,
+                event_type: column(r, 1)?,
+                geo_country: column(r, 2)?,
+                total_count: column(r, 3)?,
+                success_count: column(r, 4)?,
+                failure_count: column(r, 5)?,
+                unique_users: column(r, 6)?,
+                unique_ips: column(r, 7)?,
+                unique_fingerprints: column(r, 8)?,
+                avg_response_time_ms: column(r, 9)?,
+                p95_response_time_ms: column(r, 10)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn by_country(
@@ -135,14 +137,15 @@ pub async fn by_country(
         )
         .await
         .map_err(db("computing the country breakdown"))?;
-    Ok(rows
-        .iter()
-        .map(|r| CountryCount {
-            geo_country: r.get(0),
-            count: r.get(1),
-            failures: r.get(2),
+    rows.iter()
+        .map(|r| {
+            Ok(CountryCount {
+                geo_country: column(r, 0)?,
+                count: column(r, 1)?,
+                failures: column(r, 2)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn count_failed_auth(
@@ -160,39 +163,41 @@ pub async fn count_failed_auth(
         .query_one(&sql, &clause.refs())
         .await
         .map_err(db("counting failed logins"))?;
-    Ok(row.get(0))
+    column(&row, 0)
 }
 
 pub async fn action_stats(client: &Client, tenant: TenantId) -> Result<ActionStats> {
     let r = client
         .query_one(
             "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'success'),
-                    COUNT(*) FILTER (WHERE status IN ('failure', 'timeout')), AVG(response_time_ms)::float8
+                    COUNT(*) FILTER (WHERE status = 'failure'), COUNT(*) FILTER (WHERE status = 'timeout'),
+                    COALESCE(AVG(response_time_ms), 0)::float8
              FROM events WHERE tenant_id = $1 AND event_type = 'ACTION'",
             &[&tenant.0],
         )
         .await
         .map_err(db("computing action statistics"))?;
     let mut stats = ActionStats {
-        total_actions: r.get(0),
-        successful_actions: r.get(1),
-        failed_actions: r.get(2),
-        average_execution_time_ms: r.get(3),
+        total_actions: column(&r, 0)?,
+        successful_actions: column(&r, 1)?,
+        failed_actions: column(&r, 2)?,
+        timed_out_actions: column(&r, 3)?,
+        average_execution_time_ms: column(&r, 4)?,
         ..Default::default()
     };
-    for (column, into) in [
+    for (grouped, into) in [
         ("event_subtype", &mut stats.actions_by_type),
         ("provider", &mut stats.actions_by_provider),
     ] {
         let sql = format!(
-            "SELECT {column}::text, COUNT(*) FROM events WHERE tenant_id = $1 AND event_type = 'ACTION' AND {column} IS NOT NULL GROUP BY 1"
+            "SELECT {grouped}::text, COUNT(*) FROM events WHERE tenant_id = $1 AND event_type = 'ACTION' AND {grouped} IS NOT NULL GROUP BY 1"
         );
         for row in client
             .query(&sql, &[&tenant.0])
             .await
             .map_err(db("computing action statistics"))?
         {
-            into.insert(row.get(0), row.get(1));
+            into.insert(column(&row, 0)?, column(&row, 1)?);
         }
     }
     Ok(stats)

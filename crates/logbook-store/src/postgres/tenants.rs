@@ -6,7 +6,7 @@ use logbook_model::TenantId;
 use tokio_postgres::{Row, error::SqlState};
 use uuid::Uuid;
 
-use super::db;
+use super::{column, db};
 use crate::{ApiKey, NewApiKey, Result, StoreError, Tenant};
 
 pub async fn create_tenant(client: &Client, name: &str) -> Result<Tenant> {
@@ -22,7 +22,7 @@ pub async fn create_tenant(client: &Client, name: &str) -> Result<Tenant> {
             }
             _ => db("creating a tenant")(e),
         })?;
-    Ok(read_tenant(&row))
+    read_tenant(&row)
 }
 
 pub async fn tenant_by_name(client: &Client, name: &str) -> Result<Option<Tenant>> {
@@ -33,7 +33,7 @@ pub async fn tenant_by_name(client: &Client, name: &str) -> Result<Option<Tenant
         )
         .await
         .map_err(db("reading a tenant"))?;
-    Ok(row.as_ref().map(read_tenant))
+    row.as_ref().map(read_tenant).transpose()
 }
 
 pub async fn list_tenants(client: &Client) -> Result<Vec<Tenant>> {
@@ -44,21 +44,22 @@ pub async fn list_tenants(client: &Client) -> Result<Vec<Tenant>> {
         )
         .await
         .map_err(db("listing tenants"))?;
-    Ok(rows.iter().map(read_tenant).collect())
+    rows.iter().map(read_tenant).collect()
 }
 
-fn read_tenant(row: &Row) -> Tenant {
-    Tenant {
-        id: TenantId(row.get(0)),
-        name: row.get(1),
-        created_at: row.get(2),
-    }
+fn read_tenant(row: &Row) -> Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId(column(row, 0)?),
+        name: column(row, 1)?,
+        created_at: column(row, 2)?,
+    })
 }
 
 pub async fn create_api_key(client: &Client, key: NewApiKey) -> Result<ApiKey> {
     let row = client
         .query_one(
-            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, expires_at)
+            "WITH bump AS (UPDATE key_changes SET counter = counter + 1 WHERE id = 1)
+             INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
              RETURNING id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at",
             &[
@@ -94,17 +95,17 @@ pub async fn api_key_by_hash(client: &Client, hash: &[u8; 32]) -> Result<Option<
 }
 
 fn read_key(row: &Row) -> Result<ApiKey> {
-    let scopes: &str = row.get(4);
+    let scopes: &str = column(row, 4)?;
     Ok(ApiKey {
-        id: row.get(0),
-        tenant_id: TenantId(row.get(1)),
-        name: row.get(2),
-        prefix: row.get(3),
+        id: column(row, 0)?,
+        tenant_id: TenantId(column(row, 1)?),
+        name: column(row, 2)?,
+        prefix: column(row, 3)?,
         scopes: scopes.parse().map_err(StoreError::Invalid)?,
-        created_at: row.get(5),
-        expires_at: row.get(6),
-        revoked_at: row.get(7),
-        last_used_at: row.get(8),
+        created_at: column(row, 5)?,
+        expires_at: column(row, 6)?,
+        revoked_at: column(row, 7)?,
+        last_used_at: column(row, 8)?,
     })
 }
 
@@ -121,9 +122,13 @@ pub async fn list_api_keys(client: &Client, tenant: TenantId) -> Result<Vec<ApiK
 }
 
 pub async fn revoke_api_key(client: &Client, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+    // One statement: the revocation and the count every server's key cache watches.
     client
         .execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+            "WITH revoked AS (
+                UPDATE api_keys SET revoked_at = now()
+                WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING 1)
+             UPDATE key_changes SET counter = counter + (SELECT count(*) FROM revoked) WHERE id = 1",
             &[&tenant.0, &id],
         )
         .await
@@ -151,4 +156,12 @@ pub async fn record_key_use(client: &Client, uses: Vec<(Uuid, DateTime<Utc>)>) -
         .await
         .map_err(db("recording key use"))?;
     Ok(())
+}
+
+pub async fn key_changes(client: &Client) -> Result<i64> {
+    let row = client
+        .query_one("SELECT counter FROM key_changes WHERE id = 1", &[])
+        .await
+        .map_err(db("reading key changes"))?;
+    column(&row, 0)
 }

@@ -25,7 +25,9 @@ pub fn anonymize(
                     "SELECT tenant_id, created_at, id, user_id FROM events
                      WHERE event_type = ?1 AND created_at < ?2
                        AND (ip_address IS NOT NULL OR user_agent IS NOT NULL
-                            OR (user_id IS NOT NULL AND substr(user_id, 1, 5) <> 'anon_'))
+                            OR (user_id IS NOT NULL AND NOT (length(user_id) = 37
+                                AND substr(user_id, 1, 5) = 'anon_'
+                                AND substr(user_id, 6) NOT GLOB '*[^0-9a-f]*')))
                      LIMIT ?3",
                 )
                 .map_err(db("finding events to anonymize"))?;

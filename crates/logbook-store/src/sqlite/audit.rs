@@ -1,78 +1,78 @@
 //! The audit chain in SQLite: one writer, so an immediate transaction orders appends.
 
+use chrono::{DateTime, Utc};
 use logbook_model::{
     TenantId,
-    audit::{ActorSummary, AuditEvent, AuditQuery, chain, checkpoint::Checkpoint},
+    audit::{
+        ActorSummary, AuditEvent, AuditQuery,
+        chain::{self, Verification},
+        checkpoint::{Checkpoint, Keyring, TrustedKey},
+        verifier::{ChainEnd, Verifier},
+    },
 };
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::events::Where;
 use super::{db, from_micros, micros};
-use crate::{Result, StoreError, columns::AUDIT_COLUMNS, conditions};
+use crate::{Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
 
+/// Links `events` onto the tenant's chain and inserts them, inside the caller's
+/// transaction (SQLite's one writer orders appends); returns the seqs they were given.
 pub fn append(
-    conn: &mut Connection,
+    tx: &Connection,
     tenant: TenantId,
-    mut events: Vec<AuditEvent>,
-) -> Result<Vec<AuditEvent>> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db("starting an audit append"))?;
-    let head: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_chain_heads WHERE tenant_id = ?1",
-            [tenant.0],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(db("reading the chain head"))?;
-    let (mut seq, mut hash) = head.unwrap_or((0, chain::GENESIS.to_owned()));
-    {
-        let sql = format!(
-            "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-             ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
-        );
-        let mut insert = tx
-            .prepare_cached(&sql)
-            .map_err(db("preparing the audit insert"))?;
-        for e in &mut events {
-            e.tenant_id = tenant;
-            chain::link(e, seq, &hash);
-            (seq, hash) = (e.seq, e.hash.clone());
-            insert
-                .execute(params![
-                    e.tenant_id.0,
-                    e.seq,
-                    e.id,
-                    micros(e.occurred_at),
-                    micros(e.received_at),
-                    e.actor_id,
-                    e.actor_email,
-                    e.actor_role,
-                    e.action,
-                    e.resource_type,
-                    e.resource_id,
-                    e.resource_name,
-                    e.description,
-                    e.before,
-                    e.after,
-                    e.changes,
-                    e.outcome.as_str(),
-                    e.failure_reason,
-                    e.ip_address.map(|ip| ip.to_string()),
-                    e.user_agent,
-                    e.session_id,
-                    e.request_id,
-                    e.module,
-                    e.severity.as_str(),
-                    e.data_classification,
-                    e.metadata,
-                    e.prev_hash,
-                    e.hash,
-                ])
-                .map_err(db("inserting an audit event"))?;
-        }
+    events: &[AuditEvent],
+) -> Result<Option<SeqRange>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let (mut seq, mut hash) = head(tx, tenant)?;
+    let first = seq + 1;
+    let sql = format!(
+        "INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+         ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"
+    );
+    let mut insert = tx
+        .prepare_cached(&sql)
+        .map_err(db("preparing the audit insert"))?;
+    for event in events {
+        let mut e = event.clone();
+        e.tenant_id = tenant;
+        chain::link(&mut e, seq, &hash);
+        insert
+            .execute(params![
+                e.tenant_id.0,
+                e.seq,
+                e.id,
+                micros(e.occurred_at),
+                micros(e.received_at),
+                e.actor_id,
+                e.actor_email,
+                e.actor_role,
+                e.action,
+                e.resource_type,
+                e.resource_id,
+                e.resource_name,
+                e.description,
+                e.before,
+                e.after,
+                e.changes,
+                e.outcome.as_str(),
+                e.failure_reason,
+                e.ip_address.map(|ip| ip.to_string()),
+                e.user_agent,
+                e.session_id,
+                e.request_id,
+                e.module,
+                e.severity.as_str(),
+                e.data_classification,
+                e.metadata,
+                e.prev_hash,
+                e.hash,
+            ])
+            .map_err(db("inserting an audit event"))?;
+        (seq, hash) = (e.seq, e.hash);
     }
     tx.execute(
         "INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES (?1, ?2, ?3)
@@ -80,8 +80,101 @@ pub fn append(
         params![tenant.0, seq, hash],
     )
     .map_err(db("moving the chain head"))?;
-    tx.commit().map_err(db("committing audit events"))?;
-    Ok(events)
+    Ok(Some(SeqRange { first, last: seq }))
+}
+
+/// Verifies a run of the chain in one read transaction: WAL gives it a snapshot, so
+/// appends committed meanwhile are neither seen nor mistaken for tampering.
+pub fn verify(
+    conn: &Connection,
+    tenant: TenantId,
+    from_seq: i64,
+    to_seq: Option<i64>,
+    mut checkpoints: Vec<Checkpoint>,
+) -> Result<Verification> {
+    conn.execute_batch("BEGIN DEFERRED")
+        .map_err(db("starting a verification"))?;
+    let result = (|| {
+        let (head_seq, head_hash) = head(conn, tenant)?;
+        checkpoints.extend(self::checkpoints(conn, tenant)?);
+        let keyring = keyring(conn)?;
+        let from = from_seq.max(1);
+        let after = if from == 1 {
+            (0, chain::GENESIS.to_owned())
+        } else {
+            match range(conn, tenant, from - 1, from - 1, 1)?.pop() {
+                Some(previous) => (previous.seq, previous.hash),
+                None => {
+                    return Ok(Verification::default()
+                        .broken(from - 1, format!("seq {} is missing", from - 1)));
+                }
+            }
+        };
+        // Never past the snapshot's head: rows there are judged as rows, not read.
+        let to = to_seq.map_or(head_seq, |to| to.min(head_seq));
+        let mut verifier = Verifier::new(after.0, after.1, to_seq, checkpoints, &keyring);
+        while verifier.wants_more() && verifier.next_seq() <= to {
+            let page = range(conn, tenant, verifier.next_seq(), to, PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            verifier.feed(&page);
+        }
+        let rows_past_end = !range(conn, tenant, head_seq + 1, i64::MAX, 1)?.is_empty();
+        Ok(verifier.finish(ChainEnd {
+            seq: head_seq,
+            hash: Some(head_hash),
+            rows_past_end,
+        }))
+    })();
+    conn.execute_batch("COMMIT")
+        .map_err(db("ending a verification"))?;
+    result
+}
+
+const PAGE: i64 = 1000;
+
+pub fn trust_signing_key(conn: &Connection, key_id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO signing_keys (key_id, added_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![key_id, micros(chrono::Utc::now())],
+    )
+    .map_err(db("trusting a signing key"))?;
+    Ok(())
+}
+
+pub fn retire_signing_key(conn: &Connection, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
+    conn.execute(
+        "UPDATE signing_keys SET retired_at = ?2 WHERE key_id = ?1",
+        params![key_id, micros(at)],
+    )
+    .map(|n| n > 0)
+    .map_err(db("retiring a signing key"))
+}
+
+pub fn keyring(conn: &Connection) -> Result<Keyring> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key_id, added_at, retired_at FROM signing_keys ORDER BY added_at")
+        .map_err(db("reading the keyring"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .map_err(db("reading the keyring"))?;
+    let mut keys = Vec::new();
+    for row in rows {
+        let (key_id, added, retired) = row.map_err(db("reading the keyring"))?;
+        keys.push(TrustedKey {
+            key_id,
+            added_at: from_micros(added)?,
+            retired_at: retired.map(from_micros).transpose()?,
+        });
+    }
+    Ok(Keyring(keys))
 }
 
 pub fn head(conn: &Connection, tenant: TenantId) -> Result<(i64, String)> {
@@ -109,7 +202,7 @@ pub fn heads(conn: &Connection) -> Result<Vec<(TenantId, i64, String)>> {
         .map_err(db("reading chain heads"))
 }
 
-pub fn add_checkpoint(conn: &mut Connection, c: &Checkpoint) -> Result<()> {
+pub fn add_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
     conn.execute(
         "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",

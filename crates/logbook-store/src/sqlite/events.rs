@@ -178,6 +178,7 @@ impl Where {
         let column = c.column;
         let sql = match c.test {
             Test::Equals | Test::OneOf => format!("{column} = ?"),
+            Test::NotEquals => format!("{column} <> ?"),
             Test::AtLeast => format!("{column} >= ?"),
             Test::Before => format!("{column} < ?"),
             Test::InNetwork => format!("ip_in_net({column}, ?)"),

@@ -5,7 +5,7 @@ use logbook_model::{Event, TenantId};
 use rusqlite::{Connection, OptionalExtension, Statement, TransactionBehavior, params};
 
 use super::{db, micros};
-use crate::{ItemOutcome, Result, WriteItem, columns::EVENT_COLUMNS};
+use crate::{ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS};
 
 pub fn append(
     conn: &mut Connection,
@@ -27,25 +27,35 @@ pub fn append(
             .map_err(db("preparing the event insert"))?;
         let now = micros(Utc::now());
         for item in items {
-            if let Some(record) = &item.idempotency {
-                if let Some(response) =
-                    idempotent_response(&tx, item.tenant, &record.key, idempotency_since)?
-                {
-                    outcomes.push(ItemOutcome::Duplicate { response });
-                    continue;
-                }
-                // A key older than the window is forgotten: replace it.
-                tx.execute(
-                    "INSERT OR REPLACE INTO idempotency_keys (tenant_id, key, response, created_at) \
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![item.tenant.0, record.key, record.response, now],
-                )
-                .map_err(db("recording an idempotency key"))?;
+            if let Some(record) = &item.idempotency
+                && let Some((response, audit)) =
+                    idempotent(&tx, item.tenant, &record.key, idempotency_since)?
+            {
+                outcomes.push(ItemOutcome::Duplicate { response, audit });
+                continue;
             }
             for event in &item.events {
                 insert_event(&mut insert, event)?;
             }
-            outcomes.push(ItemOutcome::Stored);
+            let audit = super::audit::append(&tx, item.tenant, &item.audit)?;
+            super::access::insert(&tx, &item.access)?;
+            if let Some(record) = &item.idempotency {
+                // A key older than the window is forgotten: replace it.
+                tx.execute(
+                    "INSERT OR REPLACE INTO idempotency_keys (tenant_id, key, response, created_at, first_seq, last_seq) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        item.tenant.0,
+                        record.key,
+                        record.response,
+                        now,
+                        audit.map(|r| r.first),
+                        audit.map(|r| r.last)
+                    ],
+                )
+                .map_err(db("recording an idempotency key"))?;
+            }
+            outcomes.push(ItemOutcome::Stored { audit });
         }
     }
     tx.commit().map_err(db("committing an ingest batch"))?;
@@ -92,19 +102,37 @@ fn insert_event(insert: &mut Statement<'_>, e: &Event) -> Result<()> {
     Ok(())
 }
 
+/// The first response given for `key` since `since`, with the seqs its audit events got.
+pub fn idempotent(
+    conn: &Connection,
+    tenant: TenantId,
+    key: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<(String, Option<SeqRange>)>> {
+    conn.prepare_cached(
+        "SELECT response, first_seq, last_seq FROM idempotency_keys \
+         WHERE tenant_id = ?1 AND key = ?2 AND created_at >= ?3",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![tenant.0, key, micros(since)], |r| {
+            let range = match (r.get::<_, Option<i64>>(1)?, r.get::<_, Option<i64>>(2)?) {
+                (Some(first), Some(last)) => Some(SeqRange { first, last }),
+                _ => None,
+            };
+            Ok((r.get(0)?, range))
+        })
+        .optional()
+    })
+    .map_err(db("looking up an idempotency key"))
+}
+
 pub fn idempotent_response(
     conn: &Connection,
     tenant: TenantId,
     key: &str,
     since: DateTime<Utc>,
 ) -> Result<Option<String>> {
-    conn.prepare_cached(
-        "SELECT response FROM idempotency_keys WHERE tenant_id = ?1 AND key = ?2 AND created_at >= ?3",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_row(params![tenant.0, key, micros(since)], |r| r.get(0)).optional()
-    })
-    .map_err(db("looking up an idempotency key"))
+    Ok(idempotent(conn, tenant, key, since)?.map(|(response, _)| response))
 }
 
 pub fn purge(conn: &mut Connection, before: DateTime<Utc>) -> Result<u64> {

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_events",
         include_str!("migrations/0002_audit_events.sql"),
     ),
+    (
+        3,
+        "access_keyring_key_changes",
+        include_str!("migrations/0003_access_keyring_key_changes.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<()> {

@@ -4,11 +4,14 @@
 //! connection behind a mutex (SQLite allows one writer); reads take a connection from a
 //! small pool, and WAL lets them run beside the writer.
 
+mod access;
 mod anonymize;
 mod audit;
 mod events;
+mod files;
 mod functions;
 mod ingest;
+mod limits;
 mod migrations;
 mod summary;
 mod tenants;
@@ -22,14 +25,21 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    audit::{ActorSummary, AuditEvent, AuditQuery, checkpoint::Checkpoint},
+    access::{AccessPage, AccessQuery},
+    audit::{
+        ActorSummary, AuditEvent, AuditQuery,
+        chain::Verification,
+        checkpoint::{Checkpoint, Keyring},
+    },
     pseudonym::Pseudonymizer,
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use crate::{ApiKey, ItemOutcome, NewApiKey, Result, Store, StoreError, Tenant, WriteItem};
+use crate::{
+    ApiKey, ItemOutcome, Lease, NewApiKey, OpenMode, Result, Store, StoreError, Tenant, WriteItem,
+};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -46,15 +56,23 @@ struct Inner {
 const READER_POOL: usize = 4;
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and applies pending migrations.
-    pub async fn open(path: &Path) -> Result<Self> {
+    /// Opens the database file and applies pending migrations. With [`OpenMode::Create`]
+    /// a missing file is made, private to this user (its directory 0700, the file 0600;
+    /// SQLite gives its WAL and shared-memory files the file's mode).
+    pub async fn open(path: &Path, mode: OpenMode) -> Result<Self> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-                })?;
+            match mode {
+                OpenMode::Create => files::create_private(&path)?,
+                OpenMode::Existing if !path.exists() => {
+                    return Err(StoreError::Unavailable(format!(
+                        "there is no store at {} (run `logbook serve` or `logbook migrate` to make one, or pass --data-dir or --database-url)",
+                        path.display()
+                    )));
+                }
+                OpenMode::Existing => {}
             }
+            files::warn_if_loose(&path);
             let mut writer = connect(&path)?;
             migrations::apply(&mut writer)?;
             Ok(Self {
@@ -81,11 +99,11 @@ impl SqliteStore {
         let inner = self.inner.clone();
         blocking(move || {
             let pooled = inner.readers.lock().expect("reader pool lock").pop();
-            let conn = match pooled {
+            let mut conn = match pooled {
                 Some(conn) => conn,
                 None => connect(&inner.path)?,
             };
-            let result = f(&conn);
+            let result = limits::with_time_limit(&mut conn, f);
             let mut readers = inner.readers.lock().expect("reader pool lock");
             if readers.len() < READER_POOL {
                 readers.push(conn);
@@ -157,6 +175,11 @@ impl Store for SqliteStore {
                 .map_err(db("ping"))
         })
         .await
+    }
+
+    async fn try_lead(&self, _job: &'static str) -> Result<Option<Box<dyn Lease>>> {
+        // One SQLite file has one server: it always leads.
+        Ok(Some(Box::new(Alone)))
     }
 
     async fn append(
@@ -242,12 +265,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn append_audit(
+    async fn verify_audit(
         &self,
         tenant: TenantId,
-        events: Vec<AuditEvent>,
-    ) -> Result<Vec<AuditEvent>> {
-        self.write(move |conn| audit::append(conn, tenant, events))
+        from_seq: i64,
+        to_seq: Option<i64>,
+        witnessed: Vec<Checkpoint>,
+    ) -> Result<Verification> {
+        self.read(move |conn| audit::verify(conn, tenant, from_seq, to_seq, witnessed))
             .await
     }
 
@@ -297,6 +322,28 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn trust_signing_key(&self, key_id: &str) -> Result<()> {
+        let key_id = key_id.to_owned();
+        self.write(move |conn| audit::trust_signing_key(conn, &key_id))
+            .await
+    }
+
+    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let key_id = key_id.to_owned();
+        self.write(move |conn| audit::retire_signing_key(conn, &key_id, at))
+            .await
+    }
+
+    async fn keyring(&self) -> Result<Keyring> {
+        self.read(audit::keyring).await
+    }
+
+    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
+        let query = query.clone();
+        self.read(move |conn| access::list(conn, tenant, &query))
+            .await
+    }
+
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {
         let name = name.to_owned();
         self.write(move |conn| tenants::create_tenant(conn, &name))
@@ -338,4 +385,16 @@ impl Store for SqliteStore {
         self.write(move |conn| tenants::record_key_use(conn, &uses))
             .await
     }
+
+    async fn key_changes(&self) -> Result<i64> {
+        self.read(tenants::key_changes).await
+    }
+}
+
+/// The lease of a store no other server shares.
+struct Alone;
+
+#[async_trait]
+impl Lease for Alone {
+    async fn release(self: Box<Self>) {}
 }

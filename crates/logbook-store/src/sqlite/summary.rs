@@ -180,7 +180,8 @@ pub fn action_stats(conn: &Connection, tenant: TenantId) -> Result<ActionStats> 
     let mut stats = conn
         .query_row(
             "SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'success'),
-                    COUNT(*) FILTER (WHERE status IN ('failure', 'timeout')), AVG(response_time_ms)
+                    COUNT(*) FILTER (WHERE status = 'failure'), COUNT(*) FILTER (WHERE status = 'timeout'),
+                    COALESCE(AVG(response_time_ms), 0.0)
              FROM events WHERE tenant_id = ?1 AND event_type = 'ACTION'",
             [tenant.0],
             |r| {
@@ -188,7 +189,8 @@ pub fn action_stats(conn: &Connection, tenant: TenantId) -> Result<ActionStats> 
                     total_actions: r.get(0)?,
                     successful_actions: r.get(1)?,
                     failed_actions: r.get(2)?,
-                    average_execution_time_ms: r.get(3)?,
+                    timed_out_actions: r.get(3)?,
+                    average_execution_time_ms: r.get(4)?,
                     ..Default::default()
                 })
             },

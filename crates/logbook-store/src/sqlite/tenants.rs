@@ -69,7 +69,8 @@ pub fn create_api_key(conn: &mut Connection, key: NewApiKey) -> Result<ApiKey> {
         revoked_at: None,
         last_used_at: None,
     };
-    conn.execute(
+    let tx = conn.transaction().map_err(db("creating an API key"))?;
+    tx.execute(
         "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -89,7 +90,25 @@ pub fn create_api_key(conn: &mut Connection, key: NewApiKey) -> Result<ApiKey> {
         }
         _ => StoreError::database("creating an API key", e),
     })?;
+    bump_key_changes(&tx)?;
+    tx.commit().map_err(db("creating an API key"))?;
     Ok(stored)
+}
+
+fn bump_key_changes(tx: &Connection) -> Result<()> {
+    tx.execute(
+        "UPDATE key_changes SET counter = counter + 1 WHERE id = 1",
+        [],
+    )
+    .map_err(db("counting a key change"))?;
+    Ok(())
+}
+
+pub fn key_changes(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT counter FROM key_changes WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .map_err(db("reading key changes"))
 }
 
 const KEY_COLUMNS: &str =
@@ -117,11 +136,17 @@ pub fn list_api_keys(conn: &Connection, tenant: TenantId) -> Result<Vec<ApiKey>>
 }
 
 pub fn revoke_api_key(conn: &mut Connection, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
-    conn.execute(
-        "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL",
-        params![tenant.0, id, micros(now())],
-    )
-    .map_err(db("revoking an API key"))?;
+    let tx = conn.transaction().map_err(db("revoking an API key"))?;
+    let revoked = tx
+        .execute(
+            "UPDATE api_keys SET revoked_at = ?3 WHERE tenant_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+            params![tenant.0, id, micros(now())],
+        )
+        .map_err(db("revoking an API key"))?;
+    if revoked > 0 {
+        bump_key_changes(&tx)?;
+    }
+    tx.commit().map_err(db("revoking an API key"))?;
     conn.query_row(
         &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 AND id = ?2"),
         params![tenant.0, id],

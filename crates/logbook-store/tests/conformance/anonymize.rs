@@ -22,6 +22,9 @@ pub async fn old_events_of_a_type_are_anonymized(store: Arc<dyn Store>) {
     let old = cutoff - Duration::days(1);
     let mut request = activity(t, Some("u1"), old);
     request.event_type = EventType::parse("REQUEST").unwrap();
+    // Looks like a pseudonym by its prefix, but is a person's e-mail address.
+    let mut lookalike = activity(t, Some("anon_jane.doe@example.com"), old);
+    (lookalike.ip_address, lookalike.user_agent) = (None, None);
     let events = vec![
         activity(t, Some("u1"), old),
         activity(t, Some("u1"), old - Duration::hours(1)),
@@ -30,12 +33,13 @@ pub async fn old_events_of_a_type_are_anonymized(store: Arc<dyn Store>) {
         activity(t, Some("u1"), cutoff + Duration::seconds(1)),
         activity(other, Some("u1"), old),
         request,
+        lookalike.clone(),
     ];
     append(&store, &events).await;
     let p = Pseudonymizer::new([7; 32]);
     let activity_type = EventType::parse("ACTIVITY").unwrap();
     let changed = store.anonymize(&activity_type, cutoff, &p).await.unwrap();
-    assert_eq!(changed, 5);
+    assert_eq!(changed, 6);
     assert_eq!(
         store.anonymize(&activity_type, cutoff, &p).await.unwrap(),
         0,
@@ -73,6 +77,11 @@ pub async fn old_events_of_a_type_are_anonymized(store: Arc<dyn Store>) {
             "event {i}"
         );
     }
+    assert_eq!(
+        by_id(lookalike.id).user_id,
+        Some(p.pseudonym("anon_jane.doe@example.com")),
+        "only a pseudonym's exact form is left alone"
+    );
     let users: HashSet<_> = events[..4]
         .iter()
         .filter_map(|e| by_id(e.id).user_id)

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use logbook_model::{TenantId, audit::AuditParser};
-use logbook_store::{Store, StoreLocation, testing, verify_audit};
+use logbook_store::{Store, StoreLocation, testing};
 use serde_json::json;
 
 fn audit_events(tenant: TenantId, n: usize) -> Vec<logbook_model::audit::AuditEvent> {
@@ -37,9 +37,9 @@ pub async fn appends_make_one_gapless_chain_per_tenant(store: Arc<dyn Store>) {
         store.audit_head(a).await.unwrap(),
         (5, second[1].hash.clone())
     );
-    let verified = verify_audit(store.as_ref(), a, 1, None).await.unwrap();
+    let verified = store.verify_audit(a, 1, None, Vec::new()).await.unwrap();
     assert!(verified.ok && verified.checked == 5, "{verified:?}");
-    let part = verify_audit(store.as_ref(), a, 3, Some(4)).await.unwrap();
+    let part = store.verify_audit(a, 3, Some(4), Vec::new()).await.unwrap();
     assert!(
         part.ok && part.checked == 2 && part.first_seq == Some(3),
         "{part:?}"
@@ -115,14 +115,18 @@ async fn every_tampering_is_found(store: Arc<dyn Store>, raw: Raw) {
             .await
             .unwrap();
         assert!(
-            verify_audit(store.as_ref(), tenant, 1, None)
+            store
+                .verify_audit(tenant, 1, None, Vec::new())
                 .await
                 .unwrap()
                 .ok,
             "{name}: intact first"
         );
         raw.execute(tenant, sql).await;
-        let result = verify_audit(store.as_ref(), tenant, 1, None).await.unwrap();
+        let result = store
+            .verify_audit(tenant, 1, None, Vec::new())
+            .await
+            .unwrap();
         let bad = result
             .first_bad
             .unwrap_or_else(|| panic!("{name}: not detected"));
@@ -166,7 +170,10 @@ async fn concurrent_writers_make_one_chain(first: Arc<dyn Store>, second: Arc<dy
     let (a, b) = (writer(first.clone()), writer(second));
     a.await.unwrap();
     b.await.unwrap();
-    let result = verify_audit(first.as_ref(), tenant, 1, None).await.unwrap();
+    let result = first
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
     assert!(result.ok && result.checked == 120, "{result:?}");
 }
 

@@ -8,14 +8,16 @@ use crate::support::{event, minutes_ago, now};
 
 fn item(tenant: TenantId, key: &str, response: &str, n: usize) -> WriteItem {
     WriteItem {
-        tenant,
-        events: (0..n)
-            .map(|i| event(tenant, "REQUEST", minutes_ago(i as i64)))
-            .collect(),
         idempotency: Some(IdempotencyRecord {
             key: key.into(),
             response: response.into(),
         }),
+        ..WriteItem::events(
+            tenant,
+            (0..n)
+                .map(|i| event(tenant, "REQUEST", minutes_ago(i as i64)))
+                .collect(),
+        )
     }
 }
 
@@ -41,7 +43,7 @@ pub async fn a_key_is_stored_once(store: Arc<dyn Store>) {
         .append(vec![item(t, "k1", "first", 3)].into(), since)
         .await
         .unwrap();
-    assert_eq!(first, vec![ItemOutcome::Stored]);
+    assert_eq!(first, vec![ItemOutcome::STORED]);
     let again = store
         .append(vec![item(t, "k1", "second", 3)].into(), since)
         .await
@@ -49,7 +51,8 @@ pub async fn a_key_is_stored_once(store: Arc<dyn Store>) {
     assert_eq!(
         again,
         vec![ItemOutcome::Duplicate {
-            response: "first".into()
+            response: "first".into(),
+            audit: None,
         }]
     );
     assert_eq!(count(&store, t).await, 3);
@@ -63,7 +66,7 @@ pub async fn a_key_is_stored_once(store: Arc<dyn Store>) {
             .append(vec![item(other, "k1", "x", 1)].into(), since)
             .await
             .unwrap(),
-        vec![ItemOutcome::Stored]
+        vec![ItemOutcome::STORED]
     );
     assert_eq!(
         store.idempotent_response(t, "k2", since).await.unwrap(),
@@ -74,11 +77,7 @@ pub async fn a_key_is_stored_once(store: Arc<dyn Store>) {
 pub async fn a_key_repeated_in_one_batch_is_stored_once(store: Arc<dyn Store>) {
     let t = TenantId::new();
     let since = now() - Duration::hours(24);
-    let plain = WriteItem {
-        tenant: t,
-        events: vec![event(t, "REQUEST", now())],
-        idempotency: None,
-    };
+    let plain = WriteItem::events(t, vec![event(t, "REQUEST", now())]);
     let outcomes = store
         .append(
             vec![item(t, "k", "one", 2), plain, item(t, "k", "two", 2)].into(),
@@ -89,10 +88,11 @@ pub async fn a_key_repeated_in_one_batch_is_stored_once(store: Arc<dyn Store>) {
     assert_eq!(
         outcomes,
         vec![
-            ItemOutcome::Stored,
-            ItemOutcome::Stored,
+            ItemOutcome::STORED,
+            ItemOutcome::STORED,
             ItemOutcome::Duplicate {
-                response: "one".into()
+                response: "one".into(),
+                audit: None,
             }
         ]
     );
@@ -120,7 +120,7 @@ pub async fn an_expired_key_is_forgotten(store: Arc<dyn Store>) {
             .append(vec![item(t, "k", "new", 1)].into(), future_window)
             .await
             .unwrap(),
-        vec![ItemOutcome::Stored]
+        vec![ItemOutcome::STORED]
     );
     assert_eq!(count(&store, t).await, 2);
     assert_eq!(

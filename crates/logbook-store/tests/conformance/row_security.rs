@@ -26,16 +26,8 @@ async fn an_unscoped_query_sees_only_the_sessions_tenant() {
     let (a, b) = (TenantId::new(), TenantId::new());
     let now = Utc::now();
     let items = vec![
-        WriteItem {
-            tenant: a,
-            events: (0..3).map(|_| event(a, "REQUEST", now)).collect(),
-            idempotency: None,
-        },
-        WriteItem {
-            tenant: b,
-            events: vec![event(b, "REQUEST", now)],
-            idempotency: None,
-        },
+        WriteItem::events(a, (0..3).map(|_| event(a, "REQUEST", now)).collect()),
+        WriteItem::events(b, vec![event(b, "REQUEST", now)]),
     ];
     store.append(items.into(), now).await.unwrap();
 

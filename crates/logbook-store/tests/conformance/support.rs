@@ -39,11 +39,7 @@ pub async fn append(store: &Arc<dyn Store>, events: &[Event]) {
     for e in events {
         match by_tenant.iter_mut().find(|i| i.tenant == e.tenant_id) {
             Some(item) => item.events.push(e.clone()),
-            None => by_tenant.push(WriteItem {
-                tenant: e.tenant_id,
-                events: vec![e.clone()],
-                idempotency: None,
-            }),
+            None => by_tenant.push(WriteItem::events(e.tenant_id, vec![e.clone()])),
         }
     }
     let n = by_tenant.len();
@@ -51,7 +47,7 @@ pub async fn append(store: &Arc<dyn Store>, events: &[Event]) {
         .append(by_tenant.into(), now() - Duration::hours(24))
         .await
         .unwrap();
-    assert_eq!(outcomes, vec![ItemOutcome::Stored; n]);
+    assert_eq!(outcomes, vec![ItemOutcome::STORED; n]);
 }
 
 pub fn ids(events: &[Event]) -> Vec<uuid::Uuid> {

@@ -22,7 +22,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
     )
     .await?;
 
-    let store = SqliteStore::open(&dir.join("batched.db")).await?;
+    let store = SqliteStore::open(&dir.join("batched.db"), logbook_store::OpenMode::Create).await?;
     let tenant = TenantId::new();
     let events = workload.events(tenant);
     let total = events.len();
@@ -36,15 +36,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
     let watch = Stopwatch::start();
     for chunk in chunks {
         store
-            .append(
-                vec![WriteItem {
-                    tenant,
-                    events: chunk,
-                    idempotency: None,
-                }]
-                .into(),
-                since,
-            )
+            .append(vec![WriteItem::events(tenant, chunk)].into(), since)
             .await?;
     }
     let batched = watch.stop(total);

@@ -146,6 +146,9 @@ pub struct ServeArgs {
     /// LOGBOOK_PSEUDONYM_KEY (64 hex digits) or DATA_DIR/pseudonym.key, made if missing.
     #[arg(long, env = "LOGBOOK_ANONYMIZE", value_delimiter = ',')]
     pub anonymize: Vec<logbook_model::pseudonym::AnonymizeRule>,
+    /// How many days in the past an event's created_at may lie; older events are refused.
+    #[arg(long, env = "LOGBOOK_BACKFILL_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub backfill_days: u32,
     /// Ingest requests per second per key (bursts of twice that); 0 for no limit.
     #[arg(long, env = "LOGBOOK_RATE_LIMIT_INGEST", default_value_t = 1000.0)]
     pub rate_limit_ingest: f64,

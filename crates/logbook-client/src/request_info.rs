@@ -95,17 +95,46 @@ const HEADER_FIELDS: &[(&str, &str)] = &[
 ];
 
 /// The client's address: the peer's, unless the peer is a trusted proxy, in which case
-/// the nearest untrusted address in `X-Forwarded-For` (`forwarded`).
+/// the nearest untrusted hop in `X-Forwarded-For` (`forwarded`), read from the right.
+/// Hops may carry a port (`1.2.3.4:5678`, `[2001:db8::1]:443`) as some proxies append
+/// one. A hop that is no address at all ends the walk with no address: everything to
+/// its left was written by someone untrusted.
 fn client_ip(peer: Option<IpAddr>, forwarded: &str, trusted: &[IpAddr]) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    forwarded
+    let mut hops = forwarded
         .rsplit(',')
-        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-        .find(|hop| !trusted.contains(hop))
-        .or(Some(peer))
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let Some(mut hop) = hops.next() else {
+        return Some(peer);
+    };
+    loop {
+        let ip = hop_address(hop)?;
+        if !trusted.contains(&ip) {
+            return Some(ip.to_canonical());
+        }
+        match hops.next() {
+            Some(next) => hop = next,
+            // Every hop was a trusted proxy: the leftmost is the client.
+            None => return Some(ip),
+        }
+    }
+}
+
+/// One `X-Forwarded-For` hop: an address, `address:port`, or `[IPv6]:port`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse() {
+        return Some(ip);
+    }
+    if let Ok(socket) = hop.parse::<std::net::SocketAddr>() {
+        return Some(socket.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse().ok())
 }
 
 #[cfg(test)]
@@ -126,5 +155,30 @@ mod tests {
             Some("198.51.100.7".parse().unwrap())
         );
         assert_eq!(client_ip(Some(proxy), "", &[proxy]), Some(proxy));
+    }
+
+    #[test]
+    fn hops_with_ports_are_read_and_the_walk_stops_at_the_first_untrusted_hop() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = |text: &str| Some(text.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_ip(Some(proxy), "6.6.6.6, 198.51.100.7:5678", &[proxy]),
+            ip("198.51.100.7"),
+            "a port does not make the real client's hop unreadable"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), "6.6.6.6, [2001:db8::1]:443", &[proxy]),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            client_ip(Some(proxy), "6.6.6.6, garbage", &[proxy]),
+            None,
+            "nothing left of an unreadable hop is believed"
+        );
+        assert_eq!(
+            client_ip(Some(proxy), "198.51.100.7, 10.0.0.2:80", &[proxy]),
+            ip("198.51.100.7"),
+            "a trusted proxy with a port is still trusted"
+        );
     }
 }

@@ -225,6 +225,8 @@ impl Limits {
     pub const BODY_BYTES: usize = 10 * 1024 * 1024;
     /// How far in the future `created_at` may lie, for clients whose clocks run fast.
     pub const FUTURE_SKEW_SECS: i64 = 5 * 60;
+    /// How far in the past `created_at` may lie by default (`--backfill-days`).
+    pub const BACKFILL_DAYS: i64 = 7;
 }
 
 #[cfg(test)]

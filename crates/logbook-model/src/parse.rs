@@ -69,14 +69,32 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Turns raw JSON events into typed, redacted [`Event`]s for one tenant.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct EventParser {
     redactor: Redactor,
+    /// How far in the past `created_at` may lie.
+    backfill: chrono::Duration,
+}
+
+impl Default for EventParser {
+    fn default() -> Self {
+        Self::new(Redactor::default())
+    }
 }
 
 impl EventParser {
     pub fn new(redactor: Redactor) -> Self {
-        Self { redactor }
+        Self {
+            redactor,
+            backfill: chrono::Duration::days(Limits::BACKFILL_DAYS),
+        }
+    }
+
+    /// Accepts events up to `window` old (the back-fill window); older ones are refused,
+    /// so a request cannot scatter events over years of days (each a partition to make).
+    pub fn with_backfill(mut self, window: chrono::Duration) -> Self {
+        self.backfill = window;
+        self
     }
 
     /// Parses one event given as JSON text.
@@ -87,8 +105,8 @@ impl EventParser {
         now: DateTime<Utc>,
     ) -> Result<Event, ParseError> {
         ParseError::check_size(raw)?;
-        if let Some(Ok(event)) =
-            wire::read(raw).map(|fields| fields.into_event(tenant, now, &self.redactor))
+        if let Some(Ok(event)) = wire::read(raw)
+            .map(|fields| fields.into_event(tenant, now, self.backfill, &self.redactor))
         {
             return Ok(event);
         }
@@ -144,7 +162,7 @@ impl EventParser {
             seen.push((name, key));
         }
         fields
-            .into_event(tenant, now, &self.redactor)
+            .into_event(tenant, now, self.backfill, &self.redactor)
             .map_err(|(name, reason)| {
                 let key = seen
                     .iter()

@@ -78,7 +78,9 @@ impl App {
             checkpointer: config.checkpoints.clone(),
             bodies: Arc::new(crate::request_body::BodyBudget::new(config.bodies.clone())),
             ingestor,
-            parser: Arc::new(EventParser::new(redactor.clone())),
+            parser: Arc::new(
+                EventParser::new(redactor.clone()).with_backfill(config.ingest.backfill),
+            ),
             audit_parser: Arc::new(logbook_model::audit::AuditParser::new(redactor)),
         };
         Self {

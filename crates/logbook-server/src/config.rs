@@ -80,6 +80,8 @@ pub struct IngestConfig {
     /// Concurrent writers; `None` picks per backend (SQLite has one writer, PostgreSQL two,
     /// which measured as the best on two cores: each COPY keeps a core busy on indexes).
     pub writers: Option<usize>,
+    /// How far in the past an event's `created_at` may lie (the back-fill window).
+    pub backfill: chrono::Duration,
 }
 
 impl Default for IngestConfig {
@@ -88,6 +90,7 @@ impl Default for IngestConfig {
             queue_events: 100_000,
             max_batch_events: 10_000,
             writers: None,
+            backfill: chrono::Duration::days(logbook_model::Limits::BACKFILL_DAYS),
         }
     }
 }

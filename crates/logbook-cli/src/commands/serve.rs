@@ -33,6 +33,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         admin: rate(args.rate_limit_admin),
     };
     config.encryption = args.encryption.cipher()?;
+    config.ingest.backfill = chrono::Duration::days(args.backfill_days.into());
     let signing = secret_key(&args.store.data_dir, "signing.key", "LOGBOOK_SIGNING_KEY")?;
     let checkpointer = Checkpointer::new(signing, args.store.data_dir.join("checkpoints.ndjson"));
     tracing::info!(

@@ -108,6 +108,7 @@ impl Fields {
         self,
         tenant: TenantId,
         now: DateTime<Utc>,
+        backfill: Duration,
         redactor: &Redactor,
     ) -> Result<Event, (&'static str, String)> {
         let event_type = self
@@ -121,6 +122,17 @@ impl Fields {
                     format!(
                         "{} is more than 5 minutes in the future (server time {})",
                         at.to_rfc3339(),
+                        now.to_rfc3339()
+                    ),
+                ));
+            }
+            Some(at) if at < now - backfill => {
+                return Err((
+                    "created_at",
+                    format!(
+                        "{} is older than the back-fill window of {} days (server time {})",
+                        at.to_rfc3339(),
+                        backfill.num_days(),
                         now.to_rfc3339()
                     ),
                 ));
@@ -147,6 +159,9 @@ impl Fields {
             }
             *slot = Some(text);
         }
+        if event.event_type.as_str() == ACTION {
+            check_action(&mut event)?;
+        }
         for (name, map) in self.objects {
             let mut value = Value::Object(map);
             redactor.redact(&mut value);
@@ -172,6 +187,40 @@ impl Fields {
             }
         }
         Ok(event)
+    }
+}
+
+/// Provider actions (seed 004's action logs): what was done, where, and how it ended.
+const ACTION: &str = "ACTION";
+/// An action's statuses, stored in lower case whatever case they were sent in.
+pub const ACTION_STATUSES: [&str; 5] = ["pending", "success", "failure", "timeout", "retry"];
+
+fn check_action(event: &mut Event) -> Result<(), (&'static str, String)> {
+    if event.event_subtype.is_none() {
+        return Err((
+            "event_subtype",
+            "is required for ACTION events: the action type, e.g. crm_create".into(),
+        ));
+    }
+    if event.provider.is_none() {
+        return Err((
+            "provider",
+            "is required for ACTION events: the provider acted on, e.g. hubspot".into(),
+        ));
+    }
+    let status = event.status.as_deref().map(str::to_ascii_lowercase);
+    match status {
+        Some(status) if ACTION_STATUSES.contains(&status.as_str()) => {
+            event.status = Some(status);
+            Ok(())
+        }
+        _ => Err((
+            "status",
+            format!(
+                "is required for ACTION events: one of {}",
+                ACTION_STATUSES.join(", ")
+            ),
+        )),
     }
 }
 

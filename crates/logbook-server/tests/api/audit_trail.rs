@@ -321,3 +321,265 @@ pub async fn exports_stream_and_verify_offline(backend: Backend) {
     assert!(content_type.starts_with("text/csv"));
     assert!(csv.contains("\"a, \"\"quoted\"\" one\""), "{csv}");
 }
+
+/// Verification reads one snapshot: with appends going on beside it (through the API,
+/// as a live system has them), every verify says ok, an export taken meanwhile verifies
+/// offline, and a real edit is still caught afterwards.
+pub async fn verify_is_a_snapshot_while_appends_go_on(backend: Backend) {
+    let app = app_with_checkpoints(backend).await;
+    let writer = app.tenant_key("default", "ingest").await;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let appends = async {
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let body: Vec<String> = (0..5)
+                .map(|i| json!({"action": "update", "resource_type": "doc", "resource_id": format!("{n}-{i}")}).to_string())
+                .collect();
+            let reply = app.post_to("/api/v1/audit", &writer, body.join("\n")).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            n += 1;
+        }
+        n
+    };
+    let checks = async {
+        let mut verdicts = Vec::new();
+        for _ in 0..20 {
+            verdicts.push(app.get("/api/v1/audit/verify", &app.admin).await.body);
+        }
+        let (_, export) = body_text(&app, "/api/v1/audit/export").await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        (verdicts, export)
+    };
+    let (requests, (verdicts, export)) = tokio::join!(appends, checks);
+    assert!(requests > 0);
+    let alarms: Vec<&Value> = verdicts.iter().filter(|v| v["ok"] != true).collect();
+    assert!(
+        alarms.is_empty(),
+        "false alarms while appending: {alarms:?}"
+    );
+    let key = app.get("/api/v1/audit/public-key", &app.admin).await.body["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offline_verdict = offline(&export, &[key]);
+    assert!(offline_verdict.ok, "{offline_verdict:?}");
+
+    let tenant = app
+        .app
+        .store()
+        .tenant_by_name("default")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let t = app.tenant_literal(tenant);
+    app.raw(&format!(
+        "UPDATE audit_events SET actor_id = 'someone else' WHERE tenant_id = {t} AND seq = 2;"
+    ))
+    .await;
+    let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
+    assert!(at == 2 && reason.contains("altered"), "{reason}");
+}
+
+/// Audit appends honour `Idempotency-Key` (a retry appends nothing and gets the first
+/// answer, seqs included), go through the bounded ingest queue (429 when it is full), and
+/// cut over-long text the way events do.
+pub async fn audit_appends_are_idempotent_and_queued(backend: Backend) {
+    let app = TestApp::with_ingest(
+        backend,
+        logbook_server::IngestConfig {
+            queue_events: 10,
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = json!([
+        {"action": "update", "resource_type": "doc", "resource_id": "d1", "description": "x".repeat(40_000)},
+        {"action": "delete", "resource_type": "doc", "resource_id": "d2"},
+    ])
+    .to_string();
+    let post = |key: &'static str| {
+        let request = axum::http::Request::post("/api/v1/audit")
+            .header("authorization", format!("Bearer {}", app.admin))
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.clone()))
+            .unwrap();
+        app.send(request)
+    };
+    let first = post("retry-1").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(
+        (
+            first.body["first_seq"].clone(),
+            first.body["last_seq"].clone()
+        ),
+        (json!(1), json!(2))
+    );
+    let again = post("retry-1").await;
+    assert_eq!(again.body, first.body, "the first answer, seqs included");
+    let (head, _) = app
+        .app
+        .store()
+        .audit_head(
+            app.app
+                .store()
+                .tenant_by_name("default")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(head, 2, "the retry appended nothing");
+    let stored = app.get("/api/v1/audit?limit=1", &app.admin).await.body["items"][0].clone();
+    assert_eq!(
+        stored["description"].as_str().unwrap().chars().count(),
+        32 * 1024
+    );
+    assert_eq!(stored["metadata"], json!({"_truncated": ["description"]}));
+
+    // Eleven events never fit a queue of ten: 413. With the writer held up, a request
+    // that does not fit now gets 429.
+    let eleven: Vec<String> = (0..11)
+        .map(|i| {
+            json!({"action": "a", "resource_type": "r", "resource_id": i.to_string()}).to_string()
+        })
+        .collect();
+    assert_problem(
+        &app.post_to("/api/v1/audit", &app.admin, eleven.join("\n"))
+            .await,
+        413,
+        "ingest queue",
+    );
+    let lock = app.hold_write_lock().await;
+    let ten = eleven[..10].join("\n");
+    let one = eleven[10].clone();
+    let (a, b, ()) = tokio::join!(
+        app.post_to("/api/v1/audit", &app.admin, ten),
+        app.post_to("/api/v1/audit", &app.admin, one),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            lock.release().await;
+        }
+    );
+    let statuses = [a.status.as_u16(), b.status.as_u16()];
+    assert!(
+        statuses.contains(&429) && statuses.contains(&200),
+        "{statuses:?}"
+    );
+}
+
+/// A download is recorded before its first byte leaves, and again when it completes, or
+/// when the client goes away first; key and tenant administration joins the trail of
+/// the tenant it concerns.
+pub async fn downloads_and_administration_leave_their_trace(backend: Backend) {
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = app_with_checkpoints(backend).await;
+    for _ in 0..400 {
+        append_three(&app).await;
+    }
+    let (_, export) = body_text(&app, "/api/v1/audit/export").await;
+    assert!(export.lines().count() > 1200);
+    assert_eq!(
+        export_outcomes(&app).await,
+        [("started".to_owned(), 0), ("completed".to_owned(), 1200)]
+    );
+
+    // A client that reads one chunk and hangs up.
+    let request = Request::get("/api/v1/audit/export")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(first.is_data());
+    drop(body);
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = export_outcomes(&app).await;
+        if seen.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen[2].0, "started");
+    assert_eq!(seen[3].0, "aborted", "{seen:?}");
+    assert!(seen[3].1 < 1200, "{seen:?}");
+
+    // Administration: a key made and revoked, a tenant made.
+    let made = app
+        .post_to(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "ci", "scopes": ["read"]}).to_string(),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let revoke = Request::delete(format!("/api/v1/keys/{id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.send(revoke).await.status, 200);
+    let changes = app
+        .get("/api/v1/audit/search?resource_type=api_key", &app.admin)
+        .await
+        .body["items"]
+        .clone();
+    let actions: Vec<&str> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["api_key.revoke", "api_key.create"]);
+    assert_eq!(changes[1]["resource_id"], id.as_str());
+    assert_eq!(changes[1]["after"]["scopes"], json!(["read"]));
+    let secret = made.body["key"].as_str().unwrap();
+    assert!(
+        !changes.to_string().contains(secret),
+        "no secret in the trail"
+    );
+    let tenant = app
+        .post_to(
+            "/api/v1/tenants",
+            &app.admin,
+            json!({"name": "globex"}).to_string(),
+        )
+        .await;
+    assert_eq!(tenant.status, 201);
+    let globex = app.tenant_key("globex", "read").await;
+    let first = app.get("/api/v1/audit?limit=1", &globex).await.body["items"][0].clone();
+    assert_eq!(
+        first["action"], "tenant.create",
+        "the new tenant's trail starts with its making"
+    );
+    assert_eq!(first["seq"], 1);
+}
+
+/// The access records of audit exports, oldest first: (outcome, rows).
+async fn export_outcomes(app: &TestApp) -> Vec<(String, i64)> {
+    let items = app
+        .get(
+            "/api/v1/access?route=/api/v1/audit/export&order=asc",
+            &app.admin,
+        )
+        .await
+        .body["items"]
+        .clone();
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap().to_owned(),
+                r["rows"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}

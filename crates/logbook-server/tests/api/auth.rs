@@ -312,3 +312,107 @@ pub async fn health_and_ready(backend: Backend) {
     );
     assert_problem(&app.get("/nowhere", "").await, 404, "/nowhere");
 }
+
+/// The operator's admin key names a tenant with `?tenant=` on every key route (the key
+/// is made in that tenant, not the operator's); unknown parameters are refused there as
+/// on read routes.
+pub async fn key_routes_honour_the_tenant_they_name(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.tenant_key("acme", "read").await;
+    let made = app
+        .post_to(
+            "/api/v1/keys?tenant=acme",
+            &app.admin,
+            json!({"name": "for acme", "scopes": ["read"]}).to_string(),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let key = made.body["key"].as_str().unwrap().to_owned();
+    let acme_keys = app.get("/api/v1/keys?tenant=acme", &app.admin).await.body;
+    assert!(
+        acme_keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == made.body["id"])
+    );
+    let own_keys = app.get("/api/v1/keys", &app.admin).await.body;
+    assert!(
+        own_keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["id"] != made.body["id"])
+    );
+    // The key reads acme's events, not the operator's.
+    app.post_events(
+        &app.admin,
+        r#"{"event_type":"REQUEST","message":"operator's"}"#,
+    )
+    .await;
+    assert_eq!(app.get("/api/v1/logs", &key).await.body["items"], json!([]));
+
+    let twice = app
+        .post_to(
+            "/api/v1/keys?tenant=acme",
+            &app.admin,
+            json!({"name": "x", "scopes": ["read"], "tenant": "default"}).to_string(),
+        )
+        .await;
+    assert_problem(&twice, 400, "named twice");
+    let unknown = app
+        .post_to(
+            "/api/v1/keys?tennant=acme",
+            &app.admin,
+            json!({"name": "x", "scopes": ["read"]}).to_string(),
+        )
+        .await;
+    assert_problem(&unknown, 400, "not a parameter");
+    assert_eq!(unknown.body["parameter"], "tennant");
+    let tenants = app
+        .post_to(
+            "/api/v1/tenants?x=1",
+            &app.admin,
+            json!({"name": "y"}).to_string(),
+        )
+        .await;
+    assert_problem(&tenants, 400, "not a parameter");
+    // Another tenant's admin may not name a tenant at all.
+    let acme_admin = app.tenant_key("acme", "admin").await;
+    let named = app.get("/api/v1/keys?tenant=default", &acme_admin).await;
+    assert_eq!(named.status, 403);
+}
+
+/// A key revoked on one server (or with the CLI, straight in the store) stops working on
+/// every other server sharing the store within a second, though their caches held it.
+pub async fn revocation_reaches_every_server_within_a_second(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let other = logbook_server::App::build(logbook_server::Config::new(app.location.clone()))
+        .await
+        .unwrap();
+    let other = other.router();
+    let reader = app.tenant_key("default", "read").await;
+    let get = |router: &axum::Router, key: &str| {
+        let request = Request::get("/api/v1/logs")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            use tower::ServiceExt;
+            router.oneshot(request).await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(
+        get(&other, &reader).await,
+        200,
+        "the other server caches the key now"
+    );
+    let hash = logbook_server::auth::keys::hash(&reader);
+    let store = app.app.store();
+    let key = store.api_key_by_hash(&hash).await.unwrap().unwrap();
+    store.revoke_api_key(key.tenant_id, key.id).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(get(&other, &reader).await, 401, "seen within a second");
+    assert_eq!(get(&app.router, &reader).await, 401);
+}

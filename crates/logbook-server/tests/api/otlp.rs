@@ -4,6 +4,7 @@ use axum::{
     body::Body,
     http::{Request, header},
 };
+use prost::Message;
 use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, assert_problem};
@@ -133,4 +134,170 @@ pub async fn otlp_logs_are_stored_with_mapped_fields(backend: Backend) {
         .post_with(&app.admin, bomb, &[("content-encoding", "gzip")])
         .await;
     assert_problem(&reply, 413, "decompresses");
+}
+
+/// Protobuf framing written by hand, so a test can build what no SDK would send.
+fn field(tag: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let mut len = bytes.len() as u64;
+    while len >= 0x80 {
+        out.push((len as u8) | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// An `ExportLogsServiceRequest` with these encoded log records under one resource.
+fn request_of(resource: &[u8], records: &[Vec<u8>]) -> Vec<u8> {
+    let mut scope_logs = Vec::new();
+    for record in records {
+        scope_logs.extend(field(0x12, record));
+    }
+    let mut resource_logs = field(0x0a, resource);
+    resource_logs.extend(field(0x12, &scope_logs));
+    field(0x0a, &resource_logs)
+}
+
+/// An AnyValue of arrays nested `depth` deep, encoded from the inside out (so the test
+/// itself neither recurses nor copies quadratically).
+fn nested_any_value(depth: usize) -> Vec<u8> {
+    let mut reversed: Vec<u8> = Vec::new();
+    let mut wrap = |reversed: &mut Vec<u8>, tag: u8| {
+        let mut len = reversed.len() as u64;
+        let mut varint = Vec::new();
+        while len >= 0x80 {
+            varint.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        varint.push(len as u8);
+        reversed.extend(varint.iter().rev());
+        reversed.push(tag);
+    };
+    for _ in 0..depth {
+        wrap(&mut reversed, 0x0a); // ArrayValue.values
+        wrap(&mut reversed, 0x2a); // AnyValue.array_value
+    }
+    reversed.reverse();
+    reversed
+}
+
+fn string_body(text: &str) -> Vec<u8> {
+    field(0x2a, &field(0x0a, text.as_bytes()))
+}
+
+/// Hostile OTLP requests are refused whole or record by record, never by crashing or by
+/// holding more memory than the request is worth: nesting 200,000 deep (which once
+/// overflowed the stack), more records than a request may hold, records and resources
+/// over the event limit, timestamps past what a time can hold, bodies over the limit.
+pub async fn hostile_otlp_requests_are_bounded(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let deep = request_of(&[], &[field(0x2a, &nested_any_value(200_000))]);
+    assert!(deep.len() > 1_000_000);
+    let (status, body) = export(&app, "application/x-protobuf", deep).await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let deep_json = format!(
+        r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"body":{}1{}}}]}}]}}]}}"#,
+        r#"{"arrayValue":{"values":["#.repeat(200_000),
+        "]}}".repeat(200_000)
+    );
+    let (status, _) = export(&app, "application/json", deep_json).await;
+    assert_eq!(status, 400);
+
+    // Deeper than JSON ingest allows, shallower than prost's own bound: that record alone.
+    let forty = field(0x2a, &nested_any_value(40));
+    let ok = string_body("fine");
+    let (status, body) = export(
+        &app,
+        "application/x-protobuf",
+        request_of(&[], &[forty, ok]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let partial =
+        opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse::decode(
+            &body[..],
+        )
+        .unwrap()
+        .partial_success
+        .unwrap();
+    assert_eq!(partial.rejected_log_records, 1);
+    assert!(
+        partial.error_message.contains("deeper than 32"),
+        "{}",
+        partial.error_message
+    );
+
+    let empty_records = vec![Vec::new(); logbook_model::Limits::EVENTS_PER_REQUEST + 1];
+    let (status, body) = export(
+        &app,
+        "application/x-protobuf",
+        request_of(&[], &empty_records),
+    )
+    .await;
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
+    let many_json = format!(
+        r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#,
+        vec!["{}"; logbook_model::Limits::EVENTS_PER_REQUEST + 1].join(",")
+    );
+    assert_eq!(export(&app, "application/json", many_json).await.0, 413);
+
+    let big = string_body(&"x".repeat(300 * 1024));
+    // time_unix_nano (fixed64, field 1) past what an i64 of nanoseconds holds.
+    let past_2262 = [
+        vec![0x09],
+        u64::MAX.to_le_bytes().to_vec(),
+        string_body("late"),
+    ]
+    .concat();
+    let (status, body) = export(
+        &app,
+        "application/x-protobuf",
+        request_of(&[], &[big, past_2262, string_body("kept")]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let partial =
+        opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse::decode(
+            &body[..],
+        )
+        .unwrap()
+        .partial_success
+        .unwrap();
+    assert_eq!(partial.rejected_log_records, 2, "{}", partial.error_message);
+    let messages: Vec<Value> = stored_logs(&app)
+        .await
+        .iter()
+        .map(|l| l["message"].clone())
+        .collect();
+    assert!(
+        messages.contains(&json!("kept")) && !messages.contains(&json!("late")),
+        "{messages:?}"
+    );
+
+    // A resource every record would carry, over the event limit: the request is refused.
+    let attribute = field(
+        0x0a,
+        &[
+            field(0x0a, b"k"),
+            field(0x12, &field(0x0a, &vec![b'x'; 300 * 1024])),
+        ]
+        .concat(),
+    );
+    let (status, _) = export(
+        &app,
+        "application/x-protobuf",
+        request_of(&attribute, &[string_body("a")]),
+    )
+    .await;
+    assert_eq!(status, 413);
+
+    let (status, body) = export(
+        &app,
+        "application/x-protobuf",
+        vec![0u8; logbook_model::Limits::BODY_BYTES + 1],
+    )
+    .await;
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
 }

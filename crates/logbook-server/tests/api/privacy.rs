@@ -12,8 +12,11 @@ pub async fn the_job_anonymizes_old_activity(backend: Backend) {
         rules: vec!["ACTIVITY=30".parse().unwrap()],
         pseudonymizer: pseudonymizer.clone(),
     };
-    let app =
-        TestApp::with_config(backend, |config| config.anonymization = Some(anonymization)).await;
+    let app = TestApp::with_config(backend, |config| {
+        config.anonymization = Some(anonymization);
+        config.ingest.backfill = Duration::days(60);
+    })
+    .await;
     let old = (Utc::now() - Duration::days(40)).to_rfc3339();
     let events = json!([
         {"event_type": "ACTIVITY", "created_at": old, "user_id": "alice", "ip_address": "198.51.100.7", "user_agent": "UA", "message": "old"},

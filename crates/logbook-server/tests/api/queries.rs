@@ -91,7 +91,11 @@ pub async fn lookups_by_id_and_user(backend: Backend) {
 }
 
 pub async fn summaries_answer_with_seed_fields(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    // An event years old stands for data older than every window.
+    let app = TestApp::with_config(backend, |config| {
+        config.ingest.backfill = chrono::Duration::days(3650)
+    })
+    .await;
     let events = json!([
         {"event_type": "REQUEST", "user_id": "u1", "ip_address": "10.0.0.1", "response_time_ms": 10, "geo_country": "US"},
         {"event_type": "REQUEST", "user_id": "u2", "ip_address": "10.0.0.2", "response_time_ms": 30, "geo_country": "US", "success": false},
@@ -202,4 +206,80 @@ pub async fn cursor_paging_over_http(backend: Backend) {
         .await;
     assert_eq!(skipped.body["items"].as_array().unwrap().len(), 5);
     assert_eq!(skipped.body["next_cursor"], Value::Null);
+}
+
+/// Filters as a stranger types them: `q` folds case over all of Unicode on both backends
+/// and is bounded; NUL in any filter is a 400 naming it; an IPv4-mapped CIDR block finds
+/// what the plain block finds; a path segment that is not UTF-8 is a problem, like every
+/// other error.
+pub async fn filters_fold_unicode_refuse_nul_and_stay_bounded(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let events = json!([
+        {"event_type": "REQUEST", "message": "Ärger im Büro", "ip_address": "203.0.113.7"},
+        {"event_type": "REQUEST", "message": "ΣΊΣΥΦΟΣ", "ip_address": "198.51.100.1"},
+        {"event_type": "REQUEST", "message": "100% done_ok"},
+    ]);
+    app.post_events(&app.admin, events.to_string()).await;
+    let count = |query: &str| {
+        let path = format!("/api/v1/logs?{query}");
+        let app = &app;
+        async move {
+            let reply = app.get(&path, &app.admin).await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            reply.body["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("q=%C3%A4rger").await, 1, "ärger finds Ärger");
+    assert_eq!(count("q=b%C3%9CRO").await, 1, "bÜRO finds Büro");
+    assert_eq!(count("q=%CF%83%CE%AF%CF%83").await, 1, "σίσ finds ΣΊΣ");
+    assert_eq!(count("q=100%25").await, 1, "% is a plain character");
+    assert_eq!(
+        count("q=d_ne").await,
+        0,
+        "_ is a plain character (not done)"
+    );
+    assert_eq!(count("ip=::ffff:203.0.113.0/120").await, 1);
+    assert_eq!(count("ip=203.0.113.0/24").await, 1);
+
+    let long = "a".repeat(50_000);
+    assert_problem(
+        &app.get(&format!("/api/v1/logs?q={long}"), &app.admin).await,
+        400,
+        "at most 1000",
+    );
+    for query in ["q=%00", "user_id=a%00", "session_id=%00x", "path=/%00"] {
+        let reply = app.get(&format!("/api/v1/logs?{query}"), &app.admin).await;
+        assert_problem(&reply, 400, "NUL");
+    }
+    let bad_utf8 = app.get("/api/v1/logs/users/%FF", &app.admin).await;
+    assert_eq!(bad_utf8.status, 400);
+    assert_eq!(bad_utf8.headers["content-type"], "application/problem+json");
+    assert_eq!(bad_utf8.body["status"], 400);
+}
+
+/// A CSV export opened in a spreadsheet runs no formula that an event carried.
+pub async fn csv_exports_defuse_formulas(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let events = json!([
+        {"event_type": "REQUEST", "message": "=HYPERLINK(\"http://evil\",\"x\")"},
+        {"event_type": "REQUEST", "message": "@SUM(A1)", "user_id": "+1", "request_path": "-2+3"},
+        {"event_type": "REQUEST", "message": "plain", "response_status_code": 200},
+    ]);
+    app.post_events(&app.admin, events.to_string()).await;
+    let reply = app
+        .get("/api/v1/logs/export?format=csv&order=asc", &app.admin)
+        .await;
+    let csv = reply.body.as_str().unwrap().to_owned();
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\""),
+        "{csv}"
+    );
+    assert!(csv.contains(",'@SUM(A1),"), "{csv}");
+    assert!(csv.contains(",'+1,") && csv.contains(",'-2+3,"), "{csv}");
+    assert!(csv.contains(",200,"), "numbers stay numbers: {csv}");
+    for line in csv.lines().skip(1) {
+        for cell in line.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell} in {line}");
+        }
+    }
 }

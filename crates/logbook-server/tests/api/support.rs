@@ -61,6 +61,26 @@ impl TestApp {
         }
     }
 
+    /// The app over a store with faults a test switches on.
+    pub async fn faulty(backend: Backend) -> (Self, std::sync::Arc<testing::FaultyStore>) {
+        let location = match backend {
+            Backend::Sqlite => StoreLocation::Sqlite(testing::temp_sqlite_path()),
+            Backend::Postgres => StoreLocation::Postgres(testing::fresh_postgres_url().await),
+        };
+        let store = logbook_store::open(&location).await.unwrap();
+        let faulty = std::sync::Arc::new(testing::FaultyStore::new(store));
+        let app = App::with_store(faulty.clone(), &Config::new(location.clone()));
+        let admin = app.bootstrap().await.unwrap().unwrap();
+        let router = app.router();
+        let app = Self {
+            app,
+            router,
+            admin,
+            location,
+        };
+        (app, faulty)
+    }
+
     /// A new tenant and a key for it with `scopes`.
     pub async fn tenant_key(&self, tenant: &str, scopes: &str) -> String {
         let store = self.app.store();

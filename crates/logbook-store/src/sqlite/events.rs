@@ -9,7 +9,6 @@ use crate::{
     Result, StoreError,
     columns::{EVENT_COLUMNS, keyset},
     conditions::{self, Condition, Param, Test},
-    pattern::contains_pattern,
 };
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
@@ -165,9 +164,6 @@ impl Where {
             return;
         }
         let value = match c.param {
-            Param::Text(text) if matches!(c.test, Test::Contains) => {
-                Value::Text(contains_pattern(&text))
-            }
             Param::Text(text) => Value::Text(text),
             Param::SmallInt(n) => Value::Integer(n.into()),
             Param::Bool(b) => Value::Integer(b.into()),
@@ -185,7 +181,7 @@ impl Where {
             // instr() finds the first occurrence, so 1 means "starts with"; LIKE would
             // ignore case and treat % and _ as wildcards.
             Test::StartsWith => format!("instr({column}, ?) = 1"),
-            Test::Contains => format!("{column} LIKE ? ESCAPE '\\'"),
+            Test::Contains => format!("contains_folded({column}, ?)"),
         };
         self.and(&sql, value);
     }

@@ -1,5 +1,6 @@
-//! SQL functions SQLite lacks and the queries need: CIDR matching and PostgreSQL's
-//! `percentile_cont(0.95)`, so both backends answer the same questions the same way.
+//! SQL functions SQLite lacks and the queries need: CIDR matching, Unicode case-folding
+//! substring search and PostgreSQL's `percentile_cont(0.95)`, so both backends answer
+//! the same questions the same way.
 
 use std::net::IpAddr;
 
@@ -19,6 +20,13 @@ pub fn register(conn: &Connection) -> Result<()> {
             return Ok(false);
         };
         Ok(ip.parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip)))
+    })?;
+    // Case-insensitive substring over all of Unicode, as PostgreSQL's ILIKE under a UTF-8
+    // locale: SQLite's LIKE folds ASCII only (Ärger would miss ärger).
+    conn.create_scalar_function("contains_folded", 2, flags, |ctx| {
+        let haystack: Option<String> = ctx.get(0)?;
+        let needle: String = ctx.get(1)?;
+        Ok(haystack.is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase())))
     })?;
     conn.create_aggregate_function("percentile_95", 1, flags, Percentile95)
 }

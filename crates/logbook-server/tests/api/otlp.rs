@@ -164,7 +164,7 @@ fn request_of(resource: &[u8], records: &[Vec<u8>]) -> Vec<u8> {
 /// itself neither recurses nor copies quadratically).
 fn nested_any_value(depth: usize) -> Vec<u8> {
     let mut reversed: Vec<u8> = Vec::new();
-    let mut wrap = |reversed: &mut Vec<u8>, tag: u8| {
+    let wrap = |reversed: &mut Vec<u8>, tag: u8| {
         let mut len = reversed.len() as u64;
         let mut varint = Vec::new();
         while len >= 0x80 {

@@ -32,15 +32,24 @@ fn is_key(line: &str) -> bool {
     line.len() == 68 && line.starts_with("lbk_") && line[4..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// `logbook serve` on a free port over the SQLite data in `dir`, stdout and stderr piped.
-fn serve(dir: &Path) -> (Child, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let server = Command::new(env!("CARGO_BIN_EXE_logbook"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .port()
+}
+
+/// `logbook serve` on a free port over the SQLite data in `dir`, stdout and stderr piped.
+fn serve(dir: &Path) -> (Child, u16) {
+    let port = free_port();
+    (serve_on(dir, &format!("127.0.0.1:{port}")), port)
+}
+
+/// `logbook serve --listen ADDRESS` over the SQLite data in `dir`.
+fn serve_on(dir: &Path, address: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_logbook"))
+        .args(["serve", "--listen", address])
         .env_remove("LOGBOOK_DATABASE_URL")
         .env_remove("TIMESCALE_URI")
         .env_remove("LOGBOOK_SIGNING_KEY")
@@ -48,8 +57,7 @@ fn serve(dir: &Path) -> (Child, u16) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    (server, port)
+        .unwrap()
 }
 
 /// The admin key a first start prints, if it prints one before its output ends.
@@ -60,13 +68,19 @@ fn admin_key(server: &mut Child) -> Option<String> {
         .find_map(|line| is_key(line.trim()).then(|| line.trim().to_owned()))
 }
 
-/// Waits until the server says it is listening.
-fn wait_until_listening(server: &mut Child) {
+/// Waits until the server says it is listening; fails if its output ends first (it
+/// exited). Returns what it logged before.
+fn wait_until_listening(server: &mut Child) -> String {
+    let mut logged = String::new();
     for line in BufReader::new(server.stderr.take().unwrap()).lines() {
-        if line.unwrap().contains("listening") {
-            break;
+        let line = line.unwrap();
+        if line.contains("listening") {
+            return logged;
         }
+        logged.push_str(&line);
+        logged.push('\n');
     }
+    panic!("the server stopped before it listened: {logged}");
 }
 
 #[test]
@@ -293,4 +307,142 @@ fn an_audit_trail_exports_and_verifies_offline_and_online() {
 
     let online = logbook(&dir, &["verify"]);
     assert!(online.status.success(), "{}", text(&online.stderr));
+}
+
+#[test]
+fn serve_listens_before_it_makes_anything() {
+    let dir = temp_dir().join("data");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let output = serve_on(&dir, &format!("127.0.0.1:{port}"))
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("cannot listen on 127.0.0.1"), "{stderr}");
+    assert!(
+        !text(&output.stdout).contains("lbk_"),
+        "no key is printed for a server that never ran"
+    );
+    assert!(
+        !dir.exists(),
+        "no store is made for a server that never ran"
+    );
+    drop(taken);
+
+    // A host name works as well as an address.
+    let port = free_port();
+    let mut server = serve_on(&dir, &format!("localhost:{port}"));
+    assert!(admin_key(&mut server).is_some());
+    wait_until_listening(&mut server);
+    let answer = http(
+        port,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_dir_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir().join("data");
+    let (mut server, port) = serve(&dir);
+    let admin = admin_key(&mut server).unwrap();
+    wait_until_listening(&mut server);
+    // An audit append, so a checkpoint is signed into the witness file.
+    let body = "{\"action\":\"a\",\"resource_type\":\"r\",\"resource_id\":\"1\"}";
+    let request = format!(
+        "POST /api/v1/audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    assert!(http(port, &request).starts_with("HTTP/1.1 200"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for file in [
+        "logbook.db",
+        "logbook.db-wal",
+        "logbook.db-shm",
+        "signing.key",
+    ] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+    }
+    // The checkpoint job signs when the server stops at the latest; the witness file is
+    // there once one is signed.
+    let witness = dir.join("checkpoints.ndjson");
+    if witness.exists() {
+        assert_eq!(mode(&witness), 0o600);
+    }
+
+    // Files made readable by others are named at the next start.
+    std::fs::set_permissions(
+        dir.join("logbook.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let (mut again, _) = serve(&dir);
+    let logged = wait_until_listening(&mut again);
+    again.kill().unwrap();
+    again.wait().unwrap();
+    assert!(
+        logged.contains("others may read this Logbook file"),
+        "{logged}"
+    );
+}
+
+#[test]
+fn errors_name_what_is_missing_and_keep_their_cause() {
+    let dir = temp_dir();
+    let missing = logbook(&dir, &["keys", "create"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = text(&missing.stderr);
+    assert!(
+        stderr.contains("--scopes"),
+        "the missing argument is named: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let refused = logbook(
+        &dir,
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/nothing",
+        ],
+    );
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("Connection refused"),
+        "the cause is kept: {stderr}"
+    );
+}
+
+#[test]
+fn listings_print_control_characters_escaped() {
+    let dir = temp_dir();
+    assert!(logbook(&dir, &["migrate"]).status.success());
+    assert!(
+        logbook(&dir, &["tenants", "create", "default"])
+            .status
+            .success()
+    );
+    // A name a tenant admin chose: OSC 52 asks a terminal to write the clipboard.
+    let name = "ci\u{1b}]52;c;cm0gLXJmIH4=\u{7}";
+    let made = logbook(
+        &dir,
+        &["keys", "create", "--scopes", "read", "--name", name],
+    );
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let listing = text(&logbook(&dir, &["keys", "list"]).stdout);
+    assert!(
+        !listing.contains('\u{1b}') && !listing.contains('\u{7}'),
+        "{listing:?}"
+    );
+    assert!(
+        listing.contains("ci\\u{1b}]52;c;cm0gLXJmIH4=\\u{7}"),
+        "{listing}"
+    );
 }

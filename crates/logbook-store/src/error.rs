@@ -15,12 +15,29 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     /// Any other database error, with what was being done.
-    #[error("{context}: {source}")]
+    #[error("{}: {}", .context, with_causes(.source.as_ref()))]
     Database {
         context: &'static str,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// An error with its causes, `error: cause: cause`: tokio-postgres says "error
+/// connecting to server" and keeps "Connection refused" or "password authentication
+/// failed" in its source.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl StoreError {

@@ -30,7 +30,7 @@ mod pattern;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::StoreError;
+pub use error::{StoreError, with_causes};
 pub use location::{OpenMode, StoreLocation, with_database};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -318,15 +318,34 @@ pub trait Store: Send + Sync + 'static {
 /// Events changed per anonymization transaction: small enough not to hold locks for long.
 pub const ANONYMIZE_BATCH: i64 = 1000;
 
-/// Opens the store a location names and brings its schema up to date. With
-/// [`OpenMode::Existing`] a missing SQLite file is an error rather than a new store.
-pub async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>> {
-    open_with(location, OpenMode::Create).await
+/// How a store is opened.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptions {
+    pub mode: OpenMode,
+    /// Every read stops after this long (PostgreSQL `statement_timeout`, an SQLite
+    /// progress handler): a little under the server's 30 s request limit, so a read
+    /// whose request has given up does not go on holding a connection.
+    pub read_time_limit: std::time::Duration,
 }
 
-pub async fn open_with(location: &StoreLocation, mode: OpenMode) -> Result<Arc<dyn Store>> {
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            mode: OpenMode::Create,
+            read_time_limit: std::time::Duration::from_secs(25),
+        }
+    }
+}
+
+/// Opens the store a location names and brings its schema up to date.
+pub async fn open(location: &StoreLocation) -> Result<Arc<dyn Store>> {
+    open_with(location, OpenOptions::default()).await
+}
+
+/// With [`OpenMode::Existing`] a missing SQLite file is an error rather than a new store.
+pub async fn open_with(location: &StoreLocation, options: OpenOptions) -> Result<Arc<dyn Store>> {
     Ok(match location {
-        StoreLocation::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path, mode).await?),
-        StoreLocation::Postgres(url) => Arc::new(postgres::PgStore::connect(url).await?),
+        StoreLocation::Sqlite(path) => Arc::new(sqlite::SqliteStore::open(path, options).await?),
+        StoreLocation::Postgres(url) => Arc::new(postgres::PgStore::connect(url, options).await?),
     })
 }

@@ -50,7 +50,11 @@ pub async fn open_with(
     mode: OpenMode,
 ) -> anyhow::Result<std::sync::Arc<dyn logbook_store::Store>> {
     let location = store.location()?;
-    logbook_store::open_with(&location, mode)
+    let options = logbook_store::OpenOptions {
+        mode,
+        ..Default::default()
+    };
+    logbook_store::open_with(&location, options)
         .await
         .with_context(|| format!("cannot open {}", location.describe()))
 }

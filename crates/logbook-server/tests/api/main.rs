@@ -66,6 +66,8 @@ api_tests!(
     audit_trail::audit_appends_are_idempotent_and_queued,
     audit_trail::downloads_and_administration_leave_their_trace,
     seed_apis::seed_004_clients_work_unchanged,
+    seed_apis::seed_004_examples_replayed_field_for_field,
+    seed_apis::action_lists_open_encrypted_fields,
     seed_apis::seed_001_audit_queries,
     otlp::otlp_logs_are_stored_with_mapped_fields,
     otlp::hostile_otlp_requests_are_bounded,

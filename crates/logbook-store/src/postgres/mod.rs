@@ -42,20 +42,19 @@ use crate::{
 /// Connections in the pool: ingest writers plus concurrent readers.
 pub const POOL_SIZE: usize = 16;
 
-/// Every read's time limit: a little under the server's 30 s request limit.
-pub const READ_TIME_LIMIT: Duration = Duration::from_secs(25);
-
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
     partitions: Arc<Partitions>,
     /// Whether reads can run as `logbook_reader`, under the row-level security policy.
     row_security: bool,
+    /// `statement_timeout` of every read.
+    read_time_limit: String,
 }
 
 impl PgStore {
     /// Connects, applies pending migrations and makes the next days' partitions.
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str, options: crate::OpenOptions) -> Result<Self> {
         let config = tokio_postgres::Config::from_str(url).map_err(|e| {
             StoreError::Invalid(format!(
                 "invalid PostgreSQL URL {}: {e}",
@@ -87,6 +86,7 @@ impl PgStore {
             pool,
             partitions: Arc::default(),
             row_security: false,
+            read_time_limit: format!("{}ms", options.read_time_limit.as_millis().max(1)),
         };
         let mut client = store.client().await?;
         migrations::apply(&mut client).await?;
@@ -114,7 +114,7 @@ impl PgStore {
         self.pool
             .get()
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(crate::with_causes(&e)))
     }
 
     /// A connection that sees only `tenant`'s rows: the tenant is set for the session
@@ -125,7 +125,7 @@ impl PgStore {
     pub async fn tenant_client(&self, tenant: TenantId) -> Result<Client> {
         let client = self.client().await?;
         let tenant = tenant.to_string();
-        let limit = format!("{}ms", READ_TIME_LIMIT.as_millis());
+        let limit = &self.read_time_limit;
         if self.row_security {
             client
                 .execute(
@@ -168,11 +168,16 @@ pub(crate) fn column<'r, T: tokio_postgres::types::FromSql<'r>>(
 }
 
 /// Shorthand for mapping tokio-postgres errors with what was being done. A closed or
-/// refused connection is reported as unavailable, not as a query bug.
+/// refused connection is reported as unavailable, not as a query bug, and so is a read
+/// stopped at its time limit.
 fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |e| {
         if e.is_closed() {
-            StoreError::Unavailable(format!("{context}: {e}"))
+            StoreError::Unavailable(format!("{context}: {}", crate::with_causes(&e)))
+        } else if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+            StoreError::Unavailable(format!(
+                "{context}: the read took longer than its time limit"
+            ))
         } else {
             StoreError::database(context, e)
         }

@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-/// A little under the server's 30 s request limit.
-pub const READ_TIME_LIMIT: Duration = Duration::from_secs(25);
-
-/// Runs `read` on `conn`, interrupted once it has taken [`READ_TIME_LIMIT`].
-pub fn with_time_limit<T>(conn: &mut Connection, read: impl FnOnce(&Connection) -> T) -> T {
-    let deadline = Instant::now() + READ_TIME_LIMIT;
+/// Runs `read` on `conn`, interrupted once it has taken `limit`.
+pub fn with_time_limit<T>(
+    conn: &mut Connection,
+    limit: Duration,
+    read: impl FnOnce(&Connection) -> T,
+) -> T {
+    let deadline = Instant::now() + limit;
     if let Err(error) = conn.progress_handler(10_000, Some(move || Instant::now() > deadline)) {
         tracing::warn!(%error, "a read runs without its time limit");
     }

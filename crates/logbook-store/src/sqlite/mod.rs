@@ -38,7 +38,8 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use crate::{
-    ApiKey, ItemOutcome, Lease, NewApiKey, OpenMode, Result, Store, StoreError, Tenant, WriteItem,
+    ApiKey, ItemOutcome, Lease, NewApiKey, OpenMode, OpenOptions, Result, Store, StoreError,
+    Tenant, WriteItem,
 };
 
 #[derive(Clone)]
@@ -48,6 +49,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    read_time_limit: std::time::Duration,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -59,10 +61,10 @@ impl SqliteStore {
     /// Opens the database file and applies pending migrations. With [`OpenMode::Create`]
     /// a missing file is made, private to this user (its directory 0700, the file 0600;
     /// SQLite gives its WAL and shared-memory files the file's mode).
-    pub async fn open(path: &Path, mode: OpenMode) -> Result<Self> {
+    pub async fn open(path: &Path, options: OpenOptions) -> Result<Self> {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
-            match mode {
+            match options.mode {
                 OpenMode::Create => files::create_private(&path)?,
                 OpenMode::Existing if !path.exists() => {
                     return Err(StoreError::Unavailable(format!(
@@ -78,6 +80,7 @@ impl SqliteStore {
             Ok(Self {
                 inner: Arc::new(Inner {
                     path,
+                    read_time_limit: options.read_time_limit,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
                 }),
@@ -103,7 +106,7 @@ impl SqliteStore {
                 Some(conn) => conn,
                 None => connect(&inner.path)?,
             };
-            let result = limits::with_time_limit(&mut conn, f);
+            let result = limits::with_time_limit(&mut conn, inner.read_time_limit, f);
             let mut readers = inner.readers.lock().expect("reader pool lock");
             if readers.len() < READER_POOL {
                 readers.push(conn);
@@ -149,9 +152,15 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// Shorthand for mapping rusqlite errors with what was being done.
+/// Shorthand for mapping rusqlite errors with what was being done. A read stopped at
+/// its time limit is reported as such.
 fn db(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |e| StoreError::database(context, e)
+    move |e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::OperationInterrupted) => StoreError::Unavailable(format!(
+            "{context}: the read took longer than its time limit"
+        )),
+        _ => StoreError::database(context, e),
+    }
 }
 
 fn micros(at: DateTime<Utc>) -> i64 {

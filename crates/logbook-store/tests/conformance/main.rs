@@ -6,6 +6,7 @@ mod audit;
 mod events;
 mod idempotency;
 mod keys;
+mod limits;
 mod row_security;
 mod summaries;
 mod support;

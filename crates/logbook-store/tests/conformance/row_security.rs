@@ -16,7 +16,7 @@ async fn count(client: &deadpool_postgres::Client) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unscoped_query_sees_only_the_sessions_tenant() {
-    let store = PgStore::connect(&testing::fresh_postgres_url().await)
+    let store = PgStore::connect(&testing::fresh_postgres_url().await, Default::default())
         .await
         .unwrap();
     assert!(

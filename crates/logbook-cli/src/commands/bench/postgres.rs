@@ -62,7 +62,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
 }
 
 async fn raw_copy(url: &str, events: Arc<Vec<Event>>) -> anyhow::Result<Measured> {
-    let store = PgStore::connect(url).await?;
+    let store = PgStore::connect(url, Default::default()).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let watch = Stopwatch::start();
     let tasks: Vec<_> = (0..COPY_CONNECTIONS)
@@ -96,7 +96,7 @@ async fn single_inserts(
     events: Arc<Vec<Event>>,
     sample: usize,
 ) -> anyhow::Result<Measured> {
-    let store = PgStore::connect(url).await?;
+    let store = PgStore::connect(url, Default::default()).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let watch = Stopwatch::start();
     let tasks: Vec<_> = (0..INSERT_POOL)

@@ -22,7 +22,7 @@ pub async fn measure(args: &IngestBenchArgs, workload: &Workload) -> anyhow::Res
     )
     .await?;
 
-    let store = SqliteStore::open(&dir.join("batched.db"), logbook_store::OpenMode::Create).await?;
+    let store = SqliteStore::open(&dir.join("batched.db"), Default::default()).await?;
     let tenant = TenantId::new();
     let events = workload.events(tenant);
     let total = events.len();

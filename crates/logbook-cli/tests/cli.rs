@@ -41,14 +41,57 @@ fn free_port() -> u16 {
 }
 
 /// `logbook serve` on a free port over the SQLite data in `dir`, stdout and stderr piped.
-fn serve(dir: &Path) -> (Child, u16) {
+/// A running `logbook serve`, killed when dropped, so a failing test leaves no server.
+struct Server(Option<Child>);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("a running server")
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a running server")
+    }
+}
+
+impl Server {
+    /// Stops the server and returns what it printed.
+    fn stop(mut self) -> Output {
+        let mut child = self.0.take().expect("a running server");
+        let _ = child.kill();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Waits for a server that exits by itself.
+    fn exit(mut self) -> Output {
+        self.0
+            .take()
+            .expect("a running server")
+            .wait_with_output()
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn serve(dir: &Path) -> (Server, u16) {
     let port = free_port();
     (serve_on(dir, &format!("127.0.0.1:{port}")), port)
 }
 
 /// `logbook serve --listen ADDRESS` over the SQLite data in `dir`.
-fn serve_on(dir: &Path, address: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_logbook"))
+fn serve_on(dir: &Path, address: &str) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_logbook"))
         .args(["serve", "--listen", address])
         .env_remove("LOGBOOK_DATABASE_URL")
         .env_remove("TIMESCALE_URI")
@@ -57,7 +100,8 @@ fn serve_on(dir: &Path, address: &str) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Server(Some(child))
 }
 
 /// The admin key a first start prints, if it prints one before its output ends.
@@ -199,8 +243,7 @@ fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
     // A second start on the same data finds the tenant and prints no key.
     let (mut again, _) = serve(&dir);
     wait_until_listening(&mut again);
-    again.kill().unwrap();
-    let output = again.wait_with_output().unwrap();
+    let output = again.stop();
     assert!(
         !text(&output.stdout).contains("lbk_"),
         "{}",
@@ -314,9 +357,7 @@ fn serve_listens_before_it_makes_anything() {
     let dir = temp_dir().join("data");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let output = serve_on(&dir, &format!("127.0.0.1:{port}"))
-        .wait_with_output()
-        .unwrap();
+    let output = serve_on(&dir, &format!("127.0.0.1:{port}")).exit();
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("cannot listen on 127.0.0.1"), "{stderr}");
@@ -445,4 +486,169 @@ fn listings_print_control_characters_escaped() {
         listing.contains("ci\\u{1b}]52;c;cm0gLXJmIH4=\\u{7}"),
         "{listing}"
     );
+}
+
+/// Two `logbook serve` processes on one PostgreSQL database, each with its own signing
+/// key: audit appends through both make one chain, verification through either holds it
+/// against both servers' checkpoints (the keyring), an export verifies offline, and a
+/// real edit is caught by both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_chain_on_postgres() {
+    let url = logbook_store::testing::fresh_postgres_url().await;
+    let start = |dir: &Path| {
+        let port = free_port();
+        let server = Command::new(env!("CARGO_BIN_EXE_logbook"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &url,
+            ])
+            .env_remove("LOGBOOK_SIGNING_KEY")
+            .env("LOGBOOK_DATA_DIR", dir)
+            .env("LOGBOOK_RATE_LIMIT_INGEST", "0")
+            .env("LOGBOOK_RATE_LIMIT_READ", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        (Server(Some(server)), port)
+    };
+    let (mut a, port_a) = start(&temp_dir());
+    let admin = admin_key(&mut a).unwrap();
+    wait_until_listening(&mut a);
+    let (mut b, port_b) = start(&temp_dir());
+    wait_until_listening(&mut b);
+
+    let append = move |port: u16, round: usize, requests: usize| {
+        let admin = admin.clone();
+        std::thread::spawn(move || {
+            for request in 0..requests {
+                let body: String = (0..20)
+                    .map(|i| format!("{{\"action\":\"update\",\"resource_type\":\"doc\",\"resource_id\":\"{port}-{round}-{request}-{i}\"}}\n"))
+                    .collect();
+                let answer = http(
+                    port,
+                    &format!(
+                        "POST /api/v1/audit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                );
+                assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            }
+        })
+    };
+    let key = admin_key_of(&url).await;
+    // A thousand events through each server first, so each signs a checkpoint.
+    append(port_a, 10, 50).join().unwrap();
+    append(port_b, 11, 50).join().unwrap();
+    let writers: Vec<_> = (0..3)
+        .flat_map(|round| [append(port_a, round, 20), append(port_b, round, 20)])
+        .collect();
+    // Verification while the writers run, through both servers.
+    let mut verdicts = Vec::new();
+    for port in [port_a, port_b, port_a, port_b] {
+        verdicts.push(get(port, &key, "/api/v1/audit/verify"));
+    }
+    writers.into_iter().for_each(|w| w.join().unwrap());
+    for port in [port_a, port_b] {
+        verdicts.push(get(port, &key, "/api/v1/audit/verify"));
+    }
+    for verdict in &verdicts {
+        assert!(verdict.contains("\"ok\":true"), "{verdict}");
+    }
+    let checked: usize = verdicts
+        .last()
+        .unwrap()
+        .split("\"checked\":")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(checked >= 4_400, "4,400 events and the reads: {checked}");
+    let keys = get(port_a, &key, "/api/v1/audit/public-key");
+    assert_eq!(
+        keys.matches("\"key_id\"").count(),
+        2,
+        "both servers' keys are trusted: {keys}"
+    );
+    let checkpoints = get(port_b, &key, "/api/v1/audit/checkpoints");
+    let signers: std::collections::HashSet<&str> = checkpoints
+        .split("\"key_id\":\"")
+        .skip(1)
+        .map(|rest| &rest[..64])
+        .collect();
+    assert_eq!(
+        signers.len(),
+        2,
+        "each server signed checkpoints: {checkpoints}"
+    );
+
+    let export = get(port_b, &key, "/api/v1/audit/export");
+    let file = temp_dir().join("export.ndjson");
+    std::fs::write(&file, &export).unwrap();
+    let offline = logbook(&temp_dir(), &["verify", file.to_str().unwrap()]);
+    assert!(
+        offline.status.success(),
+        "{}{}",
+        text(&offline.stdout),
+        text(&offline.stderr)
+    );
+
+    // A real edit, as someone with the database can make.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("UPDATE audit_events SET resource_id = 'forged' WHERE seq = 100")
+        .await
+        .unwrap();
+    for port in [port_a, port_b] {
+        let verdict = get(port, &key, "/api/v1/audit/verify");
+        assert!(
+            verdict.contains("\"ok\":false") && verdict.contains("altered"),
+            "{verdict}"
+        );
+    }
+    a.stop();
+    let b = b.stop();
+    assert!(
+        !text(&b.stdout).contains("lbk_"),
+        "the second server found the tenant made"
+    );
+}
+
+/// A read key of the operator tenant, made straight in the store.
+async fn admin_key_of(url: &str) -> String {
+    let store = logbook_store::open(&logbook_store::StoreLocation::Postgres(url.to_owned()))
+        .await
+        .unwrap();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap();
+    logbook_server::auth::keys::create(
+        store.as_ref(),
+        tenant.id,
+        "test",
+        "read".parse().unwrap(),
+        None,
+    )
+    .await
+    .unwrap()
+    .secret
+}
+
+/// The body of a GET, whatever its status.
+fn get(port: u16, key: &str, path: &str) -> String {
+    // HTTP/1.0, so a streamed body comes unchunked.
+    let answer = http(
+        port,
+        &format!("GET {path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n"),
+    );
+    answer
+        .split_once("\r\n\r\n")
+        .map_or(answer.clone(), |(_, body)| body.to_owned())
 }

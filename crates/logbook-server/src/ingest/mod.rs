@@ -126,8 +126,16 @@ struct WriterAlive(Arc<AtomicUsize>);
 
 impl Drop for WriterAlive {
     fn drop(&mut self) {
-        if self.0.fetch_sub(1, Ordering::AcqRel) == 1 {
-            tracing::error!("every ingest writer has stopped: ingest answers 503 and /ready fails");
+        let last = self.0.fetch_sub(1, Ordering::AcqRel) == 1;
+        // A writer also ends when the server stops and its queue is drained; only a
+        // writer that died is news.
+        if std::thread::panicking() {
+            tracing::error!(last, "an ingest writer died");
+            if last {
+                tracing::error!(
+                    "every ingest writer has died: ingest answers 503 and /ready fails"
+                );
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What the records of one resource and scope share; held once, not copied per record.
-pub struct Scope {
+pub(crate) struct Scope {
     resource: Arc<Map<String, Value>>,
     name: Option<String>,
     /// Encoded size of the resource and scope, which every record carries once stored.
@@ -47,13 +47,13 @@ pub struct Scope {
 }
 
 /// One record as decoded: ready to map, or refused on its own with a reason.
-pub enum Decoded {
+pub(crate) enum Decoded {
     Record(LogRecord, Arc<Scope>),
     Rejected(String),
 }
 
 /// Why a whole request is refused.
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// 413: more records than a request may hold, or more bytes once expanded.
     TooLarge(String),
     /// 400: not an OTLP logs export request.
@@ -68,7 +68,7 @@ impl From<String> for Refusal {
 
 /// The limits of JSON ingest, applied while an OTLP request is decoded.
 #[derive(Default)]
-pub struct Limits {
+pub(crate) struct Limits {
     records: usize,
     expanded: usize,
 }
@@ -246,17 +246,15 @@ fn to_event(record: LogRecord, scope: &Scope) -> Result<Value, String> {
     Ok(event)
 }
 
-async fn export_logs(
-    State(state): State<AppState>,
-    IngestKey(principal): IngestKey,
-    body: RequestBody,
-) -> Result<Response, ApiError> {
-    let is_json = body.content_type().contains("json");
+/// An `ExportLogsServiceRequest` (protobuf, or OTLP/JSON when `json`) as event JSON, one
+/// entry per log record: the event, or why that record alone is refused. The request as a
+/// whole is refused with 413 (too many records, too large once expanded) or 400.
+pub fn decode_request(body: &[u8], json: bool) -> Result<Vec<Result<Value, String>>, ApiError> {
     let mut limits = Limits::default();
-    let decoded = if is_json {
-        json::decode(&body.bytes, &mut limits)
+    let decoded = if json {
+        json::decode(body, &mut limits)
     } else {
-        protobuf::decode(&body.bytes, &mut limits)
+        protobuf::decode(body, &mut limits)
     }
     .map_err(|refusal| match refusal {
         Refusal::TooLarge(reason) => ApiError::TooLarge(reason),
@@ -264,20 +262,33 @@ async fn export_logs(
             ApiError::BadRequest(format!("not an OTLP logs export request: {reason}"))
         }
     })?;
+    Ok(decoded
+        .into_iter()
+        .map(|record| match record {
+            Decoded::Record(record, scope) => to_event(record, &scope),
+            Decoded::Rejected(reason) => Err(reason),
+        })
+        .collect())
+}
+
+async fn export_logs(
+    State(state): State<AppState>,
+    IngestKey(principal): IngestKey,
+    body: RequestBody,
+) -> Result<Response, ApiError> {
+    let is_json = body.content_type().contains("json");
+    let decoded = decode_request(&body.bytes, is_json)?;
     drop(body);
     let now = Utc::now();
     let (mut events, mut rejected, mut first_error) =
         (Vec::with_capacity(decoded.len()), 0i64, None);
     for record in decoded {
-        let event = match record {
-            Decoded::Record(record, scope) => to_event(record, &scope).and_then(|event| {
-                state
-                    .parser
-                    .parse_value(principal.tenant, event, now)
-                    .map_err(|e| e.to_string())
-            }),
-            Decoded::Rejected(reason) => Err(reason),
-        };
+        let event = record.and_then(|event| {
+            state
+                .parser
+                .parse_value(principal.tenant, event, now)
+                .map_err(|e| e.to_string())
+        });
         match event {
             Ok(event) => events.push(event),
             Err(error) => {

@@ -59,3 +59,40 @@ async fn sqlite_reads_stop_at_their_time_limit() {
 async fn postgres_reads_stop_at_their_time_limit() {
     a_read_past_its_limit_stops(StoreLocation::Postgres(testing::fresh_postgres_url().await)).await;
 }
+
+/// Background jobs run on one server at a time: while one store holds a job's lease, a
+/// second store on the same database is refused it; released (or its connection gone),
+/// the lease passes on. Other jobs are not held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_one_server_leads_each_job() {
+    let location = StoreLocation::Postgres(testing::fresh_postgres_url().await);
+    let (one, two) = (
+        logbook_store::open(&location).await.unwrap(),
+        logbook_store::open(&location).await.unwrap(),
+    );
+    let lease = one.try_lead("maintenance").await.unwrap().expect("the first asks first");
+    assert!(two.try_lead("maintenance").await.unwrap().is_none(), "one leader at a time");
+    let other = two.try_lead("checkpoints").await.unwrap().expect("another job is free");
+    lease.release().await;
+    let taken = two.try_lead("maintenance").await.unwrap().expect("released, it passes on");
+    drop(taken);
+    // Dropped unreleased, its connection closes and the lock goes with it.
+    let mut again = None;
+    for _ in 0..50 {
+        again = one.try_lead("maintenance").await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "a dropped lease is given up");
+    other.release().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_one_server_always_leads() {
+    let store = logbook_store::open(&StoreLocation::Sqlite(testing::temp_sqlite_path())).await.unwrap();
+    let first = store.try_lead("maintenance").await.unwrap();
+    assert!(first.is_some());
+    assert!(store.try_lead("maintenance").await.unwrap().is_some(), "one file, one server");
+}

@@ -43,4 +43,5 @@ conformance!(
     keys::tenants_and_keys,
     anonymize::old_events_of_a_type_are_anonymized,
     audit::appends_make_one_gapless_chain_per_tenant,
+    audit::audit_numbers_survive_storage,
 );

@@ -310,7 +310,10 @@ fn accepted_numbers_read_back_exactly_and_hash_alike() {
         let back: Value = serde_json::from_str(&stored).unwrap();
         for (n, b) in numbers.iter().zip(back["n"].as_array().unwrap()) {
             let b = b.as_f64().unwrap();
-            assert!(b.to_bits() == n.to_bits() || (*n == 0.0 && b == 0.0), "{n:e} read back as {b:e}");
+            assert!(
+                b.to_bits() == n.to_bits() || (*n == 0.0 && b == 0.0),
+                "{n:e} read back as {b:e}"
+            );
         }
 
         let raw = format!(

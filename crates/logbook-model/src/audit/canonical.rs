@@ -1,9 +1,22 @@
 //! RFC 8785 JSON Canonicalization Scheme: the one byte string a JSON value hashes as, so
-//! a verifier in any language gets the same hash from the same event.
+//! a verifier in any language gets the same hash from the same event. Written by a
+//! maintained canonicaliser (`serde_json_canonicalizer`, numbers by ECMAScript's rules
+//! through `ryu-js`), checked against PyPI's `rfc8785` on every test run
+//! (`scripts/audit_interop.py`).
 
 use serde_json::Value;
 
+/// The RFC 8785 text of `value`.
 pub fn to_string(value: &Value) -> String {
+    serde_json_canonicalizer::to_string(value)
+        .expect("a JSON value holds no number that is not finite")
+}
+
+/// The spelling events were hashed with before Logbook used RFC 8785's number rules to
+/// the letter: numbers printed by Rust's shortest round-trip formatting (which, where two
+/// shortest spellings tie, may pick the one ECMAScript does not) and integers with every
+/// digit. Verification accepts it for those events only, so nothing stored is re-hashed.
+pub fn legacy_to_string(value: &Value) -> String {
     let mut out = String::new();
     write(value, &mut out);
     out
@@ -72,6 +85,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ties_between_shortest_spellings_go_to_the_even_digit() {
+        // Two 17-digit spellings are equally near this double; ECMAScript (and RFC 8785)
+        // take the even one, Rust's formatting the other.
+        let tie = -1222959661288647.2_f64;
+        assert_eq!(to_string(&json!(tie)), "-1222959661288647.2");
+        assert_eq!(legacy_to_string(&json!(tie)), "-1222959661288647.3");
+        assert_eq!(to_string(&json!(9007199254740993u64)), "9007199254740992");
+    }
+
+    #[test]
     fn rfc_8785_examples() {
         assert_eq!(
             to_string(&json!({"b": 1, "a": [true, null, "x\né\u{1}"]})),
@@ -82,6 +105,16 @@ mod tests {
         assert_eq!(to_string(&json!(0.1)), "0.1");
         assert_eq!(to_string(&json!(-0.0)), "0");
         assert_eq!(to_string(&json!(333333333.3333333)), "333333333.3333333");
+        for value in [
+            json!({"b": 1, "a": [true, null, 1e21, 1.5e-7, -0.0]}),
+            json!("é\u{1}"),
+        ] {
+            assert_eq!(
+                to_string(&value),
+                legacy_to_string(&value),
+                "the two agree away from ties"
+            );
+        }
         // U+FFFD sorts after U+1F600 in UTF-8 bytes but before it in UTF-16 units.
         assert_eq!(
             to_string(&json!({"\u{1F600}": 1, "\u{FFFD}": 2})),

@@ -11,10 +11,21 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// The hash of `event` as it stands (its own `hash` field ignored).
 pub fn hash_of(event: &AuditEvent) -> String {
+    hash_with(event, canonical::to_string)
+}
+
+fn hash_with(event: &AuditEvent, canonical: fn(&Value) -> String) -> String {
     let mut hasher = Sha256::new();
     hasher.update(hex::decode(&event.prev_hash).unwrap_or_default());
-    hasher.update(canonical::to_string(&hashed_fields(event)).as_bytes());
+    hasher.update(canonical(&hashed_fields(event)).as_bytes());
     hex::encode(&hasher.finalize())
+}
+
+/// Whether `event`'s stated hash is its content's: in RFC 8785's spelling, or, for an
+/// event stored before that spelling was followed to the letter, in the spelling it was
+/// hashed with then ([`canonical::legacy_to_string`]).
+pub fn hash_holds(event: &AuditEvent) -> bool {
+    hash_of(event) == event.hash || hash_with(event, canonical::legacy_to_string) == event.hash
 }
 
 /// Every stored field but `hash`, as JSON.
@@ -135,7 +146,7 @@ pub fn verify(events: &[AuditEvent], expected: (i64, &str)) -> Verification {
             ))
         } else if event.prev_hash != prev {
             Some((event.seq, "prev_hash is not the previous event's hash: an event was removed, inserted or reordered".into()))
-        } else if hash_of(event) != event.hash {
+        } else if !hash_holds(event) {
             Some((
                 event.seq,
                 "hash does not match the event's content: the event was altered".into(),
@@ -230,5 +241,27 @@ mod tests {
             first_bad(&forged)
         );
         assert!(first_bad(&forged).unwrap().1.contains("duplicated"));
+    }
+
+    #[test]
+    fn events_hashed_with_the_old_number_spelling_still_verify() {
+        let mut events = chain(2);
+        // Stored before RFC 8785's tie rule was followed: hashed with the old spelling.
+        events[0].after = Some(json!({"price": -1222959661288647.2}));
+        events[0].hash = hash_with(&events[0], canonical::legacy_to_string);
+        assert_ne!(
+            events[0].hash,
+            hash_of(&events[0]),
+            "the two spellings differ here"
+        );
+        events[1].prev_hash = events[0].hash.clone();
+        events[1].hash = hash_of(&events[1]);
+        assert!(verify(&events, (0, GENESIS)).ok);
+        events[0].after = Some(json!({"price": -1222959661288647.0}));
+        assert_eq!(
+            first_bad(&events).map(|b| b.0),
+            Some(1),
+            "an edit is still caught"
+        );
     }
 }

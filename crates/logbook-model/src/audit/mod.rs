@@ -13,5 +13,5 @@ mod query;
 pub mod verifier;
 
 pub use event::{AuditEvent, Outcome};
-pub use parse::AuditParser;
+pub use parse::{AuditParser, restore_doubles};
 pub use query::{ActorSummary, AuditQuery};

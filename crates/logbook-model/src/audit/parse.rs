@@ -291,6 +291,27 @@ impl AuditParser {
     }
 }
 
+/// Turns integers beyond I-JSON's safe range back into the doubles they were: audit
+/// events accept no such integer, so one read back from a store that keeps numbers as
+/// decimals (PostgreSQL's jsonb prints 3.0973645163238284e16 as 30973645163238284) was
+/// a double, and must be written as one for an RFC 8785 verifier to read it.
+pub fn restore_doubles(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            let beyond = n.as_i64().map_or_else(
+                || n.as_u64().is_some_and(|u| u > MAX_SAFE_INTEGER),
+                |i| i.unsigned_abs() > MAX_SAFE_INTEGER,
+            );
+            if beyond && let Some(double) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                *n = double;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(restore_doubles),
+        Value::Object(map) => map.values_mut().for_each(restore_doubles),
+        _ => {}
+    }
+}
+
 /// Seed 004 sends `changes: {"before": …, "after": …}`; that is before and after, and
 /// the field-level changes are computed from them as for any other event.
 fn take_before_after_from_changes(e: &mut AuditEvent) {

@@ -433,6 +433,13 @@ fn read(r: &Row) -> Result<AuditEvent> {
         |what: &str, error: String| StoreError::Invalid(format!("stored audit {what}: {error}"));
     let outcome: &str = column(r, 16)?;
     let severity: &str = column(r, 23)?;
+    let json = |index| -> Result<Option<serde_json::Value>> {
+        let mut value: Option<serde_json::Value> = column(r, index)?;
+        value
+            .iter_mut()
+            .for_each(logbook_model::audit::restore_doubles);
+        Ok(value)
+    };
     Ok(AuditEvent {
         tenant_id: TenantId(column(r, 0)?),
         seq: column(r, 1)?,
@@ -447,9 +454,9 @@ fn read(r: &Row) -> Result<AuditEvent> {
         resource_id: column(r, 10)?,
         resource_name: column(r, 11)?,
         description: column(r, 12)?,
-        before: column(r, 13)?,
-        after: column(r, 14)?,
-        changes: column(r, 15)?,
+        before: json(13)?,
+        after: json(14)?,
+        changes: json(15)?,
         outcome: outcome.parse().map_err(|e| invalid("outcome", e))?,
         failure_reason: column(r, 17)?,
         ip_address: column(r, 18)?,
@@ -459,7 +466,7 @@ fn read(r: &Row) -> Result<AuditEvent> {
         module: column(r, 22)?,
         severity: severity.parse().map_err(|e| invalid("severity", e))?,
         data_classification: column(r, 24)?,
-        metadata: column(r, 25)?,
+        metadata: json(25)?,
         prev_hash: column(r, 26)?,
         hash: column(r, 27)?,
     })

@@ -230,9 +230,10 @@ pub async fn audit_numbers_survive_storage(store: Arc<dyn Store>) {
         .chunks(10)
         .enumerate()
         .map(|(i, chunk)| {
-            let raw = json!({"action": "update", "resource_type": "price", "resource_id": i.to_string(),
+            let raw =
+                json!({"action": "update", "resource_type": "price", "resource_id": i.to_string(),
                              "after": {"prices": chunk}})
-            .to_string();
+                .to_string();
             parser.parse_json(tenant, &raw, chrono::Utc::now()).unwrap()
         })
         .collect();
@@ -240,15 +241,32 @@ pub async fn audit_numbers_survive_storage(store: Arc<dyn Store>) {
     let stored = store.audit_range(tenant, 1, 100, 100).await.unwrap();
     let read: Vec<f64> = stored
         .iter()
-        .flat_map(|e| e.after.as_ref().unwrap()["prices"].as_array().unwrap().clone())
+        .flat_map(|e| {
+            e.after.as_ref().unwrap()["prices"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .map(|v| v.as_f64().unwrap())
         .collect();
     for (sent, back) in doubles.iter().zip(&read) {
-        assert_eq!(sent.to_bits(), back.to_bits(), "{sent:e} came back as {back:e}");
+        assert_eq!(
+            sent.to_bits(),
+            back.to_bits(),
+            "{sent:e} came back as {back:e}"
+        );
     }
     for e in &stored {
-        assert_eq!(logbook_model::audit::chain::hash_of(e), e.hash, "seq {}", e.seq);
+        assert_eq!(
+            logbook_model::audit::chain::hash_of(e),
+            e.hash,
+            "seq {}",
+            e.seq
+        );
     }
-    let verified = store.verify_audit(tenant, 1, None, Vec::new()).await.unwrap();
+    let verified = store
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
     assert!(verified.ok && verified.checked == 30, "{verified:?}");
 }

@@ -70,11 +70,26 @@ async fn postgres_one_server_leads_each_job() {
         logbook_store::open(&location).await.unwrap(),
         logbook_store::open(&location).await.unwrap(),
     );
-    let lease = one.try_lead("maintenance").await.unwrap().expect("the first asks first");
-    assert!(two.try_lead("maintenance").await.unwrap().is_none(), "one leader at a time");
-    let other = two.try_lead("checkpoints").await.unwrap().expect("another job is free");
+    let lease = one
+        .try_lead("maintenance")
+        .await
+        .unwrap()
+        .expect("the first asks first");
+    assert!(
+        two.try_lead("maintenance").await.unwrap().is_none(),
+        "one leader at a time"
+    );
+    let other = two
+        .try_lead("checkpoints")
+        .await
+        .unwrap()
+        .expect("another job is free");
     lease.release().await;
-    let taken = two.try_lead("maintenance").await.unwrap().expect("released, it passes on");
+    let taken = two
+        .try_lead("maintenance")
+        .await
+        .unwrap()
+        .expect("released, it passes on");
     drop(taken);
     // Dropped unreleased, its connection closes and the lock goes with it.
     let mut again = None;
@@ -91,8 +106,13 @@ async fn postgres_one_server_leads_each_job() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_one_server_always_leads() {
-    let store = logbook_store::open(&StoreLocation::Sqlite(testing::temp_sqlite_path())).await.unwrap();
+    let store = logbook_store::open(&StoreLocation::Sqlite(testing::temp_sqlite_path()))
+        .await
+        .unwrap();
     let first = store.try_lead("maintenance").await.unwrap();
     assert!(first.is_some());
-    assert!(store.try_lead("maintenance").await.unwrap().is_some(), "one file, one server");
+    assert!(
+        store.try_lead("maintenance").await.unwrap().is_some(),
+        "one file, one server"
+    );
 }

@@ -25,6 +25,9 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The keys trusted to sign audit checkpoints (every server adds its own at start).
+    #[command(subcommand)]
+    Keyring(KeyringCommand),
     /// Query stored events, as a table or JSON.
     Query(Box<QueryArgs>),
     /// Verify an audit trail: an export file offline, or a tenant's chain in the store.
@@ -207,6 +210,26 @@ pub enum KeysCommand {
         id: String,
         #[arg(long, default_value = "default")]
         tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyringCommand {
+    /// List the trusted signing keys.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Retire a key (after rotating to a new one, or when one may have leaked): what it
+    /// signed before `--at` still verifies, nothing it signs afterwards does.
+    Retire {
+        /// The key's public half, hex (its key_id).
+        key_id: String,
+        /// From when it is no longer trusted (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -5,7 +5,7 @@ use logbook_server::auth::keys;
 use uuid::Uuid;
 
 use super::open;
-use crate::cli::{KeysCommand, TenantsCommand};
+use crate::cli::{KeyringCommand, KeysCommand, TenantsCommand};
 use crate::printable::printable;
 
 pub async fn tenants(command: TenantsCommand) -> anyhow::Result<()> {
@@ -97,4 +97,34 @@ async fn find_tenant(store: &dyn logbook_store::Store, name: &str) -> anyhow::Re
         .ok_or_else(|| {
             anyhow!("no tenant named {name:?} (create it with `logbook tenants create {name}`)")
         })
+}
+
+pub async fn keyring(command: KeyringCommand) -> anyhow::Result<()> {
+    match command {
+        KeyringCommand::List { store } => {
+            println!("KEY_ID\tADDED\tRETIRED");
+            for key in open(&store).await?.keyring().await?.0 {
+                println!(
+                    "{}\t{}\t{}",
+                    printable(&key.key_id),
+                    key.added_at.to_rfc3339(),
+                    key.retired_at.map_or("-".to_owned(), |t| t.to_rfc3339())
+                );
+            }
+        }
+        KeyringCommand::Retire { key_id, at, store } => {
+            let at = match at {
+                Some(at) => DateTime::parse_from_rfc3339(&at)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| anyhow!("--at: {at:?} is not an RFC 3339 time"))?,
+                None => Utc::now(),
+            };
+            let key_id = key_id.trim().to_ascii_lowercase();
+            if !open(&store).await?.retire_signing_key(&key_id, at).await? {
+                anyhow::bail!("no trusted key {key_id} (see `logbook keyring list`)");
+            }
+            println!("retired {key_id} from {}", at.to_rfc3339());
+        }
+    }
+    Ok(())
 }

@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenants(command) => keys::tenants(command).await,
         Command::Keys(command) => keys::keys(command).await,
+        Command::Keyring(command) => keys::keyring(command).await,
         Command::Query(args) => query::run(*args).await,
         Command::Bench(command) => bench::run(command).await,
         Command::Verify {

@@ -127,3 +127,47 @@ impl KeyCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use logbook_model::{Scopes, TenantId};
+
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_remembered_briefly_and_changes_start_over() {
+        let cache = KeyCache::default();
+        let (known, unknown) = ([1; 32], [2; 32]);
+        assert!(matches!(cache.get(&unknown), Cached::Miss));
+        cache.insert_unknown(unknown);
+        assert!(
+            matches!(cache.get(&unknown), Cached::Unknown),
+            "a flood of one bad key asks the store once"
+        );
+        let principal = Principal {
+            key_id: uuid::Uuid::new_v4(),
+            tenant: TenantId::new(),
+            scopes: Scopes::all(),
+        };
+        cache.insert(known, principal.clone(), None);
+        assert!(matches!(cache.get(&known), Cached::Known(p) if p == principal));
+        cache.forget_unknown();
+        assert!(
+            matches!(cache.get(&unknown), Cached::Miss),
+            "a key just made is looked up"
+        );
+        cache.insert_unknown(unknown);
+        cache.clear();
+        assert!(matches!(cache.get(&known), Cached::Miss));
+        assert!(matches!(cache.get(&unknown), Cached::Miss));
+        cache.insert(
+            known,
+            principal.clone(),
+            Some(Utc::now() - chrono::Duration::seconds(1)),
+        );
+        assert!(
+            matches!(cache.get(&known), Cached::Miss),
+            "an expired key is not served from the cache"
+        );
+    }
+}

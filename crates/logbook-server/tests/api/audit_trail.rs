@@ -583,3 +583,89 @@ async fn export_outcomes(app: &TestApp) -> Vec<(String, i64)> {
         })
         .collect()
 }
+
+/// Signing keys rotate: a server restarted with a new key adds it to the keyring, and
+/// checkpoints of the old and the new key both verify. A retired key still vouches for
+/// what it signed before its retirement, nothing after.
+pub async fn signing_keys_rotate_and_retire(backend: Backend) {
+    use std::sync::Arc;
+
+    use logbook_server::checkpoints::Checkpointer;
+    let old = app_with_checkpoints(backend).await;
+    append_three(&old).await;
+    let witness = logbook_store::testing::temp_sqlite_path().with_file_name("checkpoints.ndjson");
+    let mut rotated = Checkpointer::new([7; 32], witness);
+    rotated.every_events = 2;
+    let rotated = Arc::new(rotated);
+    let new_key = rotated.public_key().to_owned();
+    let mut config = logbook_server::Config::new(old.location.clone());
+    config.checkpoints = Some(rotated);
+    let new = logbook_server::App::build(config).await.unwrap();
+    let new_router = new.router();
+    let request = |path: &str| {
+        axum::http::Request::get(path)
+            .header("authorization", format!("Bearer {}", old.admin))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let body = (0..3)
+        .map(|i| {
+            json!({"action": "update", "resource_type": "doc", "resource_id": format!("n{i}")})
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let post = axum::http::Request::post("/api/v1/audit")
+        .header("authorization", format!("Bearer {}", old.admin))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    use tower::ServiceExt;
+    assert_eq!(
+        new_router.clone().oneshot(post).await.unwrap().status(),
+        200
+    );
+    let keys = old.get("/api/v1/audit/public-key", &old.admin).await.body;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2, "{keys}");
+    let signers: Vec<String> = old
+        .get("/api/v1/audit/checkpoints", &old.admin)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        signers.contains(&new_key) && signers.iter().any(|k| *k != new_key),
+        "{signers:?}"
+    );
+    let response = new_router
+        .clone()
+        .oneshot(request("/api/v1/audit/verify"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        old.get("/api/v1/audit/verify", &old.admin).await.body["ok"],
+        true
+    );
+
+    // Retired now: what it signed stands.
+    let old_key = signers.iter().find(|k| **k != new_key).unwrap().clone();
+    let store = old.app.store();
+    assert!(
+        store
+            .retire_signing_key(&old_key, chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        old.get("/api/v1/audit/verify", &old.admin).await.body["ok"],
+        true
+    );
+    // Retired before it signed (it leaked): its checkpoints no longer vouch.
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(1);
+    store.retire_signing_key(&old_key, long_ago).await.unwrap();
+    let (_, reason) = bad(&old.get("/api/v1/audit/verify", &old.admin).await.body);
+    assert!(reason.contains("trusted key"), "{reason}");
+}

@@ -65,6 +65,7 @@ api_tests!(
     audit_trail::verify_is_a_snapshot_while_appends_go_on,
     audit_trail::audit_appends_are_idempotent_and_queued,
     audit_trail::downloads_and_administration_leave_their_trace,
+    audit_trail::signing_keys_rotate_and_retire,
     seed_apis::seed_004_clients_work_unchanged,
     seed_apis::seed_004_examples_replayed_field_for_field,
     seed_apis::action_lists_open_encrypted_fields,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{Cursor, Order, TenantId};
+use crate::{Cursor, Order, Page, TenantId, filter::Keyed};
 
 /// One read or administrative call, as answered.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,28 +57,14 @@ pub struct AccessQuery {
     pub cursor: Option<Cursor>,
 }
 
-/// One page of access records; `next_cursor` is absent on the last page.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AccessPage {
-    pub items: Vec<AccessRecord>,
-    pub next_cursor: Option<String>,
-}
+/// One page of access records.
+pub type AccessPage = Page<AccessRecord>;
 
-impl AccessPage {
-    /// Builds a page from up to `limit + 1` rows: the extra row only proves there is more.
-    pub fn from_rows(mut rows: Vec<AccessRecord>, limit: u32) -> Self {
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = more.then(|| rows.last()).flatten().map(|r| {
-            Cursor {
-                created_at: r.at,
-                id: r.id,
-            }
-            .to_string()
-        });
-        Self {
-            items: rows,
-            next_cursor,
+impl Keyed for AccessRecord {
+    fn position(&self) -> Cursor {
+        Cursor {
+            created_at: self.at,
+            id: self.id,
         }
     }
 }

@@ -164,20 +164,31 @@ impl Default for EventQuery {
     }
 }
 
-/// One page of events; `next_cursor` is absent on the last page.
+/// Rows paged by a keyset: their position is `(time, id)`.
+pub trait Keyed {
+    fn position(&self) -> Cursor;
+}
+
+impl Keyed for Event {
+    fn position(&self) -> Cursor {
+        Cursor::after(self)
+    }
+}
+
+/// One page of rows (events unless said otherwise); `next_cursor` is absent on the last.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Page {
-    pub items: Vec<Event>,
+pub struct Page<T = Event> {
+    pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
-impl Page {
+impl<T: Keyed> Page<T> {
     /// Builds a page from up to `limit + 1` rows: the extra row only proves there is more.
-    pub fn from_rows(mut rows: Vec<Event>, limit: u32) -> Self {
+    pub fn from_rows(mut rows: Vec<T>, limit: u32) -> Self {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next_cursor = if more {
-            rows.last().map(|e| Cursor::after(e).to_string())
+            rows.last().map(|row| row.position().to_string())
         } else {
             None
         };

@@ -145,7 +145,8 @@ async fn read(
     // before any of it is read.
     let declared = declared.map_or(0, |n| n as usize);
     budget.reserve(reserved, declared)?;
-    let mut buffer: Vec<u8> = Vec::with_capacity(declared.min(64 * 1024));
+    // The declared length is already reserved in the budget: one allocation holds it.
+    let mut buffer: Vec<u8> = Vec::with_capacity(declared);
     let mut body = body;
     let limits = &budget.limits;
     let mut window_start = Instant::now();

@@ -25,6 +25,7 @@ pub mod sqlite;
 mod columns;
 mod conditions;
 mod error;
+pub mod files;
 mod location;
 mod pattern;
 #[cfg(feature = "testing")]

@@ -52,6 +52,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             pseudonymizer: Pseudonymizer::new(key),
         });
     }
+    logbook_store::files::warn_if_loose(&[
+        args.store.data_dir.join("signing.key"),
+        args.store.data_dir.join("pseudonym.key"),
+        args.store.data_dir.join("checkpoints.ndjson"),
+    ]);
     let app = App::build(config)
         .await
         .with_context(|| format!("cannot open {described}"))?;

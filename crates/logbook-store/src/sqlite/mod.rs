@@ -8,7 +8,6 @@ mod access;
 mod anonymize;
 mod audit;
 mod events;
-mod files;
 mod functions;
 mod ingest;
 mod limits;
@@ -65,7 +64,7 @@ impl SqliteStore {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             match options.mode {
-                OpenMode::Create => files::create_private(&path)?,
+                OpenMode::Create => crate::files::create_private(&path)?,
                 OpenMode::Existing if !path.exists() => {
                     return Err(StoreError::Unavailable(format!(
                         "there is no store at {} (run `logbook serve` or `logbook migrate` to make one, or pass --data-dir or --database-url)",
@@ -74,7 +73,7 @@ impl SqliteStore {
                 }
                 OpenMode::Existing => {}
             }
-            files::warn_if_loose(&path);
+            crate::files::warn_if_loose(&crate::files::database_files(&path));
             let mut writer = connect(&path)?;
             migrations::apply(&mut writer)?;
             Ok(Self {

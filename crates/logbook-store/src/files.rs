@@ -1,4 +1,4 @@
-//! The database file is private: made 0600 in a 0700 directory, and a warning at start
+//! Logbook's files are private: made 0600 in a 0700 directory, and a warning at start
 //! when an existing file or directory lets others read it.
 
 use std::path::Path;
@@ -33,23 +33,28 @@ pub fn create_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Logs a warning for the file, its WAL and shared-memory files, and its directory when
-/// any of them is readable or writable by others than its owner.
-pub fn warn_if_loose(path: &Path) {
+/// The SQLite file, its WAL and shared-memory files, and its directory.
+pub fn database_files(path: &Path) -> Vec<std::path::PathBuf> {
+    let mut paths = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        paths.push(name.into());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        paths.push(dir.to_owned());
+    }
+    paths
+}
+
+/// Logs a warning for each of `paths` that exists and is readable or writable by others
+/// than its owner.
+pub fn warn_if_loose(paths: &[std::path::PathBuf]) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mut paths = vec![path.to_owned()];
-        for suffix in ["-wal", "-shm"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(suffix);
-            paths.push(name.into());
-        }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            paths.push(dir.to_owned());
-        }
         for path in paths {
-            if let Ok(meta) = std::fs::metadata(&path) {
+            if let Ok(meta) = std::fs::metadata(path) {
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
                     tracing::warn!(
@@ -62,4 +67,6 @@ pub fn warn_if_loose(path: &Path) {
             }
         }
     }
+    #[cfg(not(unix))]
+    let _ = paths;
 }

@@ -350,6 +350,38 @@ fn an_audit_trail_exports_and_verifies_offline_and_online() {
 
     let online = logbook(&dir, &["verify"]);
     assert!(online.status.success(), "{}", text(&online.stderr));
+    assert!(
+        text(&online.stdout).contains("\"ok\": true"),
+        "{}",
+        text(&online.stdout)
+    );
+    // The same chain edited in the database: the online check fails, naming the seq.
+    let db = rusqlite_free_edit(&dir.join("logbook.db"));
+    assert!(db, "the edit was made");
+    let online = logbook(&dir, &["verify"]);
+    assert_eq!(online.status.code(), Some(1), "{}", text(&online.stdout));
+    assert!(
+        text(&online.stderr).contains("does not verify: seq 1"),
+        "{}",
+        text(&online.stderr)
+    );
+}
+
+/// Edits the first audit event's action in the SQLite file with the sqlite3 shell's
+/// library-free fallback: rewriting through the store's own crate would be cheating.
+fn rusqlite_free_edit(db: &Path) -> bool {
+    let sql = "UPDATE audit_events SET action = 'nothing' WHERE seq = 1;";
+    // Python's sqlite3 module: a client Logbook did not write.
+    Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import sqlite3; c = sqlite3.connect({:?}); c.execute({sql:?}); c.commit()",
+                db.to_str().unwrap()
+            ),
+        ])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 #[test]

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use logbook_model::{
-    Event, EventParser, Limits, Redactor, TenantId,
+    Event, EventParser, Limits, TenantId,
     body::{self, Framing},
     redact::REDACTED,
 };
@@ -141,7 +141,7 @@ fn body(rng: &mut Rng) -> Vec<u8> {
     bytes
 }
 
-fn check_event(event: &Event, redactor: &Redactor, now: DateTime<Utc>) {
+fn check_event(event: &Event, now: DateTime<Utc>) {
     let texts = [
         (&event.event_subtype, Limits::EVENT_SUBTYPE),
         (&event.user_id, Limits::USER_ID),
@@ -181,7 +181,7 @@ fn check_event(event: &Event, redactor: &Redactor, now: DateTime<Utc>) {
     {
         assert!(object.is_object());
         assert!(depth(object) < Limits::DEPTH, "too deep");
-        assert_redacted(object, redactor);
+        assert_redacted(object);
     }
 }
 
@@ -193,19 +193,42 @@ fn depth(value: &Value) -> usize {
     }
 }
 
-fn assert_redacted(value: &Value, redactor: &Redactor) {
+/// The default redaction list as the README states it, written here again rather than
+/// asked of the redactor, so the fuzzer does not judge the code by the code.
+fn independently_sensitive(key: &str) -> bool {
+    let key: String = key
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .collect();
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "authorization",
+        "cookie",
+        "apikey",
+        "ssn",
+        "cardnumber",
+    ]
+    .iter()
+    .any(|pattern| key.contains(pattern))
+}
+
+fn assert_redacted(value: &Value) {
     match value {
         Value::Object(map) => {
             for (key, inner) in map {
                 assert!(!key.contains('\0'));
-                if redactor.is_sensitive(key) {
+                if independently_sensitive(key) {
                     assert_eq!(inner, &Value::String(REDACTED.into()), "{key} not redacted");
                 } else {
-                    assert_redacted(inner, redactor);
+                    assert_redacted(inner);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| assert_redacted(i, redactor)),
+        Value::Array(items) => items.iter().for_each(assert_redacted),
         Value::String(s) => assert!(!s.contains('\0')),
         _ => {}
     }
@@ -223,7 +246,6 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
         .unwrap_or(0x5eed);
     let mut rng = Rng(seed);
     let parser = EventParser::default();
-    let redactor = Redactor::default();
     let tenant = TenantId::new();
     let now: DateTime<Utc> = "2026-11-21T12:00:00Z".parse().unwrap();
     let (mut events, mut accepted, mut bad_bodies) = (0u64, 0u64, 0u64);
@@ -241,7 +263,7 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
                     events += 1;
                     if let Ok(event) = parser.parse_json(tenant, raw, now) {
                         accepted += 1;
-                        check_event(&event, &redactor, now);
+                        check_event(&event, now);
                     }
                 }
             }

@@ -23,6 +23,7 @@ pub mod postgres;
 pub mod sqlite;
 
 mod columns;
+pub use columns::AUDIT_COLUMNS;
 mod conditions;
 mod error;
 pub mod files;

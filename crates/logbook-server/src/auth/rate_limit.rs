@@ -120,5 +120,12 @@ mod tests {
             "another key has its own bucket"
         );
         assert!(limiter.check(a, Scope::Read).is_ok(), "an unlimited scope");
+        // Two tokens a second: one is back after half a second, and only one.
+        std::thread::sleep(wait + Duration::from_millis(20));
+        assert!(limiter.check(a, Scope::Ingest).is_ok(), "refilled");
+        assert!(
+            limiter.check(a, Scope::Ingest).is_err(),
+            "one token, not a burst"
+        );
     }
 }

@@ -121,3 +121,197 @@ pub async fn a_tenant_never_sees_another_tenants_events(backend: Backend) {
         );
     }
 }
+
+/// Every GET route of the API, read from the route modules' source, so a route added
+/// later without an isolation check fails this test.
+fn get_routes() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut sources: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("routes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    sources.push(dir.join("otlp/mod.rs"));
+    let mut routes = Vec::new();
+    for source in sources {
+        let text = std::fs::read_to_string(&source).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(".route(") {
+            rest = rest[at + 7..].trim_start();
+            let Some(quoted) = rest.strip_prefix('"') else {
+                continue;
+            };
+            rest = quoted;
+            let path = &rest[..rest.find('"').unwrap()];
+            let span = &rest[..rest.find(".route(").unwrap_or(rest.len())];
+            let span = &span[..span.find("\n}").unwrap_or(span.len())];
+            if span.contains("get(") {
+                routes.push(
+                    format!("/api/v1{path}")
+                        .replace("/api/v1/health", "/health")
+                        .replace("/api/v1/ready", "/ready"),
+                );
+            }
+        }
+    }
+    routes.sort();
+    routes
+}
+
+/// Tenant A's data of every kind — events, actions, audit events, keys, access records —
+/// asked for on every read route with tenant B's keys, using A's own ids, users,
+/// actors and resources: none of it is ever in an answer.
+pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let a = app.tenant_key("acme", "ingest,read,admin").await;
+    let b = app.tenant_key("globex", "ingest,read,admin").await;
+    let marker = "acme-marker";
+    let events = json!([
+        {"event_type": "AUTH_FAILURE", "user_id": "u-acme", "ip_address": "10.9.9.9", "fingerprint": "fp-acme",
+         "success": false, "geo_country": "US", "message": marker},
+        {"event_type": "ACTION", "event_subtype": "crm_create", "provider": "hubspot", "status": "failure", "message": marker},
+    ]);
+    assert_eq!(
+        app.post_events(&a, events.to_string()).await.body["accepted"],
+        2
+    );
+    let audit = json!({"action": "update", "resource_type": "doc", "resource_id": "r-acme", "actor_id": "u-acme",
+                       "description": marker, "before": {"v": 1}, "after": {"v": 2}});
+    assert_eq!(
+        app.post_to("/api/v1/audit", &a, audit.to_string())
+            .await
+            .status,
+        200
+    );
+    app.post_events(
+        &b,
+        json!({"event_type": "OTP_SENT", "message": "globex"}).to_string(),
+    )
+    .await;
+    let listed = app.get("/api/v1/logs?order=asc", &a).await.body["items"].clone();
+    let (event_id, action_id) = (
+        listed[0]["id"].as_str().unwrap().to_owned(),
+        listed[1]["id"].as_str().unwrap().to_owned(),
+    );
+    let a_tenant = app
+        .app
+        .store()
+        .tenant_by_name("acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+
+    // Each route with A's identifiers filled in, read with B's key.
+    let paths: Vec<(&str, String)> = vec![
+        ("/api/v1/access", "/api/v1/access".into()),
+        ("/api/v1/audit", "/api/v1/audit".into()),
+        (
+            "/api/v1/audit/actors/{actor_id}",
+            "/api/v1/audit/actors/u-acme".into(),
+        ),
+        (
+            "/api/v1/audit/checkpoints",
+            "/api/v1/audit/checkpoints".into(),
+        ),
+        ("/api/v1/audit/export", "/api/v1/audit/export".into()),
+        (
+            "/api/v1/audit/public-key",
+            "/api/v1/audit/public-key".into(),
+        ),
+        (
+            "/api/v1/audit/search",
+            "/api/v1/audit/search?actor_id=u-acme".into(),
+        ),
+        ("/api/v1/audit/verify", "/api/v1/audit/verify".into()),
+        ("/api/v1/keys", "/api/v1/keys".into()),
+        ("/api/v1/logs", "/api/v1/logs?user_id=u-acme".into()),
+        (
+            "/api/v1/logs/actions",
+            "/api/v1/logs/actions?provider_name=hubspot".into(),
+        ),
+        (
+            "/api/v1/logs/actions/failed/recent",
+            "/api/v1/logs/actions/failed/recent".into(),
+        ),
+        (
+            "/api/v1/logs/actions/{id}",
+            format!("/api/v1/logs/actions/{action_id}"),
+        ),
+        (
+            "/api/v1/logs/audits",
+            "/api/v1/logs/audits?resource_type=doc".into(),
+        ),
+        (
+            "/api/v1/logs/audits/resource/{resource_type}/{resource_id}",
+            "/api/v1/logs/audits/resource/doc/r-acme".into(),
+        ),
+        ("/api/v1/logs/by-country", "/api/v1/logs/by-country".into()),
+        ("/api/v1/logs/daily", "/api/v1/logs/daily".into()),
+        (
+            "/api/v1/logs/export",
+            "/api/v1/logs/export?user_id=u-acme".into(),
+        ),
+        (
+            "/api/v1/logs/failed-auth",
+            "/api/v1/logs/failed-auth?user_id=u-acme".into(),
+        ),
+        ("/api/v1/logs/hourly", "/api/v1/logs/hourly".into()),
+        ("/api/v1/logs/stats", "/api/v1/logs/stats".into()),
+        ("/api/v1/logs/summary", "/api/v1/logs/summary".into()),
+        (
+            "/api/v1/logs/users/{user_id}",
+            "/api/v1/logs/users/u-acme".into(),
+        ),
+        ("/api/v1/logs/{id}", format!("/api/v1/logs/{event_id}")),
+        ("/api/v1/tenants", "/api/v1/tenants".into()),
+        ("/health", "/health".into()),
+        ("/ready", "/ready".into()),
+    ];
+    let covered: Vec<String> = paths.iter().map(|(route, _)| route.to_string()).collect();
+    assert_eq!(
+        get_routes(),
+        covered,
+        "every GET route has an isolation check here"
+    );
+    let a_secrets = [
+        marker, "u-acme", "r-acme", "fp-acme", "10.9.9.9", &event_id, &action_id, &a_tenant,
+    ];
+    // Routes that list B's own records (access, trail, exports) run first: afterwards they
+    // would rightly hold B's own questions about A's identifiers.
+    let mut ordered: Vec<&(&str, String)> = paths.iter().collect();
+    ordered.sort_by_key(|(_, path)| a_secrets.iter().any(|secret| path.contains(secret)));
+    for (route, path) in ordered {
+        let reply = app.get(path, &b).await;
+        // An answer may echo what it was asked (`no event <id>`); nothing else of A's.
+        let text = reply.body.to_string();
+        for secret in a_secrets.iter().filter(|secret| !path.contains(**secret)) {
+            assert!(
+                !text.contains(secret),
+                "{route} with B's key shows A's {secret}: {text}"
+            );
+        }
+        // Counts that would tell B about A's data are zero.
+        if route.ends_with("failed-auth") {
+            assert_eq!(reply.body, json!({"count": 0}));
+        }
+        if route.ends_with("/stats") {
+            assert_eq!(reply.body["total_actions"], 0, "{}", reply.body);
+        }
+        if route.ends_with("/actors/{actor_id}") {
+            assert_eq!(reply.body["total"], 0, "{}", reply.body);
+        }
+    }
+    // The same reads with A's key do show A's data: the checks above can fail.
+    for path in [
+        "/api/v1/logs?user_id=u-acme",
+        "/api/v1/audit/search?actor_id=u-acme",
+        "/api/v1/logs/audits/resource/doc/r-acme",
+    ] {
+        let text = app.get(path, &a).await.body.to_string();
+        assert!(
+            text.contains("u-acme") || text.contains("r-acme"),
+            "{path}: {text}"
+        );
+    }
+}

@@ -283,3 +283,49 @@ pub async fn csv_exports_defuse_formulas(backend: Backend) {
         }
     }
 }
+
+/// The route's own windows: `minutes` of failed logins and recent failed actions, `hours`
+/// of the summary, counted from now at the route (not only at the store).
+pub async fn route_windows_count_from_now(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ago = |minutes: i64| (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339();
+    let events = json!([
+        {"event_type": "AUTH_FAILURE", "ip_address": "10.1.1.1", "success": false, "created_at": ago(20)},
+        {"event_type": "AUTH_FAILURE", "ip_address": "10.1.1.1", "success": false, "created_at": ago(5)},
+        {"event_type": "ACTION", "event_subtype": "crm_get", "provider": "hubspot", "status": "failure", "created_at": ago(90)},
+        {"event_type": "REQUEST", "created_at": ago(150)},
+    ]);
+    assert_eq!(
+        app.post_events(&app.admin, events.to_string()).await.body["accepted"],
+        4
+    );
+    let count = |query: &str| {
+        let path = format!("/api/v1/logs/failed-auth?ip=10.1.1.1&{query}");
+        let app = &app;
+        async move { app.get(&path, &app.admin).await.body["count"].clone() }
+    };
+    assert_eq!(count("minutes=10").await, 1);
+    assert_eq!(count("minutes=30").await, 2);
+    assert_eq!(count("").await, 1, "15 minutes by default");
+    let recent = |minutes: i64| {
+        let path = format!("/api/v1/logs/actions/failed/recent?minutes={minutes}");
+        let app = &app;
+        async move {
+            app.get(&path, &app.admin)
+                .await
+                .body
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(recent(60).await, 0);
+    assert_eq!(recent(120).await, 1);
+    let summary = |hours: i64| {
+        let path = format!("/api/v1/logs/summary?hours={hours}");
+        let app = &app;
+        async move { app.get(&path, &app.admin).await.body["total_requests"].clone() }
+    };
+    assert_eq!(summary(2).await, 0);
+    assert_eq!(summary(3).await, 1);
+}

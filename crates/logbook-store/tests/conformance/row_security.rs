@@ -49,7 +49,9 @@ async fn an_unscoped_query_sees_only_the_sessions_tenant() {
         direct.is_err(),
         "reading {partition} directly must be refused"
     );
-    // Nor can the session drop the tenant or its role to widen the view.
+    // A session whose tenant setting is dropped sees no rows rather than all of them.
+    // (The session could RESET ROLE: the role is a guard against queries that forget
+    // their tenant, not against Logbook's own code, which binds every parameter.)
     drop(scoped);
     let scoped = store.tenant_client(b).await.unwrap();
     scoped

@@ -51,9 +51,10 @@ pub async fn open_with(
     mode: OpenMode,
 ) -> anyhow::Result<std::sync::Arc<dyn logbook_store::Store>> {
     let location = store.location()?;
+    // No request waits on the command line: a long verification may take its time.
     let options = logbook_store::OpenOptions {
         mode,
-        ..Default::default()
+        read_time_limit: std::time::Duration::from_secs(24 * 3600),
     };
     logbook_store::open_with(&location, options)
         .await

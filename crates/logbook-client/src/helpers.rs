@@ -127,11 +127,15 @@ impl Client {
         for _ in 0..3 {
             match self
                 .transport()
-                .post("/api/v1/audit", body.clone(), &key)
+                .post("/api/v1/audit", body.clone(), &key, 1)
                 .await
             {
-                Outcome::Delivered => return Ok(()),
-                Outcome::Refused(reason) => return Err(reason),
+                Outcome::Delivered { rejected: 0 } => return Ok(()),
+                Outcome::Delivered { .. } => return Err("the audit event was refused".into()),
+                Outcome::Refused(reason) | Outcome::Unauthorized(reason) => return Err(reason),
+                Outcome::TooLarge => {
+                    return Err("the audit event is larger than the server takes".into());
+                }
                 Outcome::Retry(after) => {
                     tokio::time::sleep(after.unwrap_or(std::time::Duration::from_millis(200))).await
                 }

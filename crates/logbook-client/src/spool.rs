@@ -1,37 +1,62 @@
-//! The on-disk spool: batches the server could not take, each a file named by its order
-//! and idempotency key, sent again oldest first. Bounded in bytes.
+//! The on-disk spool: batches the server could not take yet, each a file named by its
+//! place in line, idempotency key and event count, sent again oldest first. Bounded in
+//! bytes. A file is written whole or not at all (a temporary file, synced, renamed, the
+//! directory synced), so a crash never leaves half a batch; a file that cannot be read
+//! or decompressed anyway (edited, truncated by hand, lost) is moved aside to
+//! `quarantine/` and counted, and the spool goes on with the next.
 
 use std::{
+    collections::VecDeque,
     fs,
     io::Write,
     path::{Path, PathBuf},
+    sync::{Arc, atomic::Ordering},
 };
+
+use bytes::Bytes;
+
+use crate::{Counters, batch::Batch};
+
+/// Places in line start mid-range, so batches can be put back ahead of the oldest.
+const FIRST_PLACE: u64 = 1 << 40;
+
+struct Entry {
+    place: u64,
+    key: String,
+    events: usize,
+    path: PathBuf,
+    size: u64,
+}
 
 pub struct Spool {
     dir: Option<PathBuf>,
     max_bytes: u64,
     bytes: u64,
-    next: u64,
-    /// (order, key, path, size), oldest first.
-    files: std::collections::VecDeque<(u64, String, PathBuf, u64)>,
+    entries: VecDeque<Entry>,
+    counters: Arc<Counters>,
 }
 
-pub struct Spooled {
-    pub key: String,
-    pub body: Vec<u8>,
-    pub events: usize,
+/// Why a batch could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("no spool directory is set")]
+    NoSpool,
+    #[error("the spool is at its size bound ({0} bytes)")]
+    Full(u64),
+    #[error("cannot write the spool: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl Spool {
     /// Opens the spool, picking up what an earlier run left there. Without a directory
     /// nothing can be spooled.
-    pub fn open(dir: Option<&Path>, max_bytes: u64) -> Self {
+    pub fn open(dir: Option<&Path>, max_bytes: u64, counters: Arc<Counters>) -> Self {
         let mut spool = Self {
             dir: dir.map(Path::to_owned),
             max_bytes,
             bytes: 0,
-            next: 0,
-            files: Default::default(),
+            entries: VecDeque::new(),
+            counters,
         };
         let Some(dir) = dir else { return spool };
         if let Err(error) = fs::create_dir_all(dir) {
@@ -40,75 +65,155 @@ impl Spool {
         let mut found = Vec::new();
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_suffix(".ndjson.gz") else {
+            if name.ends_with(".tmp") {
+                // A write a crash interrupted: it was never a batch in line.
+                let _ = fs::remove_file(entry.path());
                 continue;
-            };
-            let Some((order, key)) = stem.split_once('-') else {
-                continue;
-            };
-            let Ok(order) = order.parse::<u64>() else {
+            }
+            let Some((place, key, events)) = parse_name(&name) else {
                 continue;
             };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            found.push((order, key.to_owned(), entry.path(), size));
+            found.push(Entry {
+                place,
+                key,
+                events,
+                path: entry.path(),
+                size,
+            });
         }
-        found.sort_by_key(|f| f.0);
-        spool.bytes = found.iter().map(|f| f.3).sum();
-        spool.next = found.last().map_or(0, |f| f.0 + 1);
-        spool.files = found.into();
+        found.sort_by_key(|e| e.place);
+        spool.bytes = found.iter().map(|e| e.size).sum();
+        spool.entries = found.into();
         spool
     }
 
+    pub fn has_dir(&self) -> bool {
+        self.dir.is_some()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.entries.is_empty()
     }
 
-    /// Keeps a batch for later; false when the spool has no room (or no directory).
-    pub fn push(&mut self, key: &str, body: &[u8], events: usize) -> bool {
-        let Some(dir) = &self.dir else { return false };
-        let size = body.len() as u64;
+    /// Keeps a batch behind the others.
+    pub fn push_back(&mut self, batch: &Batch) -> Result<(), SpoolError> {
+        let place = self.entries.back().map_or(FIRST_PLACE, |e| e.place + 1);
+        let entry = self.write(place, batch)?;
+        self.entries.push_back(entry);
+        Ok(())
+    }
+
+    /// Puts a batch back at the head of the line (it is older than everything spooled).
+    pub fn push_front(&mut self, batch: &Batch) -> Result<(), SpoolError> {
+        let place = self.entries.front().map_or(FIRST_PLACE, |e| e.place - 1);
+        let entry = self.write(place, batch)?;
+        self.entries.push_front(entry);
+        Ok(())
+    }
+
+    fn write(&mut self, place: u64, batch: &Batch) -> Result<Entry, SpoolError> {
+        let dir = self.dir.as_ref().ok_or(SpoolError::NoSpool)?;
+        let size = batch.body.len() as u64;
         if self.bytes + size > self.max_bytes {
-            return false;
+            return Err(SpoolError::Full(self.max_bytes));
         }
-        // The event count rides in the name so counters survive a restart.
-        let path = dir.join(format!("{:020}-{key}_{events}.ndjson.gz", self.next));
-        let written = fs::File::create(&path).and_then(|mut f| {
-            f.write_all(body)?;
-            f.sync_data()
-        });
+        let path = dir.join(format!(
+            "{place:020}-{}_{}.ndjson.gz",
+            batch.key, batch.events
+        ));
+        let temporary = path.with_extension("tmp");
+        let written = (|| {
+            let mut file = fs::File::create(&temporary)?;
+            file.write_all(&batch.body)?;
+            file.sync_all()?;
+            fs::rename(&temporary, &path)?;
+            fs::File::open(dir)?.sync_all()
+        })();
         if let Err(error) = written {
-            tracing::warn!(%error, path = %path.display(), "cannot spool a batch");
+            let _ = fs::remove_file(&temporary);
             let _ = fs::remove_file(&path);
-            return false;
+            return Err(error.into());
         }
-        self.files
-            .push_back((self.next, format!("{key}_{events}"), path, size));
-        self.next += 1;
         self.bytes += size;
-        true
+        Ok(Entry {
+            place,
+            key: batch.key.clone(),
+            events: batch.events,
+            path,
+            size,
+        })
     }
 
-    /// The oldest spooled batch, still on disk until [`Spool::remove_oldest`].
-    pub fn oldest(&self) -> Option<Spooled> {
-        let (_, name, path, _) = self.files.front()?;
-        let (key, events) = name.rsplit_once('_').unwrap_or((name, "0"));
-        match fs::read(path) {
-            Ok(body) => Some(Spooled {
-                key: key.to_owned(),
-                body,
-                events: events.parse().unwrap_or(0),
-            }),
-            Err(error) => {
-                tracing::warn!(%error, path = %path.display(), "cannot read a spooled batch");
-                None
+    /// The oldest spooled batch that can be read, still on disk until
+    /// [`Spool::remove_oldest`]. Heads that cannot be read are quarantined on the way.
+    pub fn oldest(&mut self) -> Option<Batch> {
+        loop {
+            let entry = self.entries.front()?;
+            match read_whole(&entry.path) {
+                Ok(body) => {
+                    return Some(Batch {
+                        seq: 0,
+                        key: entry.key.clone(),
+                        body,
+                        events: entry.events,
+                        made: std::time::Instant::now(),
+                    });
+                }
+                Err(error) => self.quarantine_oldest(&error),
             }
         }
     }
 
+    fn quarantine_oldest(&mut self, error: &str) {
+        let Some(entry) = self.entries.pop_front() else {
+            return;
+        };
+        self.bytes = self.bytes.saturating_sub(entry.size);
+        self.counters
+            .quarantined
+            .fetch_add(entry.events as u64, Ordering::Relaxed);
+        let aside = entry
+            .path
+            .parent()
+            .map(|dir| dir.join("quarantine"))
+            .filter(|dir| fs::create_dir_all(dir).is_ok());
+        let moved = match (&aside, entry.path.file_name()) {
+            (Some(dir), Some(name)) => fs::rename(&entry.path, dir.join(name)).is_ok(),
+            _ => false,
+        };
+        tracing::warn!(
+            path = %entry.path.display(),
+            error,
+            events = entry.events,
+            moved_aside = moved,
+            "a spooled batch cannot be read: it is set aside and the spool goes on"
+        );
+    }
+
     pub fn remove_oldest(&mut self) {
-        if let Some((_, _, path, size)) = self.files.pop_front() {
-            let _ = fs::remove_file(path);
-            self.bytes = self.bytes.saturating_sub(size);
+        if let Some(entry) = self.entries.pop_front() {
+            let _ = fs::remove_file(&entry.path);
+            self.bytes = self.bytes.saturating_sub(entry.size);
         }
     }
+}
+
+/// `{place}-{key}_{events}.ndjson.gz`
+fn parse_name(name: &str) -> Option<(u64, String, usize)> {
+    let stem = name.strip_suffix(".ndjson.gz")?;
+    let (place, rest) = stem.split_once('-')?;
+    let (key, events) = rest.rsplit_once('_')?;
+    Some((place.parse().ok()?, key.to_owned(), events.parse().ok()?))
+}
+
+/// A spooled file, whole: it must decompress to the end, or it is no batch to send.
+fn read_whole(path: &Path) -> Result<Bytes, String> {
+    let body = fs::read(path).map_err(|e| e.to_string())?;
+    std::io::copy(
+        &mut flate2::read::MultiGzDecoder::new(&body[..]),
+        &mut std::io::sink(),
+    )
+    .map_err(|e| format!("not a whole gzip file: {e}"))?;
+    Ok(Bytes::from(body))
 }

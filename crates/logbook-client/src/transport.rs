@@ -1,10 +1,13 @@
-//! One POST of a gzip-compressed NDJSON batch, and what to do about its answer.
+//! One POST of a gzip-compressed NDJSON batch, and what to do about its answer. The whole
+//! exchange — connecting, sending, the status line, the headers and the body — is bounded
+//! in time, and at most [`BODY_LIMIT`] bytes of an answer are read: a server (or a proxy)
+//! that stalls or talks without end cannot hold the client.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
@@ -13,33 +16,89 @@ use hyper_util::{
 /// What became of one attempt.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
-    Delivered,
-    /// Worth trying again (network error, timeout, 429, 5xx), after the server's
+    /// Stored; `rejected` of the batch's events were refused one by one (the answer's
+    /// `rejected` list), the rest stored.
+    Delivered { rejected: usize },
+    /// Worth trying again (network error, timeout, 429, 408, 5xx), after the server's
     /// `Retry-After` if it gave one.
     Retry(Option<Duration>),
-    /// The server refused the batch for good (a 4xx other than 429).
+    /// 413: the batch is too large for the server; its halves may not be.
+    TooLarge,
+    /// 401 or 403: the key is wrong for now (rotated, revoked, a proxy in the way); the
+    /// batch is kept until a key works.
+    Unauthorized(String),
+    /// The server refused the batch's events for good (another 4xx).
     Refused(String),
 }
 
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one exchange may take, answer included.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of an ingest answer's body ever read: its head says how many events were
+/// stored, and an error's first line is all a log message needs.
+pub const BODY_LIMIT: usize = 4 * 1024;
+/// The most of a query's answer read: the application asked for it, but a server (or a
+/// proxy) that talks without end must still not take the application's memory.
+pub const READ_LIMIT: usize = 16 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Transport {
     http: Client<HttpConnector, Full<Bytes>>,
     base: String,
     key: String,
+    timeout: Duration,
 }
 
 impl Transport {
-    pub fn new(base: &str, key: &str) -> Self {
+    pub fn new(base: &str, key: &str, timeout: Duration) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(timeout));
         Self {
-            http: Client::builder(TokioExecutor::new()).build_http(),
+            http: Client::builder(TokioExecutor::new()).build(connector),
             base: base.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
+            timeout,
         }
     }
 
-    pub async fn post(&self, path: &str, gzipped: Bytes, idempotency_key: &str) -> Outcome {
+    /// The request's answer: status, `Retry-After`, and at most `limit` bytes of body
+    /// (a longer body is cut to nothing), all within the exchange timeout.
+    async fn exchange(
+        &self,
+        request: Request<Full<Bytes>>,
+        limit: usize,
+    ) -> Result<(StatusCode, Option<Duration>, Option<Bytes>), String> {
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = Limited::new(response.into_body(), limit)
+                .collect()
+                .await
+                .ok()
+                .map(|body| body.to_bytes());
+            Ok((status, retry_after, body))
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| format!("no whole answer within {:?}", self.timeout))?
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        gzipped: Bytes,
+        idempotency_key: &str,
+        events: usize,
+    ) -> Outcome {
         let Ok(uri) = format!("{}{path}", self.base).parse::<Uri>() else {
             return Outcome::Refused(format!("invalid server URL {}", self.base));
         };
@@ -50,31 +109,24 @@ impl Transport {
             .header("idempotency-key", idempotency_key)
             .body(Full::new(gzipped))
             .expect("a valid request");
-        let response = match tokio::time::timeout(ATTEMPT_TIMEOUT, self.http.request(request)).await
-        {
-            Ok(Ok(response)) => response,
-            Ok(Err(_)) | Err(_) => return Outcome::Retry(None),
+        let (status, retry_after, body) = match self.exchange(request, BODY_LIMIT).await {
+            Ok(answer) => answer,
+            Err(_) => return Outcome::Retry(None),
         };
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let body = body.unwrap_or_default();
         match status {
-            s if s.is_success() => Outcome::Delivered,
+            s if s.is_success() => Outcome::Delivered {
+                rejected: events.saturating_sub(accepted(&body).unwrap_or(events)),
+            },
             StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
                 Outcome::Retry(retry_after)
             }
+            StatusCode::PAYLOAD_TOO_LARGE => Outcome::TooLarge,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Outcome::Unauthorized(format!("{status}: {}", excerpt(&body)))
+            }
             s if s.is_server_error() => Outcome::Retry(retry_after),
-            s => Outcome::Refused(format!("{s}: {}", String::from_utf8_lossy(&body))),
+            s => Outcome::Refused(format!("{s}: {}", excerpt(&body))),
         }
     }
 
@@ -87,20 +139,44 @@ impl Transport {
             .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
             .body(Full::new(Bytes::new()))
             .expect("a valid request");
-        let response = tokio::time::timeout(ATTEMPT_TIMEOUT, self.http.request(request))
-            .await
-            .map_err(|_| "timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
+        let (status, _, body) = self.exchange(request, READ_LIMIT).await?;
+        let body = body.ok_or_else(|| format!("the answer is longer than {READ_LIMIT} bytes"))?;
         if !status.is_success() {
-            return Err(format!("{status}: {}", String::from_utf8_lossy(&body)));
+            return Err(format!("{status}: {}", excerpt(&body)));
         }
         serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+}
+
+/// The `accepted` count at the head of an ingest answer (`{"accepted":N,…`), which is
+/// all of it a client needs; the rest (the rejected events' reasons) may be long.
+fn accepted(body: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(&body[..body.len().min(256)]).ok()?;
+    let rest = &text[text.find("\"accepted\"")? + 10..];
+    let digits: String = rest
+        .trim_start_matches([':', ' '])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The start of an error body, one line, for a log message.
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accepted_count_is_read_from_the_head_of_the_answer() {
+        assert_eq!(
+            accepted(br#"{"accepted":998,"rejected":[{"index":3}]}"#),
+            Some(998)
+        );
+        assert_eq!(accepted(br#"{"accepted": 0}"#), Some(0));
+        assert_eq!(accepted(b"ok"), None);
     }
 }

@@ -1,196 +1,85 @@
-//! The background task: gathers events into batches, sends them, retries, spools.
+//! The collector: gathers recorded events into batches (by count and age) and hands each
+//! to delivery. It never waits on the network, so recording goes on at full speed while
+//! the server is slow or away.
 
-use std::{
-    io::Write,
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
-use bytes::Bytes;
 use tokio::{
     sync::{mpsc, oneshot},
     time::Instant,
 };
 
-use crate::{
-    Event,
-    client::{Counters, Settings},
-    spool::Spool,
-    transport::{Outcome, Transport},
-};
+use crate::{Event, batch::Batch, delivery::Shared};
 
 pub enum Command {
     Record(Event),
     Flush(oneshot::Sender<()>),
 }
 
-/// Quick retries before a batch goes to the spool; the spool then retries slowly.
-const ATTEMPTS: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-pub struct Worker {
-    pub settings: Settings,
-    pub transport: Transport,
-    pub spool: Spool,
-    pub counters: Arc<Counters>,
+pub struct Collector {
+    pub batch_size: usize,
+    pub max_age: Duration,
+    /// How long delivery goes on once the client is dropped.
+    pub grace: Duration,
+    pub shared: Arc<Shared>,
 }
 
-impl Worker {
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+impl Collector {
+    pub async fn run(self, mut commands: mpsc::Receiver<Command>) {
         let mut batch: Vec<Event> = Vec::new();
-        let mut batch_deadline: Option<Instant> = None;
-        let mut replay_at = Instant::now();
-        let mut replay_backoff = FIRST_BACKOFF;
+        let mut deadline: Option<Instant> = None;
+        let mut stale_check = tokio::time::interval(self.max_age);
+        stale_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let wake = match (batch_deadline, self.spool.is_empty()) {
-                (Some(deadline), true) => Some(deadline),
-                (Some(deadline), false) => Some(deadline.min(replay_at)),
-                (None, false) => Some(replay_at),
-                (None, true) => None,
-            };
             let command = tokio::select! {
                 command = commands.recv() => command,
-                _ = sleep_until(wake) => {
-                    if batch_deadline.is_some_and(|d| d <= Instant::now()) {
-                        self.send(std::mem::take(&mut batch)).await;
-                        batch_deadline = None;
-                    }
-                    if !self.spool.is_empty() && replay_at <= Instant::now() {
-                        if self.replay().await {
-                            replay_backoff = FIRST_BACKOFF;
-                        } else {
-                            replay_backoff = (replay_backoff * 2).min(MAX_BACKOFF);
-                        }
-                        replay_at = Instant::now() + jitter(replay_backoff);
-                    }
+                _ = sleep_until(deadline) => {
+                    self.hand_over(&mut batch).await;
+                    deadline = None;
+                    continue;
+                }
+                _ = stale_check.tick() => {
+                    let (shared, max_wait) = (self.shared.clone(), self.max_age);
+                    let _ = tokio::task::spawn_blocking(move || shared.spool_stale(max_wait)).await;
                     continue;
                 }
             };
             match command {
                 Some(Command::Record(event)) => {
                     batch.push(event);
-                    batch_deadline.get_or_insert_with(|| Instant::now() + self.settings.max_age);
-                    if batch.len() >= self.settings.batch_size {
-                        self.send(std::mem::take(&mut batch)).await;
-                        batch_deadline = None;
+                    deadline.get_or_insert_with(|| Instant::now() + self.max_age);
+                    if batch.len() >= self.batch_size {
+                        self.hand_over(&mut batch).await;
+                        deadline = None;
                     }
                 }
                 Some(Command::Flush(done)) => {
-                    self.send(std::mem::take(&mut batch)).await;
-                    batch_deadline = None;
-                    self.replay().await;
-                    let _ = done.send(());
+                    self.hand_over(&mut batch).await;
+                    deadline = None;
+                    self.shared.when_settled(done);
                 }
                 None => {
-                    // The client is gone: deliver what is left, or keep it in the spool.
-                    self.send(std::mem::take(&mut batch)).await;
-                    self.replay().await;
+                    // The client is gone: what is left is delivered, or kept in the spool.
+                    self.hand_over(&mut batch).await;
+                    self.shared.close(self.grace);
                     return;
                 }
             }
         }
     }
 
-    /// Sends a batch, unless older batches wait in the spool: then it queues behind them,
-    /// so events arrive in the order they were recorded.
-    async fn send(&mut self, batch: Vec<Event>) {
+    /// Compresses the batch and adds it to delivery, on a blocking thread: compressing
+    /// and spooling are work the application's tasks should not wait behind.
+    async fn hand_over(&self, batch: &mut Vec<Event>) {
         if batch.is_empty() {
             return;
         }
-        let events = batch.len();
-        let body = gzip_ndjson(&batch);
-        let key = uuid::Uuid::new_v4().to_string();
-        if self.spool.is_empty() && self.deliver(&body, &key, events).await {
-            return;
-        }
-        self.keep(&key, &body, events);
-    }
-
-    /// Tries a few times; true once the server took the batch (or refused it for good).
-    async fn deliver(&self, body: &Bytes, key: &str, events: usize) -> bool {
-        let mut backoff = FIRST_BACKOFF;
-        for attempt in 1..=ATTEMPTS {
-            match self
-                .transport
-                .post("/api/v1/events", body.clone(), key)
-                .await
-            {
-                Outcome::Delivered => {
-                    self.counters
-                        .sent
-                        .fetch_add(events as u64, Ordering::Relaxed);
-                    return true;
-                }
-                Outcome::Refused(reason) => {
-                    tracing::warn!(%reason, events, "Logbook refused a batch");
-                    self.counters
-                        .dropped
-                        .fetch_add(events as u64, Ordering::Relaxed);
-                    return true;
-                }
-                Outcome::Retry(after) if attempt < ATTEMPTS => {
-                    self.counters
-                        .retried
-                        .fetch_add(events as u64, Ordering::Relaxed);
-                    tokio::time::sleep(after.unwrap_or_else(|| jitter(backoff)).min(MAX_BACKOFF))
-                        .await;
-                    backoff *= 2;
-                }
-                Outcome::Retry(_) => {}
-            }
-        }
-        false
-    }
-
-    fn keep(&mut self, key: &str, body: &[u8], events: usize) {
-        if self.spool.push(key, body, events) {
-            self.counters
-                .spooled
-                .fetch_add(events as u64, Ordering::Relaxed);
-        } else {
-            tracing::warn!(
-                events,
-                "Logbook is unreachable and the spool is full: events dropped"
-            );
-            self.counters
-                .dropped
-                .fetch_add(events as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// Sends spooled batches, oldest first, while the server takes them. True when the
-    /// spool is empty afterwards.
-    async fn replay(&mut self) -> bool {
-        while let Some(batch) = self.spool.oldest() {
-            let body = Bytes::from(batch.body);
-            match self
-                .transport
-                .post("/api/v1/events", body, &batch.key)
-                .await
-            {
-                Outcome::Delivered => {
-                    self.counters
-                        .sent
-                        .fetch_add(batch.events as u64, Ordering::Relaxed);
-                    self.spool.remove_oldest();
-                }
-                Outcome::Refused(reason) => {
-                    tracing::warn!(%reason, "Logbook refused a spooled batch; it is dropped");
-                    self.counters
-                        .dropped
-                        .fetch_add(batch.events as u64, Ordering::Relaxed);
-                    self.spool.remove_oldest();
-                }
-                Outcome::Retry(_) => {
-                    self.counters
-                        .retried
-                        .fetch_add(batch.events as u64, Ordering::Relaxed);
-                    return false;
-                }
-            }
-        }
-        true
+        let events = std::mem::take(batch);
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            shared.add(Batch::of(shared.next_seq(), &events));
+        })
+        .await;
     }
 }
 
@@ -199,20 +88,4 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// "Full jitter": a random wait between half and all of `backoff`, so many clients
-/// coming back at once do not retry in step.
-fn jitter(backoff: Duration) -> Duration {
-    let mut byte = [0u8; 1];
-    let _ = getrandom::fill(&mut byte);
-    backoff / 2 + backoff.mul_f64(f64::from(byte[0]) / 510.0)
-}
-
-fn gzip_ndjson(batch: &[Event]) -> Bytes {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    for event in batch {
-        let _ = writeln!(encoder, "{}", event.to_json());
-    }
-    Bytes::from(encoder.finish().expect("gzip into memory"))
 }

@@ -101,7 +101,10 @@ async fn ten_thousand_requests_become_ten_thousand_events() {
     let (app, _task) = example(client.clone()).await;
     drive(app, 0..10_000).await;
     client.flush().await;
-    assert_eq!(client.counters().snapshot(), (10_000, 0, 0, 0));
+    // Batches that waited behind a slower one may have gone by the spool (the crash
+    // window); none was retried or lost.
+    let (sent, retried, _, dropped) = client.counters().snapshot();
+    assert_eq!((sent, retried, dropped), (10_000, 0, 0));
 
     let events = testing::operator_events(server.store.as_ref(), "REQUEST").await;
     assert_eq!(events.len(), 10_000);

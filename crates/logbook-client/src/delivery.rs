@@ -1,0 +1,409 @@
+//! Delivery, apart from the collector that makes batches, so a slow or silent server never
+//! holds up recording: batches wait in a memory outbox bounded in bytes; when the outbox
+//! is full, or a delivery fails, batches go to the on-disk spool instead (in order: the
+//! outbox holds only batches older than everything spooled). The sender takes the oldest
+//! batch, outbox first, then the spool, and sends it:
+//!
+//! - stored → counted as sent, less the events the answer names as rejected;
+//! - 429, 408, 5xx, no whole answer in time → the outbox goes to the spool, and the sender
+//!   waits the server's `Retry-After` or its own backoff with jitter, whichever is longer;
+//! - 413 → sent again in halves (a single event too large is counted as rejected);
+//! - 401 or 403 → kept, like a failure, until a key works; counted as unauthorized;
+//! - another 4xx → counted as rejected.
+//!
+//! Without a spool directory, a batch that finds the outbox full is dropped and counted,
+//! and after [`ATTEMPTS`] failures in a row the outbox is dropped and counted.
+//!
+//! Disk work (spooling, reading the spool back) runs on tokio's blocking threads, so a
+//! slow disk never stalls the application's own tasks.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, MutexGuard, atomic::Ordering},
+    time::Duration,
+};
+
+use tokio::{sync::Notify, sync::oneshot, time::Instant};
+
+use crate::{
+    Counters,
+    batch::Batch,
+    spool::{Spool, SpoolError},
+    transport::{Outcome, Transport},
+};
+
+/// Failures in a row after which, with no spool to keep it in, the outbox is dropped.
+pub const ATTEMPTS: u32 = 3;
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What is made but not yet delivered, and where the sender stands.
+pub struct Pending {
+    outbox: VecDeque<Batch>,
+    outbox_bytes: usize,
+    max_outbox_bytes: usize,
+    spool: Spool,
+    /// The last batch made.
+    made: u64,
+    /// Failed attempts in a row; while above zero the server counts as away.
+    failures: u32,
+    backoff: Duration,
+    /// No attempt before this.
+    quiet_until: Option<Instant>,
+    /// Set by [`Shared::close`]: past it, what is left is spooled rather than sent.
+    closing_by: Option<Instant>,
+    /// Flushes waiting for every batch up to theirs to be delivered or spooled.
+    waiters: Vec<(u64, oneshot::Sender<()>)>,
+    counters: Arc<Counters>,
+}
+
+pub struct Shared {
+    pending: Mutex<Pending>,
+    /// A batch was added, a flush is waiting, or the client is closing.
+    work: Notify,
+}
+
+impl Shared {
+    pub fn new(spool: Spool, max_outbox_bytes: usize, counters: Arc<Counters>) -> Self {
+        Self {
+            pending: Mutex::new(Pending {
+                outbox: VecDeque::new(),
+                outbox_bytes: 0,
+                max_outbox_bytes,
+                spool,
+                made: 0,
+                failures: 0,
+                backoff: FIRST_BACKOFF,
+                quiet_until: None,
+                closing_by: None,
+                waiters: Vec::new(),
+                counters,
+            }),
+            work: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // A panic elsewhere while holding the lock leaves nothing half-done that matters
+        // more than going on delivering.
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The number the next batch gets.
+    pub fn next_seq(&self) -> u64 {
+        self.lock().made + 1
+    }
+
+    /// Adds a batch: to the outbox while it has room and nothing is spooled, else to the
+    /// spool; dropped (and counted) only when neither can take it. May write to disk.
+    pub fn add(&self, batch: Batch) {
+        let mut pending = self.lock();
+        pending.made = pending.made.max(batch.seq);
+        let fits = pending.outbox.is_empty()
+            || pending.outbox_bytes + batch.body.len() <= pending.max_outbox_bytes;
+        if pending.spool.is_empty() && fits {
+            pending.outbox_bytes += batch.body.len();
+            pending.outbox.push_back(batch);
+        } else {
+            pending.spool_back(&batch);
+        }
+        drop(pending);
+        self.work.notify_one();
+    }
+
+    /// Moves the batches that have waited longer than `max_wait` behind the one being sent
+    /// to the spool, so what a crash can lose stays small. May write to disk.
+    pub fn spool_stale(&self, max_wait: Duration) {
+        let mut pending = self.lock();
+        let stale = |batch: &Batch| batch.made.elapsed() > max_wait;
+        if !pending.spool.has_dir() || !pending.spool.is_empty() {
+            return;
+        }
+        while pending.outbox.len() > 1 && pending.outbox.get(1).is_some_and(stale) {
+            let Some(batch) = pending.outbox.remove(1) else {
+                break;
+            };
+            pending.outbox_bytes -= batch.body.len();
+            pending.spool_back(&batch);
+        }
+    }
+
+    /// `done` is answered once every batch made so far is delivered, spooled, rejected
+    /// or dropped.
+    pub fn when_settled(&self, done: oneshot::Sender<()>) {
+        let mut pending = self.lock();
+        let made = pending.made;
+        pending.waiters.push((made, done));
+        pending.answer_waiters();
+        drop(pending);
+        self.work.notify_one();
+    }
+
+    /// No more batches will come: the sender goes on delivering for at most `grace`,
+    /// then keeps the rest in the spool (or drops and counts it, with none) and stops.
+    pub fn close(&self, grace: Duration) {
+        self.lock().closing_by = Some(Instant::now() + grace);
+        self.work.notify_one();
+    }
+
+    /// Runs `work` on the pending state on a blocking thread (it may touch the disk);
+    /// `None` when the runtime is shutting down.
+    async fn with_pending<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&mut Pending) -> T + Send + 'static,
+    ) -> Option<T> {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || work(&mut shared.lock()))
+            .await
+            .ok()
+    }
+}
+
+/// What the sender does next.
+enum Step {
+    Send(Batch, bool),
+    Wait(Option<Instant>),
+    Stop,
+}
+
+impl Pending {
+    /// Every batch up to this one is delivered, spooled, rejected or dropped.
+    fn settled(&self) -> u64 {
+        self.outbox
+            .front()
+            .map_or(self.made, |batch| batch.seq.saturating_sub(1))
+    }
+
+    fn answer_waiters(&mut self) {
+        // While the server is away, spooled counts as settled; while it answers, the
+        // spool is being delivered and a flush waits for that.
+        let settled = if self.spool.is_empty() || self.failures > 0 {
+            self.settled()
+        } else {
+            0
+        };
+        let waiters = std::mem::take(&mut self.waiters);
+        for (made, waiter) in waiters {
+            if made <= settled {
+                let _ = waiter.send(());
+            } else {
+                self.waiters.push((made, waiter));
+            }
+        }
+    }
+
+    fn next_step(&mut self) -> Step {
+        self.answer_waiters();
+        let now = Instant::now();
+        let closing = self.closing_by.is_some();
+        let out_of_time = self.closing_by.is_some_and(|by| by <= now);
+        let waiting = self.quiet_until.filter(|&at| at > now);
+        let head = if self.outbox.is_empty() && self.spool.is_empty() {
+            None
+        } else if (closing && self.failures > 0) || out_of_time {
+            // Closing while the server is away or slow: what is left stays in the spool.
+            self.spool_outbox();
+            self.drop_outbox("the client closed and there is no spool to keep them in");
+            self.answer_waiters();
+            return Step::Stop;
+        } else if waiting.is_some() {
+            None
+        } else if let Some(batch) = self.outbox.front() {
+            Some((batch.clone(), true))
+        } else {
+            self.spool.oldest().map(|batch| (batch, false))
+        };
+        match head {
+            Some((batch, from_outbox)) => Step::Send(batch, from_outbox),
+            None if closing && waiting.is_none() => Step::Stop,
+            None => Step::Wait(waiting.or(self.closing_by)),
+        }
+    }
+
+    /// What an attempt's outcome does to the batch at the head.
+    fn settle(&mut self, batch: &Batch, from_outbox: bool, outcome: Outcome) {
+        let counters = self.counters.clone();
+        let count = |counter: &std::sync::atomic::AtomicU64, events: usize| {
+            counter.fetch_add(events as u64, Ordering::Relaxed);
+        };
+        let retry_after = match outcome {
+            Outcome::Delivered { rejected } => {
+                let rejected = rejected.min(batch.events);
+                count(&counters.sent, batch.events - rejected);
+                count(&counters.rejected, rejected);
+                if rejected > 0 {
+                    tracing::warn!(
+                        rejected,
+                        events = batch.events,
+                        "Logbook refused some events of a batch"
+                    );
+                }
+                self.remove_head(from_outbox);
+                self.failures = 0;
+                self.backoff = FIRST_BACKOFF;
+                self.quiet_until = None;
+                return;
+            }
+            Outcome::TooLarge => {
+                match batch.halves() {
+                    Some(halves) => self.split_head(from_outbox, halves),
+                    None => {
+                        tracing::warn!("Logbook refused an event as too large");
+                        count(&counters.rejected, batch.events);
+                        self.remove_head(from_outbox);
+                    }
+                }
+                return;
+            }
+            Outcome::Refused(reason) => {
+                tracing::warn!(%reason, events = batch.events, "Logbook refused a batch");
+                count(&counters.rejected, batch.events);
+                self.remove_head(from_outbox);
+                return;
+            }
+            Outcome::Unauthorized(reason) => {
+                tracing::warn!(%reason, events = batch.events, "Logbook does not take this key now: the batch is kept");
+                count(&counters.unauthorized, batch.events);
+                None
+            }
+            Outcome::Retry(after) => {
+                count(&counters.retried, batch.events);
+                after
+            }
+        };
+        // A failed attempt: keep the outbox on disk, and wait before the next.
+        self.failures += 1;
+        self.spool_outbox();
+        if self.failures >= ATTEMPTS {
+            self.drop_outbox("Logbook stayed unreachable and there is no spool to keep them in");
+        }
+        let delay = jitter(self.backoff).max(retry_after.unwrap_or_default());
+        self.quiet_until = Some(Instant::now() + delay);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    fn spool_back(&mut self, batch: &Batch) {
+        match self.spool.push_back(batch) {
+            Ok(()) => {
+                self.counters
+                    .spooled
+                    .fetch_add(batch.events as u64, Ordering::Relaxed);
+            }
+            Err(error) => self.drop_batch(batch, &error),
+        }
+    }
+
+    fn drop_batch(&self, batch: &Batch, error: &SpoolError) {
+        tracing::warn!(%error, events = batch.events, "Logbook cannot take these events now and they cannot be kept: dropped");
+        self.counters
+            .dropped
+            .fetch_add(batch.events as u64, Ordering::Relaxed);
+    }
+
+    /// Moves the whole outbox to the head of the spool, oldest first; what the spool
+    /// cannot take stays in the outbox.
+    fn spool_outbox(&mut self) {
+        while let Some(batch) = self.outbox.pop_back() {
+            if self.spool.push_front(&batch).is_err() {
+                self.outbox.push_back(batch);
+                return;
+            }
+            self.outbox_bytes -= batch.body.len();
+            self.counters
+                .spooled
+                .fetch_add(batch.events as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn drop_outbox(&mut self, why: &str) {
+        let events: usize = self.outbox.iter().map(|batch| batch.events).sum();
+        if events > 0 {
+            tracing::warn!(events, "{why}: dropped");
+            self.counters
+                .dropped
+                .fetch_add(events as u64, Ordering::Relaxed);
+        }
+        self.outbox.clear();
+        self.outbox_bytes = 0;
+    }
+
+    /// The batch at the head (from the outbox or the spool) is done with.
+    fn remove_head(&mut self, from_outbox: bool) {
+        if from_outbox {
+            if let Some(batch) = self.outbox.pop_front() {
+                self.outbox_bytes -= batch.body.len();
+            }
+        } else {
+            self.spool.remove_oldest();
+        }
+    }
+
+    /// The head replaced by its two halves, in order.
+    fn split_head(&mut self, from_outbox: bool, (first, second): (Batch, Batch)) {
+        if from_outbox {
+            if let Some(batch) = self.outbox.pop_front() {
+                self.outbox_bytes -= batch.body.len();
+            }
+            self.outbox_bytes += first.body.len() + second.body.len();
+            self.outbox.push_front(second);
+            self.outbox.push_front(first);
+            return;
+        }
+        self.spool.remove_oldest();
+        for half in [second, first] {
+            if let Err(error) = self.spool.push_front(&half) {
+                self.drop_batch(&half, &error);
+            }
+        }
+    }
+}
+
+/// The sending loop; returns once closed and nothing more can be sent now.
+pub async fn run(shared: Arc<Shared>, transport: Transport) {
+    loop {
+        let Some(step) = shared.with_pending(Pending::next_step).await else {
+            return;
+        };
+        match step {
+            Step::Stop => return,
+            Step::Wait(until) => {
+                let work = shared.work.notified();
+                match until {
+                    Some(at) => {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(at) => {}
+                            _ = work => {}
+                        }
+                    }
+                    None => work.await,
+                }
+            }
+            Step::Send(batch, from_outbox) => {
+                let outcome = transport
+                    .post(
+                        "/api/v1/events",
+                        batch.body.clone(),
+                        &batch.key,
+                        batch.events,
+                    )
+                    .await;
+                let settled = shared
+                    .with_pending(move |pending| pending.settle(&batch, from_outbox, outcome))
+                    .await;
+                if settled.is_none() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// "Full jitter": a random wait between half and all of `backoff`, so many clients
+/// coming back at once do not retry in step.
+fn jitter(backoff: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    backoff / 2 + backoff.mul_f64(f64::from(byte[0]) / 510.0)
+}

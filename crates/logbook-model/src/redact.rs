@@ -114,6 +114,18 @@ mod tests {
     }
 
     #[test]
+    fn long_and_non_ascii_keys_are_judged_like_short_ones() {
+        let redactor = Redactor::default();
+        let long = format!("{}Password", "x".repeat(100));
+        assert!(redactor.is_sensitive(&long), "past the 64-byte fast path");
+        assert!(!redactor.is_sensitive(&"x".repeat(100)));
+        // The Kelvin sign lower-cases to an ASCII k: "TOKEN" spelled with it is a token.
+        assert!(redactor.is_sensitive("TO\u{212A}EN"));
+        assert!(redactor.is_sensitive("Contraseña_Password"));
+        assert!(!redactor.is_sensitive("Contraseña"));
+    }
+
+    #[test]
     fn custom_list_replaces_the_default() {
         let redactor = Redactor::new(["pin"]);
         assert!(redactor.is_sensitive("PIN"));

@@ -216,10 +216,10 @@ mod tests {
         assert!(first_bad(&altered).unwrap().1.contains("altered"));
 
         let mut removed = events.clone();
-        removed.remove(2);
+        removed.drain(2..4);
         assert_eq!(
             first_bad(&removed),
-            Some((3, "gap: seq 4 follows 2, so 1 event(s) are missing".into()))
+            Some((3, "gap: seq 5 follows 2, so 2 event(s) are missing".into()))
         );
 
         let mut swapped = events.clone();

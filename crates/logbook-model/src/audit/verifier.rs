@@ -154,3 +154,299 @@ impl Verifier {
         self.result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use ed25519_dalek::{Signer, SigningKey};
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        TenantId,
+        audit::{AuditParser, chain::GENESIS, checkpoint::TrustedKey},
+        hex,
+    };
+
+    struct Fixture {
+        events: Vec<AuditEvent>,
+        key: SigningKey,
+    }
+
+    impl Fixture {
+        fn new(n: usize) -> Self {
+            let parser = AuditParser::default();
+            let tenant = TenantId::new();
+            let (mut seq, mut head) = (0, GENESIS.to_owned());
+            let events = (0..n)
+                .map(|i| {
+                    let raw = json!({"action": "update", "resource_type": "doc", "resource_id": i.to_string()});
+                    let mut event = parser.parse_json(tenant, &raw.to_string(), Utc::now()).unwrap();
+                    chain::link(&mut event, seq, &head);
+                    (seq, head) = (event.seq, event.hash.clone());
+                    event
+                })
+                .collect();
+            Self {
+                events,
+                key: SigningKey::from_bytes(&[7; 32]),
+            }
+        }
+
+        fn key_id(&self) -> String {
+            hex::encode(self.key.verifying_key().as_bytes())
+        }
+
+        fn keyring(&self) -> Keyring {
+            Keyring::of_public_keys([self.key_id().as_str()])
+        }
+
+        /// A checkpoint over the chain as it stands at `seq`.
+        fn checkpoint(&self, seq: i64) -> Checkpoint {
+            let event = &self.events[seq as usize - 1];
+            let mut checkpoint = Checkpoint {
+                tenant_id: event.tenant_id,
+                seq,
+                hash: event.hash.clone(),
+                count: seq,
+                time: DateTime::from_timestamp(1_767_000_000, 0).unwrap(),
+                key_id: self.key_id(),
+                signature: String::new(),
+            };
+            let signature = self.key.sign(checkpoint.signed_text().as_bytes());
+            checkpoint.signature = hex::encode(&signature.to_bytes());
+            checkpoint
+        }
+
+        fn head(&self) -> ChainEnd {
+            let last = self.events.last().unwrap();
+            ChainEnd {
+                seq: last.seq,
+                hash: Some(last.hash.clone()),
+                rows_past_end: false,
+            }
+        }
+
+        /// Verifies `events` fed in pages of `page`, from the start, to `end`.
+        fn verify(&self, events: &[AuditEvent], checkpoints: Vec<Checkpoint>, page: usize, end: ChainEnd) -> Verification {
+            let mut verifier = Verifier::new(0, GENESIS.into(), None, checkpoints, &self.keyring());
+            for chunk in events.chunks(page) {
+                assert_eq!(verifier.next_seq(), chunk[0].seq.min(verifier.next_seq()));
+                verifier.feed(chunk);
+            }
+            verifier.finish(end)
+        }
+    }
+
+    fn broken_at(result: &Verification) -> Option<(i64, &str)> {
+        result.first_bad.as_ref().map(|b| (b.seq, b.reason.as_str()))
+    }
+
+    #[test]
+    fn a_whole_chain_read_in_pages_verifies_with_its_checkpoints() {
+        let chain = Fixture::new(10);
+        let checkpoints = vec![chain.checkpoint(4), chain.checkpoint(10)];
+        let result = chain.verify(&chain.events, checkpoints, 3, chain.head());
+        assert!(result.ok, "{result:?}");
+        assert_eq!((result.checked, result.first_seq, result.last_seq), (10, Some(1), Some(10)));
+        assert_eq!(result.last_hash.as_deref(), Some(chain.events[9].hash.as_str()));
+    }
+
+    #[test]
+    fn the_next_page_starts_after_the_last_event_checked() {
+        let chain = Fixture::new(6);
+        let mut verifier = Verifier::new(0, GENESIS.into(), None, vec![], &chain.keyring());
+        assert_eq!(verifier.next_seq(), 1);
+        verifier.feed(&chain.events[..4]);
+        assert_eq!(verifier.next_seq(), 5);
+        let mut from_middle = Verifier::new(2, chain.events[1].hash.clone(), None, vec![], &chain.keyring());
+        assert_eq!(from_middle.next_seq(), 3);
+        from_middle.feed(&chain.events[2..]);
+        assert!(from_middle.finish(chain.head()).ok);
+    }
+
+    #[test]
+    fn a_run_to_a_seq_wants_no_more_past_it() {
+        let chain = Fixture::new(6);
+        let mut verifier = Verifier::new(0, GENESIS.into(), Some(4), vec![], &chain.keyring());
+        assert!(verifier.wants_more());
+        verifier.feed(&chain.events[..3]);
+        assert!(verifier.wants_more(), "seq 3 is short of 4");
+        verifier.feed(&chain.events[3..4]);
+        assert!(!verifier.wants_more(), "seq 4 reached");
+        // A run that stops at its own end is whole, though the chain goes on.
+        let result = verifier.finish(chain.head());
+        assert!(result.ok && result.checked == 4, "{result:?}");
+
+        let mut open = Verifier::new(0, GENESIS.into(), None, vec![], &chain.keyring());
+        open.feed(&chain.events);
+        assert!(open.wants_more(), "an open run always wants more");
+        let mut broken = Verifier::new(0, GENESIS.into(), None, vec![], &chain.keyring());
+        broken.feed(&chain.events[1..]);
+        assert!(!broken.wants_more(), "a broken run wants no more");
+    }
+
+    #[test]
+    fn a_break_is_reported_once_at_its_first_event_and_feeding_stops() {
+        let chain = Fixture::new(6);
+        let mut events = chain.events.clone();
+        events[2].actor_id = Some("mallory".into());
+        let mut verifier = Verifier::new(0, GENESIS.into(), None, vec![], &chain.keyring());
+        verifier.feed(&events[..4]);
+        // Later pages, broken too, do not move the first break.
+        verifier.feed(&events[5..]);
+        let result = verifier.finish(chain.head());
+        assert_eq!(broken_at(&result).map(|b| b.0), Some(3));
+        assert!(broken_at(&result).unwrap().1.contains("altered"));
+        assert_eq!(result.checked, 2);
+    }
+
+    #[test]
+    fn a_chain_cut_short_of_its_head_is_truncated() {
+        let chain = Fixture::new(6);
+        let result = chain.verify(&chain.events[..4], vec![], 2, chain.head());
+        assert_eq!(
+            broken_at(&result),
+            Some((5, "truncated: the chain ends at seq 4 but its head is at seq 6"))
+        );
+        // A run up to seq 4 is not cut short by ending there.
+        let mut to_four = Verifier::new(0, GENESIS.into(), Some(4), vec![], &chain.keyring());
+        to_four.feed(&chain.events[..4]);
+        assert!(to_four.finish(chain.head()).ok);
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_end_shows_truncation_the_head_hides() {
+        let chain = Fixture::new(6);
+        let checkpoint = chain.checkpoint(6);
+        // The head row was cut too: the chain and its head agree at seq 4.
+        let cut_head = ChainEnd {
+            seq: 4,
+            hash: Some(chain.events[3].hash.clone()),
+            rows_past_end: false,
+        };
+        let result = chain.verify(&chain.events[..4], vec![checkpoint], 2, cut_head);
+        let (seq, reason) = broken_at(&result).unwrap();
+        assert_eq!(seq, 6);
+        assert!(reason.starts_with("truncated: a checkpoint signed at") && reason.ends_with("covers seq 6 but the chain ends at seq 4"), "{reason}");
+    }
+
+    #[test]
+    fn rows_past_the_head_were_added_outside_logbook() {
+        let chain = Fixture::new(4);
+        let end = ChainEnd {
+            rows_past_end: true,
+            ..chain.head()
+        };
+        let result = chain.verify(&chain.events, vec![], 4, end);
+        assert_eq!(
+            broken_at(&result),
+            Some((5, "events past the chain head (seq 4) were added outside Logbook"))
+        );
+    }
+
+    #[test]
+    fn a_head_that_records_another_hash_breaks_the_chain() {
+        let chain = Fixture::new(4);
+        let end = ChainEnd {
+            hash: Some(chain.events[2].hash.clone()),
+            ..chain.head()
+        };
+        let result = chain.verify(&chain.events, vec![], 4, end);
+        assert_eq!(
+            broken_at(&result),
+            Some((4, "the last event's hash is not the one the chain head recorded"))
+        );
+        // No recorded hash (an export's end) is no contradiction.
+        let end = ChainEnd { hash: None, ..chain.head() };
+        assert!(chain.verify(&chain.events, vec![], 4, end).ok);
+    }
+
+    #[test]
+    fn a_rewritten_chain_contradicts_its_checkpoint() {
+        let chain = Fixture::new(6);
+        let checkpoint = chain.checkpoint(3);
+        // Rewritten from seq 2 on, every hash recomputed: links hold, the signature not.
+        let mut rewritten = chain.events.clone();
+        rewritten[1].description = Some("nothing to see".into());
+        for i in 1..rewritten.len() {
+            let (seq, prev) = (rewritten[i - 1].seq, rewritten[i - 1].hash.clone());
+            chain::link(&mut rewritten[i], seq, &prev);
+        }
+        let head = ChainEnd {
+            seq: 6,
+            hash: Some(rewritten[5].hash.clone()),
+            rows_past_end: false,
+        };
+        let result = chain.verify(&rewritten, vec![checkpoint.clone()], 2, head);
+        let (seq, reason) = broken_at(&result).unwrap();
+        assert_eq!(seq, 3);
+        assert!(reason.starts_with("rewritten: seq 3 no longer has the hash signed at"), "{reason}");
+        assert_eq!(result.checked, 3, "counted up to the event found rewritten");
+        assert!(chain.verify(&chain.events, vec![checkpoint], 2, chain.head()).ok);
+    }
+
+    #[test]
+    fn checkpoints_outside_the_run_are_not_its_business() {
+        let chain = Fixture::new(6);
+        let mut forged = chain.checkpoint(2);
+        forged.signature = "00".repeat(64);
+        let mut from_three = Verifier::new(2, chain.events[1].hash.clone(), Some(5), vec![forged.clone(), chain.checkpoint(6)], &chain.keyring());
+        from_three.feed(&chain.events[2..5]);
+        assert!(from_three.finish(chain.head()).ok, "before the run and past its end");
+        let mut whole = Verifier::new(0, GENESIS.into(), None, vec![forged, chain.checkpoint(6)], &chain.keyring());
+        whole.feed(&chain.events);
+        assert_eq!(broken_at(&whole.finish(chain.head())).map(|b| b.0), Some(2));
+    }
+
+    #[test]
+    fn the_signed_text_is_the_checkpoints_canonical_json() {
+        let chain = Fixture::new(1);
+        let checkpoint = Checkpoint {
+            tenant_id: chain.events[0].tenant_id,
+            hash: "ab".repeat(32),
+            time: DateTime::from_timestamp(1_767_000_000, 6_000).unwrap(),
+            ..chain.checkpoint(1)
+        };
+        assert_eq!(
+            checkpoint.signed_text(),
+            format!(
+                r#"{{"count":1,"hash":"{}","seq":1,"tenant_id":"{}","time":"2025-12-29T09:20:00.000006Z"}}"#,
+                "ab".repeat(32),
+                checkpoint.tenant_id
+            )
+        );
+    }
+
+    #[test]
+    fn a_key_vouches_only_for_its_own_untouched_signatures_made_before_it_retired() {
+        let chain = Fixture::new(3);
+        let checkpoint = chain.checkpoint(3);
+        assert!(chain.keyring().vouches_for(&checkpoint));
+        assert!(super::super::checkpoint::signature_holds(&checkpoint, &chain.key_id()));
+
+        let altered = Checkpoint { count: 2, ..checkpoint.clone() };
+        assert!(!chain.keyring().vouches_for(&altered), "the signature covers the count");
+        assert!(!super::super::checkpoint::signature_holds(&altered, &chain.key_id()));
+
+        let stranger = SigningKey::from_bytes(&[9; 32]);
+        let stranger_id = hex::encode(stranger.verifying_key().as_bytes());
+        assert!(!Keyring::of_public_keys([stranger_id.as_str()]).vouches_for(&checkpoint), "not the signer");
+        assert!(!super::super::checkpoint::signature_holds(&checkpoint, &stranger_id));
+        // A key named as the signer must also have made the signature.
+        let claimed = Checkpoint { key_id: stranger_id.clone(), ..checkpoint.clone() };
+        assert!(!Keyring::of_public_keys([stranger_id.as_str()]).vouches_for(&claimed));
+
+        let retired_at = |at: DateTime<Utc>| {
+            Keyring(vec![TrustedKey {
+                key_id: chain.key_id(),
+                added_at: DateTime::UNIX_EPOCH,
+                retired_at: Some(at),
+            }])
+        };
+        assert!(retired_at(checkpoint.time).vouches_for(&checkpoint), "signed as it retired");
+        assert!(!retired_at(checkpoint.time - chrono::Duration::seconds(1)).vouches_for(&checkpoint), "signed after");
+        assert!(Keyring::of_public_keys([chain.key_id().to_uppercase().as_str()]).vouches_for(&checkpoint), "hex in any case");
+        assert!(!Keyring::default().vouches_for(&checkpoint));
+    }
+}

@@ -684,3 +684,27 @@ fn get(port: u16, key: &str, path: &str) -> String {
         .split_once("\r\n\r\n")
         .map_or(answer.clone(), |(_, body)| body.to_owned())
 }
+
+/// A database URL carries its password: `--help` names the variable, never its value.
+#[test]
+fn help_never_shows_the_database_url_it_was_given() {
+    for command in [&["serve", "--help"][..], &["verify", "--help"], &["--help"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_logbook"))
+            .args(command)
+            .env(
+                "LOGBOOK_DATABASE_URL",
+                "postgres://logbook:s3cret-pw@db.internal/logbook",
+            )
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command:?}");
+        let help = text(&output.stdout);
+        assert!(
+            !help.contains("s3cret-pw"),
+            "{command:?} shows the password:\n{help}"
+        );
+        if command[0] == "serve" {
+            assert!(help.contains("LOGBOOK_DATABASE_URL"), "{help}");
+        }
+    }
+}

@@ -127,6 +127,8 @@ mod tests {
 
     #[test]
     fn custom_list_replaces_the_default() {
+        let russian = Redactor::new(["пароль"]);
+        assert!(russian.is_sensitive("ПАРОЛЬ") && russian.is_sensitive("новый_пароль"));
         let redactor = Redactor::new(["pin"]);
         assert!(redactor.is_sensitive("PIN"));
         assert!(!redactor.is_sensitive("password"));

@@ -137,7 +137,10 @@ mod tests {
     fn tenant_names_are_1_to_64_url_safe_characters() {
         assert!(check_tenant_name("acme-prod_2.eu").is_ok());
         assert!(check_tenant_name(&"a".repeat(64)).is_ok());
-        assert_eq!(check_tenant_name(""), Err("a tenant name is 1–64 characters".into()));
+        assert_eq!(
+            check_tenant_name(""),
+            Err("a tenant name is 1–64 characters".into())
+        );
         assert_eq!(
             check_tenant_name(&"a".repeat(65)),
             Err("a tenant name is 1–64 characters".into())
@@ -163,14 +166,23 @@ mod tests {
         assert_eq!(scopes.to_string(), "read,ingest");
         assert!(scopes.contains(Scope::Read) && scopes.contains(Scope::Ingest));
         assert!(!scopes.contains(Scope::Admin));
-        assert_eq!(scopes.iter().collect::<Vec<_>>(), [Scope::Read, Scope::Ingest]);
+        assert_eq!(
+            scopes.iter().collect::<Vec<_>>(),
+            [Scope::Read, Scope::Ingest]
+        );
         assert_eq!(Scopes::all().to_string(), "ingest,read,admin");
         assert!(Scope::Admin.as_str() == "admin" && Scope::Ingest.as_str() == "ingest");
         for scope in Scopes::all().iter() {
             assert_eq!(scope.as_str().parse::<Scope>(), Ok(scope));
         }
-        assert_eq!("".parse::<Scopes>(), Err("at least one scope is required".into()));
-        assert_eq!(Scopes::from_names::<&str>(&[]), Err("at least one scope is required".into()));
+        assert_eq!(
+            "".parse::<Scopes>(),
+            Err("at least one scope is required".into())
+        );
+        assert_eq!(
+            Scopes::from_names::<&str>(&[]),
+            Err("at least one scope is required".into())
+        );
         assert_eq!(
             "read,root".parse::<Scopes>(),
             Err("unknown scope \"root\": expected ingest, read or admin".into())

@@ -96,8 +96,14 @@ mod tests {
 
     #[test]
     fn the_old_spelling_wrote_integers_with_every_digit() {
-        assert_eq!(legacy_to_string(&json!(1152921504606846977i64)), "1152921504606846977");
-        assert_eq!(legacy_to_string(&json!(-1152921504606846977i64)), "-1152921504606846977");
+        assert_eq!(
+            legacy_to_string(&json!(1152921504606846977i64)),
+            "1152921504606846977"
+        );
+        assert_eq!(
+            legacy_to_string(&json!(-1152921504606846977i64)),
+            "-1152921504606846977"
+        );
         assert_eq!(legacy_to_string(&json!(u64::MAX)), "18446744073709551615");
         assert_eq!(to_string(&json!(u64::MAX)), "18446744073709552000");
     }

@@ -429,27 +429,51 @@ mod tests {
         for field in ["tenant_id", "id", "seq", "hash", "prev_hash", "received_at"] {
             let error = with(json!({field: "1"})).unwrap_err();
             assert_eq!(error.field.as_deref(), Some(field));
-            assert_eq!(error.reason, "is set by the server and may not be sent", "{field}");
+            assert_eq!(
+                error.reason, "is set by the server and may not be sent",
+                "{field}"
+            );
         }
         let error = with(json!({"colour": "red"})).unwrap_err();
-        assert_eq!(error.reason, "is not an audit event field (put extra data under metadata)");
+        assert_eq!(
+            error.reason,
+            "is not an audit event field (put extra data under metadata)"
+        );
     }
 
     #[test]
     fn the_time_of_the_change_is_taken_to_the_microsecond_up_to_five_minutes_ahead() {
         let e = with(json!({"occurred_at": "2026-11-21T11:00:00.1234567+01:00"})).unwrap();
-        assert_eq!(crate::timestamp::canonical(&e.occurred_at), "2026-11-21T10:00:00.123456Z");
-        assert!(with(json!({"occurred_at": "2026-11-21T12:05:00Z"})).is_ok(), "exactly 5 minutes ahead");
+        assert_eq!(
+            crate::timestamp::canonical(&e.occurred_at),
+            "2026-11-21T10:00:00.123456Z"
+        );
+        assert!(
+            with(json!({"occurred_at": "2026-11-21T12:05:00Z"})).is_ok(),
+            "exactly 5 minutes ahead"
+        );
         let error = with(json!({"occurred_at": "2026-11-21T12:05:00.000001Z"})).unwrap_err();
         assert_eq!(error.reason, "is more than 5 minutes in the future");
-        assert!(with(json!({"occurred_at": "2020-01-01T00:00:00Z"})).is_ok(), "the past is fine");
+        assert!(
+            with(json!({"occurred_at": "2020-01-01T00:00:00Z"})).is_ok(),
+            "the past is fine"
+        );
     }
 
     #[test]
     fn severity_is_read_not_dropped() {
-        assert_eq!(with(json!({"severity": "critical"})).unwrap().severity, Severity::Critical);
+        assert_eq!(
+            with(json!({"severity": "critical"})).unwrap().severity,
+            Severity::Critical
+        );
         assert_eq!(with(json!({})).unwrap().severity, Severity::Info);
-        assert_eq!(with(json!({"severity": "dire"})).unwrap_err().field.as_deref(), Some("severity"));
+        assert_eq!(
+            with(json!({"severity": "dire"}))
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("severity")
+        );
     }
 
     #[test]
@@ -485,10 +509,17 @@ mod tests {
     #[test]
     fn seed_004_changes_become_before_and_after_only_when_that_is_all_they_hold() {
         let e = with(json!({"changes": {"before": {"a": 1}, "after": {"a": 2}}})).unwrap();
-        assert_eq!((e.before, e.after), (Some(json!({"a": 1})), Some(json!({"a": 2}))));
+        assert_eq!(
+            (e.before, e.after),
+            (Some(json!({"a": 1})), Some(json!({"a": 2})))
+        );
         assert_eq!(e.changes, Some(json!({"a": {"from": 1, "to": 2}})));
         let e = with(json!({"changes": {}})).unwrap();
-        assert_eq!((e.before, e.changes), (None, Some(json!({}))), "empty changes stay");
+        assert_eq!(
+            (e.before, e.changes),
+            (None, Some(json!({}))),
+            "empty changes stay"
+        );
         let e = with(json!({"before": {"a": 0}, "changes": {"before": {"a": 1}}})).unwrap();
         assert_eq!(e.before, Some(json!({"a": 0})), "an explicit before wins");
         assert_eq!(e.changes, Some(json!({"before": {"a": 1}})));
@@ -497,7 +528,10 @@ mod tests {
     #[test]
     fn nul_characters_and_huge_unsigned_integers_are_refused_where_they_are() {
         let error = with(json!({"metadata": {"note": "a\u{0}b"}})).unwrap_err();
-        assert_eq!((error.field.as_deref(), error.reason.as_str()), (Some("metadata.note"), NUL));
+        assert_eq!(
+            (error.field.as_deref(), error.reason.as_str()),
+            (Some("metadata.note"), NUL)
+        );
         let error = with(json!({"after": {"n": u64::MAX}})).unwrap_err();
         assert_eq!(error.field.as_deref(), Some("after.n"));
         assert!(with(json!({"after": {"n": MAX_SAFE_INTEGER}})).is_ok());
@@ -509,7 +543,11 @@ mod tests {
         restore_doubles(&mut value);
         assert_eq!(value["a"][0], json!(3.0973645163238284e16));
         assert!(value["a"][0].is_f64() && value["a"][2].is_f64() && value["b"]["c"].is_f64());
-        assert_eq!(value["a"][1], json!(MAX_SAFE_INTEGER), "the largest safe integer stays");
+        assert_eq!(
+            value["a"][1],
+            json!(MAX_SAFE_INTEGER),
+            "the largest safe integer stays"
+        );
         assert!(value["a"][1].is_u64());
         let mut small = json!(-7);
         restore_doubles(&mut small);

@@ -228,7 +228,13 @@ mod tests {
         }
 
         /// Verifies `events` fed in pages of `page`, from the start, to `end`.
-        fn verify(&self, events: &[AuditEvent], checkpoints: Vec<Checkpoint>, page: usize, end: ChainEnd) -> Verification {
+        fn verify(
+            &self,
+            events: &[AuditEvent],
+            checkpoints: Vec<Checkpoint>,
+            page: usize,
+            end: ChainEnd,
+        ) -> Verification {
             let mut verifier = Verifier::new(0, GENESIS.into(), None, checkpoints, &self.keyring());
             for chunk in events.chunks(page) {
                 assert_eq!(verifier.next_seq(), chunk[0].seq.min(verifier.next_seq()));
@@ -239,7 +245,10 @@ mod tests {
     }
 
     fn broken_at(result: &Verification) -> Option<(i64, &str)> {
-        result.first_bad.as_ref().map(|b| (b.seq, b.reason.as_str()))
+        result
+            .first_bad
+            .as_ref()
+            .map(|b| (b.seq, b.reason.as_str()))
     }
 
     #[test]
@@ -248,8 +257,14 @@ mod tests {
         let checkpoints = vec![chain.checkpoint(4), chain.checkpoint(10)];
         let result = chain.verify(&chain.events, checkpoints, 3, chain.head());
         assert!(result.ok, "{result:?}");
-        assert_eq!((result.checked, result.first_seq, result.last_seq), (10, Some(1), Some(10)));
-        assert_eq!(result.last_hash.as_deref(), Some(chain.events[9].hash.as_str()));
+        assert_eq!(
+            (result.checked, result.first_seq, result.last_seq),
+            (10, Some(1), Some(10))
+        );
+        assert_eq!(
+            result.last_hash.as_deref(),
+            Some(chain.events[9].hash.as_str())
+        );
     }
 
     #[test]
@@ -259,7 +274,13 @@ mod tests {
         assert_eq!(verifier.next_seq(), 1);
         verifier.feed(&chain.events[..4]);
         assert_eq!(verifier.next_seq(), 5);
-        let mut from_middle = Verifier::new(2, chain.events[1].hash.clone(), None, vec![], &chain.keyring());
+        let mut from_middle = Verifier::new(
+            2,
+            chain.events[1].hash.clone(),
+            None,
+            vec![],
+            &chain.keyring(),
+        );
         assert_eq!(from_middle.next_seq(), 3);
         from_middle.feed(&chain.events[2..]);
         assert!(from_middle.finish(chain.head()).ok);
@@ -307,7 +328,10 @@ mod tests {
         let result = chain.verify(&chain.events[..4], vec![], 2, chain.head());
         assert_eq!(
             broken_at(&result),
-            Some((5, "truncated: the chain ends at seq 4 but its head is at seq 6"))
+            Some((
+                5,
+                "truncated: the chain ends at seq 4 but its head is at seq 6"
+            ))
         );
         // A run up to seq 4 is not cut short by ending there.
         let mut to_four = Verifier::new(0, GENESIS.into(), Some(4), vec![], &chain.keyring());
@@ -328,7 +352,11 @@ mod tests {
         let result = chain.verify(&chain.events[..4], vec![checkpoint], 2, cut_head);
         let (seq, reason) = broken_at(&result).unwrap();
         assert_eq!(seq, 6);
-        assert!(reason.starts_with("truncated: a checkpoint signed at") && reason.ends_with("covers seq 6 but the chain ends at seq 4"), "{reason}");
+        assert!(
+            reason.starts_with("truncated: a checkpoint signed at")
+                && reason.ends_with("covers seq 6 but the chain ends at seq 4"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -341,7 +369,10 @@ mod tests {
         let result = chain.verify(&chain.events, vec![], 4, end);
         assert_eq!(
             broken_at(&result),
-            Some((5, "events past the chain head (seq 4) were added outside Logbook"))
+            Some((
+                5,
+                "events past the chain head (seq 4) were added outside Logbook"
+            ))
         );
     }
 
@@ -355,10 +386,16 @@ mod tests {
         let result = chain.verify(&chain.events, vec![], 4, end);
         assert_eq!(
             broken_at(&result),
-            Some((4, "the last event's hash is not the one the chain head recorded"))
+            Some((
+                4,
+                "the last event's hash is not the one the chain head recorded"
+            ))
         );
         // No recorded hash (an export's end) is no contradiction.
-        let end = ChainEnd { hash: None, ..chain.head() };
+        let end = ChainEnd {
+            hash: None,
+            ..chain.head()
+        };
         assert!(chain.verify(&chain.events, vec![], 4, end).ok);
     }
 
@@ -381,9 +418,16 @@ mod tests {
         let result = chain.verify(&rewritten, vec![checkpoint.clone()], 2, head);
         let (seq, reason) = broken_at(&result).unwrap();
         assert_eq!(seq, 3);
-        assert!(reason.starts_with("rewritten: seq 3 no longer has the hash signed at"), "{reason}");
+        assert!(
+            reason.starts_with("rewritten: seq 3 no longer has the hash signed at"),
+            "{reason}"
+        );
         assert_eq!(result.checked, 3, "counted up to the event found rewritten");
-        assert!(chain.verify(&chain.events, vec![checkpoint], 2, chain.head()).ok);
+        assert!(
+            chain
+                .verify(&chain.events, vec![checkpoint], 2, chain.head())
+                .ok
+        );
     }
 
     #[test]
@@ -391,10 +435,25 @@ mod tests {
         let chain = Fixture::new(6);
         let mut forged = chain.checkpoint(2);
         forged.signature = "00".repeat(64);
-        let mut from_three = Verifier::new(2, chain.events[1].hash.clone(), Some(5), vec![forged.clone(), chain.checkpoint(6)], &chain.keyring());
+        let mut from_three = Verifier::new(
+            2,
+            chain.events[1].hash.clone(),
+            Some(5),
+            vec![forged.clone(), chain.checkpoint(6)],
+            &chain.keyring(),
+        );
         from_three.feed(&chain.events[2..5]);
-        assert!(from_three.finish(chain.head()).ok, "before the run and past its end");
-        let mut whole = Verifier::new(0, GENESIS.into(), None, vec![forged, chain.checkpoint(6)], &chain.keyring());
+        assert!(
+            from_three.finish(chain.head()).ok,
+            "before the run and past its end"
+        );
+        let mut whole = Verifier::new(
+            0,
+            GENESIS.into(),
+            None,
+            vec![forged, chain.checkpoint(6)],
+            &chain.keyring(),
+        );
         whole.feed(&chain.events);
         assert_eq!(broken_at(&whole.finish(chain.head())).map(|b| b.0), Some(2));
     }
@@ -423,18 +482,39 @@ mod tests {
         let chain = Fixture::new(3);
         let checkpoint = chain.checkpoint(3);
         assert!(chain.keyring().vouches_for(&checkpoint));
-        assert!(super::super::checkpoint::signature_holds(&checkpoint, &chain.key_id()));
+        assert!(super::super::checkpoint::signature_holds(
+            &checkpoint,
+            &chain.key_id()
+        ));
 
-        let altered = Checkpoint { count: 2, ..checkpoint.clone() };
-        assert!(!chain.keyring().vouches_for(&altered), "the signature covers the count");
-        assert!(!super::super::checkpoint::signature_holds(&altered, &chain.key_id()));
+        let altered = Checkpoint {
+            count: 2,
+            ..checkpoint.clone()
+        };
+        assert!(
+            !chain.keyring().vouches_for(&altered),
+            "the signature covers the count"
+        );
+        assert!(!super::super::checkpoint::signature_holds(
+            &altered,
+            &chain.key_id()
+        ));
 
         let stranger = SigningKey::from_bytes(&[9; 32]);
         let stranger_id = hex::encode(stranger.verifying_key().as_bytes());
-        assert!(!Keyring::of_public_keys([stranger_id.as_str()]).vouches_for(&checkpoint), "not the signer");
-        assert!(!super::super::checkpoint::signature_holds(&checkpoint, &stranger_id));
+        assert!(
+            !Keyring::of_public_keys([stranger_id.as_str()]).vouches_for(&checkpoint),
+            "not the signer"
+        );
+        assert!(!super::super::checkpoint::signature_holds(
+            &checkpoint,
+            &stranger_id
+        ));
         // A key named as the signer must also have made the signature.
-        let claimed = Checkpoint { key_id: stranger_id.clone(), ..checkpoint.clone() };
+        let claimed = Checkpoint {
+            key_id: stranger_id.clone(),
+            ..checkpoint.clone()
+        };
         assert!(!Keyring::of_public_keys([stranger_id.as_str()]).vouches_for(&claimed));
 
         let retired_at = |at: DateTime<Utc>| {
@@ -444,9 +524,19 @@ mod tests {
                 retired_at: Some(at),
             }])
         };
-        assert!(retired_at(checkpoint.time).vouches_for(&checkpoint), "signed as it retired");
-        assert!(!retired_at(checkpoint.time - chrono::Duration::seconds(1)).vouches_for(&checkpoint), "signed after");
-        assert!(Keyring::of_public_keys([chain.key_id().to_uppercase().as_str()]).vouches_for(&checkpoint), "hex in any case");
+        assert!(
+            retired_at(checkpoint.time).vouches_for(&checkpoint),
+            "signed as it retired"
+        );
+        assert!(
+            !retired_at(checkpoint.time - chrono::Duration::seconds(1)).vouches_for(&checkpoint),
+            "signed after"
+        );
+        assert!(
+            Keyring::of_public_keys([chain.key_id().to_uppercase().as_str()])
+                .vouches_for(&checkpoint),
+            "hex in any case"
+        );
         assert!(!Keyring::default().vouches_for(&checkpoint));
     }
 }

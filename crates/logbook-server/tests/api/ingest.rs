@@ -192,6 +192,58 @@ pub async fn a_retried_request_is_stored_once(backend: Backend) {
     assert_problem(&bad, 400, "Idempotency-Key");
 }
 
+/// An `Idempotency-Key` is remembered for a day: a retry 23 hours later still gets the
+/// first answer and stores nothing; 25 hours later the key is new again.
+pub async fn idempotency_keys_are_remembered_for_a_day(backend: Backend) {
+    let postgres = matches!(backend, Backend::Postgres);
+    let app = TestApp::start(backend).await;
+    let body = json!([{"event_type": "REQUEST"}]).to_string();
+    let post = || app.post_with(&app.admin, body.clone(), &[("idempotency-key", "day-1")]);
+    let age_keys_by = |hours: i64| match postgres {
+        false => format!(
+            "UPDATE idempotency_keys SET created_at = created_at - {}",
+            hours * 3_600_000_000
+        ),
+        true => format!(
+            "UPDATE idempotency_keys SET created_at = created_at - interval '{hours} hours'"
+        ),
+    };
+    let first = post().await;
+    assert_eq!(first.status, 200);
+    app.raw(&age_keys_by(23)).await;
+    assert_eq!(post().await.body, first.body);
+    assert_eq!(
+        stored(&app, &app.admin).await.len(),
+        1,
+        "23 hours on: a retry"
+    );
+    app.raw(&age_keys_by(2)).await;
+    assert_eq!(post().await.status, 200);
+    assert_eq!(
+        stored(&app, &app.admin).await.len(),
+        2,
+        "25 hours on: a new request"
+    );
+}
+
+/// Retries racing each other under one key (a client that timed out and sent again while
+/// the first was still queued) are stored once, and all get the first answer.
+pub async fn racing_retries_with_one_key_are_stored_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let body = json!([{"event_type": "REQUEST"}, {"event_type": "REQUEST"}]).to_string();
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| app.post_with(&app.admin, body.clone(), &[("idempotency-key", "race-1")])),
+    )
+    .await;
+    for answer in &answers {
+        assert_eq!(
+            (answer.status.as_u16(), &answer.body),
+            (200, &answers[0].body)
+        );
+    }
+    assert_eq!(stored(&app, &app.admin).await.len(), 2);
+}
+
 /// The queue is bounded in events: while the writer is held up (here by a lock another
 /// client holds on the database), a request that does not fit is answered 429 at once;
 /// one that could never fit, 413.

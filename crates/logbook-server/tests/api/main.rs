@@ -37,6 +37,8 @@ api_tests!(
     ingest::limits_are_enforced,
     ingest::every_framing_and_naming_is_accepted,
     ingest::a_retried_request_is_stored_once,
+    ingest::idempotency_keys_are_remembered_for_a_day,
+    ingest::racing_retries_with_one_key_are_stored_once,
     ingest::a_full_queue_answers_429,
     ingest::dead_writers_fail_ready_and_ingest_at_once,
     ingest::a_refused_batch_is_stored_request_by_request,

@@ -549,6 +549,9 @@ mod tests {
             "the largest safe integer stays"
         );
         assert!(value["a"][1].is_u64());
+        let mut huge = json!(u64::MAX);
+        restore_doubles(&mut huge);
+        assert!(huge.is_f64(), "past i64 too");
         let mut small = json!(-7);
         restore_doubles(&mut small);
         assert!(small.is_i64());

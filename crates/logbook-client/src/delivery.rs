@@ -40,7 +40,6 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// What is made but not yet delivered, and where the sender stands.
 pub struct Pending {
     outbox: VecDeque<Batch>,
-    outbox_bytes: usize,
     max_outbox_bytes: usize,
     spool: Spool,
     /// The last batch made.
@@ -68,7 +67,6 @@ impl Shared {
         Self {
             pending: Mutex::new(Pending {
                 outbox: VecDeque::new(),
-                outbox_bytes: 0,
                 max_outbox_bytes,
                 spool,
                 made: 0,
@@ -102,9 +100,8 @@ impl Shared {
         let mut pending = self.lock();
         pending.made = pending.made.max(batch.seq);
         let fits = pending.outbox.is_empty()
-            || pending.outbox_bytes + batch.body.len() <= pending.max_outbox_bytes;
+            || pending.outbox_bytes() + batch.body.len() <= pending.max_outbox_bytes;
         if pending.spool.is_empty() && fits {
-            pending.outbox_bytes += batch.body.len();
             pending.outbox.push_back(batch);
         } else {
             pending.spool_back(&batch);
@@ -121,12 +118,11 @@ impl Shared {
         if !pending.spool.has_dir() || !pending.spool.is_empty() {
             return;
         }
-        while pending.outbox.len() > 1 && pending.outbox.get(1).is_some_and(stale) {
-            let Some(batch) = pending.outbox.remove(1) else {
-                break;
-            };
-            pending.outbox_bytes -= batch.body.len();
-            pending.spool_back(&batch);
+        // Behind the batch being sent, oldest first, while they are stale.
+        while pending.outbox.get(1).is_some_and(stale) {
+            if let Some(batch) = pending.outbox.remove(1) {
+                pending.spool_back(&batch);
+            }
         }
     }
 
@@ -169,6 +165,12 @@ enum Step {
 }
 
 impl Pending {
+    /// The outbox holds at most a few hundred batches: summing is cheaper than keeping a
+    /// count in step with every change.
+    fn outbox_bytes(&self) -> usize {
+        self.outbox.iter().map(|batch| batch.body.len()).sum()
+    }
+
     /// Every batch up to this one is delivered, spooled, rejected or dropped.
     fn settled(&self) -> u64 {
         self.outbox
@@ -310,7 +312,6 @@ impl Pending {
                 self.outbox.push_back(batch);
                 return;
             }
-            self.outbox_bytes -= batch.body.len();
             self.counters
                 .spooled
                 .fetch_add(batch.events as u64, Ordering::Relaxed);
@@ -326,15 +327,12 @@ impl Pending {
                 .fetch_add(events as u64, Ordering::Relaxed);
         }
         self.outbox.clear();
-        self.outbox_bytes = 0;
     }
 
     /// The batch at the head (from the outbox or the spool) is done with.
     fn remove_head(&mut self, from_outbox: bool) {
         if from_outbox {
-            if let Some(batch) = self.outbox.pop_front() {
-                self.outbox_bytes -= batch.body.len();
-            }
+            self.outbox.pop_front();
         } else {
             self.spool.remove_oldest();
         }
@@ -343,10 +341,7 @@ impl Pending {
     /// The head replaced by its two halves, in order.
     fn split_head(&mut self, from_outbox: bool, (first, second): (Batch, Batch)) {
         if from_outbox {
-            if let Some(batch) = self.outbox.pop_front() {
-                self.outbox_bytes -= batch.body.len();
-            }
-            self.outbox_bytes += first.body.len() + second.body.len();
+            self.outbox.pop_front();
             self.outbox.push_front(second);
             self.outbox.push_front(first);
             return;
@@ -406,4 +401,41 @@ fn jitter(backoff: Duration) -> Duration {
     let mut byte = [0u8; 1];
     let _ = getrandom::fill(&mut byte);
     backoff / 2 + backoff.mul_f64(f64::from(byte[0]) / 510.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Event;
+
+    fn batch(shared: &Shared) -> Batch {
+        Batch::of(shared.next_seq(), &[Event::new("REQUEST")])
+    }
+
+    /// A flush waits for the batches made before it, not for those made after.
+    #[test]
+    fn a_flush_is_settled_by_the_batches_made_before_it() {
+        let shared = Shared::new(
+            Spool::open(None, 0, Arc::default()),
+            1 << 20,
+            Arc::default(),
+        );
+        shared.add(batch(&shared));
+        let (done, mut settled) = oneshot::channel();
+        shared.when_settled(done);
+        shared.add(batch(&shared));
+        assert!(
+            settled.try_recv().is_err(),
+            "its batch is still in the outbox"
+        );
+        let mut pending = shared.lock();
+        pending.remove_head(true);
+        pending.answer_waiters();
+        drop(pending);
+        assert_eq!(
+            settled.try_recv(),
+            Ok(()),
+            "the later batch is not its business"
+        );
+    }
 }

@@ -313,6 +313,87 @@ async fn slow_answers_send_batches_to_the_spool_and_a_close_keeps_them() {
     assert_eq!((delivered, duplicated, unaccounted), (1000, 0, 0));
 }
 
+/// Clauses 2 and 11: without a spool, batches wait for a slow server in memory up to
+/// `outbox_max_bytes`, none lost; past the bound they are dropped, counted.
+#[tokio::test]
+async fn without_a_spool_a_slow_server_keeps_batches_in_memory_up_to_the_bound() {
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| {
+        Reply::StoreSlowly(Duration::from_millis(100))
+    })
+    .await;
+    let roomy = client(&server.url(), None)
+        .outbox_max_bytes(64 * 1024)
+        .build();
+    let sent = record(&roomy, "roomy", 0..500);
+    within(PATIENCE, "flush", roomy.flush()).await;
+    assert_eq!(
+        tally(&roomy.counters(), &server.stored(), &sent),
+        all_delivered(500)
+    );
+
+    let cramped = client(&server.url(), None).outbox_max_bytes(1).build();
+    let sent = record(&cramped, "cramped", 0..500);
+    within(PATIENCE, "flush", cramped.flush()).await;
+    let counters = cramped.counters();
+    let Tally {
+        delivered,
+        counted_lost,
+        unaccounted,
+        ..
+    } = tally(&counters, &server.stored(), &sent);
+    assert!(
+        delivered >= 50 && counters.dropped.load(Relaxed) > 0,
+        "{delivered} delivered"
+    );
+    assert_eq!((counted_lost as usize + delivered, unaccounted), (500, 0));
+}
+
+/// Clause 2: with a spool, a batch waits in memory behind the one being sent no longer
+/// than `max_age`, then moves to the spool.
+#[tokio::test]
+async fn a_batch_waits_in_memory_no_longer_than_max_age() {
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| {
+        Reply::StoreSlowly(Duration::from_secs(8))
+    })
+    .await;
+    let spool = scratch_dir("max-age");
+    let client = client(&server.url(), Some(&spool))
+        .max_age(Duration::from_millis(1500))
+        .timeout(Duration::from_secs(10))
+        .build();
+    record(&client, "young", 0..500);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(spooled_events(&spool), 0, "young batches wait in memory");
+    within(PATIENCE, "spooling", async {
+        while spooled_events(&spool) < 450 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(spooled_events(&spool), 450, "all but the batch being sent");
+}
+
+/// Clauses 3 and 13: batches are delivered oldest first, whichever way they went (memory
+/// or spool), and a close goes on delivering within `timeout`.
+#[tokio::test]
+async fn batches_arrive_in_order_and_a_close_delivers_within_its_timeout() {
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| {
+        Reply::StoreSlowly(Duration::from_millis(30))
+    })
+    .await;
+    let spool = scratch_dir("order");
+    let client = client(&server.url(), Some(&spool))
+        .outbox_max_bytes(4 * 1024)
+        .timeout(Duration::from_secs(20))
+        .build();
+    let sent = record(&client, "order", 0..1000);
+    let counters = client.counters();
+    within(PATIENCE, "shutdown", client.shutdown()).await;
+    assert_eq!(spooled_events(&spool), 0, "the close delivered the spool");
+    assert!(counters.spooled.load(Relaxed) > 0, "some went by the spool");
+    assert_eq!(server.stored(), sent, "in the order recorded, each once");
+}
+
 /// The spool's own words: a file that cannot be read back (one deleted under the client,
 /// one truncated) is set aside and counted, and the spool goes on with the rest.
 #[tokio::test]

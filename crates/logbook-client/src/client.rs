@@ -273,8 +273,12 @@ mod tests {
                 delivery::FIRST_BACKOFF.as_millis(),
                 delivery::MAX_BACKOFF.as_secs()
             ),
-            format!("after {} failures in a row", delivery::ATTEMPTS),
-            format!("At most {} KiB of an answer", transport::BODY_LIMIT / 1024),
+            format!("After {} failures in a row", delivery::ATTEMPTS),
+            format!("the first {} KiB are kept", transport::BODY_LIMIT / 1024),
+            format!(
+                "`Retry-After` (obeyed up to {} minutes)",
+                delivery::LONGEST_WAIT.as_secs() / 60
+            ),
         ];
         for words in stated {
             assert!(readme.contains(&words), "the README does not say: {words}");

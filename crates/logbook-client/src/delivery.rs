@@ -6,13 +6,15 @@
 //!
 //! - stored → counted as sent, less the events the answer names as rejected;
 //! - 429, 408, 5xx, no whole answer in time → the outbox goes to the spool, and the sender
-//!   waits the server's `Retry-After` or its own backoff with jitter, whichever is longer;
+//!   waits the server's `Retry-After` (up to [`LONGEST_WAIT`]) or its own backoff with
+//!   jitter, whichever is longer;
 //! - 413 → sent again in halves (a single event too large is counted as rejected);
 //! - 401 or 403 → kept, like a failure, until a key works; counted as unauthorized;
 //! - another 4xx → counted as rejected.
 //!
-//! Without a spool directory, a batch that finds the outbox full is dropped and counted,
-//! and after [`ATTEMPTS`] failures in a row the outbox is dropped and counted.
+//! A batch that can be kept nowhere (the outbox full or the spool in use, and the spool
+//! unable to take it) is dropped and counted; after [`ATTEMPTS`] failures in a row, so is
+//! what the spool could not take from the outbox.
 //!
 //! Disk work (spooling, reading the spool back) runs on tokio's blocking threads, so a
 //! slow disk never stalls the application's own tasks.
@@ -23,7 +25,10 @@ use std::{
     time::Duration,
 };
 
-use tokio::{sync::Notify, sync::oneshot, time::Instant};
+use tokio::{
+    sync::{Notify, oneshot, watch},
+    time::Instant,
+};
 
 use crate::{
     Counters,
@@ -32,10 +37,12 @@ use crate::{
     transport::{Outcome, Transport},
 };
 
-/// Failures in a row after which, with no spool to keep it in, the outbox is dropped.
+/// Failures in a row after which what the spool cannot take from the outbox is dropped.
 pub const ATTEMPTS: u32 = 3;
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` obeyed: a server asking for a day is asked again sooner.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(5 * 60);
 
 /// What is made but not yet delivered, and where the sender stands.
 pub struct Pending {
@@ -60,6 +67,8 @@ pub struct Shared {
     pending: Mutex<Pending>,
     /// A batch was added, a flush is waiting, or the client is closing.
     work: Notify,
+    /// When a closing client stops delivering, for the exchange under way to race.
+    closing: watch::Sender<Option<Instant>>,
 }
 
 impl Shared {
@@ -78,6 +87,7 @@ impl Shared {
                 counters,
             }),
             work: Notify::new(),
+            closing: watch::Sender::new(None),
         }
     }
 
@@ -118,10 +128,12 @@ impl Shared {
         if !pending.spool.has_dir() || !pending.spool.is_empty() {
             return;
         }
-        // Behind the batch being sent, oldest first, while they are stale.
-        while pending.outbox.get(1).is_some_and(stale) {
-            if let Some(batch) = pending.outbox.remove(1) {
-                pending.spool_back(&batch);
+        // Once the oldest waiting batch is stale, every one behind the batch being sent
+        // goes, in order: the outbox must stay older than everything spooled.
+        if pending.outbox.get(1).is_some_and(stale) {
+            let waiting: Vec<Batch> = pending.outbox.drain(1..).collect();
+            for batch in &waiting {
+                pending.spool_back(batch);
             }
         }
     }
@@ -140,8 +152,24 @@ impl Shared {
     /// No more batches will come: the sender goes on delivering for at most `grace`,
     /// then keeps the rest in the spool (or drops and counts it, with none) and stops.
     pub fn close(&self, grace: Duration) {
-        self.lock().closing_by = Some(Instant::now() + grace);
+        let by = Instant::now() + grace;
+        self.lock().closing_by = Some(by);
+        self.closing.send_replace(Some(by));
         self.work.notify_one();
+    }
+
+    /// Resolves once the client is closing and its time to deliver is up.
+    async fn out_of_time(&self) {
+        let mut closing = self.closing.subscribe();
+        loop {
+            let by = *closing.borrow_and_update();
+            if let Some(by) = by {
+                return tokio::time::sleep_until(by).await;
+            }
+            if closing.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
     }
 
     /// Runs `work` on the pending state on a blocking thread (it may touch the disk);
@@ -171,24 +199,25 @@ impl Pending {
         self.outbox.iter().map(|batch| batch.body.len()).sum()
     }
 
-    /// Every batch up to this one is delivered, spooled, rejected or dropped.
-    fn settled(&self) -> u64 {
-        self.outbox
-            .front()
-            .map_or(self.made, |batch| batch.seq.saturating_sub(1))
+    /// The first batch not yet settled (delivered, rejected or dropped — or, while the
+    /// server is away, kept for later); every batch before it is.
+    fn first_unsettled(&self) -> u64 {
+        if self.failures > 0 {
+            return u64::MAX;
+        }
+        // The outbox holds the oldest batches, the spool the next; those an earlier run
+        // left are numbered 0, before any of this run's.
+        let oldest = self.outbox.front().map(|batch| batch.seq);
+        oldest
+            .or_else(|| self.spool.oldest_seq())
+            .unwrap_or(self.made + 1)
     }
 
     fn answer_waiters(&mut self) {
-        // While the server is away, spooled counts as settled; while it answers, the
-        // spool is being delivered and a flush waits for that.
-        let settled = if self.spool.is_empty() || self.failures > 0 {
-            self.settled()
-        } else {
-            0
-        };
+        let first_unsettled = self.first_unsettled();
         let waiters = std::mem::take(&mut self.waiters);
         for (made, waiter) in waiters {
-            if made <= settled {
+            if made < first_unsettled {
                 let _ = waiter.send(());
             } else {
                 self.waiters.push((made, waiter));
@@ -281,7 +310,8 @@ impl Pending {
         if self.failures >= ATTEMPTS {
             self.drop_outbox("Logbook stayed unreachable and there is no spool to keep them in");
         }
-        let delay = jitter(self.backoff).max(retry_after.unwrap_or_default());
+        let asked = retry_after.unwrap_or_default().min(LONGEST_WAIT);
+        let delay = jitter(self.backoff).max(asked);
         self.quiet_until = Some(Instant::now() + delay);
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
@@ -346,11 +376,8 @@ impl Pending {
             self.outbox.push_front(first);
             return;
         }
-        self.spool.remove_oldest();
-        for half in [second, first] {
-            if let Err(error) = self.spool.push_front(&half) {
-                self.drop_batch(&half, &error);
-            }
+        for (half, error) in self.spool.split_oldest((first, second)) {
+            self.drop_batch(&half, &error);
         }
     }
 }
@@ -376,14 +403,18 @@ pub async fn run(shared: Arc<Shared>, transport: Transport) {
                 }
             }
             Step::Send(batch, from_outbox) => {
-                let outcome = transport
-                    .post(
-                        "/api/v1/events",
-                        batch.body.clone(),
-                        &batch.key,
-                        batch.events,
-                    )
-                    .await;
+                let exchange = transport.post(
+                    "/api/v1/events",
+                    batch.body.clone(),
+                    &batch.key,
+                    batch.events,
+                );
+                let outcome = tokio::select! {
+                    outcome = exchange => outcome,
+                    // Cut short by the close: the batch stays at the head, to be spooled
+                    // under its key.
+                    () = shared.out_of_time() => continue,
+                };
                 let settled = shared
                     .with_pending(move |pending| pending.settle(&batch, from_outbox, outcome))
                     .await;

@@ -22,6 +22,8 @@ const FIRST_PLACE: u64 = 1 << 40;
 
 struct Entry {
     place: u64,
+    /// The batch's number in this run; 0 for a batch an earlier run left.
+    seq: u64,
     key: String,
     events: usize,
     path: PathBuf,
@@ -30,6 +32,8 @@ struct Entry {
 
 pub struct Spool {
     dir: Option<PathBuf>,
+    /// Held while the spool is open: one client per directory.
+    _lock: Option<fs::File>,
     max_bytes: u64,
     bytes: u64,
     entries: VecDeque<Entry>,
@@ -52,15 +56,20 @@ impl Spool {
     /// nothing can be spooled.
     pub fn open(dir: Option<&Path>, max_bytes: u64, counters: Arc<Counters>) -> Self {
         let mut spool = Self {
-            dir: dir.map(Path::to_owned),
+            dir: None,
+            _lock: None,
             max_bytes,
             bytes: 0,
             entries: VecDeque::new(),
             counters,
         };
         let Some(dir) = dir else { return spool };
-        if let Err(error) = fs::create_dir_all(dir) {
-            tracing::warn!(%error, dir = %dir.display(), "cannot create the spool directory");
+        match lock(dir) {
+            Ok(lock) => (spool.dir, spool._lock) = (Some(dir.to_owned()), Some(lock)),
+            Err(error) => {
+                tracing::error!(%error, dir = %dir.display(), "the spool directory cannot be used: this client runs without a spool");
+                return spool;
+            }
         }
         let mut found = Vec::new();
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -76,6 +85,7 @@ impl Spool {
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             found.push(Entry {
                 place,
+                seq: 0,
                 key,
                 events,
                 path: entry.path(),
@@ -124,7 +134,7 @@ impl Spool {
         ));
         let temporary = path.with_extension("tmp");
         let written = (|| {
-            let mut file = fs::File::create(&temporary)?;
+            let mut file = private_file().open(&temporary)?;
             file.write_all(&batch.body)?;
             file.sync_all()?;
             fs::rename(&temporary, &path)?;
@@ -138,6 +148,7 @@ impl Spool {
         self.bytes += size;
         Ok(Entry {
             place,
+            seq: batch.seq,
             key: batch.key.clone(),
             events: batch.events,
             path,
@@ -153,7 +164,7 @@ impl Spool {
             match read_whole(&entry.path) {
                 Ok(body) => {
                     return Some(Batch {
-                        seq: 0,
+                        seq: entry.seq,
                         key: entry.key.clone(),
                         body,
                         events: entry.events,
@@ -191,12 +202,61 @@ impl Spool {
         );
     }
 
+    /// The number of the oldest batch spooled (0 for one an earlier run left).
+    pub fn oldest_seq(&self) -> Option<u64> {
+        self.entries.front().map(|entry| entry.seq)
+    }
+
+    /// Replaces the oldest batch by its two halves. The halves are written before the
+    /// original is removed: a crash between leaves both, and as the halves' keys are made
+    /// from the original's, a batch split twice is still stored once. A half that cannot
+    /// be written is handed back.
+    pub fn split_oldest(&mut self, (first, second): (Batch, Batch)) -> Vec<(Batch, SpoolError)> {
+        let mut unwritten = Vec::new();
+        let mut written = 0;
+        for half in [second, first] {
+            match self.push_front(&half) {
+                Ok(()) => written += 1,
+                Err(error) => unwritten.push((half, error)),
+            }
+        }
+        if let Some(original) = self.entries.remove(written) {
+            let _ = fs::remove_file(&original.path);
+            self.bytes = self.bytes.saturating_sub(original.size);
+        }
+        unwritten
+    }
+
     pub fn remove_oldest(&mut self) {
         if let Some(entry) = self.entries.pop_front() {
             let _ = fs::remove_file(&entry.path);
             self.bytes = self.bytes.saturating_sub(entry.size);
         }
     }
+}
+
+/// Creates the directory (private) and takes its lock file, or says why not.
+fn lock(dir: &Path) -> std::io::Result<fs::File> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    let lock = private_file().truncate(false).open(dir.join(".lock"))?;
+    lock.try_lock().map_err(|error| match error {
+        fs::TryLockError::WouldBlock => std::io::Error::other("another client is using it"),
+        fs::TryLockError::Error(error) => error,
+    })?;
+    Ok(lock)
+}
+
+/// Spooled events are the application's: readable by its user alone.
+fn private_file() -> fs::OpenOptions {
+    let mut options = fs::OpenOptions::new();
+    options.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 /// `{place}-{key}_{events}.ndjson.gz`
@@ -216,4 +276,78 @@ fn read_whole(path: &Path) -> Result<Bytes, String> {
     )
     .map_err(|e| format!("not a whole gzip file: {e}"))?;
     Ok(Bytes::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Event;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("logbook-spool-{name}-{}", uuid::Uuid::new_v4()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn one_client_at_a_time_uses_a_spool_directory() {
+        let dir = scratch("lock");
+        let first = Spool::open(Some(&dir), 1 << 20, Arc::default());
+        let second = Spool::open(Some(&dir), 1 << 20, Arc::default());
+        assert!(first.has_dir() && !second.has_dir());
+        drop(first);
+        assert!(
+            Spool::open(Some(&dir), 1 << 20, Arc::default()).has_dir(),
+            "free once closed"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn spooled_events_are_readable_by_their_user_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("private").join("nested");
+        let mut spool = Spool::open(Some(&dir), 1 << 20, Arc::default());
+        spool
+            .push_back(&Batch::of(1, &[Event::new("REQUEST")]))
+            .unwrap();
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            assert_eq!(mode(&entry.path()), 0o600, "{}", entry.path().display());
+        }
+    }
+
+    #[test]
+    fn a_split_batch_leaves_its_halves_in_its_place() {
+        let dir = scratch("split");
+        let mut spool = Spool::open(Some(&dir), 1 << 20, Arc::default());
+        let events: Vec<Event> = (0..4)
+            .map(|i| Event::new("REQUEST").message(format!("m{i}")))
+            .collect();
+        let (first, later) = (Batch::of(1, &events), Batch::of(2, &events[..1]));
+        spool.push_back(&first).unwrap();
+        spool.push_back(&later).unwrap();
+        assert!(spool.split_oldest(first.halves().unwrap()).is_empty());
+        let keys: Vec<String> = std::iter::from_fn(|| {
+            let batch = spool.oldest()?;
+            spool.remove_oldest();
+            Some(batch.key)
+        })
+        .collect();
+        assert_eq!(
+            keys,
+            [
+                format!("{}.1", first.key),
+                format!("{}.2", first.key),
+                later.key
+            ]
+        );
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "only the lock is left"
+        );
+    }
 }

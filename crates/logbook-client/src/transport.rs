@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
@@ -60,13 +60,13 @@ impl Transport {
         }
     }
 
-    /// The request's answer: status, `Retry-After`, and at most `limit` bytes of body
-    /// (a longer body is cut to nothing), all within the exchange timeout.
+    /// The request's answer: status, `Retry-After`, and the body's first `limit` bytes
+    /// (with whether there was more, left unread), all within the exchange timeout.
     async fn exchange(
         &self,
         request: Request<Full<Bytes>>,
         limit: usize,
-    ) -> Result<(StatusCode, Option<Duration>, Option<Bytes>), String> {
+    ) -> Result<(StatusCode, Option<Duration>, Head), String> {
         let exchange = async {
             let response = self
                 .http
@@ -80,12 +80,7 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let body = Limited::new(response.into_body(), limit)
-                .collect()
-                .await
-                .ok()
-                .map(|body| body.to_bytes());
-            Ok((status, retry_after, body))
+            Ok((status, retry_after, head(response.into_body(), limit).await))
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
@@ -109,11 +104,11 @@ impl Transport {
             .header("idempotency-key", idempotency_key)
             .body(Full::new(gzipped))
             .expect("a valid request");
-        let (status, retry_after, body) = match self.exchange(request, BODY_LIMIT).await {
-            Ok(answer) => answer,
-            Err(_) => return Outcome::Retry(None),
-        };
-        let body = body.unwrap_or_default();
+        let (status, retry_after, Head { bytes: body, .. }) =
+            match self.exchange(request, BODY_LIMIT).await {
+                Ok(answer) => answer,
+                Err(_) => return Outcome::Retry(None),
+            };
         match status {
             s if s.is_success() => Outcome::Delivered {
                 rejected: events.saturating_sub(accepted(&body).unwrap_or(events)),
@@ -139,12 +134,46 @@ impl Transport {
             .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
             .body(Full::new(Bytes::new()))
             .expect("a valid request");
-        let (status, _, body) = self.exchange(request, READ_LIMIT).await?;
-        let body = body.ok_or_else(|| format!("the answer is longer than {READ_LIMIT} bytes"))?;
+        let (status, _, head) = self.exchange(request, READ_LIMIT).await?;
+        if head.cut {
+            return Err(format!("the answer is longer than {READ_LIMIT} bytes"));
+        }
+        let body = head.bytes;
         if !status.is_success() {
             return Err(format!("{status}: {}", excerpt(&body)));
         }
         serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+}
+
+/// The start of an answer's body.
+struct Head {
+    bytes: Bytes,
+    /// More followed, and was not read.
+    cut: bool,
+}
+
+/// Reads `body` up to `limit` bytes and no further. A body that breaks off is taken as
+/// far as it came.
+async fn head(mut body: hyper::body::Incoming, limit: usize) -> Head {
+    let mut bytes = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let room = limit - bytes.len();
+        if data.len() > room {
+            bytes.extend_from_slice(&data[..room]);
+            return Head {
+                bytes: bytes.into(),
+                cut: true,
+            };
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Head {
+        bytes: bytes.into(),
+        cut: false,
     }
 }
 

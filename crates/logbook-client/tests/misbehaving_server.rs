@@ -221,21 +221,25 @@ async fn a_refused_key_keeps_the_batch_until_a_key_works() {
 /// refused with another 4xx is counted as rejected whole.
 #[tokio::test]
 async fn refused_events_are_counted_as_rejected() {
-    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, attempt| {
+    // The third batch's answer names 40 events, more than its first 4 KiB hold.
+    let long: Vec<String> = (110..150).map(|n| format!("refused-{n}")).collect();
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), move |_, attempt| {
         if attempt.ids.iter().any(|id| id == "refused-60") {
             Reply::Status(400, None)
+        } else if attempt.ids.iter().any(|id| id == "refused-110") {
+            Reply::StoreRejecting(long.clone())
         } else {
             Reply::StoreRejecting(vec!["refused-3".into(), "refused-7".into()])
         }
     })
     .await;
     let client = client(&server.url(), None).build();
-    let sent = record(&client, "refused", 0..100);
+    let sent = record(&client, "refused", 0..150);
     within(PATIENCE, "flush", client.flush()).await;
     let counters = client.counters();
     assert_eq!(
         (counters.sent.load(Relaxed), counters.rejected.load(Relaxed)),
-        (48, 52)
+        (48 + 10, 52 + 40)
     );
     let Tally {
         delivered,
@@ -243,7 +247,7 @@ async fn refused_events_are_counted_as_rejected() {
         unaccounted,
         ..
     } = tally(&client.counters(), &server.stored(), &sent);
-    assert_eq!((delivered, duplicated, unaccounted), (48, 0, 0));
+    assert_eq!((delivered, duplicated, unaccounted), (58, 0, 0));
 }
 
 /// Clause 12: without a spool, three failures in a row drop the outbox, counted, and
@@ -256,8 +260,15 @@ async fn without_a_spool_three_failures_drop_and_count() {
     .await;
     let client = client(&server.url(), None).build();
     let sent = record(&client, "nowhere", 0..100);
+    // While Logbook is away, what waits for it is settled for a flush.
     within(PATIENCE, "flush", client.flush()).await;
     let counters = client.counters();
+    within(PATIENCE, "the third failure", async {
+        while counters.dropped.load(Relaxed) < 100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
     within(PATIENCE, "shutdown", client.shutdown()).await;
     assert_eq!(server.attempts().len(), 3);
     let Tally {
@@ -373,12 +384,14 @@ async fn a_batch_waits_in_memory_no_longer_than_max_age() {
     assert_eq!(spooled_events(&spool), 450, "all but the batch being sent");
 }
 
-/// Clauses 3 and 13: batches are delivered oldest first, whichever way they went (memory
-/// or spool), and a close goes on delivering within `timeout`.
+/// Clauses 3 and 13, and flush: batches are delivered oldest first, whichever way they
+/// went (memory, spool, back to the spool after a failure); a flush waits for its own;
+/// a close goes on delivering within `timeout`.
 #[tokio::test]
 async fn batches_arrive_in_order_and_a_close_delivers_within_its_timeout() {
-    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| {
-        Reply::StoreSlowly(Duration::from_millis(30))
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |n, _| match n {
+        0 => Reply::Status(503, None),
+        _ => Reply::StoreSlowly(Duration::from_millis(30)),
     })
     .await;
     let spool = scratch_dir("order");
@@ -386,12 +399,107 @@ async fn batches_arrive_in_order_and_a_close_delivers_within_its_timeout() {
         .outbox_max_bytes(4 * 1024)
         .timeout(Duration::from_secs(20))
         .build();
-    let sent = record(&client, "order", 0..1000);
+    let mut sent = record(&client, "first", 0..300);
+    within(PATIENCE, "the failure", async {
+        while server.attempts().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    sent.extend(record(&client, "order", 0..700));
+    within(PATIENCE, "the spool's delivery", async {
+        while client.counters().sent.load(Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    within(PATIENCE, "flush", client.flush()).await;
+    let stored = server.stored();
+    assert_eq!(
+        stored.len(),
+        1000,
+        "the flush waited for every event before it"
+    );
+    sent.extend(record(&client, "last", 0..500));
     let counters = client.counters();
     within(PATIENCE, "shutdown", client.shutdown()).await;
     assert_eq!(spooled_events(&spool), 0, "the close delivered the spool");
     assert!(counters.spooled.load(Relaxed) > 0, "some went by the spool");
     assert_eq!(server.stored(), sent, "in the order recorded, each once");
+}
+
+/// Clause 13 and shutdown: an exchange under way when the close's time is up is cut
+/// short, and its batch kept under its key, stored once when sent again.
+#[tokio::test]
+async fn a_close_cuts_short_an_exchange_when_its_time_is_up() {
+    let slow = Arc::new(AtomicBool::new(true));
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), {
+        let slow = slow.clone();
+        move |_, _| match slow.load(Relaxed) {
+            true => Reply::StoreSlowly(Duration::from_millis(2500)),
+            false => Reply::Store,
+        }
+    })
+    .await;
+    let spool = scratch_dir("cut-short");
+    let client = client(&server.url(), Some(&spool))
+        .timeout(Duration::from_secs(3))
+        .build();
+    let sent = record(&client, "cut", 0..500);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let counters = client.counters();
+    let closed = std::time::Instant::now();
+    within(PATIENCE, "shutdown", client.shutdown()).await;
+    let took = closed.elapsed();
+    // The second exchange starts about 2 s into the close and would end 2.5 s later.
+    assert!(
+        took < Duration::from_millis(4000),
+        "the close took {took:?}"
+    );
+    assert_eq!(counters.dropped.load(Relaxed), 0);
+    let delivered_then = counters.sent.load(Relaxed) as usize;
+    assert_eq!(spooled_events(&spool) + delivered_then, 500);
+
+    slow.store(false, Relaxed);
+    let next_run = self::client(&server.url(), Some(&spool)).build();
+    within(PATIENCE, "flush", next_run.flush()).await;
+    let Tally {
+        delivered,
+        duplicated,
+        unaccounted,
+        ..
+    } = tally(&counters, &server.stored(), &sent);
+    assert_eq!((delivered, duplicated, unaccounted), (500, 0, 0));
+}
+
+/// Flush under load: events recorded after a flush do not hold it up, however slow the
+/// server and however much is spooled.
+#[tokio::test]
+async fn a_flush_under_steady_load_waits_only_for_what_came_before_it() {
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| {
+        Reply::StoreSlowly(Duration::from_millis(300))
+    })
+    .await;
+    let spool = scratch_dir("steady");
+    let client = client(&server.url(), Some(&spool)).build();
+    let before = record(&client, "before", 0..10);
+    let load = tokio::spawn({
+        let client = client.clone();
+        async move {
+            for round in 0.. {
+                record(&client, &format!("load-{round}"), 0..50);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    within(PATIENCE, "flush", client.flush()).await;
+    load.abort();
+    let stored = server.stored();
+    assert!(
+        before.iter().all(|id| stored.contains(id)),
+        "its own events are in"
+    );
 }
 
 /// The spool's own words: a file that cannot be read back (one deleted under the client,
@@ -462,6 +570,11 @@ fn a_full_disk_drops_and_counts_and_says_why() {
         .status()
         .is_ok_and(|status| status.success());
     if !can_mount {
+        // Where user namespaces are off this cannot be tested; in CI it must be.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI cannot mount a tmpfs: this test must run there"
+        );
         eprintln!("cannot mount a tmpfs here (no unshare or user namespaces): not tested");
         return;
     }

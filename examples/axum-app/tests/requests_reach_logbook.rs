@@ -149,7 +149,10 @@ async fn nothing_is_lost_or_doubled_across_an_outage_and_a_restart() {
     drive(app, 3_000..7_000).await;
     first.flush().await;
     let (sent, _, spooled, dropped) = first.counters().snapshot();
-    assert_eq!((sent, spooled - spooled_while_up, dropped), (3_000, 4_000, 0));
+    assert_eq!(
+        (sent, spooled - spooled_while_up, dropped),
+        (3_000, 4_000, 0)
+    );
 
     // The application restarts (its spool stays on disk), and Logbook comes back.
     app_task.abort();

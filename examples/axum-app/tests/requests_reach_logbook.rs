@@ -48,12 +48,32 @@ impl Server {
 }
 
 /// The example app on any port, its events going to `logbook`.
-async fn example(client: Client) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+async fn example(client: Client) -> (SocketAddr, Example) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let app = logbook_example_axum::app(client).into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (address, task)
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopped.cancelled_owned())
+            .await
+            .unwrap()
+    });
+    (address, Example { stop, task })
+}
+
+struct Example {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Example {
+    /// Returns once every connection is closed: nothing holds the app's client any more.
+    async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.unwrap();
+    }
 }
 
 /// GET /items/{n} for every n in `range`, eight at a time, each with its own request id.
@@ -154,8 +174,9 @@ async fn nothing_is_lost_or_doubled_across_an_outage_and_a_restart() {
         (3_000, 4_000, 0)
     );
 
-    // The application restarts (its spool stays on disk), and Logbook comes back.
-    app_task.abort();
+    // The application restarts (its spool stays on disk), and Logbook comes back. Its
+    // last handle on the client goes with it, which closes the client and its spool.
+    app_task.stop().await;
     first.shutdown().await;
     let (server, _, _) = logbook(&db, address).await;
     let second = client(address, &key, &spool);

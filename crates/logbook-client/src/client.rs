@@ -80,9 +80,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest an event waits for its batch to fill (default 1 s).
+    /// The longest an event waits for its batch to fill (default 1 s; at least 4 ms).
     pub fn max_age(mut self, age: Duration) -> Self {
-        self.settings.max_age = age;
+        self.settings.max_age = age.max(Duration::from_millis(4));
         self
     }
 
@@ -238,6 +238,15 @@ impl Client {
 mod tests {
     use super::*;
     use crate::{delivery, transport};
+
+    /// A zero max_age would make the collector's timer panic and stop delivery.
+    #[test]
+    fn max_age_has_a_floor() {
+        let settings = Client::builder("http://127.0.0.1:1", "lbk_x")
+            .max_age(Duration::ZERO)
+            .settings;
+        assert_eq!(settings.max_age, Duration::from_millis(4));
+    }
 
     /// The contract in the README names the defaults; they must be the code's.
     #[test]

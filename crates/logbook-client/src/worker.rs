@@ -28,7 +28,9 @@ impl Collector {
     pub async fn run(self, mut commands: mpsc::Receiver<Command>) {
         let mut batch: Vec<Event> = Vec::new();
         let mut deadline: Option<Instant> = None;
-        let mut stale_check = tokio::time::interval(self.max_age);
+        // Checked four times per max_age: a batch moves to the spool between one and one
+        // and a quarter max_age after it was made, never before (the crash window).
+        let mut stale_check = tokio::time::interval(self.max_age / 4);
         stale_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let command = tokio::select! {

@@ -342,7 +342,8 @@ async fn without_a_spool_a_slow_server_keeps_batches_in_memory_up_to_the_bound()
         all_delivered(500)
     );
 
-    let cramped = client(&server.url(), None).outbox_max_bytes(1).build();
+    // Room for a few of the ten batches: those wait and arrive, the rest are dropped.
+    let cramped = client(&server.url(), None).outbox_max_bytes(1024).build();
     let sent = record(&cramped, "cramped", 0..500);
     within(PATIENCE, "flush", cramped.flush()).await;
     let counters = cramped.counters();
@@ -353,27 +354,28 @@ async fn without_a_spool_a_slow_server_keeps_batches_in_memory_up_to_the_bound()
         ..
     } = tally(&counters, &server.stored(), &sent);
     assert!(
-        delivered >= 50 && counters.dropped.load(Relaxed) > 0,
+        delivered > 50 && counters.dropped.load(Relaxed) > 0,
         "{delivered} delivered"
     );
     assert_eq!((counted_lost as usize + delivered, unaccounted), (500, 0));
 }
 
-/// Clause 2: with a spool, a batch waits in memory behind the one being sent no longer
-/// than `max_age`, then moves to the spool.
+/// Clause 2: with a spool, a batch waits in memory behind the one being sent for
+/// `max_age`, no less (the spool is for what has waited), then moves to the spool.
 #[tokio::test]
 async fn a_batch_waits_in_memory_no_longer_than_max_age() {
     let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| {
-        Reply::StoreSlowly(Duration::from_secs(8))
+        Reply::StoreSlowly(Duration::from_secs(15))
     })
     .await;
     let spool = scratch_dir("max-age");
     let client = client(&server.url(), Some(&spool))
-        .max_age(Duration::from_millis(1500))
-        .timeout(Duration::from_secs(10))
+        .max_age(Duration::from_secs(4))
+        .timeout(Duration::from_secs(20))
         .build();
     record(&client, "young", 0..500);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Past several checks of the outbox, none of its batches yet as old as max_age.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(spooled_events(&spool), 0, "young batches wait in memory");
     within(PATIENCE, "spooling", async {
         while spooled_events(&spool) < 450 {
@@ -396,7 +398,7 @@ async fn batches_arrive_in_order_and_a_close_delivers_within_its_timeout() {
     .await;
     let spool = scratch_dir("order");
     let client = client(&server.url(), Some(&spool))
-        .outbox_max_bytes(4 * 1024)
+        .outbox_max_bytes(1024)
         .timeout(Duration::from_secs(20))
         .build();
     let mut sent = record(&client, "first", 0..300);

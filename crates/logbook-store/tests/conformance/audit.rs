@@ -58,6 +58,133 @@ pub async fn appends_make_one_gapless_chain_per_tenant(store: Arc<dyn Store>) {
     );
 }
 
+/// Each condition of an audit search selects exactly its events, and they all combine.
+pub async fn audit_search_applies_every_condition(store: Arc<dyn Store>) {
+    use logbook_model::audit::AuditQuery;
+
+    let tenant = TenantId::new();
+    let parser = AuditParser::default();
+    let now = chrono::Utc::now();
+    // (actor, action, resource type, resource id, hours ago)
+    let rows = [
+        ("u-1", "create", "invoice", "inv-1", 5),
+        ("u-1", "update", "invoice", "inv-1", 4),
+        ("u-2", "update", "invoice", "inv-2", 3),
+        ("u-2", "delete", "customer", "c-1", 2),
+        ("u-3", "audit_trail_read", "audit_trail", "all", 1),
+    ];
+    let events = rows
+        .iter()
+        .map(|(actor, action, kind, id, hours)| {
+            let at = now - chrono::Duration::hours(*hours);
+            let raw = json!({
+                "action": action, "resource_type": kind, "resource_id": id, "actor_id": actor,
+                "occurred_at": at.to_rfc3339(),
+            });
+            parser.parse_json(tenant, &raw.to_string(), now).unwrap()
+        })
+        .collect();
+    store.append_audit(tenant, events).await.unwrap();
+    // Another tenant's events never answer.
+    let other = TenantId::new();
+    store
+        .append_audit(other, audit_events(other, 3))
+        .await
+        .unwrap();
+
+    let all = AuditQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let seqs = |query: AuditQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .search_audit(tenant, &query)
+                .await
+                .unwrap()
+                .iter()
+                .map(|event| event.seq)
+                .collect::<Vec<_>>()
+        }
+    };
+    let hours_ago = |hours| Some(now - chrono::Duration::hours(hours));
+    let cases = [
+        ("none", all.clone(), vec![5, 4, 3, 2, 1]),
+        (
+            "actor",
+            AuditQuery {
+                actor_id: Some("u-2".into()),
+                ..all.clone()
+            },
+            vec![4, 3],
+        ),
+        (
+            "actions",
+            AuditQuery {
+                actions: vec!["create".into(), "delete".into()],
+                ..all.clone()
+            },
+            vec![4, 1],
+        ),
+        (
+            "reads hidden",
+            AuditQuery {
+                hide_reads: true,
+                ..all.clone()
+            },
+            vec![4, 3, 2, 1],
+        ),
+        (
+            "resource type",
+            AuditQuery {
+                resource_type: Some("invoice".into()),
+                ..all.clone()
+            },
+            vec![3, 2, 1],
+        ),
+        (
+            "resource id",
+            AuditQuery {
+                resource_id: Some("inv-1".into()),
+                ..all.clone()
+            },
+            vec![2, 1],
+        ),
+        (
+            "from, inclusive",
+            AuditQuery {
+                from: hours_ago(3),
+                ..all.clone()
+            },
+            vec![5, 4, 3],
+        ),
+        (
+            "to, exclusive",
+            AuditQuery {
+                to: hours_ago(3),
+                ..all.clone()
+            },
+            vec![2, 1],
+        ),
+        (
+            "combined",
+            AuditQuery {
+                actor_id: Some("u-1".into()),
+                actions: vec!["update".into()],
+                resource_type: Some("invoice".into()),
+                from: hours_ago(6),
+                to: hours_ago(1),
+                ..all.clone()
+            },
+            vec![2],
+        ),
+    ];
+    for (name, query, expected) in cases {
+        assert_eq!(seqs(query).await, expected, "{name}");
+    }
+}
+
 /// Raw SQL straight into the database, as an attacker with database access would.
 enum Raw {
     Sqlite(PathBuf),
@@ -133,6 +260,28 @@ async fn every_tampering_is_found(store: Arc<dyn Store>, raw: Raw) {
         assert_eq!(bad.seq, *seq, "{name}: {}", bad.reason);
         assert!(bad.reason.contains(reason), "{name}: {}", bad.reason);
     }
+
+    // A verification that starts after its first row needs the row before, to link to.
+    let tenant = TenantId::new();
+    store
+        .append_audit(tenant, audit_events(tenant, 5))
+        .await
+        .unwrap();
+    raw.execute(
+        tenant,
+        "DELETE FROM audit_events WHERE tenant_id = {tenant} AND seq = 2",
+    )
+    .await;
+    let result = store
+        .verify_audit(tenant, 3, None, Vec::new())
+        .await
+        .unwrap();
+    let bad = result.first_bad.expect("the row before the range is gone");
+    assert_eq!(
+        (bad.seq, bad.reason.as_str()),
+        (2, "seq 2 is missing"),
+        "a partial verification whose previous row is deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,4 +44,5 @@ conformance!(
     anonymize::old_events_of_a_type_are_anonymized,
     audit::appends_make_one_gapless_chain_per_tenant,
     audit::audit_numbers_survive_storage,
+    audit::audit_search_applies_every_condition,
 );

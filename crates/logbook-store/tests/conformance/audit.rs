@@ -3,6 +3,7 @@
 
 use std::{path::PathBuf, sync::Arc};
 
+use chrono::Timelike;
 use logbook_model::{TenantId, audit::AuditParser};
 use logbook_store::{Store, StoreLocation, testing};
 use serde_json::json;
@@ -183,6 +184,39 @@ pub async fn audit_search_applies_every_condition(store: Arc<dyn Store>) {
     for (name, query, expected) in cases {
         assert_eq!(seqs(query).await, expected, "{name}");
     }
+}
+
+/// The keyring keeps each trusted key once, its time of trust, and its retirement.
+pub async fn the_keyring_remembers_trust_and_retirement(store: Arc<dyn Store>) {
+    let (first, second) = ("a1".repeat(32), "b2".repeat(32));
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    store.trust_signing_key(&first).await.unwrap();
+    store.trust_signing_key(&second).await.unwrap();
+    let trusted = store.keyring().await.unwrap().0;
+    let mut ids: Vec<_> = trusted.iter().map(|key| key.key_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, [first.clone(), second.clone()]);
+    assert!(
+        trusted
+            .iter()
+            .all(|key| key.added_at >= before && key.retired_at.is_none())
+    );
+
+    let retired_at = chrono::Utc::now().with_nanosecond(0).unwrap();
+    assert!(store.retire_signing_key(&first, retired_at).await.unwrap());
+    assert!(
+        !store
+            .retire_signing_key(&"c3".repeat(32), retired_at)
+            .await
+            .unwrap()
+    );
+    // Trusting a key again changes nothing: a retired key stays retired.
+    store.trust_signing_key(&first).await.unwrap();
+    let trusted = store.keyring().await.unwrap().0;
+    assert_eq!(trusted.len(), 2, "{trusted:?}");
+    let of = |id: &str| trusted.iter().find(|key| key.key_id == id).unwrap().clone();
+    assert_eq!(of(&first).retired_at, Some(retired_at));
+    assert_eq!(of(&second).retired_at, None);
 }
 
 /// Raw SQL straight into the database, as an attacker with database access would.

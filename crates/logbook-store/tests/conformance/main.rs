@@ -45,4 +45,5 @@ conformance!(
     audit::appends_make_one_gapless_chain_per_tenant,
     audit::audit_numbers_survive_storage,
     audit::audit_search_applies_every_condition,
+    audit::the_keyring_remembers_trust_and_retirement,
 );

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use logbook_store::{ItemOutcome, Store, StoreError};
-use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc, oneshot};
+use logbook_store::{ItemOutcome, Store, StoreError, WriteItem};
+use tokio::sync::{Mutex, mpsc};
 
 use super::Job;
 use crate::config::IDEMPOTENCY_WINDOW;
@@ -15,52 +15,58 @@ pub async fn run(
     max_batch_events: usize,
 ) {
     while let Some(jobs) = next_batch(&queue, max_batch_events).await {
-        let (items, waiting): (Vec<_>, Vec<_>) = jobs
-            .into_iter()
-            .map(|job| (job.item, (job.reply, job.permit)))
-            .unzip();
-        let since = Utc::now() - IDEMPOTENCY_WINDOW;
-        let items = Arc::new(items);
-        match store.append(items.clone(), since).await {
-            Ok(outcomes) => {
-                for (outcome, (reply, _permit)) in outcomes.into_iter().zip(waiting) {
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            // Storage is down: every request of the batch gets the same answer (503).
-            Err(error @ StoreError::Unavailable(_)) => answer_all(waiting, error),
-            // Something in the batch was refused. Requests share a batch only to share a
-            // commit, so one request's bad data must not fail the others: store each alone.
-            Err(error) if items.len() > 1 => {
-                tracing::warn!(%error, requests = items.len(), "an ingest batch failed; storing its requests one by one");
-                let items = Arc::try_unwrap(items).unwrap_or_else(|shared| shared.as_ref().clone());
-                for (item, (reply, _permit)) in items.into_iter().zip(waiting) {
-                    let result = store.append(Arc::new(vec![item]), since).await;
-                    let _ = reply.send(result.map(|mut outcomes| outcomes.remove(0)).map_err(
-                        |error| {
-                            tracing::warn!(%error, "an ingest request failed");
-                            Arc::new(error)
-                        },
-                    ));
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "an ingest request failed");
-                answer_all(waiting, error);
-            }
+        let mut items = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut permits = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            items.push(job.item);
+            replies.push(job.reply);
+            permits.push(job.permit);
+        }
+        let results = store_batch(store.as_ref(), items).await;
+        // The queue's room comes back before anyone hears their answer, so a client
+        // that sends again as soon as it is answered finds the room there.
+        drop(permits);
+        for (reply, result) in replies.into_iter().zip(results) {
+            let _ = reply.send(result);
         }
     }
 }
 
-type Waiting = (
-    oneshot::Sender<Result<ItemOutcome, Arc<StoreError>>>,
-    OwnedSemaphorePermit,
-);
+type Answer = Result<ItemOutcome, Arc<StoreError>>;
 
-fn answer_all(waiting: Vec<Waiting>, error: StoreError) {
-    let error = Arc::new(error);
-    for (reply, _permit) in waiting {
-        let _ = reply.send(Err(error.clone()));
+/// Stores the requests of a batch in one transaction: an answer for each, in order.
+async fn store_batch(store: &dyn Store, items: Vec<WriteItem>) -> Vec<Answer> {
+    let since = Utc::now() - IDEMPOTENCY_WINDOW;
+    let requests = items.len();
+    let items = Arc::new(items);
+    match store.append(items.clone(), since).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        // Storage is down: every request of the batch gets the same answer (503).
+        Err(error @ StoreError::Unavailable(_)) => vec![Err(Arc::new(error)); requests],
+        // Something in the batch was refused. Requests share a batch only to share a
+        // commit, so one request's bad data must not fail the others: store each alone.
+        Err(error) if requests > 1 => {
+            tracing::warn!(%error, requests, "an ingest batch failed; storing its requests one by one");
+            let items = Arc::try_unwrap(items).unwrap_or_else(|shared| shared.as_ref().clone());
+            let mut answers = Vec::with_capacity(requests);
+            for item in items {
+                let result = store.append(Arc::new(vec![item]), since).await;
+                answers.push(
+                    result
+                        .map(|mut outcomes| outcomes.remove(0))
+                        .map_err(|error| {
+                            tracing::warn!(%error, "an ingest request failed");
+                            Arc::new(error)
+                        }),
+                );
+            }
+            answers
+        }
+        Err(error) => {
+            tracing::warn!(%error, "an ingest request failed");
+            vec![Err(Arc::new(error))]
+        }
     }
 }
 

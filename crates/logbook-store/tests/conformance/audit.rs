@@ -219,6 +219,130 @@ pub async fn the_keyring_remembers_trust_and_retirement(store: Arc<dyn Store>) {
     assert_eq!(of(&second).retired_at, None);
 }
 
+/// Every tenant's chain head, as the checkpointer reads them.
+pub async fn audit_heads_name_every_chain(store: Arc<dyn Store>) {
+    let (a, b) = (TenantId::new(), TenantId::new());
+    let a_events = store.append_audit(a, audit_events(a, 3)).await.unwrap();
+    let b_events = store.append_audit(b, audit_events(b, 2)).await.unwrap();
+    let mut heads = store.audit_heads().await.unwrap();
+    heads.retain(|(tenant, _, _)| *tenant == a || *tenant == b);
+    heads.sort_by_key(|(_, seq, _)| *seq);
+    assert_eq!(
+        heads,
+        [
+            (b, 2, b_events[1].hash.clone()),
+            (a, 3, a_events[2].hash.clone())
+        ]
+    );
+}
+
+/// A signed checkpoint is kept once per seq, read back per tenant, and held against the
+/// chain by verification.
+pub async fn checkpoints_are_kept_and_held_against_the_chain(store: Arc<dyn Store>) {
+    use ed25519_dalek::{Signer, SigningKey};
+    use logbook_model::{audit::checkpoint::Checkpoint, hex};
+
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let key_id = hex::encode(key.verifying_key().as_bytes());
+    store.trust_signing_key(&key_id).await.unwrap();
+    let tenant = TenantId::new();
+    let events = store
+        .append_audit(tenant, audit_events(tenant, 4))
+        .await
+        .unwrap();
+    let signed = |seq: i64, hash: &str, seconds: i64| {
+        let mut checkpoint = Checkpoint {
+            tenant_id: tenant,
+            seq,
+            hash: hash.to_owned(),
+            count: seq,
+            time: chrono::DateTime::from_timestamp(1_767_000_000 + seconds, 0).unwrap(),
+            key_id: key_id.clone(),
+            signature: String::new(),
+        };
+        let signature = key.sign(checkpoint.signed_text().as_bytes());
+        checkpoint.signature = hex::encode(&signature.to_bytes());
+        checkpoint
+    };
+    let at_two = signed(2, &events[1].hash, 0);
+    store.add_checkpoint(at_two.clone()).await.unwrap();
+    store
+        .add_checkpoint(signed(2, &events[1].hash, 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.checkpoints(tenant).await.unwrap(),
+        [at_two],
+        "one per seq: the first"
+    );
+    assert!(store.checkpoints(TenantId::new()).await.unwrap().is_empty());
+    let verified = store
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
+    assert!(verified.ok, "{verified:?}");
+
+    // A checkpoint that signed another hash at seq 3: the chain no longer agrees with it.
+    store
+        .add_checkpoint(signed(3, &events[0].hash, 0))
+        .await
+        .unwrap();
+    let verified = store
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        verified.first_bad.map(|bad| bad.seq),
+        Some(3),
+        "the stored checkpoint is held against the chain"
+    );
+}
+
+/// What one actor did: events, days active, first and last, failures.
+pub async fn actor_summary_counts_one_actor(store: Arc<dyn Store>) {
+    let tenant = TenantId::new();
+    let parser = AuditParser::default();
+    let now = chrono::Utc::now();
+    let day = chrono::Duration::days(1);
+    // (actor, outcome, when)
+    let rows = [
+        ("u-1", "success", now - day * 2),
+        (
+            "u-1",
+            "failure",
+            now - day * 2 + chrono::Duration::minutes(1),
+        ),
+        ("u-1", "success", now - day),
+        ("u-2", "failure", now),
+    ];
+    let events = rows
+        .iter()
+        .map(|(actor, outcome, at)| {
+            let raw = json!({
+                "action": "update", "resource_type": "invoice", "resource_id": "inv-1",
+                "actor_id": actor, "outcome": outcome, "occurred_at": at.to_rfc3339(),
+            });
+            parser.parse_json(tenant, &raw.to_string(), now).unwrap()
+        })
+        .collect::<Vec<_>>();
+    let (first_seen, last_seen) = (events[0].occurred_at, events[2].occurred_at);
+    store.append_audit(tenant, events).await.unwrap();
+    let summary = store.actor_summary(tenant, "u-1").await.unwrap();
+    assert_eq!(
+        (
+            summary.total,
+            summary.failures,
+            summary.first_seen,
+            summary.last_seen
+        ),
+        (3, 1, Some(first_seen), Some(last_seen))
+    );
+    // The first two, a minute apart, may straddle midnight: two days or three, never one.
+    assert!((2..=3).contains(&summary.active_days), "{summary:?}");
+    let nobody = store.actor_summary(tenant, "u-9").await.unwrap();
+    assert_eq!((nobody.total, nobody.first_seen), (0, None));
+}
+
 /// Raw SQL straight into the database, as an attacker with database access would.
 enum Raw {
     Sqlite(PathBuf),

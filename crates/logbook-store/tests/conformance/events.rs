@@ -410,3 +410,25 @@ pub async fn skip_offsets_the_page(store: Arc<dyn Store>) {
     assert_eq!(ids(&last.items), ids(&newest_first[22..]));
     assert_eq!(last.next_cursor, None);
 }
+
+/// The ingest benchmark's reference path (one INSERT per event, seed 000's way) stores
+/// the very event it is given, so the benchmark compares like with like.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_one_insert_per_event_stores_the_event() {
+    let url = logbook_store::testing::fresh_postgres_url().await;
+    let store = logbook_store::postgres::PgStore::connect(&url, Default::default())
+        .await
+        .unwrap();
+    let client = store.client().await.unwrap();
+    let tenant = TenantId::new();
+    // Today: the store makes the partitions around now when it opens.
+    let today = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
+    let mut e = event(tenant, "AUTH_FAILURE", today);
+    e.user_id = Some("user-9".into());
+    e.metadata = Some(json!({"attempt": 3}));
+    let inserted = logbook_store::postgres::insert_single(&client, &e)
+        .await
+        .unwrap();
+    assert_eq!(inserted, 1);
+    assert_eq!(store.get_event(tenant, e.id).await.unwrap(), Some(e));
+}

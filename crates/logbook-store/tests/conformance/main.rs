@@ -46,4 +46,7 @@ conformance!(
     audit::audit_numbers_survive_storage,
     audit::audit_search_applies_every_condition,
     audit::the_keyring_remembers_trust_and_retirement,
+    audit::audit_heads_name_every_chain,
+    audit::checkpoints_are_kept_and_held_against_the_chain,
+    audit::actor_summary_counts_one_actor,
 );

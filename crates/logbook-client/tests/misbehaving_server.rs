@@ -504,6 +504,28 @@ async fn a_flush_under_steady_load_waits_only_for_what_came_before_it() {
     );
 }
 
+/// Clause 13 and shutdown: closed while Logbook is away, the client does not spend its
+/// `timeout` retrying; it keeps everything in the spool and stops.
+#[tokio::test]
+async fn a_close_while_logbook_is_away_keeps_everything_and_stops() {
+    let address = closed_address().await;
+    let spool = scratch_dir("away-close");
+    let client = client(&format!("http://{address}"), Some(&spool))
+        .timeout(Duration::from_secs(30))
+        .build();
+    record(&client, "kept", 0..200);
+    let counters = client.counters();
+    let started = std::time::Instant::now();
+    within(PATIENCE, "shutdown", client.shutdown()).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the close waited {:?}, as if Logbook might still answer",
+        started.elapsed()
+    );
+    assert_eq!(spooled_events(&spool), 200);
+    assert_eq!(counters.dropped.load(Relaxed), 0);
+}
+
 /// The spool's own words: a file that cannot be read back (one deleted under the client,
 /// one truncated) is set aside and counted, and the spool goes on with the rest.
 #[tokio::test]

@@ -155,6 +155,12 @@ async fn retry_after_and_backoff_are_waited_live_and_from_the_spool() {
             "backoff {backoff_ms} ms: {gaps:?}"
         );
     }
+    // Each wait is drawn from half the backoff to all of it; the last, from 1.6 s to
+    // 3.2 s, with as much again for a slow machine.
+    assert!(
+        gaps[5] < Duration::from_millis(6400),
+        "the jitter stays within the backoff: {gaps:?}"
+    );
     assert!(
         at.len() == 7
             && server

@@ -135,3 +135,48 @@ pub async fn an_expired_key_is_forgotten(store: Arc<dyn Store>) {
         None
     );
 }
+
+/// An audit append retried under its key is stored once, and the retry is told the seqs
+/// the first one got.
+pub async fn a_retried_audit_append_answers_with_its_first_seqs(store: Arc<dyn Store>) {
+    let tenant = TenantId::new();
+    let since = now() - Duration::hours(24);
+    let parser = logbook_model::audit::AuditParser::default();
+    let audit_item = |response: &str| {
+        WriteItem {
+        audit: (0..2)
+            .map(|i| {
+                let raw = serde_json::json!({
+                    "action": "update", "resource_type": "invoice", "resource_id": format!("inv-{i}"),
+                });
+                parser
+                    .parse_json(tenant, &raw.to_string(), chrono::Utc::now())
+                    .unwrap()
+            })
+            .collect(),
+        idempotency: Some(IdempotencyRecord {
+            key: "audit:k1".into(),
+            response: response.into(),
+        }),
+        ..WriteItem::events(tenant, Vec::new())
+    }
+    };
+    let seqs = Some(logbook_store::SeqRange { first: 1, last: 2 });
+    let first = store
+        .append(vec![audit_item("first")].into(), since)
+        .await
+        .unwrap();
+    assert_eq!(first, vec![ItemOutcome::Stored { audit: seqs }]);
+    let again = store
+        .append(vec![audit_item("second")].into(), since)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![ItemOutcome::Duplicate {
+            response: "first".into(),
+            audit: seqs,
+        }]
+    );
+    assert_eq!(store.audit_head(tenant).await.unwrap().0, 2, "stored once");
+}

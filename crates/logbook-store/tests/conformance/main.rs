@@ -40,6 +40,7 @@ conformance!(
     idempotency::a_key_is_stored_once,
     idempotency::a_key_repeated_in_one_batch_is_stored_once,
     idempotency::an_expired_key_is_forgotten,
+    idempotency::a_retried_audit_append_answers_with_its_first_seqs,
     keys::tenants_and_keys,
     anonymize::old_events_of_a_type_are_anonymized,
     audit::appends_make_one_gapless_chain_per_tenant,

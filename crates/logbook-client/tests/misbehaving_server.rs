@@ -328,6 +328,77 @@ async fn slow_answers_send_batches_to_the_spool_and_a_close_keeps_them() {
         ..
     } = tally(&counters, &server.stored(), &sent);
     assert_eq!((delivered, duplicated, unaccounted), (1000, 0, 0));
+    assert_eq!(
+        server.stored(),
+        sent,
+        "in the order recorded, across the restart"
+    );
+}
+
+/// Clause 3: batches that waited in memory behind a failed attempt go to the spool ahead
+/// of nothing and in their order, and the next run sends them in that order.
+#[tokio::test]
+async fn spooled_batches_keep_their_order_across_a_restart() {
+    let away = Arc::new(AtomicBool::new(true));
+    let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), {
+        let away = away.clone();
+        move |n, _| match (n, away.load(Relaxed)) {
+            (0, _) => Reply::StoreAndDribble,
+            (_, true) => Reply::Status(503, None),
+            (_, false) => Reply::Store,
+        }
+    })
+    .await;
+    let spool = scratch_dir("restart-order");
+    // Nothing is old enough to leave memory before the first attempt fails.
+    let first_run = client(&server.url(), Some(&spool))
+        .max_age(Duration::from_secs(30))
+        .build();
+    let sent = record(&first_run, "ordered", 0..500);
+    let counters = first_run.counters();
+    within(PATIENCE, "the first attempt's failure", async {
+        while counters.retried.load(Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    within(PATIENCE, "shutdown", first_run.shutdown()).await;
+    assert_eq!(spooled_events(&spool), 500);
+
+    away.store(false, Relaxed);
+    let next_run = client(&server.url(), Some(&spool)).build();
+    within(PATIENCE, "flush", next_run.flush()).await;
+    assert_eq!(server.stored(), sent, "in the order recorded, each once");
+}
+
+/// Clause 3: the spool holds no more than `spool_max_bytes`; what it cannot take is
+/// dropped and counted (clause 12), none lost unaccounted.
+#[tokio::test]
+async fn the_spool_holds_no_more_than_its_bound() {
+    let address = closed_address().await;
+    let spool = scratch_dir("bounded");
+    let bound = 1500;
+    let client = client(&format!("http://{address}"), Some(&spool))
+        .spool_max_bytes(bound)
+        .build();
+    record(&client, "bounded", 0..500);
+    let counters = client.counters();
+    within(PATIENCE, "every event kept or dropped", async {
+        while spooled_events(&spool) + (counters.dropped.load(Relaxed) as usize) < 500 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let size: u64 = batch_files(&spool)
+        .iter()
+        .map(|file| std::fs::metadata(file).unwrap().len())
+        .sum();
+    assert!(size <= bound, "{size} bytes spooled");
+    assert!(spooled_events(&spool) > 0 && counters.dropped.load(Relaxed) > 0);
+    assert_eq!(
+        spooled_events(&spool) + counters.dropped.load(Relaxed) as usize,
+        500
+    );
 }
 
 /// Clauses 2 and 11: without a spool, batches wait for a slow server in memory up to
@@ -562,6 +633,9 @@ async fn unreadable_spool_files_are_set_aside_and_the_rest_is_sent() {
         std::fs::read_dir(spool.join("quarantine")).unwrap().count(),
         1
     );
+    // The spool's files are named in the order of their batches: the two set aside were
+    // the oldest, and the rest arrived in the order recorded.
+    assert_eq!(server.stored()[..400], sent[100..]);
     let sent: Vec<String> = sent.into_iter().chain(later).collect();
     let Tally {
         delivered,

@@ -174,3 +174,26 @@ async fn readiness_is_the_wrapped_services() {
     let ready = tokio::time::timeout(Duration::from_millis(200), service.ready()).await;
     assert!(ready.is_err(), "ready while the wrapped service is not");
 }
+
+/// A 4xx answer is no success; anything below 400 is.
+#[tokio::test]
+async fn success_ends_at_the_first_client_error() {
+    for (status, success) in [(399, true), (400, false)] {
+        let server = Misbehaving::start("127.0.0.1:0".parse().unwrap(), |_, _| Reply::Store).await;
+        let client = Client::builder(&server.url(), "lbk_test").build();
+        let app = Router::new()
+            .route(
+                "/",
+                axum::routing::get(
+                    move || async move { http::StatusCode::from_u16(status).unwrap() },
+                ),
+            )
+            .layer(LogbookLayer::new(client.clone()));
+        let request = Request::get("/").body(Body::empty()).unwrap();
+        let event = the_event_of(app, request, &client, &server).await;
+        assert_eq!(
+            (&event["response_status_code"], &event["success"]),
+            (&serde_json::json!(status), &serde_json::json!(success))
+        );
+    }
+}

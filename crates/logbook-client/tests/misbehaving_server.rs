@@ -14,7 +14,10 @@ use std::{
 };
 
 use logbook_client::Client;
-use support::{Misbehaving, Reply, Tally, closed_address, record, scratch_dir, tally, within};
+use support::{
+    Misbehaving, ReadAnswer, Reply, Tally, answer_reads, closed_address, record, scratch_dir,
+    tally, within,
+};
 
 /// Long enough for a slow machine, short enough to call a hang a hang.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -121,6 +124,29 @@ async fn an_answer_without_end_is_read_no_further_than_its_limit() {
         tally(&client.counters(), &server.stored(), &sent),
         all_delivered(200)
     );
+}
+
+/// A query's answer is read whole up to 16 MiB, and one without end is cut off there
+/// with an error, not read into memory for ever.
+#[tokio::test]
+async fn a_query_answer_is_read_up_to_sixteen_mebibytes() {
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let large = answer_reads(ReadAnswer::Json(format!(
+        r#"{{"total":7,"pad":"{padding}"}}"#
+    )))
+    .await;
+    let client = client(&format!("http://{large}"), None).build();
+    let summary = within(PATIENCE, "a large answer", client.summary(24)).await;
+    assert_eq!(summary.unwrap()["total"], 7, "two MiB are read whole");
+
+    let endless = answer_reads(ReadAnswer::Endless).await;
+    let client = self::client(&format!("http://{endless}"), None)
+        .timeout(Duration::from_secs(30))
+        .build();
+    let error = within(PATIENCE, "an endless answer", client.summary(24))
+        .await
+        .unwrap_err();
+    assert!(error.contains("longer than 16777216 bytes"), "{error}");
 }
 
 /// Clause 5: `Retry-After` is waited, live and when the spool is sent again; without one

@@ -336,3 +336,49 @@ pub async fn within<T>(
         .await
         .unwrap_or_else(|_| panic!("{what} did not finish within {limit:?}: the client hangs"))
 }
+
+/// How [`answer_reads`] answers every request.
+#[derive(Clone)]
+pub enum ReadAnswer {
+    /// `200`, a JSON body of this text.
+    Json(String),
+    /// `200`, then a chunked body that never ends.
+    Endless,
+}
+
+/// A read route that answers every request the same way; its address.
+pub async fn answer_reads(answer: ReadAnswer) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if stream.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                match answer {
+                    ReadAnswer::Json(body) => {
+                        let whole = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = stream.write_all(whole.as_bytes()).await;
+                    }
+                    ReadAnswer::Endless => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                        while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+                    }
+                }
+            });
+        }
+    });
+    address
+}

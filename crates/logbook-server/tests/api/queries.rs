@@ -24,6 +24,10 @@ pub async fn bad_parameters_name_the_parameter(backend: Backend) {
         ("/api/v1/logs/daily?days=1000", "days"),
         ("/api/v1/logs/by-country?days=3", "days"),
         ("/api/v1/logs/failed-auth?ip=1.2.3.4&minutes=0", "minutes"),
+        (
+            "/api/v1/logs/failed-auth?ip=1.2.3.4&minutes=10081",
+            "minutes",
+        ),
         ("/api/v1/logs/failed-auth?ip=nope", "ip"),
     ];
     for (path, parameter) in cases {
@@ -307,6 +311,7 @@ pub async fn route_windows_count_from_now(backend: Backend) {
     assert_eq!(count("minutes=10").await, 1);
     assert_eq!(count("minutes=30").await, 2);
     assert_eq!(count("").await, 1, "15 minutes by default");
+    assert_eq!(count("minutes=10080").await, 2, "a week at most");
     let recent = |minutes: i64| {
         let path = format!("/api/v1/logs/actions/failed/recent?minutes={minutes}");
         let app = &app;

@@ -42,11 +42,45 @@ pub async fn fresh_postgres_url() -> String {
     crate::location::with_database(&base, &name)
 }
 
+const SCRATCH_PREFIX: &str = "logbook-test-";
+
 /// A path for a new SQLite file in a fresh temporary directory.
 pub fn temp_sqlite_path() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("logbook-test-{}", Uuid::new_v4().simple()));
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(remove_ended_runs_files);
+    let dir = std::env::temp_dir().join(format!(
+        "{SCRATCH_PREFIX}{}-{}",
+        std::process::id(),
+        Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir.join("logbook.db")
+}
+
+/// Removes the directories of test processes that have ended. A test leaves its files
+/// (a failed one's are worth a look), so each run clears what earlier runs left: many
+/// runs in a row, as mutation testing makes, would otherwise fill the disk.
+fn remove_ended_runs_files() {
+    // Only where a live process can be told from an ended one.
+    if !std::path::Path::new("/proc/self").exists() {
+        return;
+    }
+    let entries = std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(SCRATCH_PREFIX)
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Every event of `event_type` in the operator tenant, page by page.

@@ -34,12 +34,74 @@ pub async fn fresh_postgres_url() -> String {
         panic!("PostgreSQL tests need a server: cannot connect to {base}: {e} (run scripts/test, which starts one)")
     });
     tokio::spawn(connection);
-    let name = format!("{DATABASE_PREFIX}{}", Uuid::new_v4().simple());
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SWEPT.swap(true, std::sync::atomic::Ordering::Relaxed) && is_local(&base) {
+        drop_ended_runs_databases(&client).await;
+    }
+    let name = format!(
+        "{DATABASE_PREFIX}{}_{}",
+        std::process::id(),
+        Uuid::new_v4().simple()
+    );
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
     crate::location::with_database(&base, &name)
+}
+
+/// Whether the server runs on this machine, so the process ids in its test databases'
+/// names are this machine's.
+fn is_local(url: &str) -> bool {
+    url.parse::<tokio_postgres::Config>().is_ok_and(|config| {
+        config.get_hosts().iter().all(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => {
+                name == "localhost"
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            tokio_postgres::config::Host::Unix(_) => true,
+        })
+    })
+}
+
+/// Drops the test databases of test processes that have ended (see
+/// [`remove_ended_runs_files`]); one still in use cannot be dropped and stays.
+async fn drop_ended_runs_databases(client: &tokio_postgres::Client) {
+    let Ok(rows) = client
+        .query(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+            &[&DATABASE_PREFIX],
+        )
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let Some((pid, id)) = name
+            .strip_prefix(DATABASE_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+        else {
+            continue;
+        };
+        // The name goes into SQL as an identifier (it cannot be a parameter): only names
+        // of exactly the shape made above.
+        let well_formed = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if well_formed && pid.parse().is_ok_and(process_ended) {
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await;
+        }
+    }
+}
+
+/// Only where a live process can be told from an ended one (`/proc`) is any process said
+/// to have ended.
+fn process_ended(pid: u32) -> bool {
+    std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 const SCRATCH_PREFIX: &str = "logbook-test-";
@@ -61,10 +123,6 @@ pub fn temp_sqlite_path() -> PathBuf {
 /// (a failed one's are worth a look), so each run clears what earlier runs left: many
 /// runs in a row, as mutation testing makes, would otherwise fill the disk.
 fn remove_ended_runs_files() {
-    // Only where a live process can be told from an ended one.
-    if !std::path::Path::new("/proc/self").exists() {
-        return;
-    }
     let entries = std::fs::read_dir(std::env::temp_dir())
         .into_iter()
         .flatten();
@@ -77,7 +135,7 @@ fn remove_ended_runs_files() {
         else {
             continue;
         };
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if process_ended(pid) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

@@ -130,14 +130,16 @@ async fn an_answer_without_end_is_read_no_further_than_its_limit() {
 /// with an error, not read into memory for ever.
 #[tokio::test]
 async fn a_query_answer_is_read_up_to_sixteen_mebibytes() {
-    let padding = "x".repeat(2 * 1024 * 1024);
-    let large = answer_reads(ReadAnswer::Json(format!(
-        r#"{{"total":7,"pad":"{padding}"}}"#
-    )))
-    .await;
-    let client = client(&format!("http://{large}"), None).build();
-    let summary = within(PATIENCE, "a large answer", client.summary(24)).await;
-    assert_eq!(summary.unwrap()["total"], 7, "two MiB are read whole");
+    let limit = 16 * 1024 * 1024;
+    for size in [2 * 1024 * 1024, limit] {
+        let padding = "x".repeat(size - r#"{"total":7,"pad":""}"#.len());
+        let body = format!(r#"{{"total":7,"pad":"{padding}"}}"#);
+        assert_eq!(body.len(), size);
+        let large = answer_reads(ReadAnswer::Json(body)).await;
+        let client = client(&format!("http://{large}"), None).build();
+        let summary = within(PATIENCE, "a large answer", client.summary(24)).await;
+        assert_eq!(summary.unwrap()["total"], 7, "{size} bytes are read whole");
+    }
 
     let endless = answer_reads(ReadAnswer::Endless).await;
     let client = self::client(&format!("http://{endless}"), None)
@@ -147,6 +149,21 @@ async fn a_query_answer_is_read_up_to_sixteen_mebibytes() {
         .await
         .unwrap_err();
     assert!(error.contains("longer than 16777216 bytes"), "{error}");
+}
+
+/// A query Logbook refuses fails with the status and the start of its explanation.
+#[tokio::test]
+async fn a_refused_query_says_why() {
+    let detail = r#"{"title":"Forbidden","detail":"this key may not read"}"#;
+    let refusing = answer_reads(ReadAnswer::Status(403, detail.into())).await;
+    let client = client(&format!("http://{refusing}"), None).build();
+    let error = within(PATIENCE, "a refusal", client.summary(24))
+        .await
+        .unwrap_err();
+    assert!(
+        error.starts_with("403") && error.contains(detail),
+        "{error}"
+    );
 }
 
 /// Clause 5: `Retry-After` is waited, live and when the spool is sent again; without one
@@ -420,7 +437,10 @@ async fn the_spool_holds_no_more_than_its_bound() {
         .map(|file| std::fs::metadata(file).unwrap().len())
         .sum();
     assert!(size <= bound, "{size} bytes spooled");
-    assert!(spooled_events(&spool) > 0 && counters.dropped.load(Relaxed) > 0);
+    assert!(
+        spooled_events(&spool) > 50 && counters.dropped.load(Relaxed) > 0,
+        "several batches fit, not all"
+    );
     assert_eq!(
         spooled_events(&spool) + counters.dropped.load(Relaxed) as usize,
         500

@@ -342,6 +342,8 @@ pub async fn within<T>(
 pub enum ReadAnswer {
     /// `200`, a JSON body of this text.
     Json(String),
+    /// This status, with this text as its body.
+    Status(u16, String),
     /// `200`, then a chunked body that never ends.
     Endless,
 }
@@ -363,12 +365,9 @@ pub async fn answer_reads(answer: ReadAnswer) -> SocketAddr {
                     head.push(byte[0]);
                 }
                 match answer {
-                    ReadAnswer::Json(body) => {
-                        let whole = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        let _ = stream.write_all(whole.as_bytes()).await;
+                    ReadAnswer::Json(body) => answer_whole(&mut stream, 200, &body).await,
+                    ReadAnswer::Status(status, body) => {
+                        answer_whole(&mut stream, status, &body).await;
                     }
                     ReadAnswer::Endless => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
@@ -381,4 +380,13 @@ pub async fn answer_reads(answer: ReadAnswer) -> SocketAddr {
         }
     });
     address
+}
+
+async fn answer_whole(stream: &mut TcpStream, status: u16, body: &str) {
+    let head = format!(
+        "HTTP/1.1 {status} Answer\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body.as_bytes()).await;
 }

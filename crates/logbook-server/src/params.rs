@@ -151,3 +151,28 @@ impl Params {
         Self::new(pairs)?.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::new(
+            pairs
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn booleans_are_spelled_as_words_or_digits() {
+        for (value, expected) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            let got = params(&[("success", value)]).bool("success").unwrap();
+            assert_eq!(got, Some(expected), "success={value}");
+        }
+        assert_eq!(params(&[("success", "")]).bool("success").unwrap(), None);
+        assert!(params(&[("success", "yes")]).bool("success").is_err());
+    }
+}

@@ -24,10 +24,17 @@ pub const UNKNOWN_TTL: Duration = Duration::from_secs(5);
 pub const WATCH_EVERY: Duration = Duration::from_millis(500);
 const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Default)]
 pub struct KeyCache {
     known: RwLock<HashMap<[u8; 32], Entry>>,
     unknown: RwLock<HashMap<[u8; 32], Instant>>,
+    known_for: Duration,
+    unknown_for: Duration,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::remembering(TTL, UNKNOWN_TTL)
+    }
 }
 
 struct Entry {
@@ -45,6 +52,17 @@ pub enum Cached {
 }
 
 impl KeyCache {
+    /// A cache that serves a known key for `known_for` and answers an unknown one for
+    /// `unknown_for` before asking the store again.
+    pub fn remembering(known_for: Duration, unknown_for: Duration) -> Self {
+        Self {
+            known: RwLock::default(),
+            unknown: RwLock::default(),
+            known_for,
+            unknown_for,
+        }
+    }
+
     pub fn get(&self, hash: &[u8; 32]) -> Cached {
         if let Some(entry) = self.known.read().expect("key cache lock").get(hash) {
             let live = entry.fresh_until > Instant::now()
@@ -88,7 +106,7 @@ impl KeyCache {
             hash,
             Entry {
                 principal,
-                fresh_until: Instant::now() + TTL,
+                fresh_until: Instant::now() + self.known_for,
                 expires_at,
             },
         );
@@ -99,7 +117,7 @@ impl KeyCache {
         if unknown.len() >= MAX_ENTRIES {
             unknown.clear();
         }
-        unknown.insert(hash, Instant::now() + UNKNOWN_TTL);
+        unknown.insert(hash, Instant::now() + self.unknown_for);
     }
 
     /// Watches the store's count of key changes until `stop`, starting the cache over
@@ -133,6 +151,51 @@ mod tests {
     use logbook_model::{Scopes, TenantId};
 
     use super::*;
+
+    fn principal() -> Principal {
+        Principal {
+            key_id: uuid::Uuid::new_v4(),
+            tenant: TenantId::new(),
+            scopes: Scopes::all(),
+        }
+    }
+
+    #[test]
+    fn entries_are_served_only_while_fresh() {
+        let cache = KeyCache::remembering(Duration::from_millis(200), Duration::from_millis(200));
+        let (known, unknown) = ([1; 32], [2; 32]);
+        cache.insert(known, principal(), None);
+        cache.insert_unknown(unknown);
+        assert!(matches!(cache.get(&known), Cached::Known(_)));
+        assert!(matches!(cache.get(&unknown), Cached::Unknown));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(
+            matches!(cache.get(&known), Cached::Miss),
+            "a known key is looked up again once its entry is stale"
+        );
+        assert!(
+            matches!(cache.get(&unknown), Cached::Miss),
+            "an unknown key is asked about again after a while"
+        );
+    }
+
+    #[test]
+    fn a_key_is_served_until_it_expires() {
+        let cache = KeyCache::default();
+        let (later, earlier) = ([1; 32], [2; 32]);
+        cache.insert(
+            later,
+            principal(),
+            Some(Utc::now() + chrono::Duration::hours(1)),
+        );
+        cache.insert(
+            earlier,
+            principal(),
+            Some(Utc::now() - chrono::Duration::seconds(1)),
+        );
+        assert!(matches!(cache.get(&later), Cached::Known(_)));
+        assert!(matches!(cache.get(&earlier), Cached::Miss));
+    }
 
     #[test]
     fn unknown_keys_are_remembered_briefly_and_changes_start_over() {

@@ -222,23 +222,46 @@ mod faulty {
 
     use super::FaultyStore;
     use crate::{
-        ApiKey, ItemOutcome, Lease, NewApiKey, Result, Store, StoreError, Tenant, WriteItem,
+        ApiKey, AuditStore, EventStore, ItemOutcome, KeyStore, Lease, LifecycleStore, NewApiKey,
+        Result, RollupStore, StoreError, Tenant, WriteItem,
     };
 
     #[async_trait]
-    impl Store for FaultyStore {
+    impl LifecycleStore for FaultyStore {
         fn backend(&self) -> &'static str {
             self.inner.backend()
         }
+
         async fn ping(&self) -> Result<()> {
             self.inner.ping().await
         }
+
         async fn maintain(&self) -> Result<()> {
             self.inner.maintain().await
         }
+
         async fn try_lead(&self, job: &'static str) -> Result<Option<Box<dyn Lease>>> {
             self.inner.try_lead(job).await
         }
+
+        async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64> {
+            self.inner.purge_idempotency_keys(before).await
+        }
+
+        async fn anonymize(
+            &self,
+            event_type: &EventType,
+            before: DateTime<Utc>,
+            pseudonymizer: &Pseudonymizer,
+        ) -> Result<u64> {
+            self.inner
+                .anonymize(event_type, before, pseudonymizer)
+                .await
+        }
+    }
+
+    #[async_trait]
+    impl EventStore for FaultyStore {
         async fn append(
             &self,
             items: Arc<Vec<WriteItem>>,
@@ -255,6 +278,7 @@ mod faulty {
             }
             self.inner.append(items, idempotency_since).await
         }
+
         async fn idempotent_response(
             &self,
             tenant: TenantId,
@@ -263,35 +287,22 @@ mod faulty {
         ) -> Result<Option<String>> {
             self.inner.idempotent_response(tenant, key, since).await
         }
-        async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64> {
-            self.inner.purge_idempotency_keys(before).await
-        }
+
         async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> Result<Page> {
             self.inner.list_events(tenant, query).await
         }
+
         async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
             self.inner.get_event(tenant, id).await
         }
-        async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
-            self.inner.summary(tenant, since).await
+
+        async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
+            self.inner.list_access(tenant, query).await
         }
-        async fn hourly(
-            &self,
-            tenant: TenantId,
-            first: DateTime<Utc>,
-        ) -> Result<Vec<HourlyBucket>> {
-            self.inner.hourly(tenant, first).await
-        }
-        async fn daily(&self, tenant: TenantId, first: DateTime<Utc>) -> Result<Vec<DailyBucket>> {
-            self.inner.daily(tenant, first).await
-        }
-        async fn by_country(
-            &self,
-            tenant: TenantId,
-            since: DateTime<Utc>,
-        ) -> Result<Vec<CountryCount>> {
-            self.inner.by_country(tenant, since).await
-        }
+    }
+
+    #[async_trait]
+    impl RollupStore for FaultyStore {
         async fn count_failed_auth(
             &self,
             tenant: TenantId,
@@ -299,16 +310,38 @@ mod faulty {
         ) -> Result<i64> {
             self.inner.count_failed_auth(tenant, query).await
         }
-        async fn anonymize(
-            &self,
-            event_type: &EventType,
-            before: DateTime<Utc>,
-            pseudonymizer: &Pseudonymizer,
-        ) -> Result<u64> {
-            self.inner
-                .anonymize(event_type, before, pseudonymizer)
-                .await
+
+        async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
+            self.inner.summary(tenant, since).await
         }
+
+        async fn hourly(
+            &self,
+            tenant: TenantId,
+            first: DateTime<Utc>,
+        ) -> Result<Vec<HourlyBucket>> {
+            self.inner.hourly(tenant, first).await
+        }
+
+        async fn daily(&self, tenant: TenantId, first: DateTime<Utc>) -> Result<Vec<DailyBucket>> {
+            self.inner.daily(tenant, first).await
+        }
+
+        async fn by_country(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<CountryCount>> {
+            self.inner.by_country(tenant, since).await
+        }
+
+        async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
+            self.inner.action_stats(tenant).await
+        }
+    }
+
+    #[async_trait]
+    impl AuditStore for FaultyStore {
         async fn verify_audit(
             &self,
             tenant: TenantId,
@@ -320,6 +353,7 @@ mod faulty {
                 .verify_audit(tenant, from_seq, to_seq, witnessed)
                 .await
         }
+
         async fn audit_range(
             &self,
             tenant: TenantId,
@@ -331,9 +365,11 @@ mod faulty {
                 .audit_range(tenant, from_seq, to_seq, limit)
                 .await
         }
+
         async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
             self.inner.audit_head(tenant).await
         }
+
         async fn search_audit(
             &self,
             tenant: TenantId,
@@ -341,57 +377,70 @@ mod faulty {
         ) -> Result<Vec<AuditEvent>> {
             self.inner.search_audit(tenant, query).await
         }
+
         async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
             self.inner.actor_summary(tenant, actor_id).await
         }
-        async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
-            self.inner.action_stats(tenant).await
-        }
+
         async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {
             self.inner.audit_heads().await
         }
+
         async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
             self.inner.add_checkpoint(checkpoint).await
         }
+
         async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
             self.inner.checkpoints(tenant).await
         }
+
         async fn trust_signing_key(&self, key_id: &str) -> Result<()> {
             self.inner.trust_signing_key(key_id).await
         }
+
         async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
             self.inner.retire_signing_key(key_id, at).await
         }
+
         async fn keyring(&self) -> Result<Keyring> {
             self.inner.keyring().await
         }
-        async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
-            self.inner.list_access(tenant, query).await
-        }
+    }
+
+    #[async_trait]
+    impl KeyStore for FaultyStore {
         async fn create_tenant(&self, name: &str) -> Result<Tenant> {
             self.inner.create_tenant(name).await
         }
+
         async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
             self.inner.tenant_by_name(name).await
         }
+
         async fn list_tenants(&self) -> Result<Vec<Tenant>> {
             self.inner.list_tenants().await
         }
+
         async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey> {
             self.inner.create_api_key(key).await
         }
+
         async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
             self.inner.api_key_by_hash(hash).await
         }
+
         async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
             self.inner.list_api_keys(tenant).await
         }
+
         async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
             self.inner.revoke_api_key(tenant, id).await
         }
+
         async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
             self.inner.record_key_use(uses).await
         }
+
         async fn key_changes(&self) -> Result<i64> {
             self.inner.key_changes().await
         }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, GenericClient};
 use futures_util::pin_mut;
@@ -22,8 +23,8 @@ use tokio_postgres::{
 };
 use uuid::Uuid;
 
-use super::{column, db, events::Where};
-use crate::{Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
+use super::{PgStore, column, db, events::Where};
+use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
 
 /// The chain heads of `tenants` (sorted), made if missing and locked for the rest of
 /// the transaction: several servers appending to one chain still make one chain.
@@ -470,4 +471,71 @@ fn read(r: &Row) -> Result<AuditEvent> {
         prev_hash: column(r, 26)?,
         hash: column(r, 27)?,
     })
+}
+
+#[async_trait]
+impl AuditStore for PgStore {
+    async fn verify_audit(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: Option<i64>,
+        witnessed: Vec<Checkpoint>,
+    ) -> Result<Verification> {
+        let mut client = self.tenant_client(tenant).await?;
+        super::audit::verify(&mut client, tenant, from_seq, to_seq, witnessed).await
+    }
+
+    async fn audit_range(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>> {
+        super::audit::range(
+            &self.tenant_client(tenant).await?,
+            tenant,
+            from_seq,
+            to_seq,
+            limit,
+        )
+        .await
+    }
+
+    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
+        super::audit::head(&self.client().await?, tenant).await
+    }
+
+    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        super::audit::search(&self.tenant_client(tenant).await?, tenant, query).await
+    }
+
+    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
+        super::audit::actor_summary(&self.tenant_client(tenant).await?, tenant, actor_id).await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {
+        super::audit::heads(&self.client().await?).await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
+        super::audit::add_checkpoint(&self.client().await?, &checkpoint).await
+    }
+
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+        super::audit::checkpoints(&self.client().await?, tenant).await
+    }
+
+    async fn trust_signing_key(&self, key_id: &str) -> Result<()> {
+        super::audit::trust_signing_key(&self.client().await?, key_id).await
+    }
+
+    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
+        super::audit::retire_signing_key(&self.client().await?, key_id, at).await
+    }
+
+    async fn keyring(&self) -> Result<Keyring> {
+        super::audit::keyring(&self.client().await?).await
+    }
 }

@@ -1,13 +1,21 @@
 //! Reading events back: filtered, keyset-paged lists and lookups by id.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Client;
-use logbook_model::{Event, EventQuery, EventType, Page, TenantId, event::created_at_window};
+use logbook_model::{
+    Event, EventQuery, EventType, Page, TenantId,
+    access::{AccessPage, AccessQuery},
+    event::created_at_window,
+};
 use tokio_postgres::{Row, types::ToSql};
 use uuid::Uuid;
 
-use super::{column, db};
+use super::{PgStore, column, db};
 use crate::{
-    Result, StoreError,
+    EventStore, ItemOutcome, Result, StoreError, WriteItem,
     columns::{EVENT_COLUMNS, keyset},
     conditions::{self, Condition, Param, Test},
     pattern::contains_pattern,
@@ -159,5 +167,45 @@ impl Where {
 
     pub fn conditions(&mut self, conditions: Vec<Condition>) {
         conditions.into_iter().for_each(|c| self.condition(c));
+    }
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn append(
+        &self,
+        items: Arc<Vec<WriteItem>>,
+        idempotency_since: DateTime<Utc>,
+    ) -> Result<Vec<ItemOutcome>> {
+        let mut client = self.client().await?;
+        let days: Vec<_> = items
+            .iter()
+            .flat_map(|i| &i.events)
+            .map(|e| e.created_at.date_naive())
+            .collect();
+        self.partitions.ensure(&mut client, days).await?;
+        super::ingest::append(&mut client, &items, idempotency_since).await
+    }
+
+    async fn idempotent_response(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        let client = self.client().await?;
+        super::ingest::idempotent_response(&client, tenant, key, since).await
+    }
+
+    async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> Result<Page> {
+        super::events::list(&self.tenant_client(tenant).await?, tenant, query).await
+    }
+
+    async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
+        super::events::get(&self.tenant_client(tenant).await?, tenant, id).await
+    }
+
+    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
+        super::access::list(&self.tenant_client(tenant).await?, tenant, query).await
     }
 }

@@ -17,27 +17,13 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
-use logbook_model::{
-    Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
-    access::{AccessPage, AccessQuery},
-    audit::{
-        ActorSummary, AuditEvent, AuditQuery,
-        chain::Verification,
-        checkpoint::{Checkpoint, Keyring},
-    },
-    pseudonym::Pseudonymizer,
-    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
-};
+use logbook_model::{EventType, TenantId, pseudonym::Pseudonymizer};
 use tokio_postgres::NoTls;
-use uuid::Uuid;
 
 pub use ingest::{copy_events, insert_single};
 pub use partitions::Partitions;
 
-use crate::{
-    ApiKey, ItemOutcome, Lease, NewApiKey, Result, Store, StoreError, Tenant, WriteItem,
-    location::redact_password,
-};
+use crate::{Lease, LifecycleStore, Result, StoreError, location::redact_password};
 
 /// Connections in the pool: ingest writers plus concurrent readers.
 pub const POOL_SIZE: usize = 16;
@@ -185,7 +171,7 @@ fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl LifecycleStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -200,31 +186,6 @@ impl Store for PgStore {
         leadership::try_lead(self.client().await?, job).await
     }
 
-    async fn append(
-        &self,
-        items: Arc<Vec<WriteItem>>,
-        idempotency_since: DateTime<Utc>,
-    ) -> Result<Vec<ItemOutcome>> {
-        let mut client = self.client().await?;
-        let days: Vec<_> = items
-            .iter()
-            .flat_map(|i| &i.events)
-            .map(|e| e.created_at.date_naive())
-            .collect();
-        self.partitions.ensure(&mut client, days).await?;
-        ingest::append(&mut client, &items, idempotency_since).await
-    }
-
-    async fn idempotent_response(
-        &self,
-        tenant: TenantId,
-        key: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Option<String>> {
-        let client = self.client().await?;
-        ingest::idempotent_response(&client, tenant, key, since).await
-    }
-
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64> {
         let client = self.client().await?;
         client
@@ -236,46 +197,6 @@ impl Store for PgStore {
             .map_err(db("purging idempotency keys"))
     }
 
-    async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> Result<Page> {
-        events::list(&self.tenant_client(tenant).await?, tenant, query).await
-    }
-
-    async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
-        events::get(&self.tenant_client(tenant).await?, tenant, id).await
-    }
-
-    async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
-        summary::summary(&self.tenant_client(tenant).await?, tenant, since).await
-    }
-
-    async fn hourly(
-        &self,
-        tenant: TenantId,
-        first_bucket: DateTime<Utc>,
-    ) -> Result<Vec<HourlyBucket>> {
-        summary::hourly(&self.tenant_client(tenant).await?, tenant, first_bucket).await
-    }
-
-    async fn daily(
-        &self,
-        tenant: TenantId,
-        first_bucket: DateTime<Utc>,
-    ) -> Result<Vec<DailyBucket>> {
-        summary::daily(&self.tenant_client(tenant).await?, tenant, first_bucket).await
-    }
-
-    async fn by_country(
-        &self,
-        tenant: TenantId,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<CountryCount>> {
-        summary::by_country(&self.tenant_client(tenant).await?, tenant, since).await
-    }
-
-    async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
-        summary::count_failed_auth(&self.tenant_client(tenant).await?, tenant, query).await
-    }
-
     async fn anonymize(
         &self,
         event_type: &EventType,
@@ -283,113 +204,5 @@ impl Store for PgStore {
         pseudonymizer: &Pseudonymizer,
     ) -> Result<u64> {
         anonymize::anonymize(&mut self.client().await?, event_type, before, pseudonymizer).await
-    }
-
-    async fn verify_audit(
-        &self,
-        tenant: TenantId,
-        from_seq: i64,
-        to_seq: Option<i64>,
-        witnessed: Vec<Checkpoint>,
-    ) -> Result<Verification> {
-        let mut client = self.tenant_client(tenant).await?;
-        audit::verify(&mut client, tenant, from_seq, to_seq, witnessed).await
-    }
-
-    async fn audit_range(
-        &self,
-        tenant: TenantId,
-        from_seq: i64,
-        to_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditEvent>> {
-        audit::range(
-            &self.tenant_client(tenant).await?,
-            tenant,
-            from_seq,
-            to_seq,
-            limit,
-        )
-        .await
-    }
-
-    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
-        audit::head(&self.client().await?, tenant).await
-    }
-
-    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        audit::search(&self.tenant_client(tenant).await?, tenant, query).await
-    }
-
-    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
-        audit::actor_summary(&self.tenant_client(tenant).await?, tenant, actor_id).await
-    }
-
-    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
-        summary::action_stats(&self.tenant_client(tenant).await?, tenant).await
-    }
-
-    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {
-        audit::heads(&self.client().await?).await
-    }
-
-    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
-        audit::add_checkpoint(&self.client().await?, &checkpoint).await
-    }
-
-    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
-        audit::checkpoints(&self.client().await?, tenant).await
-    }
-
-    async fn trust_signing_key(&self, key_id: &str) -> Result<()> {
-        audit::trust_signing_key(&self.client().await?, key_id).await
-    }
-
-    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
-        audit::retire_signing_key(&self.client().await?, key_id, at).await
-    }
-
-    async fn keyring(&self) -> Result<Keyring> {
-        audit::keyring(&self.client().await?).await
-    }
-
-    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
-        access::list(&self.tenant_client(tenant).await?, tenant, query).await
-    }
-
-    async fn create_tenant(&self, name: &str) -> Result<Tenant> {
-        tenants::create_tenant(&self.client().await?, name).await
-    }
-
-    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
-        tenants::tenant_by_name(&self.client().await?, name).await
-    }
-
-    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-        tenants::list_tenants(&self.client().await?).await
-    }
-
-    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey> {
-        tenants::create_api_key(&self.client().await?, key).await
-    }
-
-    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
-        tenants::api_key_by_hash(&self.client().await?, hash).await
-    }
-
-    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
-        tenants::list_api_keys(&self.client().await?, tenant).await
-    }
-
-    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
-        tenants::revoke_api_key(&self.client().await?, tenant, id).await
-    }
-
-    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
-        tenants::record_key_use(&self.client().await?, uses).await
-    }
-
-    async fn key_changes(&self) -> Result<i64> {
-        tenants::key_changes(&self.client().await?).await
     }
 }

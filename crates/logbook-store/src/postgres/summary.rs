@@ -2,6 +2,7 @@
 //! failed-auth count used for rate limiting. Buckets are UTC (date_bin from the epoch),
 //! whatever the session's time zone.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Client;
 use logbook_model::{
@@ -9,9 +10,9 @@ use logbook_model::{
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 
-use super::{column, db, events::Where};
+use super::{PgStore, column, db, events::Where};
 use crate::{
-    Result,
+    Result, RollupStore,
     conditions::{self, FAILED_AUTH},
 };
 
@@ -201,4 +202,43 @@ pub async fn action_stats(client: &Client, tenant: TenantId) -> Result<ActionSta
         }
     }
     Ok(stats)
+}
+
+#[async_trait]
+impl RollupStore for PgStore {
+    async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
+        super::summary::count_failed_auth(&self.tenant_client(tenant).await?, tenant, query).await
+    }
+
+    async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
+        super::summary::summary(&self.tenant_client(tenant).await?, tenant, since).await
+    }
+
+    async fn hourly(
+        &self,
+        tenant: TenantId,
+        first_bucket: DateTime<Utc>,
+    ) -> Result<Vec<HourlyBucket>> {
+        super::summary::hourly(&self.tenant_client(tenant).await?, tenant, first_bucket).await
+    }
+
+    async fn daily(
+        &self,
+        tenant: TenantId,
+        first_bucket: DateTime<Utc>,
+    ) -> Result<Vec<DailyBucket>> {
+        super::summary::daily(&self.tenant_client(tenant).await?, tenant, first_bucket).await
+    }
+
+    async fn by_country(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CountryCount>> {
+        super::summary::by_country(&self.tenant_client(tenant).await?, tenant, since).await
+    }
+
+    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
+        super::summary::action_stats(&self.tenant_client(tenant).await?, tenant).await
+    }
 }

@@ -1,13 +1,14 @@
 //! Tenants and API keys.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Client;
 use logbook_model::TenantId;
 use tokio_postgres::{Row, error::SqlState};
 use uuid::Uuid;
 
-use super::{column, db};
-use crate::{ApiKey, NewApiKey, Result, StoreError, Tenant};
+use super::{PgStore, column, db};
+use crate::{ApiKey, KeyStore, NewApiKey, Result, StoreError, Tenant};
 
 pub async fn create_tenant(client: &Client, name: &str) -> Result<Tenant> {
     let row = client
@@ -164,4 +165,43 @@ pub async fn key_changes(client: &Client) -> Result<i64> {
         .await
         .map_err(db("reading key changes"))?;
     column(&row, 0)
+}
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        super::tenants::create_tenant(&self.client().await?, name).await
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+        super::tenants::tenant_by_name(&self.client().await?, name).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        super::tenants::list_tenants(&self.client().await?).await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey> {
+        super::tenants::create_api_key(&self.client().await?, key).await
+    }
+
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+        super::tenants::api_key_by_hash(&self.client().await?, hash).await
+    }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        super::tenants::list_api_keys(&self.client().await?, tenant).await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+        super::tenants::revoke_api_key(&self.client().await?, tenant, id).await
+    }
+
+    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
+        super::tenants::record_key_use(&self.client().await?, uses).await
+    }
+
+    async fn key_changes(&self) -> Result<i64> {
+        super::tenants::key_changes(&self.client().await?).await
+    }
 }

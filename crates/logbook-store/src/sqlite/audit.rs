@@ -1,5 +1,6 @@
 //! The audit chain in SQLite: one writer, so an immediate transaction orders appends.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     TenantId,
@@ -14,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::events::Where;
-use super::{db, from_micros, micros};
-use crate::{Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
+use super::{SqliteStore, db, from_micros, micros};
+use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
 
 /// Links `events` onto the tenant's chain and inserts them, inside the caller's
 /// transaction (SQLite's one writer orders appends); returns the seqs they were given.
@@ -364,4 +365,76 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Result<AuditEvent>> {
             .map_err(|err: std::net::AddrParseError| invalid("ip_address", err.to_string()))?;
         Ok(e)
     })())
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn verify_audit(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: Option<i64>,
+        witnessed: Vec<Checkpoint>,
+    ) -> Result<Verification> {
+        self.read(move |conn| super::audit::verify(conn, tenant, from_seq, to_seq, witnessed))
+            .await
+    }
+
+    async fn audit_range(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>> {
+        self.read(move |conn| super::audit::range(conn, tenant, from_seq, to_seq, limit))
+            .await
+    }
+
+    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)> {
+        self.read(move |conn| super::audit::head(conn, tenant))
+            .await
+    }
+
+    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        let query = query.clone();
+        self.read(move |conn| super::audit::search(conn, tenant, &query))
+            .await
+    }
+
+    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary> {
+        let actor_id = actor_id.to_owned();
+        self.read(move |conn| super::audit::actor_summary(conn, tenant, &actor_id))
+            .await
+    }
+
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>> {
+        self.read(super::audit::heads).await
+    }
+
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
+        self.write(move |conn| super::audit::add_checkpoint(conn, &checkpoint))
+            .await
+    }
+
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+        self.read(move |conn| super::audit::checkpoints(conn, tenant))
+            .await
+    }
+
+    async fn trust_signing_key(&self, key_id: &str) -> Result<()> {
+        let key_id = key_id.to_owned();
+        self.write(move |conn| super::audit::trust_signing_key(conn, &key_id))
+            .await
+    }
+
+    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let key_id = key_id.to_owned();
+        self.write(move |conn| super::audit::retire_signing_key(conn, &key_id, at))
+            .await
+    }
+
+    async fn keyring(&self) -> Result<Keyring> {
+        self.read(super::audit::keyring).await
+    }
 }

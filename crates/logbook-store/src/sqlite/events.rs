@@ -1,12 +1,20 @@
 //! Reading events back: filtered, keyset-paged lists and lookups by id.
 
-use logbook_model::{Event, EventQuery, EventType, Page, TenantId, event::created_at_window};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use logbook_model::{
+    Event, EventQuery, EventType, Page, TenantId,
+    access::{AccessPage, AccessQuery},
+    event::created_at_window,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
 use uuid::Uuid;
 
-use super::{db, from_micros, micros};
+use super::{SqliteStore, db, from_micros, micros};
 use crate::{
-    Result, StoreError,
+    EventStore, ItemOutcome, Result, StoreError, WriteItem,
     columns::{EVENT_COLUMNS, keyset},
     conditions::{self, Condition, Param, Test},
 };
@@ -188,5 +196,45 @@ impl Where {
 
     pub fn conditions(&mut self, conditions: Vec<Condition>) {
         conditions.into_iter().for_each(|c| self.condition(c));
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        items: Arc<Vec<WriteItem>>,
+        idempotency_since: DateTime<Utc>,
+    ) -> Result<Vec<ItemOutcome>> {
+        self.write(move |conn| super::ingest::append(conn, &items, idempotency_since))
+            .await
+    }
+
+    async fn idempotent_response(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        let key = key.to_owned();
+        self.read(move |conn| super::ingest::idempotent_response(conn, tenant, &key, since))
+            .await
+    }
+
+    async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> Result<Page> {
+        let query = query.clone();
+        self.read(move |conn| super::events::list(conn, tenant, &query))
+            .await
+    }
+
+    async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
+        self.read(move |conn| super::events::get(conn, tenant, id))
+            .await
+    }
+
+    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage> {
+        let query = query.clone();
+        self.read(move |conn| super::access::list(conn, tenant, &query))
+            .await
     }
 }

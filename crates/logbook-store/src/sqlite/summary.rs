@@ -1,6 +1,7 @@
 //! Seed 000's dashboard queries: summary, hourly and daily rollups, countries, and the
 //! failed-auth count used for rate limiting.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     FailedAuthQuery, TenantId,
@@ -8,9 +9,9 @@ use logbook_model::{
 };
 use rusqlite::{Connection, params, params_from_iter};
 
-use super::{db, events::Where, from_micros, micros};
+use super::{SqliteStore, db, events::Where, from_micros, micros};
 use crate::{
-    Result,
+    Result, RollupStore,
     conditions::{self, FAILED_AUTH},
 };
 
@@ -217,4 +218,50 @@ pub fn action_stats(conn: &Connection, tenant: TenantId) -> Result<ActionStats> 
         }
     }
     Ok(stats)
+}
+
+#[async_trait]
+impl RollupStore for SqliteStore {
+    async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
+        let query = query.clone();
+        self.read(move |conn| super::summary::count_failed_auth(conn, tenant, &query))
+            .await
+    }
+
+    async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
+        self.read(move |conn| super::summary::summary(conn, tenant, since))
+            .await
+    }
+
+    async fn hourly(
+        &self,
+        tenant: TenantId,
+        first_bucket: DateTime<Utc>,
+    ) -> Result<Vec<HourlyBucket>> {
+        self.read(move |conn| super::summary::hourly(conn, tenant, first_bucket))
+            .await
+    }
+
+    async fn daily(
+        &self,
+        tenant: TenantId,
+        first_bucket: DateTime<Utc>,
+    ) -> Result<Vec<DailyBucket>> {
+        self.read(move |conn| super::summary::daily(conn, tenant, first_bucket))
+            .await
+    }
+
+    async fn by_country(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CountryCount>> {
+        self.read(move |conn| super::summary::by_country(conn, tenant, since))
+            .await
+    }
+
+    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
+        self.read(move |conn| super::summary::action_stats(conn, tenant))
+            .await
+    }
 }

@@ -1,12 +1,13 @@
 //! Tenants and API keys.
 
-use chrono::Utc;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use logbook_model::TenantId;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::{db, from_micros, micros};
-use crate::{ApiKey, NewApiKey, Result, StoreError, Tenant};
+use super::{SqliteStore, db, from_micros, micros};
+use crate::{ApiKey, KeyStore, NewApiKey, Result, StoreError, Tenant};
 
 pub fn create_tenant(conn: &mut Connection, name: &str) -> Result<Tenant> {
     let tenant = Tenant {
@@ -200,4 +201,53 @@ fn read_key(r: &Row<'_>) -> rusqlite::Result<Result<ApiKey>> {
 
 fn now() -> chrono::DateTime<Utc> {
     logbook_model::parse::truncate_to_micros(Utc::now())
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        let name = name.to_owned();
+        self.write(move |conn| super::tenants::create_tenant(conn, &name))
+            .await
+    }
+
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+        let name = name.to_owned();
+        self.read(move |conn| super::tenants::tenant_by_name(conn, &name))
+            .await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(super::tenants::list_tenants).await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey> {
+        self.write(move |conn| super::tenants::create_api_key(conn, key))
+            .await
+    }
+
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>> {
+        let hash = *hash;
+        self.read(move |conn| super::tenants::api_key_by_hash(conn, &hash))
+            .await
+    }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
+        self.read(move |conn| super::tenants::list_api_keys(conn, tenant))
+            .await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>> {
+        self.write(move |conn| super::tenants::revoke_api_key(conn, tenant, id))
+            .await
+    }
+
+    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()> {
+        self.write(move |conn| super::tenants::record_key_use(conn, &uses))
+            .await
+    }
+
+    async fn key_changes(&self) -> Result<i64> {
+        self.read(super::tenants::key_changes).await
+    }
 }

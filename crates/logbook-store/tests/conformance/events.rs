@@ -4,7 +4,7 @@ use chrono::Duration;
 use logbook_model::{
     Cursor, EventFilter, EventQuery, EventType, Order, Severity, TenantId, filter::IpFilter,
 };
-use logbook_store::Store;
+use logbook_store::{EventStore, Store};
 use serde_json::json;
 use uuid::Uuid;
 

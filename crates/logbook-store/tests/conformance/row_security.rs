@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use logbook_model::TenantId;
-use logbook_store::{Store, WriteItem, postgres::PgStore, testing};
+use logbook_store::{EventStore, WriteItem, postgres::PgStore, testing};
 
 use crate::support::event;
 

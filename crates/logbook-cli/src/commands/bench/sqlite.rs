@@ -1,7 +1,7 @@
 //! The SQLite measurements, each on a fresh file.
 
 use logbook_model::TenantId;
-use logbook_store::{Store, StoreLocation, WriteItem, sqlite::SqliteStore};
+use logbook_store::{EventStore, StoreLocation, WriteItem, sqlite::SqliteStore};
 
 use super::{IngestBenchArgs, Measured, Stopwatch, http, workload::Workload};
 

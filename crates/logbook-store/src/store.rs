@@ -1,0 +1,189 @@
+//! The store's interface, one trait per resource so each backend file implements one;
+//! [`Store`] is all of them, and what the server holds.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use logbook_model::{
+    Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
+    access::{AccessPage, AccessQuery},
+    audit::{
+        ActorSummary, AuditEvent, AuditQuery,
+        chain::Verification,
+        checkpoint::{Checkpoint, Keyring},
+    },
+    pseudonym::Pseudonymizer,
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
+};
+use uuid::Uuid;
+
+use crate::{ApiKey, ItemOutcome, Lease, NewApiKey, Result, Tenant, WriteItem};
+
+/// Everything Logbook keeps. Every read takes the tenant it is scoped to.
+#[async_trait]
+pub trait Store: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore {
+    /// Appends audit events to the tenant's chain in one transaction, setting each one's
+    /// seq, prev_hash and hash; returns them as stored.
+    async fn append_audit(
+        &self,
+        tenant: TenantId,
+        events: Vec<AuditEvent>,
+    ) -> Result<Vec<AuditEvent>> {
+        let n = events.len() as i64;
+        let outcome = self
+            .append(Arc::new(vec![WriteItem::audit(tenant, events)]), Utc::now())
+            .await?;
+        match outcome.first() {
+            Some(ItemOutcome::Stored {
+                audit: Some(range), ..
+            }) => self.audit_range(tenant, range.first, range.last, n).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+impl<T: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore> Store for T {}
+
+/// Upkeep of the store itself: health, leadership of periodic jobs, maintenance, and
+/// the jobs that change stored rows in bulk.
+#[async_trait]
+pub trait LifecycleStore: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs and `/ready`.
+    fn backend(&self) -> &'static str;
+    /// Checks that storage answers.
+    async fn ping(&self) -> Result<()>;
+    /// Periodic upkeep, such as making the coming days' partitions.
+    async fn maintain(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Makes the server wait before running `job`, so one server of many runs it at a
+    /// time; `None` when another server runs it now.
+    async fn try_lead(&self, job: &'static str) -> Result<Option<Box<dyn Lease>>>;
+    /// Anonymizes every tenant's `event_type` events created before `before`:
+    /// `ip_address` and `user_agent` emptied, `user_id` replaced by its pseudonym. Events
+    /// already anonymized are left alone. Returns how many events changed.
+    async fn anonymize(
+        &self,
+        event_type: &EventType,
+        before: DateTime<Utc>,
+        pseudonymizer: &Pseudonymizer,
+    ) -> Result<u64>;
+    /// Forgets idempotency keys older than `before`; returns how many.
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+/// What ingest writes (events, audit appends, access records, idempotency) and the
+/// reads of single events and records.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Stores the items in one transaction (group commit), skipping those whose
+    /// idempotency key was seen since `idempotency_since`. Audit events are linked onto
+    /// their tenant's chain under the chain head's lock. Returns once durable.
+    async fn append(
+        &self,
+        items: Arc<Vec<WriteItem>>,
+        idempotency_since: DateTime<Utc>,
+    ) -> Result<Vec<ItemOutcome>>;
+    /// The response first given for `key`, if it was seen since `since`.
+    async fn idempotent_response(
+        &self,
+        tenant: TenantId,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>>;
+    async fn list_events(&self, tenant: TenantId, query: &EventQuery) -> Result<Page>;
+    async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>>;
+    /// The tenant's access records, newest first unless asked otherwise.
+    async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage>;
+}
+
+/// Summaries over many events: the dashboards' questions.
+#[async_trait]
+pub trait RollupStore: Send + Sync + 'static {
+    async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64>;
+
+    /// Seed 000 getSummary over events created at or after `since`.
+    async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary>;
+    /// Hourly buckets starting at or after `first_bucket`, newest first.
+    async fn hourly(
+        &self,
+        tenant: TenantId,
+        first_bucket: DateTime<Utc>,
+    ) -> Result<Vec<HourlyBucket>>;
+    /// Daily buckets starting at or after `first_bucket`, newest first.
+    async fn daily(
+        &self,
+        tenant: TenantId,
+        first_bucket: DateTime<Utc>,
+    ) -> Result<Vec<DailyBucket>>;
+    async fn by_country(&self, tenant: TenantId, since: DateTime<Utc>)
+    -> Result<Vec<CountryCount>>;
+    /// Seed 004's statistics over ACTION events.
+    async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats>;
+}
+
+/// The tenants' audit chains, their checkpoints and the keys trusted to sign them.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Verifies `from_seq..=to_seq` of the tenant's chain (to the end when `to_seq` is
+    /// `None`) in one consistent snapshot, while appends go on: every link and hash, no
+    /// gaps, the end against the chain head read in the same snapshot, and every
+    /// checkpoint of the run — stored ones and `witnessed` ones from outside the database
+    /// — vouched for by the keyring and holding the hash it signed.
+    async fn verify_audit(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: Option<i64>,
+        witnessed: Vec<Checkpoint>,
+    ) -> Result<Verification>;
+    /// The tenant's audit events with `from_seq <= seq <= to_seq`, in seq order, at most
+    /// `limit` of them.
+    async fn audit_range(
+        &self,
+        tenant: TenantId,
+        from_seq: i64,
+        to_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>>;
+    /// The tenant's chain head: the last seq and hash appended (0 and the genesis hash
+    /// for an empty trail).
+    async fn audit_head(&self, tenant: TenantId) -> Result<(i64, String)>;
+    /// Audit events matching `query`, newest (highest seq) first.
+    async fn search_audit(&self, tenant: TenantId, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// What one actor did in the audit trail.
+    async fn actor_summary(&self, tenant: TenantId, actor_id: &str) -> Result<ActorSummary>;
+    /// Every tenant's chain head: (tenant, seq, hash).
+    async fn audit_heads(&self) -> Result<Vec<(TenantId, i64, String)>>;
+    /// Keeps a signed checkpoint (a second checkpoint at one seq is ignored).
+    async fn add_checkpoint(&self, checkpoint: Checkpoint) -> Result<()>;
+    /// The tenant's checkpoints in seq order.
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>>;
+    /// Trusts a server's checkpoint signing key (hex of its public half) from now on;
+    /// a key already trusted stays as it is.
+    async fn trust_signing_key(&self, key_id: &str) -> Result<()>;
+    /// Stops trusting a key for checkpoints signed after `at`; `false` if unknown.
+    async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// Every key trusted to sign checkpoints.
+    async fn keyring(&self) -> Result<Keyring>;
+}
+
+/// Tenants and their API keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    async fn create_tenant(&self, name: &str) -> Result<Tenant>;
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>>;
+    async fn create_api_key(&self, key: NewApiKey) -> Result<ApiKey>;
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>>;
+    /// The tenant's keys, newest first, revoked ones included.
+    async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>>;
+    /// Revokes one of the tenant's keys; `None` when the tenant has no such key.
+    async fn revoke_api_key(&self, tenant: TenantId, id: Uuid) -> Result<Option<ApiKey>>;
+    /// Records when keys were last used (a batch, so requests never wait on this write).
+    async fn record_key_use(&self, uses: Vec<(Uuid, DateTime<Utc>)>) -> Result<()>;
+    /// A number that changes whenever a key is created or revoked, by any server or the
+    /// CLI: each server's key cache starts over when it sees it change.
+    async fn key_changes(&self) -> Result<i64>;
+}

@@ -19,6 +19,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations and exit.
     Migrate(StoreArgs),
+    /// Run the periodic upkeep once (day partitions, planner statistics, idempotency
+    /// purge, anonymization), print what each job did, and exit; for cron, or before a
+    /// server starts. Running servers do the same every quarter hour.
+    Maintain(MaintainArgs),
     /// Manage tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
@@ -128,6 +132,15 @@ impl EncryptionArgs {
             logbook_server::encryption::FieldCipher::new(keyring, fields),
         )))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct MaintainArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Anonymize events of a type once they are this many days old, as `serve` does.
+    #[arg(long, env = "LOGBOOK_ANONYMIZE", value_delimiter = ',')]
+    pub anonymize: Vec<logbook_model::pseudonym::AnonymizeRule>,
 }
 
 #[derive(Debug, Args)]

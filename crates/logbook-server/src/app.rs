@@ -118,25 +118,13 @@ impl App {
     /// Runs every background job once, now: tests use it instead of waiting for timers.
     pub async fn run_jobs_once(&self) -> Result<(), logbook_store::StoreError> {
         let store = self.state.store.clone();
-        jobs::IdempotencyPurge {
-            store: store.clone(),
-        }
-        .run_once()
-        .await?;
-        jobs::StorageMaintenance {
-            store: store.clone(),
-        }
-        .run_once()
-        .await?;
+        jobs::Maintenance::new(store.clone(), self.anonymization.clone())
+            .run_once()
+            .await
+            .into_result()?;
         crate::checkpoints::CheckpointJob {
             store: store.clone(),
             checkpointer: self.state.checkpointer.clone(),
-        }
-        .run_once()
-        .await?;
-        jobs::AnonymizationJob {
-            store: store.clone(),
-            config: self.anonymization.clone(),
         }
         .run_once()
         .await?;

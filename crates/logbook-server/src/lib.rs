@@ -14,7 +14,7 @@ pub mod config;
 pub mod encryption;
 mod error;
 mod ingest;
-mod jobs;
+pub mod jobs;
 pub mod otlp;
 mod params;
 pub mod request_body;

@@ -110,6 +110,18 @@ impl ItemOutcome {
     pub const STORED: Self = Self::Stored { audit: None };
 }
 
+/// What one round of [`LifecycleStore::maintain`] did, for the log and `logbook maintain`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Upkeep {
+    /// Days whose `events` partition was made (PostgreSQL), oldest first.
+    pub partitions_made: Vec<chrono::NaiveDate>,
+    /// Events moved out of the default partition into their day's own.
+    pub events_moved: u64,
+    /// Whether the query planner's statistics were brought up to date (SQLite; PostgreSQL
+    /// keeps its own through autovacuum).
+    pub statistics_refreshed: bool,
+}
+
 /// One job's turn as the leader of every server on this store; dropping it without
 /// [`Lease::release`] gives the turn up too, when the connection holding it closes.
 #[async_trait]

@@ -18,7 +18,7 @@ use logbook_model::{
 };
 use uuid::Uuid;
 
-use crate::{ApiKey, ItemOutcome, Lease, NewApiKey, Result, Tenant, WriteItem};
+use crate::{ApiKey, ItemOutcome, Lease, NewApiKey, Result, Tenant, Upkeep, WriteItem};
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
@@ -53,10 +53,9 @@ pub trait LifecycleStore: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Checks that storage answers.
     async fn ping(&self) -> Result<()>;
-    /// Periodic upkeep, such as making the coming days' partitions.
-    async fn maintain(&self) -> Result<()> {
-        Ok(())
-    }
+    /// Periodic upkeep: on PostgreSQL the coming days' partitions, and a partition of its
+    /// own for any day found in the default one; on SQLite the planner's statistics.
+    async fn maintain(&self) -> Result<Upkeep>;
     /// Makes the server wait before running `job`, so one server of many runs it at a
     /// time; `None` when another server runs it now.
     async fn try_lead(&self, job: &'static str) -> Result<Option<Box<dyn Lease>>>;

@@ -236,7 +236,7 @@ mod faulty {
             self.inner.ping().await
         }
 
-        async fn maintain(&self) -> Result<()> {
+        async fn maintain(&self) -> Result<crate::Upkeep> {
             self.inner.maintain().await
         }
 

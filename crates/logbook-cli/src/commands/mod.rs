@@ -3,6 +3,7 @@
 pub mod bench;
 mod export;
 mod keys;
+mod maintain;
 mod query;
 mod serve;
 
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} is up to date", location.describe());
             Ok(())
         }
+        Command::Maintain(args) => maintain::run(args).await,
         Command::Tenants(command) => keys::tenants(command).await,
         Command::Keys(command) => keys::keys(command).await,
         Command::Keyring(command) => keys::keyring(command).await,

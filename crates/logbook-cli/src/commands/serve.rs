@@ -1,5 +1,5 @@
 use anyhow::Context;
-use logbook_model::pseudonym::Pseudonymizer;
+use logbook_model::pseudonym::{AnonymizeRule, Pseudonymizer};
 use logbook_server::{
     Anonymization, App, Config,
     auth::rate_limit::{Rate, RateLimits},
@@ -41,17 +41,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "audit checkpoints are signed with this Ed25519 key"
     );
     config.checkpoints = Some(std::sync::Arc::new(checkpointer));
-    if !args.anonymize.is_empty() {
-        let key = secret_key(
-            &args.store.data_dir,
-            "pseudonym.key",
-            "LOGBOOK_PSEUDONYM_KEY",
-        )?;
-        config.anonymization = Some(Anonymization {
-            rules: args.anonymize,
-            pseudonymizer: Pseudonymizer::new(key),
-        });
-    }
+    config.anonymization = anonymization(args.anonymize, &args.store.data_dir)?;
     logbook_store::files::warn_if_loose(&[
         args.store.data_dir.join("signing.key"),
         args.store.data_dir.join("pseudonym.key"),
@@ -77,6 +67,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("the server failed")?;
     tracing::info!("stopped; every accepted event is stored");
     Ok(())
+}
+
+/// The anonymization rules with their pseudonym key; `None` without rules.
+pub fn anonymization(
+    rules: Vec<AnonymizeRule>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Option<Anonymization>> {
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    let key = secret_key(data_dir, "pseudonym.key", "LOGBOOK_PSEUDONYM_KEY")?;
+    Ok(Some(Anonymization {
+        rules,
+        pseudonymizer: Pseudonymizer::new(key),
+    }))
 }
 
 async fn stop_on_signal(shutdown: CancellationToken) {

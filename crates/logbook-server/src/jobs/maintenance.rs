@@ -1,14 +1,154 @@
-use std::sync::Arc;
+//! The store's periodic upkeep as one round: partitions and statistics, forgetting old
+//! idempotency keys, anonymizing old events. The server runs a round every quarter hour;
+//! `logbook maintain` runs one and prints what it did. Each job runs on one server of
+//! those sharing the store at a time.
 
-use logbook_store::{Store, StoreError};
+use std::{fmt, sync::Arc};
 
-/// Keeps storage ready for the coming days (on PostgreSQL: the next day partitions).
-pub struct StorageMaintenance {
+use logbook_store::{Store, StoreError, Upkeep};
+
+use super::{AnonymizationJob, IdempotencyPurge, as_leader};
+
+pub struct Maintenance {
     pub store: Arc<dyn Store>,
+    pub purge: IdempotencyPurge,
+    pub anonymize: AnonymizationJob,
 }
 
-impl StorageMaintenance {
-    pub async fn run_once(&self) -> Result<(), StoreError> {
-        self.store.maintain().await
+/// One job's part of a round: what it did, or `None` when another server ran it.
+pub type Outcome<T> = Result<Option<T>, StoreError>;
+
+/// What one round of [`Maintenance`] did.
+pub struct MaintenanceReport {
+    pub storage: Outcome<Upkeep>,
+    pub idempotency_keys_forgotten: Outcome<u64>,
+    /// `Ok(Some(0))` too when anonymization is off.
+    pub events_anonymized: Outcome<u64>,
+    anonymization_on: bool,
+}
+
+impl Maintenance {
+    pub fn new(store: Arc<dyn Store>, anonymization: Option<crate::Anonymization>) -> Self {
+        Self {
+            purge: IdempotencyPurge {
+                store: store.clone(),
+            },
+            anonymize: AnonymizationJob {
+                store: store.clone(),
+                config: anonymization,
+            },
+            store,
+        }
     }
+
+    pub async fn run_once(&self) -> MaintenanceReport {
+        let store = self.store.as_ref();
+        MaintenanceReport {
+            storage: as_leader(store, "maintenance", store.maintain()).await,
+            idempotency_keys_forgotten: as_leader(
+                store,
+                "idempotency_purge",
+                self.purge.run_once(),
+            )
+            .await,
+            events_anonymized: as_leader(store, "anonymization", self.anonymize.run_once()).await,
+            anonymization_on: self.anonymize.config.is_some(),
+        }
+    }
+}
+
+impl MaintenanceReport {
+    /// Each job that failed, by name.
+    pub fn failures(&self) -> Vec<(&'static str, &StoreError)> {
+        [
+            ("storage upkeep", self.storage.as_ref().err()),
+            (
+                "idempotency purge",
+                self.idempotency_keys_forgotten.as_ref().err(),
+            ),
+            ("anonymization", self.events_anonymized.as_ref().err()),
+        ]
+        .into_iter()
+        .filter_map(|(job, error)| error.map(|e| (job, e)))
+        .collect()
+    }
+
+    /// The first failure, if any job failed.
+    pub fn into_result(self) -> Result<(), StoreError> {
+        self.storage?;
+        self.idempotency_keys_forgotten?;
+        self.events_anonymized?;
+        Ok(())
+    }
+
+    /// Logs failures as warnings and anything done as information.
+    pub fn log(&self) {
+        for (job, error) in self.failures() {
+            tracing::warn!(%error, "{job} failed");
+        }
+        if let Ok(Some(upkeep)) = &self.storage
+            && (!upkeep.partitions_made.is_empty() || upkeep.events_moved > 0)
+        {
+            tracing::info!(
+                partitions = upkeep.partitions_made.len(),
+                events_moved = upkeep.events_moved,
+                "made day partitions"
+            );
+        }
+    }
+}
+
+impl fmt::Display for MaintenanceReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn line<T>(
+            f: &mut fmt::Formatter<'_>,
+            job: &str,
+            outcome: &Outcome<T>,
+            done: impl Fn(&T) -> String,
+        ) -> fmt::Result {
+            match outcome {
+                Ok(Some(value)) => writeln!(f, "{job}: {}", done(value)),
+                Ok(None) => writeln!(f, "{job}: skipped, another server is running it"),
+                Err(error) => writeln!(f, "{job}: failed: {error}"),
+            }
+        }
+        line(f, "storage", &self.storage, describe_upkeep)?;
+        line(
+            f,
+            "idempotency keys",
+            &self.idempotency_keys_forgotten,
+            |n| format!("{n} older than 24 hours forgotten"),
+        )?;
+        if self.anonymization_on {
+            line(f, "anonymization", &self.events_anonymized, |n| {
+                format!("{n} events anonymized")
+            })
+        } else {
+            writeln!(f, "anonymization: off (no --anonymize rules)")
+        }
+    }
+}
+
+fn describe_upkeep(upkeep: &Upkeep) -> String {
+    let mut parts = Vec::new();
+    match (
+        upkeep.partitions_made.first(),
+        upkeep.partitions_made.last(),
+    ) {
+        (Some(first), Some(last)) => parts.push(format!(
+            "{} day partitions made ({first} to {last})",
+            upkeep.partitions_made.len()
+        )),
+        _ => parts.push("no day partition needed".into()),
+    }
+    if upkeep.events_moved > 0 {
+        parts.push(format!(
+            "{} events moved out of the default partition",
+            upkeep.events_moved
+        ));
+    }
+    if upkeep.statistics_refreshed {
+        parts.push("planner statistics refreshed".into());
+    }
+    parts.join("; ")
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub use anonymization::AnonymizationJob;
 pub use idempotency_purge::IdempotencyPurge;
 pub use key_usage_flush::KeyUsageFlush;
-pub use maintenance::StorageMaintenance;
+pub use maintenance::{Maintenance, MaintenanceReport};
 
 use crate::{
     Anonymization,
@@ -62,16 +62,7 @@ pub async fn run_all(
         store: store.clone(),
         checkpointer,
     };
-    let purge = IdempotencyPurge {
-        store: store.clone(),
-    };
-    let anonymize = AnonymizationJob {
-        store: store.clone(),
-        config: anonymization,
-    };
-    let maintenance = StorageMaintenance {
-        store: store.clone(),
-    };
+    let maintenance = Maintenance::new(store.clone(), anonymization);
     let watcher = {
         let (store, stop) = (store.clone(), stop.clone());
         tokio::spawn(async move { keys.watch(store.as_ref(), stop).await })
@@ -83,15 +74,7 @@ pub async fn run_all(
     let store = store.as_ref();
     for tick in 0u64.. {
         if tick % SLOW_EVERY == 0 {
-            if let Err(error) = as_leader(store, "idempotency_purge", purge.run_once()).await {
-                tracing::warn!(%error, "idempotency purge failed");
-            }
-            if let Err(error) = as_leader(store, "maintenance", maintenance.run_once()).await {
-                tracing::warn!(%error, "storage maintenance failed");
-            }
-            if let Err(error) = as_leader(store, "anonymization", anonymize.run_once()).await {
-                tracing::warn!(%error, "anonymization failed");
-            }
+            maintenance.run_once().await.log();
         }
         // Not at start: appends sign as they pass the checkpoint interval, so a chain
         // that moved is signed on the next round at the latest.

@@ -178,12 +178,6 @@ impl EventStore for PgStore {
         idempotency_since: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         let mut client = self.client().await?;
-        let days: Vec<_> = items
-            .iter()
-            .flat_map(|i| &i.events)
-            .map(|e| e.created_at.date_naive())
-            .collect();
-        self.partitions.ensure(&mut client, days).await?;
         super::ingest::append(&mut client, &items, idempotency_since).await
     }
 

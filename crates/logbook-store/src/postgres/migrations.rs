@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "access_keyring_key_changes",
         include_str!("migrations/0004_access_keyring_key_changes.sql"),
     ),
+    (
+        5,
+        "default_partition",
+        include_str!("migrations/0005_default_partition.sql"),
+    ),
 ];
 
 /// Any constant works; it only has to be the same in every process.

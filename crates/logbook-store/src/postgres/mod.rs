@@ -12,7 +12,7 @@ mod partitions;
 mod summary;
 mod tenants;
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,9 +21,9 @@ use logbook_model::{EventType, TenantId, pseudonym::Pseudonymizer};
 use tokio_postgres::NoTls;
 
 pub use ingest::{copy_events, insert_single};
-pub use partitions::Partitions;
+pub use partitions::{DAYS_AHEAD, existing_days as partition_days};
 
-use crate::{Lease, LifecycleStore, Result, StoreError, location::redact_password};
+use crate::{Lease, LifecycleStore, Result, StoreError, Upkeep, location::redact_password};
 
 /// Connections in the pool: ingest writers plus concurrent readers.
 pub const POOL_SIZE: usize = 16;
@@ -31,7 +31,6 @@ pub const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    partitions: Arc<Partitions>,
     /// Whether reads can run as `logbook_reader`, under the row-level security policy.
     row_security: bool,
     /// `statement_timeout` of every read.
@@ -70,13 +69,12 @@ impl PgStore {
             .map_err(|e| StoreError::Invalid(format!("cannot build the connection pool: {e}")))?;
         let mut store = Self {
             pool,
-            partitions: Arc::default(),
             row_security: false,
             read_time_limit: format!("{}ms", options.read_time_limit.as_millis().max(1)),
         };
         let mut client = store.client().await?;
         migrations::apply(&mut client).await?;
-        store.partitions.ensure_ahead(&mut client).await?;
+        partitions::maintain(&mut client, &mut Upkeep::default()).await?;
         store.row_security = client
             .query_one(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'logbook_reader')
@@ -136,10 +134,6 @@ impl PgStore {
     pub fn row_security(&self) -> bool {
         self.row_security
     }
-
-    pub fn partitions(&self) -> &Partitions {
-        &self.partitions
-    }
 }
 
 /// A stored value, or an error naming its column: no read may panic on stored data.
@@ -174,6 +168,12 @@ fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError
 impl LifecycleStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn maintain(&self) -> Result<Upkeep> {
+        let mut upkeep = Upkeep::default();
+        partitions::maintain(&mut self.client().await?, &mut upkeep).await?;
+        Ok(upkeep)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -1,82 +1,133 @@
-//! Daily partitions of `events`: made ahead of time, and on demand for back-filled days.
+//! Daily partitions of `events`, made ahead of time by maintenance and never by ingest:
+//! an event whose day has no partition lands in `events_default`, and the next
+//! maintenance moves it into a partition of its own.
 //!
-//! Which days exist is cached per process, so the ingest path asks the database only
-//! for a day it has not seen. Creation is serialized across processes by an advisory
-//! lock; `IF NOT EXISTS` makes a lost race harmless.
+//! A day's partition is made apart from `events`, filled with that day's rows from the
+//! default partition, and then attached, in one transaction: a day is either still in
+//! the default partition or wholly in its own. Maintenance on several servers is
+//! serialized by an advisory lock.
 
-use std::{collections::HashSet, sync::Mutex};
+use std::collections::BTreeSet;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use deadpool_postgres::Client;
+use logbook_model::event::Limits;
 
-use super::db;
-use crate::Result;
+use super::{column, db};
+use crate::{Result, Upkeep};
 
 const PARTITION_LOCK: i64 = 0x6c6f_6762_6f6f_6b02;
 
 /// How many days past today get a partition before any event needs it.
-pub const DAYS_AHEAD: u64 = 3;
+pub const DAYS_AHEAD: u64 = 7;
+/// How many days before today get one: the default back-fill window. A server with a
+/// longer window sends older days to the default partition until maintenance.
+const DAYS_BEHIND: u64 = Limits::BACKFILL_DAYS as u64;
 
-#[derive(Default)]
-pub struct Partitions {
-    known: Mutex<HashSet<NaiveDate>>,
+/// Makes the partitions from [`DAYS_BEHIND`] days ago to [`DAYS_AHEAD`] days ahead, and
+/// one for every day that has events in the default partition, moving those in.
+pub async fn maintain(client: &mut Client, upkeep: &mut Upkeep) -> Result<()> {
+    let today = Utc::now().date_naive();
+    let existing = existing_days(client).await?;
+    let stray = client
+        .query(
+            "SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM events_default",
+            &[],
+        )
+        .await
+        .map_err(db("finding events without a day partition"))?
+        .iter()
+        .map(|row| column::<NaiveDate>(row, 0))
+        .collect::<Result<BTreeSet<_>>>()?;
+    let wanted: BTreeSet<NaiveDate> = (0..=DAYS_BEHIND + DAYS_AHEAD)
+        .filter_map(|i| (today - Days::new(DAYS_BEHIND)).checked_add_days(Days::new(i)))
+        .chain(stray)
+        .collect();
+    for day in wanted.difference(&existing) {
+        if let Some(moved) = make(client, *day).await? {
+            upkeep.partitions_made.push(*day);
+            upkeep.events_moved += moved;
+        }
+    }
+    Ok(())
 }
 
-impl Partitions {
-    /// Makes sure each day has a partition.
-    pub async fn ensure(
-        &self,
-        client: &mut Client,
-        days: impl IntoIterator<Item = NaiveDate>,
-    ) -> Result<()> {
-        let missing: Vec<NaiveDate> = {
-            let known = self.known.lock().expect("partition cache lock");
-            let mut missing: Vec<NaiveDate> =
-                days.into_iter().filter(|d| !known.contains(d)).collect();
-            missing.sort_unstable();
-            missing.dedup();
-            missing
-        };
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let tx = client
-            .transaction()
-            .await
-            .map_err(db("starting partition creation"))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
-            .await
-            .map_err(db("taking the partition lock"))?;
-        for day in &missing {
-            // DDL cannot take bind parameters; the name and bounds come from a typed
-            // date, never from text a client sent.
-            let next = *day + Days::new(1);
-            let sql = format!(
-                "CREATE TABLE IF NOT EXISTS events_p{} PARTITION OF events \
-                 FOR VALUES FROM ('{} 00:00:00+00') TO ('{} 00:00:00+00')",
-                day.format("%Y%m%d"),
-                day.format("%Y-%m-%d"),
-                next.format("%Y-%m-%d"),
-            );
-            tx.batch_execute(&sql)
-                .await
-                .map_err(db("creating a day partition"))?;
-        }
-        tx.commit()
-            .await
-            .map_err(db("committing partition creation"))?;
-        self.known
-            .lock()
-            .expect("partition cache lock")
-            .extend(missing);
-        Ok(())
-    }
+/// The days that have a partition of their own.
+pub async fn existing_days(client: &Client) -> Result<BTreeSet<NaiveDate>> {
+    let rows = client
+        .query(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'events'::regclass",
+            &[],
+        )
+        .await
+        .map_err(db("listing the day partitions"))?;
+    rows.iter()
+        .map(|row| column::<String>(row, 0))
+        .filter_map(|name| match name {
+            Ok(name) => name
+                .strip_prefix("events_p")
+                .and_then(|day| NaiveDate::parse_from_str(day, "%Y%m%d").ok())
+                .map(Ok),
+            Err(e) => Some(Err(e)),
+        })
+        .collect()
+}
 
-    /// Yesterday through [`DAYS_AHEAD`] days from now.
-    pub async fn ensure_ahead(&self, client: &mut Client) -> Result<()> {
-        let today = Utc::now().date_naive();
-        let days = (0..=DAYS_AHEAD + 1)
-            .filter_map(|i| (today - Days::new(1)).checked_add_days(Days::new(i)));
-        self.ensure(client, days.collect::<Vec<_>>()).await
+/// Makes `day`'s partition with that day's events from the default partition; the
+/// number moved, or `None` when another server made it first.
+async fn make(client: &mut Client, day: NaiveDate) -> Result<Option<u64>> {
+    let (Some(start), Some(end)) = (midnight(day), day.succ_opt().and_then(midnight)) else {
+        return Ok(None);
+    };
+    let tx = client
+        .transaction()
+        .await
+        .map_err(db("starting partition upkeep"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
+        .await
+        .map_err(db("taking the partition lock"))?;
+    let name = format!("events_p{}", day.format("%Y%m%d"));
+    let taken: bool = tx
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+        .await
+        .map_err(db("looking for a day partition"))?
+        .get(0);
+    if taken {
+        return Ok(None);
     }
+    // DDL cannot take bind parameters; the name and bounds come from a typed date,
+    // never from text a client sent.
+    tx.batch_execute(&format!(
+        "CREATE TABLE {name} (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    ))
+    .await
+    .map_err(db("making a day partition"))?;
+    let moved = tx
+        .execute(
+            &format!(
+                "WITH moved AS (DELETE FROM events_default
+                                 WHERE created_at >= $1 AND created_at < $2 RETURNING *)
+                 INSERT INTO {name} SELECT * FROM moved"
+            ),
+            &[&start, &end],
+        )
+        .await
+        .map_err(db("moving events out of the default partition"))?;
+    tx.batch_execute(&format!(
+        "ALTER TABLE events ATTACH PARTITION {name} \
+         FOR VALUES FROM ('{start}') TO ('{end}')",
+        start = start.format("%Y-%m-%d %H:%M:%S+00"),
+        end = end.format("%Y-%m-%d %H:%M:%S+00"),
+    ))
+    .await
+    .map_err(db("attaching a day partition"))?;
+    tx.commit()
+        .await
+        .map_err(db("committing partition upkeep"))?;
+    Ok(Some(moved))
+}
+
+fn midnight(day: NaiveDate) -> Option<DateTime<Utc>> {
+    day.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
 }

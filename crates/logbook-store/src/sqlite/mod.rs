@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use logbook_model::{EventType, pseudonym::Pseudonymizer};
 use rusqlite::Connection;
 
-use crate::{Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError};
+use crate::{Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -62,6 +62,7 @@ impl SqliteStore {
             crate::files::warn_if_loose(&crate::files::database_files(&path));
             let mut writer = connect(&path)?;
             migrations::apply(&mut writer)?;
+            refresh_statistics(&writer)?;
             Ok(Self {
                 inner: Arc::new(Inner {
                     path,
@@ -137,6 +138,14 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Analyzes the tables whose statistics are missing or stale, reading a bounded sample
+/// of each index, so cheap however large the store has grown. Without statistics the
+/// planner walks the primary key rather than the index a filter needs.
+fn refresh_statistics(conn: &Connection) -> Result<()> {
+    conn.execute_batch("PRAGMA optimize = 0x10002")
+        .map_err(db("refreshing the planner's statistics"))
+}
+
 /// Shorthand for mapping rusqlite errors with what was being done. A read stopped at
 /// its time limit is reported as such.
 fn db(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -161,6 +170,14 @@ fn from_micros(value: i64) -> Result<DateTime<Utc>> {
 impl LifecycleStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn maintain(&self) -> Result<Upkeep> {
+        self.write(|conn| refresh_statistics(conn)).await?;
+        Ok(Upkeep {
+            statistics_refreshed: true,
+            ..Upkeep::default()
+        })
     }
 
     async fn ping(&self) -> Result<()> {

@@ -8,7 +8,7 @@ use logbook_model::{TenantId, audit::AuditParser};
 use logbook_store::{Store, StoreLocation, testing};
 use serde_json::json;
 
-fn audit_events(tenant: TenantId, n: usize) -> Vec<logbook_model::audit::AuditEvent> {
+pub fn audit_events(tenant: TenantId, n: usize) -> Vec<logbook_model::audit::AuditEvent> {
     let parser = AuditParser::default();
     (0..n)
         .map(|i| {

@@ -7,6 +7,7 @@ mod events;
 mod idempotency;
 mod keys;
 mod limits;
+mod partitions;
 mod row_security;
 mod summaries;
 mod support;

@@ -227,6 +227,34 @@ fn mistakes_are_one_line_and_a_non_zero_exit() {
 }
 
 #[test]
+fn maintain_prints_what_each_job_did() {
+    let dir = temp_dir();
+    let missing = logbook(&dir, &["maintain"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = text(&missing.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("there is no store"), "{stderr}");
+
+    assert!(logbook(&dir, &["migrate"]).status.success());
+    let round = logbook(&dir, &["maintain"]);
+    assert!(round.status.success(), "{}", text(&round.stderr));
+    assert_eq!(
+        text(&round.stdout),
+        "storage: no day partition needed; planner statistics refreshed\n\
+         idempotency keys: 0 older than 24 hours forgotten\n\
+         anonymization: off (no --anonymize rules)\n"
+    );
+    let anonymizing = logbook(&dir, &["maintain", "--anonymize", "REQUEST=30"]);
+    assert!(anonymizing.status.success());
+    assert!(
+        text(&anonymizing.stdout).contains("anonymization: 0 events anonymized"),
+        "{}",
+        text(&anonymizing.stdout)
+    );
+    assert!(dir.join("pseudonym.key").exists());
+}
+
+#[test]
 fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
     let dir = temp_dir();
     let (mut server, _) = serve(&dir);

@@ -117,9 +117,11 @@ pub struct Upkeep {
     pub partitions_made: Vec<chrono::NaiveDate>,
     /// Events moved out of the default partition into their day's own.
     pub events_moved: u64,
-    /// Whether the query planner's statistics were brought up to date (SQLite; PostgreSQL
-    /// keeps its own through autovacuum).
+    /// Whether the query planner's statistics were brought up to date (SQLite, which
+    /// analyzes what needs it in one step).
     pub statistics_refreshed: bool,
+    /// Tables analyzed because autovacuum had not yet (PostgreSQL).
+    pub tables_analyzed: u64,
 }
 
 /// One job's turn as the leader of every server on this store; dropping it without

@@ -150,5 +150,11 @@ fn describe_upkeep(upkeep: &Upkeep) -> String {
     if upkeep.statistics_refreshed {
         parts.push("planner statistics refreshed".into());
     }
+    if upkeep.tables_analyzed > 0 {
+        parts.push(format!(
+            "planner statistics refreshed for {} tables",
+            upkeep.tables_analyzed
+        ));
+    }
     parts.join("; ")
 }

@@ -22,6 +22,26 @@ use crate::{
 };
 
 pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Result<Page> {
+    let (sql, clause) = list_statement(tenant, query);
+    let rows = client
+        .query(&sql, &clause.refs())
+        .await
+        .map_err(db("querying events"))?;
+    let events = rows.iter().map(read_row).collect::<Result<Vec<_>>>()?;
+    Ok(Page::from_rows(events, query.limit))
+}
+
+/// How PostgreSQL will answer `sql` with these parameters: the lines of `EXPLAIN`.
+pub async fn plan(client: &Client, sql: &str, clause: &Where) -> Result<Vec<String>> {
+    let rows = client
+        .query(&format!("EXPLAIN {sql}"), &clause.refs())
+        .await
+        .map_err(db("explaining a query"))?;
+    rows.iter().map(|row| column(row, 0)).collect()
+}
+
+/// The statement a `/logs` query runs, with its parameters.
+pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Where) {
     let mut clause = Where::new(tenant);
     clause.conditions(conditions::for_filter(&query.filter));
     let (cmp, dir) = keyset(query.order);
@@ -38,12 +58,7 @@ pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Resu
         "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY created_at {dir}, id {dir} LIMIT {limit} OFFSET {skip}",
         clause.sql
     );
-    let rows = client
-        .query(&sql, &clause.refs())
-        .await
-        .map_err(db("querying events"))?;
-    let events = rows.iter().map(read_row).collect::<Result<Vec<_>>>()?;
-    Ok(Page::from_rows(events, query.limit))
+    (sql, clause)
 }
 
 pub async fn get(client: &Client, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {

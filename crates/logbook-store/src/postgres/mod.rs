@@ -9,6 +9,7 @@ mod ingest;
 mod leadership;
 mod migrations;
 mod partitions;
+mod statistics;
 mod summary;
 mod tenants;
 
@@ -17,7 +18,7 @@ use std::{str::FromStr, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
-use logbook_model::{EventType, TenantId, pseudonym::Pseudonymizer};
+use logbook_model::{EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer};
 use tokio_postgres::NoTls;
 
 pub use ingest::{copy_events, insert_single};
@@ -101,6 +102,23 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(crate::with_causes(&e)))
     }
 
+    /// How a `/logs` query would be answered (`EXPLAIN`), to check that its filter finds
+    /// an index.
+    pub async fn plan_of_list(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<String>> {
+        let (sql, clause) = events::list_statement(tenant, query);
+        events::plan(&self.tenant_client(tenant).await?, &sql, &clause).await
+    }
+
+    /// How a failed-auth count would be answered.
+    pub async fn plan_of_failed_auth(
+        &self,
+        tenant: TenantId,
+        query: &FailedAuthQuery,
+    ) -> Result<Vec<String>> {
+        let (sql, clause) = summary::failed_auth_statement(tenant, query);
+        events::plan(&self.tenant_client(tenant).await?, &sql, &clause).await
+    }
+
     /// A connection that sees only `tenant`'s rows: the tenant is set for the session
     /// and, where the role exists, the session runs as `logbook_reader`, whom the
     /// row-level security policy shows that tenant's rows alone. Every read of tenant
@@ -171,8 +189,10 @@ impl LifecycleStore for PgStore {
     }
 
     async fn maintain(&self) -> Result<Upkeep> {
+        let mut client = self.client().await?;
         let mut upkeep = Upkeep::default();
-        partitions::maintain(&mut self.client().await?, &mut upkeep).await?;
+        partitions::maintain(&mut client, &mut upkeep).await?;
+        upkeep.tables_analyzed = statistics::refresh(&client).await?;
         Ok(upkeep)
     }
 

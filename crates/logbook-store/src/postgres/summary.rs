@@ -154,17 +154,23 @@ pub async fn count_failed_auth(
     tenant: TenantId,
     q: &FailedAuthQuery,
 ) -> Result<i64> {
+    let (sql, clause) = failed_auth_statement(tenant, q);
+    let row = client
+        .query_one(&sql, &clause.refs())
+        .await
+        .map_err(db("counting failed logins"))?;
+    column(&row, 0)
+}
+
+/// The statement a failed-auth count runs, with its parameters.
+pub fn failed_auth_statement(tenant: TenantId, q: &FailedAuthQuery) -> (String, Where) {
     let mut clause = Where::new(tenant);
     clause
         .sql
         .push_str(&format!(" AND {FAILED_AUTH} AND NOT success"));
     clause.conditions(conditions::for_failed_auth(q));
     let sql = format!("SELECT COUNT(*) FROM events WHERE {}", clause.sql);
-    let row = client
-        .query_one(&sql, &clause.refs())
-        .await
-        .map_err(db("counting failed logins"))?;
-    column(&row, 0)
+    (sql, clause)
 }
 
 pub async fn action_stats(client: &Client, tenant: TenantId) -> Result<ActionStats> {

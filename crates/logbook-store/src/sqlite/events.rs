@@ -20,6 +20,26 @@ use crate::{
 };
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
+    let (sql, params) = list_statement(tenant, query);
+    let rows = select_events(conn, &sql, params)?;
+    Ok(Page::from_rows(rows, query.limit))
+}
+
+/// How SQLite will answer `sql`: the lines of `EXPLAIN QUERY PLAN`.
+pub fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .map_err(db("preparing a query plan"))?;
+    let lines = stmt
+        .query_map(params_from_iter(params), |row| row.get::<_, String>(3))
+        .map_err(db("explaining a query"))?;
+    lines
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db("reading a query plan"))
+}
+
+/// The statement a `/logs` query runs, with its parameters.
+pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Vec<Value>) {
     let mut clause = Where::new(tenant);
     clause.conditions(conditions::for_filter(&query.filter));
     let (cmp, dir) = keyset(query.order);
@@ -44,8 +64,7 @@ pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<P
     clause
         .params
         .push(Value::Integer(query.skip.min(i64::MAX as u64) as i64));
-    let rows = select_events(conn, &sql, clause.params)?;
-    Ok(Page::from_rows(rows, query.limit))
+    (sql, clause.params)
 }
 
 pub fn get(conn: &Connection, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {

@@ -22,7 +22,7 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use logbook_model::{EventType, pseudonym::Pseudonymizer};
+use logbook_model::{EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer};
 use rusqlite::Connection;
 
 use crate::{Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep};
@@ -74,6 +74,25 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("sqlite open task failed: {e}")))?
+    }
+
+    /// How a `/logs` query would be answered (`EXPLAIN QUERY PLAN`), to check that its
+    /// filter finds an index.
+    pub async fn plan_of_list(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<String>> {
+        let (sql, params) = events::list_statement(tenant, query);
+        self.read(move |conn| events::plan(conn, &sql, params))
+            .await
+    }
+
+    /// How a failed-auth count would be answered.
+    pub async fn plan_of_failed_auth(
+        &self,
+        tenant: TenantId,
+        query: &FailedAuthQuery,
+    ) -> Result<Vec<String>> {
+        let (sql, params) = summary::failed_auth_statement(tenant, query);
+        self.read(move |conn| events::plan(conn, &sql, params))
+            .await
     }
 
     pub fn path(&self) -> &Path {

@@ -7,7 +7,7 @@ use logbook_model::{
     FailedAuthQuery, TenantId,
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter, types::Value};
 
 use super::{SqliteStore, db, events::Where, from_micros, micros};
 use crate::{
@@ -166,15 +166,21 @@ pub fn by_country(
 }
 
 pub fn count_failed_auth(conn: &Connection, tenant: TenantId, q: &FailedAuthQuery) -> Result<i64> {
+    let (sql, params) = failed_auth_statement(tenant, q);
+    conn.prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |r| r.get(0)))
+        .map_err(db("counting failed logins"))
+}
+
+/// The statement a failed-auth count runs, with its parameters.
+pub fn failed_auth_statement(tenant: TenantId, q: &FailedAuthQuery) -> (String, Vec<Value>) {
     let mut clause = Where::new(tenant);
     clause
         .sql
         .push_str(&format!(" AND {FAILED_AUTH} AND success = 0"));
     clause.conditions(conditions::for_failed_auth(q));
     let sql = format!("SELECT COUNT(*) FROM events WHERE {}", clause.sql);
-    conn.prepare_cached(&sql)
-        .and_then(|mut stmt| stmt.query_row(params_from_iter(clause.params), |r| r.get(0)))
-        .map_err(db("counting failed logins"))
+    (sql, clause.params)
 }
 
 pub fn action_stats(conn: &Connection, tenant: TenantId) -> Result<ActionStats> {

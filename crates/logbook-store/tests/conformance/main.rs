@@ -8,6 +8,7 @@ mod idempotency;
 mod keys;
 mod limits;
 mod partitions;
+mod plans;
 mod row_security;
 mod summaries;
 mod support;

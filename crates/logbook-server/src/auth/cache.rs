@@ -198,6 +198,58 @@ mod tests {
     }
 
     #[test]
+    fn many_keys_are_held_at_once() {
+        let cache = KeyCache::default();
+        let hashes: Vec<[u8; 32]> = (0..3u8).map(|i| [i; 32]).collect();
+        for hash in &hashes {
+            cache.insert(*hash, principal(), None);
+            cache.insert_unknown([hash[0] + 100; 32]);
+        }
+        for hash in &hashes {
+            assert!(matches!(cache.get(hash), Cached::Known(_)));
+            assert!(matches!(cache.get(&[hash[0] + 100; 32]), Cached::Unknown));
+        }
+    }
+
+    /// The watch keeps what is cached while keys stay as they are, and starts over once
+    /// a key is made anywhere.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_watch_starts_over_only_when_keys_change() {
+        let store = logbook_store::open(&logbook_store::StoreLocation::Sqlite(
+            logbook_store::testing::temp_sqlite_path(),
+        ))
+        .await
+        .unwrap();
+        let cache = std::sync::Arc::new(KeyCache::default());
+        cache.insert([1; 32], principal(), None);
+        let stop = CancellationToken::new();
+        let watching = {
+            let (cache, store, stop) = (cache.clone(), store.clone(), stop.clone());
+            tokio::spawn(async move { cache.watch(store.as_ref(), stop).await })
+        };
+        tokio::time::sleep(WATCH_EVERY * 3).await;
+        assert!(
+            matches!(cache.get(&[1; 32]), Cached::Known(_)),
+            "nothing changed: the cache is kept"
+        );
+        let tenant = store.create_tenant("watched").await.unwrap();
+        crate::auth::keys::create(store.as_ref(), tenant.id, "new", Scopes::all(), None)
+            .await
+            .unwrap();
+        // Seen at the next look, though a busy machine may be late by a little.
+        let made = Instant::now();
+        while !matches!(cache.get(&[1; 32]), Cached::Miss) {
+            assert!(
+                made.elapsed() < Duration::from_secs(10),
+                "a key was made: the cache starts over"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.cancel();
+        watching.await.unwrap();
+    }
+
+    #[test]
     fn unknown_keys_are_remembered_briefly_and_changes_start_over() {
         let cache = KeyCache::default();
         let (known, unknown) = ([1; 32], [2; 32]);

@@ -23,6 +23,9 @@ pub enum Command {
     /// purge, anonymization), print what each job did, and exit; for cron, or before a
     /// server starts. Running servers do the same every quarter hour.
     Maintain(MaintainArgs),
+    /// Archives of events past their retention: list them, or bring one back.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Manage tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
@@ -134,10 +137,43 @@ impl EncryptionArgs {
     }
 }
 
+/// How long events are kept, and where they go first.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Days events are kept; older ones are archived, then removed.
+    #[arg(long, env = "LOGBOOK_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retention_days: u32,
+    /// Other periods for some event types: EVENT_TYPE=DAYS, comma-separated (e.g.
+    /// REQUEST=30,AUTH_FAILURE=365).
+    #[arg(long, env = "LOGBOOK_RETENTION", value_delimiter = ',')]
+    pub retention: Vec<logbook_model::retention::TypeDays>,
+    /// Where events past their time are archived before removal (default: DATA_DIR/archive).
+    #[arg(long, env = "LOGBOOK_ARCHIVE_DIR")]
+    pub archive_dir: Option<PathBuf>,
+}
+
+impl RetentionArgs {
+    pub fn retention(&self, data_dir: &std::path::Path) -> logbook_server::Retention {
+        logbook_server::Retention {
+            events: logbook_model::retention::EventRetention {
+                days: self.retention_days,
+                by_type: self.retention.clone(),
+            },
+            archive: logbook_store::archive::ArchiveDir::new(
+                self.archive_dir
+                    .clone()
+                    .unwrap_or_else(|| data_dir.join("archive")),
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MaintainArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     /// Anonymize events of a type once they are this many days old, as `serve` does.
     #[arg(long, env = "LOGBOOK_ANONYMIZE", value_delimiter = ',')]
     pub anonymize: Vec<logbook_model::pseudonym::AnonymizeRule>,
@@ -149,6 +185,8 @@ pub struct ServeArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub encryption: EncryptionArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     /// Address to listen on: HOST:PORT, the host a name (localhost) or an address.
     #[arg(long, env = "LOGBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -174,6 +212,28 @@ pub struct ServeArgs {
     /// Admin requests per second per key; 0 for no limit.
     #[arg(long, env = "LOGBOOK_RATE_LIMIT_ADMIN", default_value_t = 10.0)]
     pub rate_limit_admin: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Every archive file: tenant, day, event type, events, and the file.
+    List {
+        /// The archive directory (default: DATA_DIR/archive).
+        #[arg(long, env = "LOGBOOK_ARCHIVE_DIR")]
+        archive_dir: Option<PathBuf>,
+        #[arg(long, env = "LOGBOOK_DATA_DIR", default_value = "./logbook-data")]
+        data_dir: PathBuf,
+    },
+    /// Stores an archive file's events again (its checksum checked first); events
+    /// already in the store are left as they are, so a second restore adds nothing.
+    /// Restored events past their retention are removed again by the next upkeep:
+    /// restore into another database (--database-url) to keep them.
+    Restore {
+        /// The archive's data file or its manifest.
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -241,6 +241,7 @@ fn maintain_prints_what_each_job_did() {
     assert_eq!(
         text(&round.stdout),
         "storage: no day partition needed; planner statistics refreshed\n\
+         retention: 0 events past their time removed, 0 archive files written\n\
          idempotency keys: 0 older than 24 hours forgotten\n\
          anonymization: off (no --anonymize rules)\n"
     );
@@ -252,6 +253,128 @@ fn maintain_prints_what_each_job_did() {
         text(&anonymizing.stdout)
     );
     assert!(dir.join("pseudonym.key").exists());
+}
+
+/// Events past their time are archived, then removed, by `logbook maintain`; the archive
+/// is listed, checks out against its manifest, and restores once, however often asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_events_are_archived_removed_and_restored() {
+    use sha2::Digest;
+
+    let dir = temp_dir();
+    assert!(logbook(&dir, &["migrate"]).status.success());
+    let store = logbook_store::open(&logbook_store::StoreLocation::Sqlite(
+        dir.join("logbook.db"),
+    ))
+    .await
+    .unwrap();
+    let tenant = store.create_tenant("shop").await.unwrap().id;
+    let now = chrono::Utc::now();
+    let old = now - chrono::Duration::days(40);
+    let event = |event_type: &str, at| {
+        logbook_model::Event::new(
+            tenant,
+            logbook_model::EventType::parse(event_type).unwrap(),
+            at,
+        )
+    };
+    let events = vec![
+        event("REQUEST", old),
+        event("REQUEST", old),
+        event("REQUEST", old),
+        event("AUTH_LOGIN", old),
+        event("REQUEST", now),
+    ];
+    let old_ids: Vec<_> = events[..3].iter().map(|e| e.id).collect();
+    store
+        .append(
+            vec![logbook_store::WriteItem::events(tenant, events)].into(),
+            now,
+        )
+        .await
+        .unwrap();
+    let stored = |store: std::sync::Arc<dyn logbook_store::Store>| async move {
+        let query = logbook_model::EventQuery::default();
+        let page = store.list_events(tenant, &query).await.unwrap();
+        page.items.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+
+    let round = logbook(
+        &dir,
+        &[
+            "maintain",
+            "--retention-days",
+            "30",
+            "--retention",
+            "AUTH_LOGIN=60",
+        ],
+    );
+    assert!(round.status.success(), "{}", text(&round.stderr));
+    assert!(
+        text(&round.stdout)
+            .contains("retention: 3 events past their time removed, 1 archive files written"),
+        "{}",
+        text(&round.stdout)
+    );
+    let left = stored(store.clone()).await;
+    assert_eq!(left.len(), 2, "the login (60 days) and today's request");
+    assert!(old_ids.iter().all(|id| !left.contains(id)));
+
+    let list = text(&logbook(&dir, &["archive", "list"]).stdout);
+    let line = list.lines().next().expect("one archive file");
+    assert!(
+        line.contains(&tenant.to_string()) && line.contains("REQUEST"),
+        "{line}"
+    );
+    assert!(line.contains(" 3 events "), "{line}");
+    let file = std::path::PathBuf::from(line.split_whitespace().last().unwrap());
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(file.with_file_name("REQUEST.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(manifest["sha256"], digest.as_str());
+    assert_eq!(manifest["rows"], 3);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+    }
+
+    let file_arg = file.to_str().unwrap();
+    let restored = logbook(&dir, &["archive", "restore", file_arg]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    assert!(
+        text(&restored.stdout).starts_with("restored 3 events"),
+        "{}",
+        text(&restored.stdout)
+    );
+    let again = logbook(&dir, &["archive", "restore", file_arg]);
+    assert!(
+        text(&again.stdout).contains("restored 0 events")
+            && text(&again.stdout).contains("3 were already stored"),
+        "{}",
+        text(&again.stdout)
+    );
+    let back = stored(store.clone()).await;
+    assert_eq!(back.len(), 5);
+    assert!(old_ids.iter().all(|id| back.contains(id)));
+
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x01;
+    std::fs::write(&file, damaged).unwrap();
+    let refused = logbook(&dir, &["archive", "restore", file_arg]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = text(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("does not match the SHA-256"), "{stderr}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod hex;
 pub mod parse;
 pub mod pseudonym;
 pub mod redact;
+pub mod retention;
 pub mod severity;
 pub mod summary;
 pub mod tenant;

@@ -3,12 +3,10 @@
 //! users still hold; without the key, a pseudonym cannot be turned back into the id or
 //! tested against a guess.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-
-use crate::EventType;
 
 /// Every pseudonym is this prefix and 32 lower-case hex digits.
 pub const PREFIX: &str = "anon_";
@@ -51,32 +49,8 @@ impl Pseudonymizer {
     }
 }
 
-/// "Anonymize events of this type once they are this many days old", e.g. `ACTIVITY=30`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AnonymizeRule {
-    pub event_type: EventType,
-    pub after_days: u32,
-}
-
-impl FromStr for AnonymizeRule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (event_type, days) = s
-            .split_once('=')
-            .ok_or_else(|| format!("{s:?} should be EVENT_TYPE=DAYS, e.g. ACTIVITY=30"))?;
-        let event_type = EventType::parse(event_type.trim())?;
-        let after_days = days
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|d| *d > 0)
-            .ok_or_else(|| format!("{days:?} is not a whole number of days above 0"))?;
-        Ok(Self {
-            event_type,
-            after_days,
-        })
-    }
-}
+/// Anonymize events of a type once they are this many days old (`EVENT_TYPE=DAYS`).
+pub type AnonymizeRule = crate::retention::TypeDays;
 
 #[cfg(test)]
 mod tests {
@@ -103,10 +77,7 @@ mod tests {
     #[test]
     fn rules_parse() {
         let rule: AnonymizeRule = "ACTIVITY=30".parse().unwrap();
-        assert_eq!(
-            (rule.event_type.as_str(), rule.after_days),
-            ("ACTIVITY", 30)
-        );
+        assert_eq!((rule.event_type.as_str(), rule.days), ("ACTIVITY", 30));
         assert!("ACTIVITY".parse::<AnonymizeRule>().is_err());
         assert!("activity=30".parse::<AnonymizeRule>().is_err());
         assert!("ACTIVITY=0".parse::<AnonymizeRule>().is_err());

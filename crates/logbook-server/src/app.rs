@@ -34,7 +34,7 @@ pub struct AppState {
 pub struct App {
     state: AppState,
     timeouts: crate::config::Timeouts,
-    anonymization: Option<crate::Anonymization>,
+    maintenance: Arc<jobs::Maintenance>,
     writers: Vec<JoinHandle<()>>,
     jobs: JoinHandle<()>,
     jobs_stop: CancellationToken,
@@ -61,11 +61,16 @@ impl App {
         let jobs_stop = CancellationToken::new();
         let usage = Arc::new(KeyUsage::default());
         let keys: Arc<KeyCache> = Arc::default();
+        let maintenance = Arc::new(jobs::Maintenance::new(
+            store.clone(),
+            config.anonymization.clone(),
+            config.retention.clone(),
+        ));
         let jobs = tokio::spawn(jobs::run_all(
             store.clone(),
             usage.clone(),
             keys.clone(),
-            config.anonymization.clone(),
+            maintenance.clone(),
             config.checkpoints.clone(),
             jobs_stop.clone(),
         ));
@@ -86,7 +91,7 @@ impl App {
         Self {
             state,
             timeouts: config.timeouts.clone(),
-            anonymization: config.anonymization.clone(),
+            maintenance,
             writers,
             jobs,
             jobs_stop,
@@ -118,10 +123,7 @@ impl App {
     /// Runs every background job once, now: tests use it instead of waiting for timers.
     pub async fn run_jobs_once(&self) -> Result<(), logbook_store::StoreError> {
         let store = self.state.store.clone();
-        jobs::Maintenance::new(store.clone(), self.anonymization.clone())
-            .run_once()
-            .await
-            .into_result()?;
+        self.maintenance.run_every_job().await.into_result()?;
         crate::checkpoints::CheckpointJob {
             store: store.clone(),
             checkpointer: self.state.checkpointer.clone(),
@@ -174,7 +176,7 @@ impl App {
         let Self {
             state,
             timeouts: _,
-            anonymization: _,
+            maintenance: _,
             writers,
             jobs,
             jobs_stop,

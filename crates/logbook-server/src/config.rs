@@ -22,6 +22,32 @@ pub struct Config {
     pub anonymization: Option<Anonymization>,
     /// How request bodies may arrive: size held at once, minimum rate.
     pub bodies: crate::request_body::BodyLimits,
+    /// How long events are kept, and where they are archived before removal.
+    pub retention: Retention,
+}
+
+/// Events past their time are written to the archive, then removed.
+#[derive(Clone, Debug)]
+pub struct Retention {
+    pub events: logbook_model::retention::EventRetention,
+    pub archive: logbook_store::archive::ArchiveDir,
+}
+
+impl Retention {
+    /// The seeds' periods, archiving beside the SQLite file, or under `logbook-data/`
+    /// (the command line's default data dir) for PostgreSQL.
+    pub fn default_for(location: &StoreLocation) -> Self {
+        let data_dir = match location {
+            StoreLocation::Sqlite(path) => path
+                .parent()
+                .map_or_else(|| std::path::PathBuf::from("."), ToOwned::to_owned),
+            StoreLocation::Postgres(_) => std::path::PathBuf::from("logbook-data"),
+        };
+        Self {
+            events: Default::default(),
+            archive: logbook_store::archive::ArchiveDir::new(data_dir.join("archive")),
+        }
+    }
 }
 
 /// Old events of these types lose IP and user agent, and their user ids become keyed
@@ -55,6 +81,7 @@ impl Default for Timeouts {
 impl Config {
     pub fn new(location: StoreLocation) -> Self {
         Self {
+            retention: Retention::default_for(&location),
             location,
             ingest: IngestConfig::default(),
             rate_limits: Default::default(),

@@ -22,5 +22,5 @@ mod routes;
 mod serve;
 
 pub use app::{App, AppState};
-pub use config::{Anonymization, Config, IngestConfig, Timeouts};
+pub use config::{Anonymization, Config, IngestConfig, Retention, Timeouts};
 pub use error::ApiError;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 pub mod postgres;
 pub mod sqlite;
 
+pub mod archive;
 mod columns;
 pub use columns::AUDIT_COLUMNS;
 mod conditions;
@@ -123,6 +124,27 @@ pub struct Upkeep {
     /// Tables analyzed because autovacuum had not yet (PostgreSQL).
     pub tables_analyzed: u64,
 }
+
+/// One tenant's events of one type on one day, past their retention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiredEvents {
+    pub tenant: TenantId,
+    pub day: chrono::NaiveDate,
+    pub event_type: logbook_model::EventType,
+    pub rows: u64,
+}
+
+impl ExpiredEvents {
+    /// The group's `[start, end)` of `created_at`.
+    pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = self.day.and_time(chrono::NaiveTime::MIN).and_utc();
+        (start, start + chrono::Duration::days(1))
+    }
+}
+
+/// Rows removed per transaction when a group cannot go as a whole partition: small
+/// enough that ingest never waits long behind retention.
+pub const REMOVE_BATCH: i64 = 1000;
 
 /// One job's turn as the leader of every server on this store; dropping it without
 /// [`Lease::release`] gives the turn up too, when the connection holding it closes.

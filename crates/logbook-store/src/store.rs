@@ -14,11 +14,14 @@ use logbook_model::{
         checkpoint::{Checkpoint, Keyring},
     },
     pseudonym::Pseudonymizer,
+    retention::EventRetention,
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use uuid::Uuid;
 
-use crate::{ApiKey, ItemOutcome, Lease, NewApiKey, Result, Tenant, Upkeep, WriteItem};
+use crate::{
+    ApiKey, ExpiredEvents, ItemOutcome, Lease, NewApiKey, Result, Tenant, Upkeep, WriteItem,
+};
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
@@ -53,6 +56,19 @@ pub trait LifecycleStore: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Checks that storage answers.
     async fn ping(&self) -> Result<()>;
+    /// Every tenant's events past `retention` at `now`, by tenant, day and type, oldest
+    /// day first. Only whole UTC days expire.
+    async fn expired_events(
+        &self,
+        retention: &EventRetention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ExpiredEvents>>;
+
+    /// Removes groups from [`LifecycleStore::expired_events`] once archived; returns the
+    /// rows removed. A group that changed since (its row count differs) is left for the
+    /// next round. On PostgreSQL a day whose every row goes is dropped as a partition.
+    async fn remove_events(&self, groups: &[ExpiredEvents]) -> Result<u64>;
+
     /// Periodic upkeep: on PostgreSQL the coming days' partitions, and a partition of its
     /// own for any day found in the default one; on SQLite the planner's statistics.
     async fn maintain(&self) -> Result<Upkeep>;

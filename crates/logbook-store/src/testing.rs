@@ -236,6 +236,16 @@ mod faulty {
             self.inner.ping().await
         }
 
+        async fn expired_events(
+            &self,
+            retention: &logbook_model::retention::EventRetention,
+            now: DateTime<Utc>,
+        ) -> Result<Vec<crate::ExpiredEvents>> {
+            self.inner.expired_events(retention, now).await
+        }
+        async fn remove_events(&self, groups: &[crate::ExpiredEvents]) -> Result<u64> {
+            self.inner.remove_events(groups).await
+        }
         async fn maintain(&self) -> Result<crate::Upkeep> {
             self.inner.maintain().await
         }

@@ -7,7 +7,10 @@ use crate::cli::MaintainArgs;
 pub async fn run(args: MaintainArgs) -> anyhow::Result<()> {
     let store = open(&args.store).await?;
     let anonymization = anonymization(args.anonymize, &args.store.data_dir)?;
-    let report = Maintenance::new(store, anonymization).run_once().await;
+    let retention = args.retention.retention(&args.store.data_dir);
+    let report = Maintenance::new(store, anonymization, retention)
+        .run_once()
+        .await;
     print!("{report}");
     let failed = report.failures().len();
     if failed > 0 {

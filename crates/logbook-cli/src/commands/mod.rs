@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod archive;
 pub mod bench;
 mod export;
 mod keys;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Maintain(args) => maintain::run(args).await,
+        Command::Archive(command) => archive::run(command).await,
         Command::Tenants(command) => keys::tenants(command).await,
         Command::Keys(command) => keys::keys(command).await,
         Command::Keyring(command) => keys::keyring(command).await,

@@ -42,6 +42,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     config.checkpoints = Some(std::sync::Arc::new(checkpointer));
     config.anonymization = anonymization(args.anonymize, &args.store.data_dir)?;
+    config.retention = args.retention.retention(&args.store.data_dir);
+    let shortest = config
+        .retention
+        .events
+        .first_day_every_type_keeps(chrono::Utc::now());
+    if chrono::Utc::now().date_naive() - shortest < config.ingest.backfill {
+        tracing::warn!(
+            backfill_days = args.backfill_days,
+            "the back-fill window is longer than some events are kept: such old events are \
+             accepted, then archived and removed at the next upkeep"
+        );
+    }
     logbook_store::files::warn_if_loose(&[
         args.store.data_dir.join("signing.key"),
         args.store.data_dir.join("pseudonym.key"),

@@ -18,7 +18,7 @@ impl AnonymizationJob {
         };
         let mut changed = 0;
         for rule in &config.rules {
-            let before = Utc::now() - Duration::days(i64::from(rule.after_days));
+            let before = Utc::now() - Duration::days(i64::from(rule.days));
             let n = self
                 .store
                 .anonymize(&rule.event_type, before, &config.pseudonymizer)

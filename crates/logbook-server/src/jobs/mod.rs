@@ -12,6 +12,7 @@ mod anonymization;
 mod idempotency_purge;
 mod key_usage_flush;
 mod maintenance;
+mod retention;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -22,11 +23,9 @@ pub use anonymization::AnonymizationJob;
 pub use idempotency_purge::IdempotencyPurge;
 pub use key_usage_flush::KeyUsageFlush;
 pub use maintenance::{Maintenance, MaintenanceReport};
+pub use retention::{Removed, RetentionJob};
 
-use crate::{
-    Anonymization,
-    auth::{KeyCache, KeyUsage},
-};
+use crate::auth::{KeyCache, KeyUsage};
 
 /// Runs `job` if this server leads `name` now; `None` when another server does.
 async fn as_leader<T>(
@@ -50,7 +49,7 @@ pub async fn run_all(
     store: Arc<dyn Store>,
     usage: Arc<KeyUsage>,
     keys: Arc<KeyCache>,
-    anonymization: Option<Anonymization>,
+    maintenance: Arc<Maintenance>,
     checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
     stop: CancellationToken,
 ) {
@@ -62,7 +61,6 @@ pub async fn run_all(
         store: store.clone(),
         checkpointer,
     };
-    let maintenance = Maintenance::new(store.clone(), anonymization);
     let watcher = {
         let (store, stop) = (store.clone(), stop.clone());
         tokio::spawn(async move { keys.watch(store.as_ref(), stop).await })

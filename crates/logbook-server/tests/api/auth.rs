@@ -361,6 +361,32 @@ pub async fn key_routes_honour_the_tenant_they_name(backend: Backend) {
         )
         .await;
     assert_problem(&twice, 400, "named twice");
+    let agreeing = app
+        .post_to(
+            "/api/v1/keys?tenant=acme",
+            &app.admin,
+            json!({"name": "x", "scopes": ["read"], "tenant": "acme"}).to_string(),
+        )
+        .await;
+    assert_eq!(agreeing.status, 201, "named twice alike is fine");
+    for (name, status) in [
+        ("", 400),
+        ("   ", 400),
+        (&"n".repeat(100)[..], 201),
+        (&"n".repeat(101)[..], 400),
+    ] {
+        let made = app
+            .post_to(
+                "/api/v1/keys",
+                &app.admin,
+                json!({"name": name, "scopes": ["read"]}).to_string(),
+            )
+            .await;
+        assert_eq!(made.status, status, "a name of {} characters", name.len());
+        if status == 400 {
+            assert_problem(&made, 400, "name must be 1–100 characters");
+        }
+    }
     let unknown = app
         .post_to(
             "/api/v1/keys?tennant=acme",

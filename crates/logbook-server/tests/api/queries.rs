@@ -97,7 +97,8 @@ pub async fn lookups_by_id_and_user(backend: Backend) {
 pub async fn summaries_answer_with_seed_fields(backend: Backend) {
     // An event years old stands for data older than every window.
     let app = TestApp::with_config(backend, |config| {
-        config.ingest.backfill = chrono::Duration::days(3650)
+        config.ingest.backfill = chrono::Duration::days(3650);
+        config.retention.events.days = logbook_model::retention::MAX_DAYS;
     })
     .await;
     let events = json!([

@@ -45,6 +45,7 @@ impl TestApp {
             Backend::Postgres => StoreLocation::Postgres(testing::fresh_postgres_url().await),
         };
         let mut config = Config::new(location.clone());
+        config.retention.archive = private_archive();
         adjust(&mut config);
         let app = App::build(config).await.expect("the app starts");
         let admin = app
@@ -69,7 +70,9 @@ impl TestApp {
         };
         let store = logbook_store::open(&location).await.unwrap();
         let faulty = std::sync::Arc::new(testing::FaultyStore::new(store));
-        let app = App::with_store(faulty.clone(), &Config::new(location.clone()));
+        let mut config = Config::new(location.clone());
+        config.retention.archive = private_archive();
+        let app = App::with_store(faulty.clone(), &config);
         let admin = app.bootstrap().await.unwrap().unwrap();
         let router = app.router();
         let app = Self {
@@ -229,6 +232,15 @@ impl TestApp {
 }
 
 /// Asserts an RFC 9457 problem with `status` whose detail mentions `needle`.
+/// An archive directory of the test's own, never one under the working directory.
+fn private_archive() -> logbook_store::archive::ArchiveDir {
+    let dir = testing::temp_sqlite_path()
+        .parent()
+        .unwrap()
+        .join("archive");
+    logbook_store::archive::ArchiveDir::new(dir)
+}
+
 pub fn assert_problem(reply: &Reply, status: u16, needle: &str) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
     assert_eq!(

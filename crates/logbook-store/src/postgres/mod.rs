@@ -9,6 +9,7 @@ mod ingest;
 mod leadership;
 mod migrations;
 mod partitions;
+mod retention;
 mod statistics;
 mod summary;
 mod tenants;
@@ -18,13 +19,18 @@ use std::{str::FromStr, time::Duration};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
-use logbook_model::{EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer};
+use logbook_model::{
+    EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer,
+    retention::EventRetention,
+};
 use tokio_postgres::NoTls;
 
 pub use ingest::{copy_events, insert_single};
 pub use partitions::{DAYS_AHEAD, existing_days as partition_days};
 
-use crate::{Lease, LifecycleStore, Result, StoreError, Upkeep, location::redact_password};
+use crate::{
+    ExpiredEvents, Lease, LifecycleStore, Result, StoreError, Upkeep, location::redact_password,
+};
 
 /// Connections in the pool: ingest writers plus concurrent readers.
 pub const POOL_SIZE: usize = 16;
@@ -186,6 +192,18 @@ fn db(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError
 impl LifecycleStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn expired_events(
+        &self,
+        retention: &EventRetention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ExpiredEvents>> {
+        retention::expired(&self.client().await?, retention, now).await
+    }
+
+    async fn remove_events(&self, groups: &[ExpiredEvents]) -> Result<u64> {
+        retention::remove(&mut self.client().await?, groups).await
     }
 
     async fn maintain(&self) -> Result<Upkeep> {

@@ -41,10 +41,10 @@ pub async fn maintain(client: &mut Client, upkeep: &mut Upkeep) -> Result<()> {
         .collect::<Result<BTreeSet<_>>>()?;
     let wanted: BTreeSet<NaiveDate> = (0..=DAYS_BEHIND + DAYS_AHEAD)
         .filter_map(|i| (today - Days::new(DAYS_BEHIND)).checked_add_days(Days::new(i)))
-        .chain(stray)
+        .chain(stray.iter().copied())
         .collect();
     for day in wanted.difference(&existing) {
-        if let Some(moved) = make(client, *day).await? {
+        if let Some(moved) = make(client, *day, stray.contains(day)).await? {
             upkeep.partitions_made.push(*day);
             upkeep.events_moved += moved;
         }
@@ -76,7 +76,11 @@ pub async fn existing_days(client: &Client) -> Result<BTreeSet<NaiveDate>> {
 
 /// Makes `day`'s partition with that day's events from the default partition; the
 /// number moved, or `None` when another server made it first.
-async fn make(client: &mut Client, day: NaiveDate) -> Result<Option<u64>> {
+///
+/// When rows move, `events` itself is locked against every reader and writer until the
+/// partition is attached: a query planned before the move would otherwise read the
+/// default partition after the rows left it, without the partition they went to.
+async fn make(client: &mut Client, day: NaiveDate, moving: bool) -> Result<Option<u64>> {
     let (Some(start), Some(end)) = (midnight(day), day.succ_opt().and_then(midnight)) else {
         return Ok(None);
     };
@@ -87,7 +91,7 @@ async fn make(client: &mut Client, day: NaiveDate) -> Result<Option<u64>> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
         .await
         .map_err(db("taking the partition lock"))?;
-    let name = format!("events_p{}", day.format("%Y%m%d"));
+    let name = name(day);
     let taken: bool = tx
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
         .await
@@ -95,6 +99,13 @@ async fn make(client: &mut Client, day: NaiveDate) -> Result<Option<u64>> {
         .get(0);
     if taken {
         return Ok(None);
+    }
+    if moving {
+        tx.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+            .await
+            .map_err(db(
+                "locking events to move a day out of the default partition",
+            ))?;
     }
     // DDL cannot take bind parameters; the name and bounds come from a typed date,
     // never from text a client sent.
@@ -126,6 +137,11 @@ async fn make(client: &mut Client, day: NaiveDate) -> Result<Option<u64>> {
         .await
         .map_err(db("committing partition upkeep"))?;
     Ok(Some(moved))
+}
+
+/// The partition of `day`.
+pub fn name(day: NaiveDate) -> String {
+    format!("events_p{}", day.format("%Y%m%d"))
 }
 
 fn midnight(day: NaiveDate) -> Option<DateTime<Utc>> {

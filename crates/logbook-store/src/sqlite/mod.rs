@@ -12,6 +12,7 @@ mod functions;
 mod ingest;
 mod limits;
 mod migrations;
+mod retention;
 mod summary;
 mod tenants;
 
@@ -22,10 +23,15 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use logbook_model::{EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer};
+use logbook_model::{
+    EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer,
+    retention::EventRetention,
+};
 use rusqlite::Connection;
 
-use crate::{Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep};
+use crate::{
+    ExpiredEvents, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep,
+};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -189,6 +195,40 @@ fn from_micros(value: i64) -> Result<DateTime<Utc>> {
 impl LifecycleStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn expired_events(
+        &self,
+        retention: &EventRetention,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ExpiredEvents>> {
+        let retention = retention.clone();
+        self.read(move |conn| retention::expired(conn, &retention, now))
+            .await
+    }
+
+    async fn remove_events(&self, groups: &[ExpiredEvents]) -> Result<u64> {
+        let mut removed = 0;
+        for group in groups {
+            let counted = group.clone();
+            if !self
+                .read(move |conn| retention::unchanged(conn, &counted))
+                .await?
+            {
+                continue;
+            }
+            loop {
+                let batch = group.clone();
+                let n = self
+                    .write(move |conn| retention::remove_batch(conn, &batch))
+                    .await?;
+                removed += n;
+                if n < crate::REMOVE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     async fn maintain(&self) -> Result<Upkeep> {

@@ -9,6 +9,7 @@ mod keys;
 mod limits;
 mod partitions;
 mod plans;
+mod retention;
 mod row_security;
 mod summaries;
 mod support;
@@ -52,4 +53,5 @@ conformance!(
     audit::audit_heads_name_every_chain,
     audit::checkpoints_are_kept_and_held_against_the_chain,
     audit::actor_summary_counts_one_actor,
+    retention::expired_events_are_found_and_removed,
 );

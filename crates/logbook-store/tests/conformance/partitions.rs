@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{Days, NaiveDate, Utc};
-use logbook_model::TenantId;
+use logbook_model::{TenantId, retention::EventRetention};
 use logbook_store::{
     EventStore, IdempotencyRecord, LifecycleStore, WriteItem,
     postgres::{DAYS_AHEAD, PgStore, partition_days},
@@ -99,4 +99,47 @@ async fn ingest_runs_no_ddl_and_maintenance_gives_each_day_its_partition() {
     assert!(ahead.is_subset(&days), "{DAYS_AHEAD} days ahead: {days:?}");
     let again = store.maintain().await.unwrap();
     assert!(again.partitions_made.is_empty() && again.events_moved == 0);
+}
+
+/// A day whose every row is past its time goes as a whole partition; a day where some
+/// rows stay loses only the others, row by row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_drops_whole_days_and_deletes_within_kept_ones() {
+    let store = PgStore::connect(&testing::fresh_postgres_url().await, Default::default())
+        .await
+        .unwrap();
+    let client = store.client().await.unwrap();
+    let tenant = TenantId::new();
+    let now = Utc::now();
+    let days_ago = |n: u64| now.checked_sub_days(Days::new(n)).unwrap();
+    let events = vec![
+        event(tenant, "REQUEST", days_ago(60)),
+        event(tenant, "REQUEST", days_ago(60)),
+        event(tenant, "REQUEST", days_ago(50)),
+        event(tenant, "AUTH_LOGIN", days_ago(50)),
+    ];
+    store
+        .append(vec![WriteItem::events(tenant, events)].into(), now)
+        .await
+        .unwrap();
+    store.maintain().await.unwrap();
+    let day = |n: u64| days_ago(n).date_naive();
+    let before = partition_days(&client).await.unwrap();
+    assert!(before.contains(&day(60)) && before.contains(&day(50)));
+
+    let retention = EventRetention {
+        days: 30,
+        by_type: vec!["AUTH_LOGIN=90".parse().unwrap()],
+    };
+    let groups = store.expired_events(&retention, now).await.unwrap();
+    assert_eq!(groups.iter().map(|g| g.rows).sum::<u64>(), 3);
+    assert_eq!(store.remove_events(&groups).await.unwrap(), 3);
+    let after = partition_days(&client).await.unwrap();
+    assert!(!after.contains(&day(60)), "a wholly expired day is dropped");
+    assert!(after.contains(&day(50)), "a day with a kept row stays");
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM events").await,
+        1,
+        "the login, kept 90 days"
+    );
 }

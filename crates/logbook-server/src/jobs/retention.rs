@@ -1,0 +1,113 @@
+//! Removes events past their retention, each group (tenant, day, type) first written to
+//! an archive file; a group is removed only if it still holds exactly what was archived.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use logbook_model::{
+    EventFilter, EventQuery,
+    filter::{Cursor, MAX_PAGE, Order},
+};
+use logbook_store::{
+    ExpiredEvents, Store, StoreError,
+    archive::{ArchiveDir, ArchiveWriter},
+};
+
+use crate::config::Retention;
+
+pub struct RetentionJob {
+    pub store: Arc<dyn Store>,
+    pub retention: Retention,
+}
+
+/// What one round of retention did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub archive_files: usize,
+    pub events: u64,
+}
+
+impl RetentionJob {
+    pub async fn run_once(&self) -> Result<Removed, StoreError> {
+        let groups = self
+            .store
+            .expired_events(&self.retention.events, Utc::now())
+            .await?;
+        let mut archived = Vec::with_capacity(groups.len());
+        for group in groups {
+            let rows = archive(self.store.as_ref(), &self.retention.archive, &group).await?;
+            // Removed only if the group still holds what the file holds.
+            archived.push(ExpiredEvents { rows, ..group });
+        }
+        let events = self.store.remove_events(&archived).await?;
+        if events > 0 {
+            tracing::info!(
+                events,
+                files = archived.len(),
+                "archived and removed events past their retention"
+            );
+        }
+        Ok(Removed {
+            archive_files: archived.len(),
+            events,
+        })
+    }
+}
+
+/// Writes one group's events to its archive file, page by page; returns how many.
+async fn archive(
+    store: &dyn Store,
+    dir: &ArchiveDir,
+    group: &ExpiredEvents,
+) -> Result<u64, StoreError> {
+    let (from, to) = group.window();
+    let mut query = EventQuery {
+        filter: EventFilter {
+            event_type: Some(group.event_type.clone()),
+            from: Some(from),
+            to: Some(to),
+            ..EventFilter::default()
+        },
+        order: Order::Asc,
+        limit: MAX_PAGE,
+        cursor: None,
+        skip: 0,
+    };
+    let mut writer = {
+        let (dir, tenant, day, event_type) = (
+            dir.clone(),
+            group.tenant,
+            group.day,
+            group.event_type.clone(),
+        );
+        blocking(move || dir.writer(tenant, day, &event_type)).await?
+    };
+    loop {
+        let page = store.list_events(group.tenant, &query).await?;
+        let next = page
+            .next_cursor
+            .as_ref()
+            .and(page.items.last())
+            .map(Cursor::after);
+        writer = blocking(move || {
+            page.items.iter().try_for_each(|e| writer.write(e))?;
+            Ok(writer)
+        })
+        .await?;
+        match next {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let manifest = blocking(move || ArchiveWriter::finish(writer)).await?;
+    Ok(manifest.rows)
+}
+
+/// File writing and compression, off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("archive writing stopped: {e}")))?
+}

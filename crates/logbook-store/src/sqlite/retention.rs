@@ -1,0 +1,103 @@
+//! Events past their retention: found by day and type, removed in small transactions so
+//! the single writer is never held for long.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use logbook_model::{EventType, TenantId, retention::EventRetention};
+use rusqlite::{Connection, params};
+use uuid::Uuid;
+
+use super::{db, micros};
+use crate::{ExpiredEvents, REMOVE_BATCH, Result, StoreError};
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
+pub fn expired(
+    conn: &Connection,
+    retention: &EventRetention,
+    now: DateTime<Utc>,
+) -> Result<Vec<ExpiredEvents>> {
+    let before = retention.first_day_every_type_keeps(now);
+    let before = micros(before.and_time(chrono::NaiveTime::MIN).and_utc());
+    let mut stmt = conn
+        .prepare_cached(
+            // Tenant by tenant, so each reads a range of the primary key.
+            "SELECT e.tenant_id, e.created_at / ?2, e.event_type, COUNT(*)
+               FROM tenants t JOIN events e ON e.tenant_id = t.id AND e.created_at < ?1
+              GROUP BY e.tenant_id, e.created_at / ?2, e.event_type
+              ORDER BY 2, 1, 3",
+        )
+        .map_err(db("preparing the retention query"))?;
+    let rows = stmt
+        .query_map(params![before, DAY_MICROS], |r| {
+            Ok((
+                r.get::<_, Uuid>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .map_err(db("finding events past their retention"))?;
+    let mut groups = Vec::new();
+    for row in rows {
+        let (tenant, day, event_type, count) = row.map_err(db("reading a retention group"))?;
+        let event_type = EventType::parse(&event_type)
+            .map_err(|e| StoreError::Invalid(format!("stored event_type: {e}")))?;
+        let day = NaiveDate::from_num_days_from_ce_opt(719_163 + day as i32)
+            .ok_or_else(|| StoreError::Invalid(format!("stored day {day} is out of range")))?;
+        if day < retention.first_kept_day(&event_type, now) {
+            groups.push(ExpiredEvents {
+                tenant: TenantId(tenant),
+                day,
+                event_type,
+                rows: count as u64,
+            });
+        }
+    }
+    Ok(groups)
+}
+
+/// The group's rows still counted as they were archived: nothing came in since.
+pub fn unchanged(conn: &Connection, group: &ExpiredEvents) -> Result<bool> {
+    let (start, end) = group.window();
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM events
+              WHERE tenant_id = ?1 AND event_type = ?2 AND created_at >= ?3 AND created_at < ?4",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    group.tenant.0,
+                    group.event_type.as_str(),
+                    micros(start),
+                    micros(end)
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(db("counting an archived group"))?;
+    Ok(count as u64 == group.rows)
+}
+
+/// Removes up to [`REMOVE_BATCH`] of the group's rows; returns how many.
+pub fn remove_batch(conn: &Connection, group: &ExpiredEvents) -> Result<u64> {
+    let (start, end) = group.window();
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM events WHERE rowid IN (
+                 SELECT rowid FROM events
+                  WHERE tenant_id = ?1 AND event_type = ?2 AND created_at >= ?3 AND created_at < ?4
+                  LIMIT ?5)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                group.tenant.0,
+                group.event_type.as_str(),
+                micros(start),
+                micros(end),
+                REMOVE_BATCH
+            ])
+        })
+        .map_err(db("removing events past their retention"))?;
+    Ok(removed as u64)
+}

@@ -95,6 +95,33 @@ impl EventRetention {
     }
 }
 
+/// A tenant's own periods, set through the API: each replaces the server's default for
+/// what it names, and the server's defaults hold for the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionRules {
+    /// Days for event types with no period of their own.
+    pub days: Option<u32>,
+    pub by_type: Vec<TypeDays>,
+}
+
+impl RetentionRules {
+    /// The tenant's retention: `defaults` with these rules over them.
+    pub fn over(&self, defaults: &EventRetention) -> EventRetention {
+        let mut by_type = self.by_type.clone();
+        by_type.extend(
+            defaults
+                .by_type
+                .iter()
+                .filter(|d| !self.by_type.iter().any(|r| r.event_type == d.event_type))
+                .cloned(),
+        );
+        EventRetention {
+            days: self.days.unwrap_or(defaults.days),
+            by_type,
+        }
+    }
+}
+
 /// A row of day `d` is kept while `d` is within `days` days of today; the day `days`
 /// days ago is the last kept.
 fn first_kept_day(days: u32, now: DateTime<Utc>) -> NaiveDate {
@@ -122,6 +149,31 @@ mod tests {
             assert!(bad.parse::<TypeDays>().is_err(), "{bad}");
         }
         assert!("REQUEST=36500".parse::<TypeDays>().is_ok());
+    }
+
+    #[test]
+    fn a_tenants_rules_replace_only_what_they_name() {
+        let defaults = EventRetention {
+            days: 90,
+            by_type: vec!["REQUEST=30".parse().unwrap(), "AUDIT=400".parse().unwrap()],
+        };
+        let rules = RetentionRules {
+            days: None,
+            by_type: vec!["REQUEST=7".parse().unwrap(), "ERROR=365".parse().unwrap()],
+        };
+        let merged = rules.over(&defaults);
+        assert_eq!(merged.days, 90);
+        let days = |t: &str| merged.days_for(&EventType::parse(t).unwrap());
+        assert_eq!(
+            (days("REQUEST"), days("ERROR"), days("AUDIT"), days("LOG")),
+            (7, 365, 400, 90)
+        );
+        let longer = RetentionRules {
+            days: Some(180),
+            by_type: vec![],
+        };
+        assert_eq!(longer.over(&defaults).days, 180);
+        assert_eq!(RetentionRules::default().over(&defaults), defaults);
     }
 
     #[test]

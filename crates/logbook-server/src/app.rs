@@ -25,6 +25,8 @@ pub struct AppState {
     /// Seals configured fields on ingest and opens them on read.
     pub cipher: Option<Arc<crate::encryption::FieldCipher>>,
     pub checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
+    /// How long events are kept where a tenant set nothing of its own.
+    pub retention_defaults: Arc<logbook_model::retention::EventRetention>,
     pub(crate) bodies: Arc<crate::request_body::BodyBudget>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
@@ -81,6 +83,7 @@ impl App {
             limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
             cipher: config.encryption.clone(),
             checkpointer: config.checkpoints.clone(),
+            retention_defaults: Arc::new(config.retention.events.clone()),
             bodies: Arc::new(crate::request_body::BodyBudget::new(config.bodies.clone())),
             ingestor,
             parser: Arc::new(

@@ -127,14 +127,14 @@ pub struct Upkeep {
 
 /// One tenant's events of one type on one day, past their retention.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpiredEvents {
+pub struct EventGroup {
     pub tenant: TenantId,
     pub day: chrono::NaiveDate,
     pub event_type: logbook_model::EventType,
     pub rows: u64,
 }
 
-impl ExpiredEvents {
+impl EventGroup {
     /// The group's `[start, end)` of `created_at`.
     pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let start = self.day.and_time(chrono::NaiveTime::MIN).and_utc();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
     Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
     access::{AccessPage, AccessQuery},
@@ -14,14 +14,12 @@ use logbook_model::{
         checkpoint::{Checkpoint, Keyring},
     },
     pseudonym::Pseudonymizer,
-    retention::EventRetention,
+    retention::RetentionRules,
     summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
 };
 use uuid::Uuid;
 
-use crate::{
-    ApiKey, ExpiredEvents, ItemOutcome, Lease, NewApiKey, Result, Tenant, Upkeep, WriteItem,
-};
+use crate::{ApiKey, EventGroup, ItemOutcome, Lease, NewApiKey, Result, Tenant, Upkeep, WriteItem};
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
@@ -56,18 +54,20 @@ pub trait LifecycleStore: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Checks that storage answers.
     async fn ping(&self) -> Result<()>;
-    /// Every tenant's events past `retention` at `now`, by tenant, day and type, oldest
-    /// day first. Only whole UTC days expire.
-    async fn expired_events(
-        &self,
-        retention: &EventRetention,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<ExpiredEvents>>;
+    /// Every tenant's events created before `before` (a UTC day), counted by tenant,
+    /// day and type, oldest day first: the candidates for retention.
+    async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>>;
 
-    /// Removes groups from [`LifecycleStore::expired_events`] once archived; returns the
-    /// rows removed. A group that changed since (its row count differs) is left for the
-    /// next round. On PostgreSQL a day whose every row goes is dropped as a partition.
-    async fn remove_events(&self, groups: &[ExpiredEvents]) -> Result<u64>;
+    /// Removes groups of events once archived; returns the rows removed. A group that
+    /// changed since it was counted (its row count differs) is left for the next round.
+    /// On PostgreSQL a day whose every row goes is dropped as a partition.
+    async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64>;
+
+    /// Every tenant's own retention rules (tenants without any are left out).
+    async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>>;
+
+    /// Replaces a tenant's retention rules; empty rules bring back the defaults.
+    async fn set_retention_rules(&self, tenant: TenantId, rules: &RetentionRules) -> Result<()>;
 
     /// Periodic upkeep: on PostgreSQL the coming days' partitions, and a partition of its
     /// own for any day found in the default one; on SQLite the planner's statistics.

@@ -236,14 +236,25 @@ mod faulty {
             self.inner.ping().await
         }
 
-        async fn expired_events(
+        async fn event_groups_before(
             &self,
-            retention: &logbook_model::retention::EventRetention,
-            now: DateTime<Utc>,
-        ) -> Result<Vec<crate::ExpiredEvents>> {
-            self.inner.expired_events(retention, now).await
+            before: chrono::NaiveDate,
+        ) -> Result<Vec<crate::EventGroup>> {
+            self.inner.event_groups_before(before).await
         }
-        async fn remove_events(&self, groups: &[crate::ExpiredEvents]) -> Result<u64> {
+        async fn retention_rules(
+            &self,
+        ) -> Result<Vec<(TenantId, logbook_model::retention::RetentionRules)>> {
+            self.inner.retention_rules().await
+        }
+        async fn set_retention_rules(
+            &self,
+            tenant: TenantId,
+            rules: &logbook_model::retention::RetentionRules,
+        ) -> Result<()> {
+            self.inner.set_retention_rules(tenant, rules).await
+        }
+        async fn remove_events(&self, groups: &[crate::EventGroup]) -> Result<u64> {
             self.inner.remove_events(groups).await
         }
         async fn maintain(&self) -> Result<crate::Upkeep> {

@@ -6,7 +6,7 @@ use logbook_model::{
     filter::{Cursor, MAX_PAGE, Order},
 };
 use logbook_store::{
-    ExpiredEvents, Store, WriteItem,
+    EventGroup, Store, WriteItem,
     archive::{self, ArchiveDir},
 };
 
@@ -41,7 +41,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<()> {
             let store = open(&store).await?;
             let event_type = EventType::parse(&manifest.event_type)
                 .map_err(|e| anyhow::anyhow!("the manifest's event type: {e}"))?;
-            let group = ExpiredEvents {
+            let group = EventGroup {
                 tenant: manifest.tenant_id,
                 day: manifest.day,
                 event_type,
@@ -73,10 +73,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<()> {
 }
 
 /// The ids the store holds of the archive's tenant, day and type.
-async fn stored_ids(
-    store: &dyn Store,
-    group: &ExpiredEvents,
-) -> anyhow::Result<HashSet<uuid::Uuid>> {
+async fn stored_ids(store: &dyn Store, group: &EventGroup) -> anyhow::Result<HashSet<uuid::Uuid>> {
     let (from, to) = group.window();
     let mut query = EventQuery {
         filter: EventFilter {
@@ -103,7 +100,7 @@ async fn stored_ids(
 
 async fn store_batch(
     store: &dyn Store,
-    group: &ExpiredEvents,
+    group: &EventGroup,
     events: Vec<logbook_model::Event>,
 ) -> anyhow::Result<u64> {
     if events.is_empty() {

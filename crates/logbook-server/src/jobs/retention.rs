@@ -1,15 +1,16 @@
 //! Removes events past their retention, each group (tenant, day, type) first written to
 //! an archive file; a group is removed only if it still holds exactly what was archived.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::Utc;
 use logbook_model::{
-    EventFilter, EventQuery,
+    EventFilter, EventQuery, TenantId,
     filter::{Cursor, MAX_PAGE, Order},
+    retention::EventRetention,
 };
 use logbook_store::{
-    ExpiredEvents, Store, StoreError,
+    EventGroup, Store, StoreError,
     archive::{ArchiveDir, ArchiveWriter},
 };
 
@@ -29,15 +30,37 @@ pub struct Removed {
 
 impl RetentionJob {
     pub async fn run_once(&self) -> Result<Removed, StoreError> {
-        let groups = self
+        let now = Utc::now();
+        let defaults = &self.retention.events;
+        let tenants: HashMap<TenantId, EventRetention> = self
             .store
-            .expired_events(&self.retention.events, Utc::now())
-            .await?;
+            .retention_rules()
+            .await?
+            .into_iter()
+            .map(|(tenant, rules)| (tenant, rules.over(defaults)))
+            .collect();
+        // Every event from this day on is kept, whoever's and whatever its type.
+        let kept_from = tenants
+            .values()
+            .chain([defaults])
+            .map(|retention| retention.first_day_every_type_keeps(now))
+            .max()
+            .expect("the defaults at least");
+        let groups: Vec<EventGroup> = self
+            .store
+            .event_groups_before(kept_from)
+            .await?
+            .into_iter()
+            .filter(|group| {
+                let retention = tenants.get(&group.tenant).unwrap_or(defaults);
+                group.day < retention.first_kept_day(&group.event_type, now)
+            })
+            .collect();
         let mut archived = Vec::with_capacity(groups.len());
         for group in groups {
             let rows = archive(self.store.as_ref(), &self.retention.archive, &group).await?;
             // Removed only if the group still holds what the file holds.
-            archived.push(ExpiredEvents { rows, ..group });
+            archived.push(EventGroup { rows, ..group });
         }
         let events = self.store.remove_events(&archived).await?;
         if events > 0 {
@@ -58,7 +81,7 @@ impl RetentionJob {
 async fn archive(
     store: &dyn Store,
     dir: &ArchiveDir,
-    group: &ExpiredEvents,
+    group: &EventGroup,
 ) -> Result<u64, StoreError> {
     let (from, to) = group.window();
     let mut query = EventQuery {

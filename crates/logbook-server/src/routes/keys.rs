@@ -186,7 +186,7 @@ async fn revoke_key(
 }
 
 /// The caller's own tenant, or the named one when the caller is an operator admin.
-async fn target_tenant(
+pub(super) async fn target_tenant(
     state: &AppState,
     principal: &Principal,
     named: Option<String>,

@@ -8,6 +8,7 @@ mod failed_auth;
 mod health;
 pub mod ingest_events;
 mod keys;
+mod retention;
 mod seed004;
 mod summaries;
 mod tenants;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(summaries::router())
         .merge(failed_auth::router())
         .merge(keys::router())
+        .merge(retention::router())
         .merge(tenants::router())
         .merge(access_log::router())
         .method_not_allowed_fallback(method_not_allowed);

@@ -187,6 +187,9 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         json!({"event_type": "OTP_SENT", "message": "globex"}).to_string(),
     )
     .await;
+    let kept = json!({"events": {"by_type": {"ACME_ONLY": 77}}});
+    let put = app.put_to("/api/v1/retention", &a, kept.to_string()).await;
+    assert_eq!(put.status, 200, "{}", put.body);
     let listed = app.get("/api/v1/logs?order=asc", &a).await.body["items"].clone();
     let (event_id, action_id) = (
         listed[0]["id"].as_str().unwrap().to_owned(),
@@ -264,6 +267,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/logs/users/u-acme".into(),
         ),
         ("/api/v1/logs/{id}", format!("/api/v1/logs/{event_id}")),
+        ("/api/v1/retention", "/api/v1/retention".into()),
         ("/api/v1/tenants", "/api/v1/tenants".into()),
         ("/health", "/health".into()),
         ("/ready", "/ready".into()),
@@ -275,7 +279,15 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         "every GET route has an isolation check here"
     );
     let a_secrets = [
-        marker, "u-acme", "r-acme", "fp-acme", "10.9.9.9", &event_id, &action_id, &a_tenant,
+        marker,
+        "u-acme",
+        "r-acme",
+        "fp-acme",
+        "10.9.9.9",
+        &event_id,
+        &action_id,
+        &a_tenant,
+        "ACME_ONLY",
     ];
     // Routes that list B's own records (access, trail, exports) run first: afterwards they
     // would rightly hold B's own questions about A's identifiers.

@@ -59,6 +59,7 @@ api_tests!(
     auth::health_and_ready,
     slow_clients::slow_clients_are_cut_off,
     privacy::the_job_anonymizes_old_activity,
+    privacy::a_tenant_sets_how_long_its_events_are_kept,
     access::reads_leave_access_records,
     access::access_records_keep_only_parsed_bounded_filters,
     access::a_read_that_cannot_be_recorded_is_refused,

@@ -3,7 +3,7 @@ use logbook_model::pseudonym::Pseudonymizer;
 use logbook_server::Anonymization;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, assert_problem};
 
 /// The anonymization job, configured for ACTIVITY after 30 days, through the real app.
 pub async fn the_job_anonymizes_old_activity(backend: Backend) {
@@ -131,4 +131,99 @@ pub async fn encrypted_fields_are_ciphertext_at_rest(backend: Backend) {
     for secret in secrets {
         assert!(!text.contains(secret), "{secret} is readable at rest");
     }
+}
+
+/// A tenant's own retention replaces the server's defaults for it alone: its old events
+/// go at the next upkeep, another tenant's stay; bad periods are refused by name; the
+/// change is in the tenant's audit trail.
+pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
+    let app = TestApp::with_config(backend, |config| {
+        config.ingest.backfill = Duration::days(60);
+    })
+    .await;
+    let shown = app.get("/api/v1/retention", &app.admin).await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(
+        shown.body,
+        json!({"events": {"days": 90, "by_type": {}}, "rules": {"by_type": {}},
+               "defaults": {"days": 90, "by_type": {}}})
+    );
+    let acme = app.tenant_key("acme", "ingest,read,admin").await;
+    let reader = app.tenant_key("acme", "read").await;
+    let set = json!({"events": {"days": 30, "by_type": {"AUTH_FAILURE": 365}}});
+    assert_eq!(
+        app.put_to("/api/v1/retention", &reader, set.to_string())
+            .await
+            .status,
+        403
+    );
+    let put = app
+        .put_to("/api/v1/retention", &acme, set.to_string())
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(
+        put.body["events"],
+        json!({"days": 30, "by_type": {"AUTH_FAILURE": 365}})
+    );
+    assert_eq!(app.get("/api/v1/retention", &acme).await.body, put.body);
+    for (body, needle) in [
+        (json!({"events": {"days": 0}}), "events.days"),
+        (json!({"events": {"days": 36501}}), "events.days"),
+        (
+            json!({"events": {"by_type": {"request": 5}}}),
+            "events.by_type",
+        ),
+        (
+            json!({"events": {"by_type": {"REQUEST": 0}}}),
+            "events.by_type.REQUEST",
+        ),
+        (json!({"audit": {"days": 5}}), "audit"),
+    ] {
+        let refused = app
+            .put_to("/api/v1/retention", &acme, body.to_string())
+            .await;
+        assert_problem(&refused, 400, needle);
+    }
+
+    let old = (Utc::now() - Duration::days(40)).to_rfc3339();
+    let events = json!([
+        {"event_type": "REQUEST", "created_at": old, "message": "old request"},
+        {"event_type": "AUTH_FAILURE", "created_at": old, "message": "old failure"},
+        {"event_type": "REQUEST", "message": "new request"},
+    ]);
+    for key in [&acme, &app.admin] {
+        let stored = app.post_events(key, events.to_string()).await;
+        assert_eq!(stored.body["accepted"], 3);
+    }
+    app.app.run_jobs_once().await.unwrap();
+    let messages = |key: String| {
+        let app = &app;
+        async move {
+            let items = app.get("/api/v1/logs", &key).await.body["items"].clone();
+            let mut messages: Vec<String> = items
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["message"].as_str().unwrap().to_owned())
+                .collect();
+            messages.sort();
+            messages
+        }
+    };
+    assert_eq!(
+        messages(acme.clone()).await,
+        ["new request", "old failure"],
+        "acme keeps requests 30 days, failures a year"
+    );
+    assert_eq!(
+        messages(app.admin.clone()).await,
+        ["new request", "old failure", "old request"],
+        "the operator keeps the defaults: 90 days"
+    );
+    let trail = app
+        .get("/api/v1/audit/search?action=retention.set", &acme)
+        .await;
+    let change = &trail.body["items"][0];
+    assert_eq!(change["after"]["days"], 30);
+    assert_eq!(change["before"], json!({"by_type": {}}));
 }

@@ -199,8 +199,22 @@ impl TestApp {
     }
 
     pub async fn post_to(&self, path: &str, key: &str, body: impl Into<Body>) -> Reply {
+        self.send_json(Method::POST, path, key, body).await
+    }
+
+    pub async fn put_to(&self, path: &str, key: &str, body: impl Into<Body>) -> Reply {
+        self.send_json(Method::PUT, path, key, body).await
+    }
+
+    async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
         let request = Request::builder()
-            .method(Method::POST)
+            .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {key}"))
             .header(header::CONTENT_TYPE, "application/json")

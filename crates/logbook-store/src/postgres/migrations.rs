@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "default_partition",
         include_str!("migrations/0005_default_partition.sql"),
     ),
+    (
+        6,
+        "retention_rules",
+        include_str!("migrations/0006_retention_rules.sql"),
+    ),
 ];
 
 /// Any constant works; it only has to be the same in every process.

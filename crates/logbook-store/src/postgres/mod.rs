@@ -17,11 +17,11 @@ mod tenants;
 use std::{str::FromStr, time::Duration};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Client, Manager, ManagerConfig, Pool, RecyclingMethod, Timeouts};
 use logbook_model::{
     EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer,
-    retention::EventRetention,
+    retention::RetentionRules,
 };
 use tokio_postgres::NoTls;
 
@@ -29,7 +29,7 @@ pub use ingest::{copy_events, insert_single};
 pub use partitions::{DAYS_AHEAD, existing_days as partition_days};
 
 use crate::{
-    ExpiredEvents, Lease, LifecycleStore, Result, StoreError, Upkeep, location::redact_password,
+    EventGroup, Lease, LifecycleStore, Result, StoreError, Upkeep, location::redact_password,
 };
 
 /// Connections in the pool: ingest writers plus concurrent readers.
@@ -194,15 +194,19 @@ impl LifecycleStore for PgStore {
         "postgres"
     }
 
-    async fn expired_events(
-        &self,
-        retention: &EventRetention,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<ExpiredEvents>> {
-        retention::expired(&self.client().await?, retention, now).await
+    async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>> {
+        retention::groups_before(&self.client().await?, before).await
     }
 
-    async fn remove_events(&self, groups: &[ExpiredEvents]) -> Result<u64> {
+    async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>> {
+        retention::rules(&self.client().await?).await
+    }
+
+    async fn set_retention_rules(&self, tenant: TenantId, rules: &RetentionRules) -> Result<()> {
+        retention::set_rules(&mut self.client().await?, tenant, rules).await
+    }
+
+    async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64> {
         retention::remove(&mut self.client().await?, groups).await
     }
 

@@ -4,23 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use deadpool_postgres::Client;
-use logbook_model::{EventType, TenantId, retention::EventRetention};
+use logbook_model::{
+    EventType, TenantId,
+    retention::{RetentionRules, TypeDays},
+};
 use uuid::Uuid;
 
 use super::{column, db, partitions};
-use crate::{ExpiredEvents, REMOVE_BATCH, Result, StoreError};
+use crate::{EventGroup, REMOVE_BATCH, Result, StoreError};
 
-pub async fn expired(
-    client: &Client,
-    retention: &EventRetention,
-    now: DateTime<Utc>,
-) -> Result<Vec<ExpiredEvents>> {
-    let before = retention
-        .first_day_every_type_keeps(now)
-        .and_time(chrono::NaiveTime::MIN)
-        .and_utc();
+pub async fn groups_before(client: &Client, before: NaiveDate) -> Result<Vec<EventGroup>> {
+    let before = before.and_time(chrono::NaiveTime::MIN).and_utc();
     let rows = client
         .query(
             "SELECT tenant_id, (created_at AT TIME ZONE 'UTC')::date, event_type, COUNT(*)
@@ -35,21 +31,18 @@ pub async fn expired(
         let event_type: String = column(row, 2)?;
         let event_type = EventType::parse(&event_type)
             .map_err(|e| StoreError::Invalid(format!("stored event_type: {e}")))?;
-        let day: NaiveDate = column(row, 1)?;
-        if day < retention.first_kept_day(&event_type, now) {
-            groups.push(ExpiredEvents {
-                tenant: TenantId(column::<Uuid>(row, 0)?),
-                day,
-                event_type,
-                rows: column::<i64>(row, 3)? as u64,
-            });
-        }
+        groups.push(EventGroup {
+            tenant: TenantId(column::<Uuid>(row, 0)?),
+            day: column(row, 1)?,
+            event_type,
+            rows: column::<i64>(row, 3)? as u64,
+        });
     }
     Ok(groups)
 }
 
-pub async fn remove(client: &mut Client, groups: &[ExpiredEvents]) -> Result<u64> {
-    let mut by_day: BTreeMap<NaiveDate, Vec<&ExpiredEvents>> = BTreeMap::new();
+pub async fn remove(client: &mut Client, groups: &[EventGroup]) -> Result<u64> {
+    let mut by_day: BTreeMap<NaiveDate, Vec<&EventGroup>> = BTreeMap::new();
     for group in groups {
         by_day.entry(group.day).or_default().push(group);
     }
@@ -74,7 +67,7 @@ pub async fn remove(client: &mut Client, groups: &[ExpiredEvents]) -> Result<u64
 async fn drop_if_whole(
     client: &mut Client,
     day: NaiveDate,
-    groups: &[&ExpiredEvents],
+    groups: &[&EventGroup],
 ) -> Result<Option<u64>> {
     let expired: u64 = groups.iter().map(|g| g.rows).sum();
     let name = partitions::name(day);
@@ -103,7 +96,7 @@ async fn drop_if_whole(
     Ok(Some(expired))
 }
 
-async fn remove_group(client: &Client, group: &ExpiredEvents) -> Result<u64> {
+async fn remove_group(client: &Client, group: &EventGroup) -> Result<u64> {
     let (start, end) = group.window();
     let tenant = group.tenant.0;
     let event_type = group.event_type.as_str();
@@ -137,4 +130,67 @@ async fn remove_group(client: &Client, group: &ExpiredEvents) -> Result<u64> {
             return Ok(removed);
         }
     }
+}
+
+/// The wildcard event type standing for every type without a period of its own.
+const EVERY_TYPE: &str = "*";
+
+pub async fn rules(client: &Client) -> Result<Vec<(TenantId, RetentionRules)>> {
+    let rows = client
+        .query(
+            "SELECT tenant_id, event_type, days FROM retention_rules ORDER BY tenant_id, event_type",
+            &[],
+        )
+        .await
+        .map_err(db("reading the retention rules"))?;
+    let mut all: Vec<(TenantId, RetentionRules)> = Vec::new();
+    for row in &rows {
+        let tenant = TenantId(column(row, 0)?);
+        let event_type: String = column(row, 1)?;
+        let days = column::<i32>(row, 2)? as u32;
+        if all.last().is_none_or(|(t, _)| *t != tenant) {
+            all.push((tenant, RetentionRules::default()));
+        }
+        let rules = &mut all.last_mut().expect("just pushed").1;
+        if event_type == EVERY_TYPE {
+            rules.days = Some(days);
+        } else {
+            let event_type = EventType::parse(&event_type)
+                .map_err(|e| StoreError::Invalid(format!("stored retention rule: {e}")))?;
+            rules.by_type.push(TypeDays { event_type, days });
+        }
+    }
+    Ok(all)
+}
+
+pub async fn set_rules(
+    client: &mut Client,
+    tenant: TenantId,
+    rules: &RetentionRules,
+) -> Result<()> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(db("starting to set retention rules"))?;
+    tx.execute(
+        "DELETE FROM retention_rules WHERE tenant_id = $1",
+        &[&tenant.0],
+    )
+    .await
+    .map_err(db("clearing retention rules"))?;
+    let rows = rules.days.map(|days| (EVERY_TYPE, days)).into_iter().chain(
+        rules
+            .by_type
+            .iter()
+            .map(|r| (r.event_type.as_str(), r.days)),
+    );
+    for (event_type, days) in rows {
+        tx.execute(
+            "INSERT INTO retention_rules (tenant_id, event_type, days) VALUES ($1, $2, $3)",
+            &[&tenant.0, &event_type, &(days as i32)],
+        )
+        .await
+        .map_err(db("setting a retention rule"))?;
+    }
+    tx.commit().await.map_err(db("committing retention rules"))
 }

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "access_keyring_key_changes",
         include_str!("migrations/0003_access_keyring_key_changes.sql"),
     ),
+    (
+        4,
+        "retention_rules",
+        include_str!("migrations/0004_retention_rules.sql"),
+    ),
 ];
 
 pub fn apply(conn: &mut Connection) -> Result<()> {

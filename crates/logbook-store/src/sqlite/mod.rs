@@ -22,16 +22,14 @@ use std::{
 };
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
     EventQuery, EventType, FailedAuthQuery, TenantId, pseudonym::Pseudonymizer,
-    retention::EventRetention,
+    retention::RetentionRules,
 };
 use rusqlite::Connection;
 
-use crate::{
-    ExpiredEvents, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep,
-};
+use crate::{EventGroup, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -197,17 +195,22 @@ impl LifecycleStore for SqliteStore {
         "sqlite"
     }
 
-    async fn expired_events(
-        &self,
-        retention: &EventRetention,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<ExpiredEvents>> {
-        let retention = retention.clone();
-        self.read(move |conn| retention::expired(conn, &retention, now))
+    async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>> {
+        self.read(move |conn| retention::groups_before(conn, before))
             .await
     }
 
-    async fn remove_events(&self, groups: &[ExpiredEvents]) -> Result<u64> {
+    async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>> {
+        self.read(retention::rules).await
+    }
+
+    async fn set_retention_rules(&self, tenant: TenantId, rules: &RetentionRules) -> Result<()> {
+        let rules = rules.clone();
+        self.write(move |conn| retention::set_rules(conn, tenant, &rules))
+            .await
+    }
+
+    async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64> {
         let mut removed = 0;
         for group in groups {
             let counted = group.clone();

@@ -1,22 +1,20 @@
 //! Events past their retention: found by day and type, removed in small transactions so
 //! the single writer is never held for long.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use logbook_model::{EventType, TenantId, retention::EventRetention};
+use chrono::NaiveDate;
+use logbook_model::{
+    EventType, TenantId,
+    retention::{RetentionRules, TypeDays},
+};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::{db, micros};
-use crate::{ExpiredEvents, REMOVE_BATCH, Result, StoreError};
+use crate::{EventGroup, REMOVE_BATCH, Result, StoreError};
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
-pub fn expired(
-    conn: &Connection,
-    retention: &EventRetention,
-    now: DateTime<Utc>,
-) -> Result<Vec<ExpiredEvents>> {
-    let before = retention.first_day_every_type_keeps(now);
+pub fn groups_before(conn: &Connection, before: NaiveDate) -> Result<Vec<EventGroup>> {
     let before = micros(before.and_time(chrono::NaiveTime::MIN).and_utc());
     let mut stmt = conn
         .prepare_cached(
@@ -44,20 +42,18 @@ pub fn expired(
             .map_err(|e| StoreError::Invalid(format!("stored event_type: {e}")))?;
         let day = NaiveDate::from_num_days_from_ce_opt(719_163 + day as i32)
             .ok_or_else(|| StoreError::Invalid(format!("stored day {day} is out of range")))?;
-        if day < retention.first_kept_day(&event_type, now) {
-            groups.push(ExpiredEvents {
-                tenant: TenantId(tenant),
-                day,
-                event_type,
-                rows: count as u64,
-            });
-        }
+        groups.push(EventGroup {
+            tenant: TenantId(tenant),
+            day,
+            event_type,
+            rows: count as u64,
+        });
     }
     Ok(groups)
 }
 
 /// The group's rows still counted as they were archived: nothing came in since.
-pub fn unchanged(conn: &Connection, group: &ExpiredEvents) -> Result<bool> {
+pub fn unchanged(conn: &Connection, group: &EventGroup) -> Result<bool> {
     let (start, end) = group.window();
     let count: i64 = conn
         .prepare_cached(
@@ -80,7 +76,7 @@ pub fn unchanged(conn: &Connection, group: &ExpiredEvents) -> Result<bool> {
 }
 
 /// Removes up to [`REMOVE_BATCH`] of the group's rows; returns how many.
-pub fn remove_batch(conn: &Connection, group: &ExpiredEvents) -> Result<u64> {
+pub fn remove_batch(conn: &Connection, group: &EventGroup) -> Result<u64> {
     let (start, end) = group.window();
     let removed = conn
         .prepare_cached(
@@ -100,4 +96,66 @@ pub fn remove_batch(conn: &Connection, group: &ExpiredEvents) -> Result<u64> {
         })
         .map_err(db("removing events past their retention"))?;
     Ok(removed as u64)
+}
+
+/// The wildcard event type standing for every type without a period of its own.
+const EVERY_TYPE: &str = "*";
+
+pub fn rules(conn: &Connection) -> Result<Vec<(TenantId, RetentionRules)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT tenant_id, event_type, days FROM retention_rules ORDER BY tenant_id, event_type",
+        )
+        .map_err(db("preparing the retention rules"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, Uuid>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u32>(2)?,
+            ))
+        })
+        .map_err(db("reading the retention rules"))?;
+    let mut all: Vec<(TenantId, RetentionRules)> = Vec::new();
+    for row in rows {
+        let (tenant, event_type, days) = row.map_err(db("reading a retention rule"))?;
+        let tenant = TenantId(tenant);
+        if all.last().is_none_or(|(t, _)| *t != tenant) {
+            all.push((tenant, RetentionRules::default()));
+        }
+        let rules = &mut all.last_mut().expect("just pushed").1;
+        if event_type == EVERY_TYPE {
+            rules.days = Some(days);
+        } else {
+            let event_type = EventType::parse(&event_type)
+                .map_err(|e| StoreError::Invalid(format!("stored retention rule: {e}")))?;
+            rules.by_type.push(TypeDays { event_type, days });
+        }
+    }
+    Ok(all)
+}
+
+pub fn set_rules(conn: &mut Connection, tenant: TenantId, rules: &RetentionRules) -> Result<()> {
+    let tx = conn
+        .transaction()
+        .map_err(db("starting to set retention rules"))?;
+    tx.execute(
+        "DELETE FROM retention_rules WHERE tenant_id = ?1",
+        [tenant.0],
+    )
+    .map_err(db("clearing retention rules"))?;
+    let rows = rules.days.map(|days| (EVERY_TYPE, days)).into_iter().chain(
+        rules
+            .by_type
+            .iter()
+            .map(|r| (r.event_type.as_str(), r.days)),
+    );
+    for (event_type, days) in rows {
+        tx.execute(
+            "INSERT INTO retention_rules (tenant_id, event_type, days) VALUES (?1, ?2, ?3)",
+            params![tenant.0, event_type, days],
+        )
+        .map_err(db("setting a retention rule"))?;
+    }
+    tx.commit().map_err(db("committing retention rules"))
 }

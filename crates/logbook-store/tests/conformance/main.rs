@@ -53,5 +53,6 @@ conformance!(
     audit::audit_heads_name_every_chain,
     audit::checkpoints_are_kept_and_held_against_the_chain,
     audit::actor_summary_counts_one_actor,
-    retention::expired_events_are_found_and_removed,
+    retention::old_events_are_grouped_and_removed,
+    retention::tenants_keep_their_own_retention_rules,
 );

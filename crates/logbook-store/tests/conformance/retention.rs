@@ -1,15 +1,17 @@
-//! Retention: events past their time are found by tenant, day and type, and removed
-//! once archived, unless their group changed since.
+//! Retention: events are counted by tenant, day and type for the retention job, groups
+//! are removed once archived unless they changed since, and tenants' own rules are kept.
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate};
-use logbook_model::{EventFilter, EventQuery, EventType, TenantId, retention::EventRetention};
-use logbook_store::{ExpiredEvents, Store};
+use logbook_model::{
+    EventFilter, EventQuery, EventType, TenantId,
+    retention::{RetentionRules, TypeDays},
+};
+use logbook_store::{EventGroup, Store};
 
-use crate::support::{append, at, event, now};
+use crate::support::{append, at, event};
 
-fn day(text: &str) -> NaiveDate {
+fn day(text: &str) -> chrono::NaiveDate {
     text.parse().unwrap()
 }
 
@@ -21,8 +23,7 @@ async fn count(store: &Arc<dyn Store>, tenant: TenantId) -> usize {
     store.list_events(tenant, &query).await.unwrap().items.len()
 }
 
-pub async fn expired_events_are_found_and_removed(store: Arc<dyn Store>) {
-    // now() is 2026-03-10T12:30Z: with 30 days, 2026-02-08 is the first day kept.
+pub async fn old_events_are_grouped_and_removed(store: Arc<dyn Store>) {
     let a = store.create_tenant("kept-30-days").await.unwrap().id;
     let b = store.create_tenant("another").await.unwrap().id;
     let events = vec![
@@ -35,48 +36,49 @@ pub async fn expired_events_are_found_and_removed(store: Arc<dyn Store>) {
         event(b, "AUTH_LOGIN", at("2025-11-01T08:00:00Z")),
     ];
     append(&store, &events).await;
-    let retention = EventRetention {
-        days: 30,
-        by_type: vec!["AUTH_LOGIN=120".parse().unwrap()],
-    };
-    let groups = store.expired_events(&retention, now()).await.unwrap();
-    let request = EventType::parse("REQUEST").unwrap();
-    let group = |tenant, d: &str, rows| ExpiredEvents {
+    let groups = store.event_groups_before(day("2026-02-08")).await.unwrap();
+    let group = |tenant, d: &str, event_type: &str, rows| EventGroup {
         tenant,
         day: day(d),
-        event_type: request.clone(),
+        event_type: EventType::parse(event_type).unwrap(),
         rows,
     };
-    let mut expected = vec![
-        group(a, "2026-01-20", 1),
-        group(b, "2026-02-01", 1),
-        group(a, "2026-02-07", 2),
+    let mut same_day = vec![
+        group(a, "2026-02-07", "AUTH_LOGIN", 1),
+        group(a, "2026-02-07", "REQUEST", 2),
     ];
-    // AUTH_LOGIN keeps 120 days: from 2025-11-10 on; b's login of 2025-11-01 is past.
-    expected.insert(
-        0,
-        ExpiredEvents {
-            tenant: b,
-            day: day("2025-11-01"),
-            event_type: EventType::parse("AUTH_LOGIN").unwrap(),
-            rows: 1,
-        },
+    same_day.sort_by_key(|g| g.event_type.as_str().to_owned());
+    let mut expected = vec![
+        group(b, "2025-11-01", "AUTH_LOGIN", 1),
+        group(a, "2026-01-20", "REQUEST", 1),
+        group(b, "2026-02-01", "REQUEST", 1),
+    ];
+    expected.extend(same_day);
+    assert_eq!(
+        groups, expected,
+        "oldest day first; the 8th is not before itself"
     );
-    assert_eq!(groups, expected);
 
     // A group that grew since it was counted (archived) stays for the next round.
-    let mut grown = groups.clone();
-    grown[2].rows = 2;
-    let removed = store.remove_events(&grown).await.unwrap();
-    assert_eq!(removed, 4);
-    assert_eq!(count(&store, a).await, 2, "a's kept request and login");
-    assert_eq!(count(&store, b).await, 1, "b's grown group is left");
+    let mut to_remove = vec![
+        expected[1].clone(),
+        group(b, "2026-02-01", "REQUEST", 2),
+        expected[4].clone(),
+    ];
+    to_remove.retain(|g| g.event_type.as_str() == "REQUEST");
+    assert_eq!(store.remove_events(&to_remove).await.unwrap(), 3);
+    assert_eq!(
+        count(&store, a).await,
+        2,
+        "a's login and its request of the 8th"
+    );
+    assert_eq!(count(&store, b).await, 2, "b's grown group is left");
     let kept = store
         .list_events(
             a,
             &EventQuery {
                 filter: EventFilter {
-                    event_type: Some(request.clone()),
+                    event_type: Some(EventType::parse("REQUEST").unwrap()),
                     ..EventFilter::default()
                 },
                 ..EventQuery::default()
@@ -86,14 +88,32 @@ pub async fn expired_events_are_found_and_removed(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(kept.items.len(), 1);
     assert_eq!(kept.items[0].created_at, at("2026-02-08T00:00:00Z"));
-    let left = store.expired_events(&retention, now()).await.unwrap();
-    assert_eq!(left, vec![group(b, "2026-02-01", 1)]);
-    assert_eq!(
-        store
-            .expired_events(&retention, now() - Duration::days(400))
-            .await
-            .unwrap(),
-        vec![],
-        "nothing is past its time a year earlier"
-    );
+}
+
+pub async fn tenants_keep_their_own_retention_rules(store: Arc<dyn Store>) {
+    let (a, b) = (TenantId::new(), TenantId::new());
+    assert_eq!(store.retention_rules().await.unwrap(), vec![]);
+    let rules = RetentionRules {
+        days: Some(400),
+        by_type: vec![
+            "AUTH_FAILURE=3650".parse::<TypeDays>().unwrap(),
+            "REQUEST=7".parse().unwrap(),
+        ],
+    };
+    store.set_retention_rules(a, &rules).await.unwrap();
+    let only_types = RetentionRules {
+        days: None,
+        by_type: vec!["LOG=1".parse().unwrap()],
+    };
+    store.set_retention_rules(b, &only_types).await.unwrap();
+    let mut stored = store.retention_rules().await.unwrap();
+    stored.sort_by_key(|(t, _)| *t == b);
+    assert_eq!(stored, vec![(a, rules), (b, only_types)]);
+    store
+        .set_retention_rules(a, &RetentionRules::default())
+        .await
+        .unwrap();
+    let stored = store.retention_rules().await.unwrap();
+    assert_eq!(stored.len(), 1, "empty rules bring the defaults back");
+    assert_eq!(stored[0].0, b);
 }

@@ -23,6 +23,14 @@ pub enum Command {
     /// purge, anonymization), print what each job did, and exit; for cron, or before a
     /// server starts. Running servers do the same every quarter hour.
     Maintain(MaintainArgs),
+    /// What the store holds and takes on disk: rows and bytes by stream and day, growth,
+    /// what retention removes next, the archive, indexes never used. JSON.
+    Storage {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        retention: RetentionArgs,
+    },
     /// Archives of events past their retention: list them, or bring one back.
     #[command(subcommand)]
     Archive(ArchiveCommand),

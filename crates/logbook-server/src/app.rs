@@ -25,8 +25,9 @@ pub struct AppState {
     /// Seals configured fields on ingest and opens them on read.
     pub cipher: Option<Arc<crate::encryption::FieldCipher>>,
     pub checkpointer: Option<Arc<crate::checkpoints::Checkpointer>>,
-    /// How long events are kept where a tenant set nothing of its own.
-    pub retention_defaults: Arc<logbook_model::retention::EventRetention>,
+    /// How long events are kept where a tenant set nothing of its own, and where they
+    /// are archived.
+    pub retention: Arc<crate::config::Retention>,
     pub(crate) bodies: Arc<crate::request_body::BodyBudget>,
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
@@ -83,7 +84,7 @@ impl App {
             limiter: Arc::new(RateLimiter::new(config.rate_limits.clone())),
             cipher: config.encryption.clone(),
             checkpointer: config.checkpoints.clone(),
-            retention_defaults: Arc::new(config.retention.events.clone()),
+            retention: Arc::new(config.retention.clone()),
             bodies: Arc::new(crate::request_body::BodyBudget::new(config.bodies.clone())),
             ingestor,
             parser: Arc::new(

@@ -20,6 +20,7 @@ mod params;
 pub mod request_body;
 mod routes;
 mod serve;
+pub mod storage;
 
 pub use app::{App, AppState};
 pub use config::{Anonymization, Config, IngestConfig, Retention, Timeouts};

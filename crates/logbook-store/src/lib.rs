@@ -140,6 +140,61 @@ impl EventGroup {
         let start = self.day.and_time(chrono::NaiveTime::MIN).and_utc();
         (start, start + chrono::Duration::days(1))
     }
+
+    /// The first page of the group's events, oldest first, as many as a page holds.
+    pub fn first_page(&self) -> logbook_model::EventQuery {
+        let (from, to) = self.window();
+        logbook_model::EventQuery {
+            filter: logbook_model::EventFilter {
+                event_type: Some(self.event_type.clone()),
+                from: Some(from),
+                to: Some(to),
+                ..Default::default()
+            },
+            order: logbook_model::filter::Order::Asc,
+            limit: logbook_model::filter::MAX_PAGE,
+            cursor: None,
+            skip: 0,
+        }
+    }
+}
+
+/// What the store holds and what it takes on disk, for `GET /api/v1/storage`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StorageReport {
+    /// Each stream's table: rows (counted) and bytes on disk, indexes included.
+    pub tables: Vec<TableSize>,
+    /// Events per UTC day, oldest first; bytes where a day is its own partition.
+    pub events_by_day: Vec<DaySize>,
+    pub oldest_event: Option<DateTime<Utc>>,
+    /// Each index with its size, and on PostgreSQL how often it was used since the
+    /// statistics were last reset (summed over the day partitions).
+    pub indexes: Vec<IndexUse>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TableSize {
+    pub table: String,
+    pub rows: i64,
+    pub bytes: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DaySize {
+    pub day: chrono::NaiveDate,
+    pub rows: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct IndexUse {
+    pub index: String,
+    pub table: String,
+    pub bytes: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scans: Option<i64>,
+    pub primary_key: bool,
 }
 
 /// Rows removed per transaction when a group cannot go as a whole partition: small

@@ -19,7 +19,10 @@ use logbook_model::{
 };
 use uuid::Uuid;
 
-use crate::{ApiKey, EventGroup, ItemOutcome, Lease, NewApiKey, Result, Tenant, Upkeep, WriteItem};
+use crate::{
+    ApiKey, EventGroup, ItemOutcome, Lease, NewApiKey, Result, StorageReport, Tenant, Upkeep,
+    WriteItem,
+};
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
@@ -62,6 +65,9 @@ pub trait LifecycleStore: Send + Sync + 'static {
     /// changed since it was counted (its row count differs) is left for the next round.
     /// On PostgreSQL a day whose every row goes is dropped as a partition.
     async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64>;
+
+    /// Rows and bytes by stream, day and index (every tenant's: for operators).
+    async fn storage(&self) -> Result<StorageReport>;
 
     /// Every tenant's own retention rules (tenants without any are left out).
     async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>>;

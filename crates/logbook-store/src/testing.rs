@@ -242,6 +242,9 @@ mod faulty {
         ) -> Result<Vec<crate::EventGroup>> {
             self.inner.event_groups_before(before).await
         }
+        async fn storage(&self) -> Result<crate::StorageReport> {
+            self.inner.storage().await
+        }
         async fn retention_rules(
             &self,
         ) -> Result<Vec<(TenantId, logbook_model::retention::RetentionRules)>> {

@@ -2,8 +2,8 @@ use std::collections::HashSet;
 
 use anyhow::Context;
 use logbook_model::{
-    EventFilter, EventQuery, EventType,
-    filter::{Cursor, MAX_PAGE, Order},
+    EventType,
+    filter::{Cursor, MAX_PAGE},
 };
 use logbook_store::{
     EventGroup, Store, WriteItem,
@@ -74,19 +74,7 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<()> {
 
 /// The ids the store holds of the archive's tenant, day and type.
 async fn stored_ids(store: &dyn Store, group: &EventGroup) -> anyhow::Result<HashSet<uuid::Uuid>> {
-    let (from, to) = group.window();
-    let mut query = EventQuery {
-        filter: EventFilter {
-            event_type: Some(group.event_type.clone()),
-            from: Some(from),
-            to: Some(to),
-            ..EventFilter::default()
-        },
-        order: Order::Asc,
-        limit: MAX_PAGE,
-        cursor: None,
-        skip: 0,
-    };
+    let mut query = group.first_page();
     let mut ids = HashSet::new();
     loop {
         let page = store.list_events(group.tenant, &query).await?;

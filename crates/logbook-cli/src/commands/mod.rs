@@ -24,6 +24,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Maintain(args) => maintain::run(args).await,
         Command::Archive(command) => archive::run(command).await,
+        Command::Storage { store, retention } => {
+            let retention = retention.retention(&store.data_dir);
+            let opened = open(&store).await?;
+            let report =
+                logbook_server::storage::report(&opened, &retention, chrono::Utc::now()).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Command::Tenants(command) => keys::tenants(command).await,
         Command::Keys(command) => keys::keys(command).await,
         Command::Keyring(command) => keys::keyring(command).await,

@@ -3,12 +3,8 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use chrono::Utc;
-use logbook_model::{
-    EventFilter, EventQuery, TenantId,
-    filter::{Cursor, MAX_PAGE, Order},
-    retention::EventRetention,
-};
+use chrono::{DateTime, Utc};
+use logbook_model::{TenantId, filter::Cursor, retention::EventRetention};
 use logbook_store::{
     EventGroup, Store, StoreError,
     archive::{ArchiveDir, ArchiveWriter},
@@ -30,32 +26,7 @@ pub struct Removed {
 
 impl RetentionJob {
     pub async fn run_once(&self) -> Result<Removed, StoreError> {
-        let now = Utc::now();
-        let defaults = &self.retention.events;
-        let tenants: HashMap<TenantId, EventRetention> = self
-            .store
-            .retention_rules()
-            .await?
-            .into_iter()
-            .map(|(tenant, rules)| (tenant, rules.over(defaults)))
-            .collect();
-        // Every event from this day on is kept, whoever's and whatever its type.
-        let kept_from = tenants
-            .values()
-            .chain([defaults])
-            .map(|retention| retention.first_day_every_type_keeps(now))
-            .max()
-            .expect("the defaults at least");
-        let groups: Vec<EventGroup> = self
-            .store
-            .event_groups_before(kept_from)
-            .await?
-            .into_iter()
-            .filter(|group| {
-                let retention = tenants.get(&group.tenant).unwrap_or(defaults);
-                group.day < retention.first_kept_day(&group.event_type, now)
-            })
-            .collect();
+        let groups = self.due(Utc::now()).await?;
         let mut archived = Vec::with_capacity(groups.len());
         for group in groups {
             let rows = archive(self.store.as_ref(), &self.retention.archive, &group).await?;
@@ -75,6 +46,36 @@ impl RetentionJob {
             events,
         })
     }
+
+    /// The groups of events past their time at `now`, each tenant by its own rules
+    /// over the defaults.
+    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<EventGroup>, StoreError> {
+        let defaults = &self.retention.events;
+        let tenants: HashMap<TenantId, EventRetention> = self
+            .store
+            .retention_rules()
+            .await?
+            .into_iter()
+            .map(|(tenant, rules)| (tenant, rules.over(defaults)))
+            .collect();
+        // Every event from this day on is kept, whoever's and whatever its type.
+        let kept_from = tenants
+            .values()
+            .chain([defaults])
+            .map(|retention| retention.first_day_every_type_keeps(now))
+            .max()
+            .expect("the defaults at least");
+        Ok(self
+            .store
+            .event_groups_before(kept_from)
+            .await?
+            .into_iter()
+            .filter(|group| {
+                let retention = tenants.get(&group.tenant).unwrap_or(defaults);
+                group.day < retention.first_kept_day(&group.event_type, now)
+            })
+            .collect())
+    }
 }
 
 /// Writes one group's events to its archive file, page by page; returns how many.
@@ -83,19 +84,7 @@ async fn archive(
     dir: &ArchiveDir,
     group: &EventGroup,
 ) -> Result<u64, StoreError> {
-    let (from, to) = group.window();
-    let mut query = EventQuery {
-        filter: EventFilter {
-            event_type: Some(group.event_type.clone()),
-            from: Some(from),
-            to: Some(to),
-            ..EventFilter::default()
-        },
-        order: Order::Asc,
-        limit: MAX_PAGE,
-        cursor: None,
-        skip: 0,
-    };
+    let mut query = group.first_page();
     let mut writer = {
         let (dir, tenant, day, event_type) = (
             dir.clone(),

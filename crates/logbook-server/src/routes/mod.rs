@@ -10,6 +10,7 @@ pub mod ingest_events;
 mod keys;
 mod retention;
 mod seed004;
+mod storage;
 mod summaries;
 mod tenants;
 
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(failed_auth::router())
         .merge(keys::router())
         .merge(retention::router())
+        .merge(storage::router())
         .merge(tenants::router())
         .merge(access_log::router())
         .method_not_allowed_fallback(method_not_allowed);

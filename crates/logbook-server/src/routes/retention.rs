@@ -96,9 +96,9 @@ async fn rules_of(
 
 fn view(state: &AppState, rules: &RetentionRules) -> RetentionView {
     RetentionView {
-        events: (&rules.over(&state.retention_defaults)).into(),
+        events: (&rules.over(&state.retention.events)).into(),
         rules: rules.into(),
-        defaults: state.retention_defaults.as_ref().into(),
+        defaults: (&state.retention.events).into(),
     }
 }
 

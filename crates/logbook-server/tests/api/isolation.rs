@@ -268,6 +268,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         ),
         ("/api/v1/logs/{id}", format!("/api/v1/logs/{event_id}")),
         ("/api/v1/retention", "/api/v1/retention".into()),
+        ("/api/v1/storage", "/api/v1/storage".into()),
         ("/api/v1/tenants", "/api/v1/tenants".into()),
         ("/health", "/health".into()),
         ("/ready", "/ready".into()),

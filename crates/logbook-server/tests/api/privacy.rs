@@ -195,7 +195,22 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
         let stored = app.post_events(key, events.to_string()).await;
         assert_eq!(stored.body["accepted"], 3);
     }
+    let before = app.get("/api/v1/storage", &app.admin).await;
+    assert_eq!(before.status, 200, "{}", before.body);
+    assert_eq!(before.body["past_retention"], 1, "acme's old request");
+    assert_eq!(before.body["tables"][0]["rows"], 6);
+    assert_problem(
+        &app.get("/api/v1/storage", &acme).await,
+        403,
+        "operator tenant",
+    );
     app.app.run_jobs_once().await.unwrap();
+    let after = app.get("/api/v1/storage", &app.admin).await.body;
+    assert_eq!(after["past_retention"], 0);
+    assert_eq!(after["tables"][0]["rows"], 5);
+    assert_eq!(after["archive"]["files"], 1);
+    assert_eq!(after["archive"]["events"], 1);
+    assert!(after["archive"]["compression_ratio"].as_f64().unwrap() > 0.0);
     let messages = |key: String| {
         let app = &app;
         async move {

@@ -11,6 +11,7 @@ mod migrations;
 mod partitions;
 mod retention;
 mod statistics;
+mod storage;
 mod summary;
 mod tenants;
 
@@ -29,7 +30,8 @@ pub use ingest::{copy_events, insert_single};
 pub use partitions::{DAYS_AHEAD, existing_days as partition_days};
 
 use crate::{
-    EventGroup, Lease, LifecycleStore, Result, StoreError, Upkeep, location::redact_password,
+    EventGroup, Lease, LifecycleStore, Result, StorageReport, StoreError, Upkeep,
+    location::redact_password,
 };
 
 /// Connections in the pool: ingest writers plus concurrent readers.
@@ -196,6 +198,10 @@ impl LifecycleStore for PgStore {
 
     async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>> {
         retention::groups_before(&self.client().await?, before).await
+    }
+
+    async fn storage(&self) -> Result<StorageReport> {
+        storage::report(&self.client().await?).await
     }
 
     async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>> {

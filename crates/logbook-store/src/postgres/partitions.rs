@@ -65,10 +65,7 @@ pub async fn existing_days(client: &Client) -> Result<BTreeSet<NaiveDate>> {
     rows.iter()
         .map(|row| column::<String>(row, 0))
         .filter_map(|name| match name {
-            Ok(name) => name
-                .strip_prefix("events_p")
-                .and_then(|day| NaiveDate::parse_from_str(day, "%Y%m%d").ok())
-                .map(Ok),
+            Ok(name) => day_of(&name).map(Ok),
             Err(e) => Some(Err(e)),
         })
         .collect()
@@ -137,6 +134,12 @@ async fn make(client: &mut Client, day: NaiveDate, moving: bool) -> Result<Optio
         .await
         .map_err(db("committing partition upkeep"))?;
     Ok(Some(moved))
+}
+
+/// The day a partition holds, from its name.
+pub fn day_of(partition: &str) -> Option<NaiveDate> {
+    let day = partition.strip_prefix("events_p")?;
+    NaiveDate::parse_from_str(day, "%Y%m%d").ok()
 }
 
 /// The partition of `day`.

@@ -13,6 +13,7 @@ mod ingest;
 mod limits;
 mod migrations;
 mod retention;
+mod storage;
 mod summary;
 mod tenants;
 
@@ -29,7 +30,10 @@ use logbook_model::{
 };
 use rusqlite::Connection;
 
-use crate::{EventGroup, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StoreError, Upkeep};
+use crate::{
+    EventGroup, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StorageReport, StoreError,
+    Upkeep,
+};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -198,6 +202,10 @@ impl LifecycleStore for SqliteStore {
     async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>> {
         self.read(move |conn| retention::groups_before(conn, before))
             .await
+    }
+
+    async fn storage(&self) -> Result<StorageReport> {
+        self.read(storage::report).await
     }
 
     async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>> {

@@ -40,8 +40,7 @@ pub fn groups_before(conn: &Connection, before: NaiveDate) -> Result<Vec<EventGr
         let (tenant, day, event_type, count) = row.map_err(db("reading a retention group"))?;
         let event_type = EventType::parse(&event_type)
             .map_err(|e| StoreError::Invalid(format!("stored event_type: {e}")))?;
-        let day = NaiveDate::from_num_days_from_ce_opt(719_163 + day as i32)
-            .ok_or_else(|| StoreError::Invalid(format!("stored day {day} is out of range")))?;
+        let day = day_of(day)?;
         groups.push(EventGroup {
             tenant: TenantId(tenant),
             day,
@@ -50,6 +49,14 @@ pub fn groups_before(conn: &Connection, before: NaiveDate) -> Result<Vec<EventGr
         });
     }
     Ok(groups)
+}
+
+/// The UTC day of a count of days since 1970-01-01.
+pub fn day_of(days: i64) -> Result<NaiveDate> {
+    i32::try_from(days)
+        .ok()
+        .and_then(|d| NaiveDate::from_num_days_from_ce_opt(d.checked_add(719_163)?))
+        .ok_or_else(|| StoreError::Invalid(format!("stored day {days} is out of range")))
 }
 
 /// The group's rows still counted as they were archived: nothing came in since.

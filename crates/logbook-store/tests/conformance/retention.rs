@@ -117,3 +117,54 @@ pub async fn tenants_keep_their_own_retention_rules(store: Arc<dyn Store>) {
     assert_eq!(stored.len(), 1, "empty rules bring the defaults back");
     assert_eq!(stored[0].0, b);
 }
+
+pub async fn storage_counts_rows_by_stream_and_day(store: Arc<dyn Store>) {
+    let tenant = store.create_tenant("measured").await.unwrap().id;
+    let events = vec![
+        event(tenant, "REQUEST", at("2026-03-08T01:00:00Z")),
+        event(tenant, "REQUEST", at("2026-03-08T23:00:00Z")),
+        event(tenant, "LOG", at("2026-03-08T12:00:00Z")),
+        event(tenant, "REQUEST", at("2026-03-09T00:00:00Z")),
+        event(tenant, "REQUEST", at("2026-03-09T10:00:00Z")),
+    ];
+    append(&store, &events).await;
+    store
+        .append_audit(tenant, crate::audit::audit_events(tenant, 2))
+        .await
+        .unwrap();
+    let report = store.storage().await.unwrap();
+    let rows: Vec<(&str, i64)> = report
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.rows))
+        .collect();
+    assert_eq!(
+        rows,
+        [("events", 5), ("audit_events", 2), ("access_log", 0)]
+    );
+    assert!(
+        report.tables.iter().all(|t| t.bytes > 0),
+        "{:?}",
+        report.tables
+    );
+    let days: Vec<(chrono::NaiveDate, i64)> = report
+        .events_by_day
+        .iter()
+        .map(|d| (d.day, d.rows))
+        .collect();
+    assert_eq!(days, [(day("2026-03-08"), 3), (day("2026-03-09"), 2)]);
+    assert_eq!(report.oldest_event, Some(at("2026-03-08T01:00:00Z")));
+    let user_index = report
+        .indexes
+        .iter()
+        .find(|i| i.index == "events_user_id")
+        .expect("the user index is reported under its own name");
+    assert_eq!(user_index.table, "events");
+    assert!(!user_index.primary_key);
+    assert!(
+        report
+            .indexes
+            .iter()
+            .any(|i| i.primary_key && i.table == "events")
+    );
+}

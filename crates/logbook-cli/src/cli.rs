@@ -380,6 +380,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200_000)]
         requests: usize,
     },
+    /// Bytes per event on disk: stored on SQLite and PostgreSQL, and archived.
+    Storage {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// PostgreSQL server to create the benchmark database on.
+        #[arg(
+            long,
+            env = "LOGBOOK_BENCH_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        database_url: String,
+    },
     /// Parsing alone: the server's CPU per event before storage, on one core.
     Parse {
         #[arg(long, default_value_t = 200_000)]

@@ -55,5 +55,6 @@ conformance!(
     audit::actor_summary_counts_one_actor,
     retention::old_events_are_grouped_and_removed,
     retention::tenants_keep_their_own_retention_rules,
+    retention::a_large_group_is_removed_whole,
     retention::storage_counts_rows_by_stream_and_day,
 );

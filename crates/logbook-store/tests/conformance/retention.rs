@@ -90,6 +90,37 @@ pub async fn old_events_are_grouped_and_removed(store: Arc<dyn Store>) {
     assert_eq!(kept.items[0].created_at, at("2026-02-08T00:00:00Z"));
 }
 
+/// A group larger than one removal transaction goes whole, batch after batch.
+pub async fn a_large_group_is_removed_whole(store: Arc<dyn Store>) {
+    let tenant = store.create_tenant("busy").await.unwrap().id;
+    let start = at("2026-01-10T00:00:00Z");
+    let rows = 2 * logbook_store::REMOVE_BATCH as usize + 500;
+    let events: Vec<_> = (0..rows)
+        .map(|i| {
+            event(
+                tenant,
+                "REQUEST",
+                start + chrono::Duration::seconds(i as i64),
+            )
+        })
+        .collect();
+    for chunk in events.chunks(1000) {
+        append(&store, chunk).await;
+    }
+    let groups = store.event_groups_before(day("2026-01-11")).await.unwrap();
+    assert_eq!(
+        groups,
+        vec![EventGroup {
+            tenant,
+            day: day("2026-01-10"),
+            event_type: EventType::parse("REQUEST").unwrap(),
+            rows: rows as u64,
+        }]
+    );
+    assert_eq!(store.remove_events(&groups).await.unwrap(), rows as u64);
+    assert_eq!(count(&store, tenant).await, 0);
+}
+
 pub async fn tenants_keep_their_own_retention_rules(store: Arc<dyn Store>) {
     let (a, b) = (TenantId::new(), TenantId::new());
     assert_eq!(store.retention_rules().await.unwrap(), vec![]);

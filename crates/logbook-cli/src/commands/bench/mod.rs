@@ -11,6 +11,7 @@ mod http;
 mod layer;
 mod postgres;
 mod sqlite;
+mod storage;
 mod workload;
 
 use std::time::Duration;
@@ -53,6 +54,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => args,
         BenchCommand::Parse { events } => return parse(events),
         BenchCommand::Layer { requests } => return layer::run(requests).await,
+        BenchCommand::Storage {
+            events,
+            database_url,
+        } => return storage::run(events, &database_url).await,
     };
     let workload = workload::Workload::generate(args.events, args.batch);
     println!(

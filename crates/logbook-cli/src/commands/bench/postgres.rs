@@ -146,14 +146,14 @@ async fn mean_row_bytes(url: &str) -> anyhow::Result<f64> {
 }
 
 /// Creates the benchmark's databases and drops them afterwards.
-struct Databases {
+pub(super) struct Databases {
     base: String,
     admin: tokio_postgres::Client,
     created: std::sync::Mutex<Vec<String>>,
 }
 
 impl Databases {
-    async fn connect(base: &str) -> anyhow::Result<Self> {
+    pub(super) async fn connect(base: &str) -> anyhow::Result<Self> {
         let (admin, connection) =
             tokio_postgres::connect(base, NoTls)
                 .await
@@ -171,7 +171,7 @@ impl Databases {
         })
     }
 
-    async fn fresh(&self, purpose: &str) -> anyhow::Result<String> {
+    pub(super) async fn fresh(&self, purpose: &str) -> anyhow::Result<String> {
         let name = format!("logbook_bench_{purpose}_{}", std::process::id());
         self.admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
@@ -189,7 +189,7 @@ impl Databases {
         let _ = self.admin.batch_execute("CHECKPOINT").await;
     }
 
-    async fn drop_all(&self) {
+    pub(super) async fn drop_all(&self) {
         let names = std::mem::take(&mut *self.created.lock().expect("lock"));
         for name in names {
             let _ = self

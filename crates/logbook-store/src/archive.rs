@@ -12,7 +12,7 @@
 
 use std::{
     fs::{self, File},
-    io::{self, BufRead, BufReader, BufWriter, Write},
+    io::{self, BufRead, BufReader, BufWriter, Read, Write},
     path::{Path, PathBuf},
 };
 
@@ -233,6 +233,10 @@ pub fn open(path: &Path) -> Result<(Manifest, ArchiveReader)> {
     Ok((manifest, reader))
 }
 
+/// The longest line read back: an event is at most 256 KiB as sent, and sealing its
+/// fields for encryption at rest makes it at most half as large again.
+const MAX_LINE: usize = 1024 * 1024;
+
 /// The events of an archive, one at a time.
 pub struct ArchiveReader {
     lines: BufReader<zstd::Decoder<'static, BufReader<File>>>,
@@ -247,7 +251,17 @@ impl Iterator for ArchiveReader {
 
     fn next(&mut self) -> Option<Result<Event>> {
         let mut line = String::new();
-        match self.lines.read_line(&mut line) {
+        let read = (&mut self.lines)
+            .take(MAX_LINE as u64 + 1)
+            .read_line(&mut line);
+        if line.len() > MAX_LINE {
+            return Some(Err(StoreError::Invalid(format!(
+                "{} line {} is longer than any stored event ({MAX_LINE} bytes)",
+                self.path.display(),
+                self.read + 1
+            ))));
+        }
+        match read {
             Err(e) => Some(Err(io_error(&self.path, e))),
             Ok(0) if self.read == self.expected => None,
             Ok(0) => Some(Err(StoreError::Invalid(format!(
@@ -344,4 +358,96 @@ fn private_file(path: &Path) -> Result<File> {
 
 fn io_error(path: &Path, error: io::Error) -> StoreError {
     StoreError::Unavailable(format!("archive {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("logbook-archive-test-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn events(tenant: TenantId, n: usize) -> Vec<Event> {
+        let at: DateTime<Utc> = "2026-01-10T08:00:00Z".parse().unwrap();
+        (0..n)
+            .map(|i| {
+                let mut e = Event::new(tenant, EventType::parse("REQUEST").unwrap(), at);
+                e.message = Some(format!("event {i}"));
+                e.metadata = Some(serde_json::json!({"n": i, "x": 0.1}));
+                e
+            })
+            .collect()
+    }
+
+    /// Writes a data file of `lines` with a manifest that vouches for it.
+    fn forged(dir: &Path, tenant: TenantId, lines: &[String], rows: u64) -> PathBuf {
+        let mut compressed = Vec::new();
+        let mut encoder = zstd::Encoder::new(&mut compressed, 1).unwrap();
+        for line in lines {
+            encoder.write_all(line.as_bytes()).unwrap();
+            encoder.write_all(b"\n").unwrap();
+        }
+        encoder.finish().unwrap();
+        fs::create_dir_all(dir).unwrap();
+        fs::write(dir.join("LOG.ndjson.zst"), &compressed).unwrap();
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            stream: "events".into(),
+            tenant_id: tenant,
+            day: "2026-01-10".parse().unwrap(),
+            event_type: "LOG".into(),
+            rows,
+            first: None,
+            last: None,
+            sha256: logbook_model::hex::encode(&Sha256::digest(&compressed)),
+            file: "LOG.ndjson.zst".into(),
+        };
+        let path = dir.join("LOG.manifest.json");
+        fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        path
+    }
+
+    #[test]
+    fn events_come_back_as_they_went_in() {
+        let dir = ArchiveDir::new(temp_dir());
+        let tenant = TenantId::new();
+        let written = events(tenant, 500);
+        let day = written[0].created_at.date_naive();
+        let mut writer = dir.writer(tenant, day, &written[0].event_type).unwrap();
+        for e in &written {
+            writer.write(e).unwrap();
+        }
+        let manifest = writer.finish().unwrap();
+        assert_eq!(manifest.rows, 500);
+        let listed = dir.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].1, manifest);
+        let (read_manifest, reader) = open(&listed[0].0).unwrap();
+        assert_eq!(read_manifest, manifest);
+        let read: Vec<Event> = reader.collect::<Result<_>>().unwrap();
+        assert_eq!(read, written);
+        let _ = fs::remove_dir_all(dir.root());
+    }
+
+    #[test]
+    fn a_line_longer_than_any_event_or_a_wrong_count_is_refused() {
+        let dir = temp_dir();
+        let tenant = TenantId::new();
+        let long = format!("{{\"message\":\"{}\"}}", "x".repeat(MAX_LINE));
+        let path = forged(&dir, tenant, &[long], 1);
+        let (_, mut reader) = open(&path).unwrap();
+        let error = reader.next().unwrap().unwrap_err().to_string();
+        assert!(error.contains("longer than any stored event"), "{error}");
+
+        let line = serde_json::to_string(&events(tenant, 1)[0]).unwrap();
+        let path = forged(&dir, tenant, &[line.clone(), line], 3);
+        let (_, reader) = open(&path).unwrap();
+        let error = reader.collect::<Result<Vec<_>>>().unwrap_err().to_string();
+        assert!(
+            error.contains("holds 2 events; its manifest says 3"),
+            "{error}"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

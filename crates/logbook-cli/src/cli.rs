@@ -19,9 +19,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending migrations and exit.
     Migrate(StoreArgs),
-    /// Run the periodic upkeep once (day partitions, planner statistics, idempotency
-    /// purge, anonymization), print what each job did, and exit; for cron, or before a
-    /// server starts. Running servers do the same every quarter hour.
+    /// Run the periodic upkeep once (day partitions, planner statistics, retention when
+    /// --retention-days is given, idempotency purge, anonymization), print what each job
+    /// did, and exit; for cron, or before a server starts. Running servers do the same
+    /// every quarter hour.
     Maintain(MaintainArgs),
     /// What the store holds and takes on disk: rows and bytes by stream and day, growth,
     /// what retention removes next, the archive, indexes never used. JSON.
@@ -148,9 +149,11 @@ impl EncryptionArgs {
 /// How long events are kept, and where they go first.
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    /// Days events are kept; older ones are archived, then removed.
-    #[arg(long, env = "LOGBOOK_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36_500))]
-    pub retention_days: u32,
+    /// Days events are kept (default 90); older ones are archived, then removed.
+    /// `maintain` removes nothing unless it is given, so a cron job never applies other
+    /// periods than the server's.
+    #[arg(long, env = "LOGBOOK_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retention_days: Option<u32>,
     /// Other periods for some event types: EVENT_TYPE=DAYS, comma-separated (e.g.
     /// REQUEST=30,AUTH_FAILURE=365).
     #[arg(long, env = "LOGBOOK_RETENTION", value_delimiter = ',')]
@@ -164,7 +167,9 @@ impl RetentionArgs {
     pub fn retention(&self, data_dir: &std::path::Path) -> logbook_server::Retention {
         logbook_server::Retention {
             events: logbook_model::retention::EventRetention {
-                days: self.retention_days,
+                days: self
+                    .retention_days
+                    .unwrap_or(logbook_model::retention::EventRetention::DEFAULT_DAYS),
                 by_type: self.retention.clone(),
             },
             archive: logbook_store::archive::ArchiveDir::new(

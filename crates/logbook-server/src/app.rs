@@ -67,7 +67,7 @@ impl App {
         let maintenance = Arc::new(jobs::Maintenance::new(
             store.clone(),
             config.anonymization.clone(),
-            config.retention.clone(),
+            Some(config.retention.clone()),
         ));
         let jobs = tokio::spawn(jobs::run_all(
             store.clone(),

@@ -60,8 +60,10 @@ impl ArchiveDir {
         &self.root
     }
 
-    /// Starts the file of one tenant's events of one type on one day; an earlier file
-    /// of the same group is replaced when this one is finished.
+    /// Starts a file of one tenant's events of one type on one day. A group archived
+    /// again (events back-filled or restored after the first removal) gets a file of
+    /// its own beside the first: `TYPE.ndjson.zst`, `TYPE.2.ndjson.zst`, …; none is ever
+    /// replaced.
     pub fn writer(
         &self,
         tenant: TenantId,
@@ -75,7 +77,8 @@ impl ArchiveDir {
             .join(day.format("%Y-%m-%d").to_string());
         private_dir(&dir)?;
         let name = event_type.as_str().to_owned();
-        let temporary = dir.join(format!(".{name}{DATA_SUFFIX}.partial"));
+        // Unique: two writers of one group (a server and `logbook maintain`) never share.
+        let temporary = dir.join(format!(".{name}.{}.partial", uuid::Uuid::new_v4().simple()));
         let file = private_file(&temporary)?;
         let encoder = zstd::Encoder::new(
             Hashing {
@@ -138,6 +141,13 @@ impl ArchiveWriter {
     pub fn write(&mut self, event: &Event) -> Result<()> {
         let line = serde_json::to_vec(event)
             .map_err(|e| StoreError::Invalid(format!("an event cannot be archived: {e}")))?;
+        if line.len() > MAX_LINE {
+            return Err(StoreError::Invalid(format!(
+                "event {} is {} bytes as JSON, more than an archive line holds ({MAX_LINE})",
+                event.id,
+                line.len()
+            )));
+        }
         self.encoder
             .write_all(&line)
             .and_then(|()| self.encoder.write_all(b"\n"))
@@ -170,13 +180,26 @@ impl ArchiveWriter {
             .map_err(|e| fail(e.into_error()))?;
         file.sync_all().map_err(fail)?;
         manifest.sha256 = logbook_model::hex::encode(&hashing.hash.finalize());
-        manifest.file = format!("{name}{DATA_SUFFIX}");
-        let data = dir.join(&manifest.file);
-        fs::rename(&temporary, &data).map_err(|e| io_error(&data, e))?;
+        // A hard link fails rather than replace a file already there: the first free
+        // name is taken, so an earlier archive of the group is never lost.
+        let mut stem = name.clone();
+        for n in 2.. {
+            let data = dir.join(format!("{stem}{DATA_SUFFIX}"));
+            match fs::hard_link(&temporary, &data) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => stem = format!("{name}.{n}"),
+                Err(e) => return Err(io_error(&data, e)),
+            }
+        }
+        fs::remove_file(&temporary).map_err(|e| io_error(&temporary, e))?;
+        manifest.file = format!("{stem}{DATA_SUFFIX}");
         let text = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| StoreError::Invalid(format!("a manifest cannot be written: {e}")))?;
-        let manifest_path = dir.join(format!("{name}{MANIFEST_SUFFIX}"));
-        let partial = dir.join(format!(".{name}{MANIFEST_SUFFIX}.partial"));
+        let manifest_path = dir.join(format!("{stem}{MANIFEST_SUFFIX}"));
+        let partial = dir.join(format!(
+            ".{stem}{MANIFEST_SUFFIX}.{}.partial",
+            uuid::Uuid::new_v4().simple()
+        ));
         let mut out = private_file(&partial)?;
         out.write_all(&text)
             .and_then(|()| out.sync_all())
@@ -208,6 +231,13 @@ pub fn open(path: &Path) -> Result<(Manifest, ArchiveReader)> {
             manifest.format
         )));
     }
+    if manifest.file.contains(['/', '\\']) || manifest.file.starts_with('.') {
+        return Err(StoreError::Invalid(format!(
+            "{} names a data file outside its directory: {:?}",
+            manifest_path.display(),
+            manifest.file
+        )));
+    }
     let data = manifest_path.with_file_name(&manifest.file);
     let mut hashing = Hashing {
         inner: io::sink(),
@@ -226,6 +256,7 @@ pub fn open(path: &Path) -> Result<(Manifest, ArchiveReader)> {
     let reader = ArchiveReader {
         lines: BufReader::new(decoder),
         tenant: manifest.tenant_id,
+        day: manifest.day,
         expected: manifest.rows,
         read: 0,
         path: data,
@@ -233,14 +264,16 @@ pub fn open(path: &Path) -> Result<(Manifest, ArchiveReader)> {
     Ok((manifest, reader))
 }
 
-/// The longest line read back: an event is at most 256 KiB as sent, and sealing its
-/// fields for encryption at rest makes it at most half as large again.
-const MAX_LINE: usize = 1024 * 1024;
+/// The longest line written or read back. An event is at most 256 KiB as sent, but
+/// written as JSON a control character becomes a six-byte escape, and sealed fields are
+/// a third larger: 8 MiB holds any event Logbook stores.
+const MAX_LINE: usize = 8 * 1024 * 1024;
 
 /// The events of an archive, one at a time.
 pub struct ArchiveReader {
     lines: BufReader<zstd::Decoder<'static, BufReader<File>>>,
     tenant: TenantId,
+    day: NaiveDate,
     expected: u64,
     read: u64,
     path: PathBuf,
@@ -272,15 +305,29 @@ impl Iterator for ArchiveReader {
             )))),
             Ok(_) => {
                 self.read += 1;
-                Some(parse_line(&line, self.tenant).map_err(|e| {
+                let event = parse_line(&line, self.tenant).map_err(|e| {
                     StoreError::Invalid(format!("{} line {}: {e}", self.path.display(), self.read))
+                });
+                Some(event.and_then(|e| {
+                    if e.created_at.date_naive() == self.day {
+                        Ok(e)
+                    } else {
+                        Err(StoreError::Invalid(format!(
+                            "{} line {}: an event of {}, in the archive of {}",
+                            self.path.display(),
+                            self.read,
+                            e.created_at,
+                            self.day
+                        )))
+                    }
                 }))
             }
         }
     }
 }
 
-/// An archived line is the event as the API shows it, which leaves out the tenant.
+/// An archived line is the event as stored, in the API's form, which leaves out the
+/// tenant.
 fn parse_line(line: &str, tenant: TenantId) -> std::result::Result<Event, serde_json::Error> {
     let mut value: serde_json::Value = serde_json::from_str(line)?;
     if let Some(object) = value.as_object_mut() {
@@ -310,7 +357,9 @@ fn collect_manifests(dir: &Path, depth: usize, found: &mut Vec<(PathBuf, Manifes
             && path
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().ends_with(MANIFEST_SUFFIX))
-            && !path.to_string_lossy().contains("/.")
+            && !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
         {
             let text = fs::read(&path).map_err(|e| io_error(&path, e))?;
             let manifest = serde_json::from_slice(&text).map_err(|e| {
@@ -427,6 +476,20 @@ mod tests {
         assert_eq!(read_manifest, manifest);
         let read: Vec<Event> = reader.collect::<Result<_>>().unwrap();
         assert_eq!(read, written);
+
+        // The group archived again (events back-filled since): a second file, the first
+        // kept as it was.
+        let mut again = dir.writer(tenant, day, &written[0].event_type).unwrap();
+        again.write(&written[0]).unwrap();
+        let second = again.finish().unwrap();
+        assert_eq!(second.file, "REQUEST.2.ndjson.zst");
+        let listed = dir.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        let (first, reader) = open(&listed.iter().find(|(_, m)| m.rows == 500).unwrap().0).unwrap();
+        assert_eq!(
+            (first.file.as_str(), reader.count()),
+            ("REQUEST.ndjson.zst", 500)
+        );
         let _ = fs::remove_dir_all(dir.root());
     }
 
@@ -448,6 +511,21 @@ mod tests {
             error.contains("holds 2 events; its manifest says 3"),
             "{error}"
         );
+
+        let mut elsewhere: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        elsewhere["file"] = serde_json::json!("../LOG.ndjson.zst");
+        fs::write(&path, elsewhere.to_string()).unwrap();
+        let error = open(&path).err().unwrap().to_string();
+        assert!(error.contains("outside its directory"), "{error}");
+
+        let mut other_day = events(tenant, 1).remove(0);
+        other_day.created_at = "2026-01-11T00:00:00Z".parse().unwrap();
+        let line = serde_json::to_string(&other_day).unwrap();
+        let path = forged(&dir, tenant, &[line], 1);
+        let (_, mut reader) = open(&path).unwrap();
+        let error = reader.next().unwrap().unwrap_err().to_string();
+        assert!(error.contains("in the archive of 2026-01-10"), "{error}");
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -197,6 +197,14 @@ pub struct IndexUse {
     pub primary_key: bool,
 }
 
+/// A group as archived: the primary keys of the rows written to its file, which alone
+/// are removed — a row that arrived since stays for the next round.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedGroup {
+    pub group: EventGroup,
+    pub keys: Vec<(DateTime<Utc>, Uuid)>,
+}
+
 /// Rows removed per transaction when a group cannot go as a whole partition: small
 /// enough that ingest never waits long behind retention.
 pub const REMOVE_BATCH: i64 = 1000;

@@ -20,8 +20,8 @@ use logbook_model::{
 use uuid::Uuid;
 
 use crate::{
-    ApiKey, EventGroup, ItemOutcome, Lease, NewApiKey, Result, StorageReport, Tenant, Upkeep,
-    WriteItem,
+    ApiKey, ArchivedGroup, EventGroup, ItemOutcome, Lease, NewApiKey, Result, StorageReport,
+    Tenant, Upkeep, WriteItem,
 };
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
@@ -57,14 +57,17 @@ pub trait LifecycleStore: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Checks that storage answers.
     async fn ping(&self) -> Result<()>;
-    /// Every tenant's events created before `before` (a UTC day), counted by tenant,
-    /// day and type, oldest day first: the candidates for retention.
-    async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>>;
+    /// Events created before `before` (a UTC day) — one tenant's, or every tenant's —
+    /// counted by tenant, day and type, oldest day first: the candidates for retention.
+    async fn event_groups_before(
+        &self,
+        before: NaiveDate,
+        tenant: Option<TenantId>,
+    ) -> Result<Vec<EventGroup>>;
 
-    /// Removes groups of events once archived; returns the rows removed. A group that
-    /// changed since it was counted (its row count differs) is left for the next round.
-    /// On PostgreSQL a day whose every row goes is dropped as a partition.
-    async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64>;
+    /// Removes the rows of archived groups, by their keys; returns how many went. On
+    /// PostgreSQL a day whose rows are exactly the archived ones is dropped as a partition.
+    async fn remove_events(&self, archived: &[ArchivedGroup]) -> Result<u64>;
 
     /// Rows and bytes by stream, day and index (every tenant's: for operators).
     async fn storage(&self) -> Result<StorageReport>;

@@ -239,8 +239,9 @@ mod faulty {
         async fn event_groups_before(
             &self,
             before: chrono::NaiveDate,
+            tenant: Option<TenantId>,
         ) -> Result<Vec<crate::EventGroup>> {
-            self.inner.event_groups_before(before).await
+            self.inner.event_groups_before(before, tenant).await
         }
         async fn storage(&self) -> Result<crate::StorageReport> {
             self.inner.storage().await
@@ -257,8 +258,8 @@ mod faulty {
         ) -> Result<()> {
             self.inner.set_retention_rules(tenant, rules).await
         }
-        async fn remove_events(&self, groups: &[crate::EventGroup]) -> Result<u64> {
-            self.inner.remove_events(groups).await
+        async fn remove_events(&self, archived: &[crate::ArchivedGroup]) -> Result<u64> {
+            self.inner.remove_events(archived).await
         }
         async fn maintain(&self) -> Result<crate::Upkeep> {
             self.inner.maintain().await

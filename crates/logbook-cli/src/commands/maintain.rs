@@ -7,7 +7,11 @@ use crate::cli::MaintainArgs;
 pub async fn run(args: MaintainArgs) -> anyhow::Result<()> {
     let store = open(&args.store).await?;
     let anonymization = anonymization(args.anonymize, &args.store.data_dir)?;
-    let retention = args.retention.retention(&args.store.data_dir);
+    let retention = args
+        .retention
+        .retention_days
+        .is_some()
+        .then(|| args.retention.retention(&args.store.data_dir));
     let report = Maintenance::new(store, anonymization, retention)
         .run_once()
         .await;

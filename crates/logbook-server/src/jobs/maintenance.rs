@@ -13,7 +13,8 @@ pub struct Maintenance {
     pub store: Arc<dyn Store>,
     pub purge: IdempotencyPurge,
     pub anonymize: AnonymizationJob,
-    pub retention: RetentionJob,
+    /// `None` leaves events where they are: `logbook maintain` without retention flags.
+    pub retention: Option<RetentionJob>,
 }
 
 /// One job's part of a round: what it did, or `None` when another server ran it.
@@ -27,19 +28,20 @@ pub struct MaintenanceReport {
     /// `Ok(Some(0))` too when anonymization is off.
     pub events_anonymized: Outcome<u64>,
     anonymization_on: bool,
+    retention_on: bool,
 }
 
 impl Maintenance {
     pub fn new(
         store: Arc<dyn Store>,
         anonymization: Option<crate::Anonymization>,
-        retention: crate::config::Retention,
+        retention: Option<crate::config::Retention>,
     ) -> Self {
         Self {
-            retention: RetentionJob {
+            retention: retention.map(|retention| RetentionJob {
                 store: store.clone(),
                 retention,
-            },
+            }),
             purge: IdempotencyPurge {
                 store: store.clone(),
             },
@@ -56,7 +58,10 @@ impl Maintenance {
         let store = self.store.as_ref();
         MaintenanceReport {
             storage: as_leader(store, "maintenance", store.maintain()).await,
-            retention: as_leader(store, "retention", self.retention.run_once()).await,
+            retention: match &self.retention {
+                Some(job) => as_leader(store, "retention", job.run_once()).await,
+                None => Ok(None),
+            },
             idempotency_keys_forgotten: as_leader(
                 store,
                 "idempotency_purge",
@@ -65,6 +70,7 @@ impl Maintenance {
             .await,
             events_anonymized: as_leader(store, "anonymization", self.anonymize.run_once()).await,
             anonymization_on: self.anonymize.config.is_some(),
+            retention_on: self.retention.is_some(),
         }
     }
 
@@ -74,10 +80,14 @@ impl Maintenance {
         let store = self.store.as_ref();
         MaintenanceReport {
             storage: store.maintain().await.map(Some),
-            retention: self.retention.run_once().await.map(Some),
+            retention: match &self.retention {
+                Some(job) => job.run_once().await.map(Some),
+                None => Ok(None),
+            },
             idempotency_keys_forgotten: self.purge.run_once().await.map(Some),
             events_anonymized: self.anonymize.run_once().await.map(Some),
             anonymization_on: self.anonymize.config.is_some(),
+            retention_on: self.retention.is_some(),
         }
     }
 }
@@ -140,12 +150,19 @@ impl fmt::Display for MaintenanceReport {
             }
         }
         line(f, "storage", &self.storage, describe_upkeep)?;
-        line(f, "retention", &self.retention, |removed| {
-            format!(
-                "{} events past their time removed, {} archive files written",
-                removed.events, removed.archive_files
-            )
-        })?;
+        if self.retention_on {
+            line(f, "retention", &self.retention, |removed| {
+                format!(
+                    "{} events past their time removed, {} archive files written",
+                    removed.events, removed.archive_files
+                )
+            })?;
+        } else {
+            writeln!(
+                f,
+                "retention: not run (give --retention-days, and --retention, as the server has them)"
+            )?;
+        }
         line(
             f,
             "idempotency keys",

@@ -6,9 +6,10 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use logbook_model::{TenantId, filter::Cursor, retention::EventRetention};
 use logbook_store::{
-    EventGroup, Store, StoreError,
+    ArchivedGroup, EventGroup, Store, StoreError,
     archive::{ArchiveDir, ArchiveWriter},
 };
+use uuid::Uuid;
 
 use crate::config::Retention;
 
@@ -29,9 +30,21 @@ impl RetentionJob {
         let groups = self.due(Utc::now()).await?;
         let mut archived = Vec::with_capacity(groups.len());
         for group in groups {
-            let rows = archive(self.store.as_ref(), &self.retention.archive, &group).await?;
-            // Removed only if the group still holds what the file holds.
-            archived.push(EventGroup { rows, ..group });
+            match archive(self.store.as_ref(), &self.retention.archive, &group).await {
+                // Only the rows in the file are removed.
+                Ok(keys) => archived.push(ArchivedGroup {
+                    group: EventGroup {
+                        rows: keys.len() as u64,
+                        ..group
+                    },
+                    keys,
+                }),
+                // Kept, and tried again next round; the other groups go on.
+                Err(error) => tracing::warn!(
+                    %error, tenant = %group.tenant, day = %group.day,
+                    event_type = %group.event_type, "cannot archive events past their time"
+                ),
+            }
         }
         let events = self.store.remove_events(&archived).await?;
         if events > 0 {
@@ -48,7 +61,9 @@ impl RetentionJob {
     }
 
     /// The groups of events past their time at `now`, each tenant by its own rules
-    /// over the defaults.
+    /// over the defaults. Tenants that keep some events shorter than the defaults are
+    /// asked about on their own, so one short rule never makes every tenant's old
+    /// events be counted.
     pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<EventGroup>, StoreError> {
         let defaults = &self.retention.events;
         let tenants: HashMap<TenantId, EventRetention> = self
@@ -58,17 +73,22 @@ impl RetentionJob {
             .into_iter()
             .map(|(tenant, rules)| (tenant, rules.over(defaults)))
             .collect();
-        // Every event from this day on is kept, whoever's and whatever its type.
-        let kept_from = tenants
-            .values()
-            .chain([defaults])
-            .map(|retention| retention.first_day_every_type_keeps(now))
-            .max()
-            .expect("the defaults at least");
-        Ok(self
-            .store
-            .event_groups_before(kept_from)
-            .await?
+        let everyone_from = defaults.first_day_every_type_keeps(now);
+        let mut found = self.store.event_groups_before(everyone_from, None).await?;
+        for (tenant, retention) in &tenants {
+            let kept_from = retention.first_day_every_type_keeps(now);
+            if kept_from > everyone_from {
+                found.extend(
+                    self.store
+                        .event_groups_before(kept_from, Some(*tenant))
+                        .await?
+                        .into_iter()
+                        .filter(|g| g.day >= everyone_from),
+                );
+            }
+        }
+        found.sort_by_key(|g| (g.day, g.tenant.0));
+        Ok(found
             .into_iter()
             .filter(|group| {
                 let retention = tenants.get(&group.tenant).unwrap_or(defaults);
@@ -78,12 +98,13 @@ impl RetentionJob {
     }
 }
 
-/// Writes one group's events to its archive file, page by page; returns how many.
+/// Writes one group's events to a new archive file, page by page; returns the keys of
+/// the rows written.
 async fn archive(
     store: &dyn Store,
     dir: &ArchiveDir,
     group: &EventGroup,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<(DateTime<Utc>, Uuid)>, StoreError> {
     let mut query = group.first_page();
     let mut writer = {
         let (dir, tenant, day, event_type) = (
@@ -94,6 +115,7 @@ async fn archive(
         );
         blocking(move || dir.writer(tenant, day, &event_type)).await?
     };
+    let mut keys = Vec::with_capacity(group.rows as usize);
     loop {
         let page = store.list_events(group.tenant, &query).await?;
         let next = page
@@ -101,6 +123,7 @@ async fn archive(
             .as_ref()
             .and(page.items.last())
             .map(Cursor::after);
+        keys.extend(page.items.iter().map(|e| (e.created_at, e.id)));
         writer = blocking(move || {
             page.items.iter().try_for_each(|e| writer.write(e))?;
             Ok(writer)
@@ -111,8 +134,8 @@ async fn archive(
             None => break,
         }
     }
-    let manifest = blocking(move || ArchiveWriter::finish(writer)).await?;
-    Ok(manifest.rows)
+    blocking(move || ArchiveWriter::finish(writer)).await?;
+    Ok(keys)
 }
 
 /// File writing and compression, off the async threads.

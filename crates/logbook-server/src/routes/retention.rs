@@ -147,7 +147,16 @@ async fn set(
     Ok(Json(view(&state, &rules)))
 }
 
+/// More event types than any application names; keeps a tenant's rules small.
+const MAX_RULES: usize = 100;
+
 fn parse_rules(periods: Periods) -> Result<RetentionRules, ApiError> {
+    if periods.by_type.len() > MAX_RULES {
+        return Err(ApiError::BadRequest(format!(
+            "events.by_type names {} event types; at most {MAX_RULES}",
+            periods.by_type.len()
+        )));
+    }
     let check = |what: &str, days: u32| {
         if (1..=MAX_DAYS).contains(&days) {
             Ok(days)

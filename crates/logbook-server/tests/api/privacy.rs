@@ -199,6 +199,7 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
     assert_eq!(before.status, 200, "{}", before.body);
     assert_eq!(before.body["past_retention"], 1, "acme's old request");
     assert_eq!(before.body["tables"][0]["rows"], 6);
+    assert_eq!(before.body["archive"]["events"], 0);
     assert_problem(
         &app.get("/api/v1/storage", &acme).await,
         403,

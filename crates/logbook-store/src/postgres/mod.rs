@@ -30,7 +30,7 @@ pub use ingest::{copy_events, insert_single};
 pub use partitions::{DAYS_AHEAD, existing_days as partition_days};
 
 use crate::{
-    EventGroup, Lease, LifecycleStore, Result, StorageReport, StoreError, Upkeep,
+    ArchivedGroup, EventGroup, Lease, LifecycleStore, Result, StorageReport, StoreError, Upkeep,
     location::redact_password,
 };
 
@@ -196,8 +196,12 @@ impl LifecycleStore for PgStore {
         "postgres"
     }
 
-    async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>> {
-        retention::groups_before(&self.client().await?, before).await
+    async fn event_groups_before(
+        &self,
+        before: NaiveDate,
+        tenant: Option<TenantId>,
+    ) -> Result<Vec<EventGroup>> {
+        retention::groups_before(&self.client().await?, before, tenant).await
     }
 
     async fn storage(&self) -> Result<StorageReport> {
@@ -212,8 +216,8 @@ impl LifecycleStore for PgStore {
         retention::set_rules(&mut self.client().await?, tenant, rules).await
     }
 
-    async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64> {
-        retention::remove(&mut self.client().await?, groups).await
+    async fn remove_events(&self, archived: &[ArchivedGroup]) -> Result<u64> {
+        retention::remove(&mut self.client().await?, archived).await
     }
 
     async fn maintain(&self) -> Result<Upkeep> {

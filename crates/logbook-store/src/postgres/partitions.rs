@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use deadpool_postgres::Client;
 use logbook_model::event::Limits;
+use tokio_postgres::error::SqlState;
 
 use super::{column, db};
 use crate::{Result, Upkeep};
@@ -97,12 +98,22 @@ async fn make(client: &mut Client, day: NaiveDate, moving: bool) -> Result<Optio
     if taken {
         return Ok(None);
     }
-    if moving {
-        tx.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-            .await
-            .map_err(db(
-                "locking events to move a day out of the default partition",
-            ))?;
+    // Locks first, parent before partition as every query takes them, each wait
+    // bounded: a day that cannot be had now is made on a later round. Attaching needs
+    // the default partition to itself; moving rows needs `events` to itself.
+    let locks = if moving {
+        "LOCK TABLE events IN ACCESS EXCLUSIVE MODE"
+    } else {
+        "LOCK TABLE events IN SHARE UPDATE EXCLUSIVE MODE; \
+         LOCK TABLE events_default IN ACCESS EXCLUSIVE MODE"
+    };
+    let locked = tx
+        .batch_execute(&format!("SET LOCAL lock_timeout = '2s'; {locks}"))
+        .await;
+    match locked {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
+        Err(e) => return Err(db("locking events to make a day partition")(e)),
     }
     // DDL cannot take bind parameters; the name and bounds come from a typed date,
     // never from text a client sent.

@@ -10,19 +10,24 @@ use logbook_model::{
     EventType, TenantId,
     retention::{RetentionRules, TypeDays},
 };
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{column, db, partitions};
-use crate::{EventGroup, REMOVE_BATCH, Result, StoreError};
+use crate::{ArchivedGroup, EventGroup, REMOVE_BATCH, Result, StoreError};
 
-pub async fn groups_before(client: &Client, before: NaiveDate) -> Result<Vec<EventGroup>> {
+pub async fn groups_before(
+    client: &Client,
+    before: NaiveDate,
+    tenant: Option<TenantId>,
+) -> Result<Vec<EventGroup>> {
     let before = before.and_time(chrono::NaiveTime::MIN).and_utc();
     let rows = client
         .query(
             "SELECT tenant_id, (created_at AT TIME ZONE 'UTC')::date, event_type, COUNT(*)
-               FROM events WHERE created_at < $1
+               FROM events WHERE created_at < $1 AND ($2::uuid IS NULL OR tenant_id = $2)
               GROUP BY 1, 2, 3 ORDER BY 2, 1, 3",
-            &[&before],
+            &[&before, &tenant.map(|t| t.0)],
         )
         .await
         .map_err(db("finding events past their retention"))?;
@@ -41,10 +46,10 @@ pub async fn groups_before(client: &Client, before: NaiveDate) -> Result<Vec<Eve
     Ok(groups)
 }
 
-pub async fn remove(client: &mut Client, groups: &[EventGroup]) -> Result<u64> {
-    let mut by_day: BTreeMap<NaiveDate, Vec<&EventGroup>> = BTreeMap::new();
-    for group in groups {
-        by_day.entry(group.day).or_default().push(group);
+pub async fn remove(client: &mut Client, archived: &[ArchivedGroup]) -> Result<u64> {
+    let mut by_day: BTreeMap<NaiveDate, Vec<&ArchivedGroup>> = BTreeMap::new();
+    for group in archived {
+        by_day.entry(group.group.day).or_default().push(group);
     }
     let with_partition = partitions::existing_days(client).await?;
     let mut removed = 0;
@@ -56,35 +61,49 @@ pub async fn remove(client: &mut Client, groups: &[EventGroup]) -> Result<u64> {
             continue;
         }
         for group in groups {
-            removed += remove_group(client, group).await?;
+            removed += remove_keys(client, group).await?;
         }
     }
     Ok(removed)
 }
 
-/// Drops `day`'s partition when its rows are exactly the groups', counted under a lock
-/// that keeps writers out; the rows dropped, or `None` when some are to stay.
+/// Drops `day`'s partition when its rows are exactly the archived ones; the rows
+/// dropped, or `None` when some are to stay or the lock is not to be had now.
+///
+/// `events` is locked before its partition, in the order every query takes them, so no
+/// reader can deadlock with the drop; the wait for the lock is bounded, and the count
+/// under it is of one day, so ingest and reads wait at most that long.
 async fn drop_if_whole(
     client: &mut Client,
     day: NaiveDate,
-    groups: &[&EventGroup],
+    groups: &[&ArchivedGroup],
 ) -> Result<Option<u64>> {
-    let expired: u64 = groups.iter().map(|g| g.rows).sum();
+    let archived: u64 = groups.iter().map(|g| g.keys.len() as u64).sum();
     let name = partitions::name(day);
     let tx = client
         .transaction()
         .await
         .map_err(db("starting a partition drop"))?;
-    // The name comes from a typed date, never from text a client sent.
-    tx.batch_execute(&format!("LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"))
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
         .await
-        .map_err(db("locking a day partition"))?;
+        .map_err(db("bounding the wait for a lock"))?;
+    // The name comes from a typed date, never from text a client sent.
+    let locked = tx
+        .batch_execute(&format!(
+            "LOCK TABLE events IN ACCESS EXCLUSIVE MODE; LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await;
+    match locked {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
+        Err(e) => return Err(db("locking a day partition")(e)),
+    }
     let held: i64 = tx
         .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
         .await
         .map_err(db("counting a day partition"))?
         .get(0);
-    if held as u64 != expired {
+    if held as u64 != archived {
         return Ok(None);
     }
     tx.batch_execute(&format!("DROP TABLE {name}"))
@@ -93,43 +112,31 @@ async fn drop_if_whole(
     tx.commit()
         .await
         .map_err(db("committing a partition drop"))?;
-    Ok(Some(expired))
+    Ok(Some(archived))
 }
 
-async fn remove_group(client: &Client, group: &EventGroup) -> Result<u64> {
-    let (start, end) = group.window();
-    let tenant = group.tenant.0;
-    let event_type = group.event_type.as_str();
-    let held: i64 = client
-        .query_one(
-            "SELECT COUNT(*) FROM events
-              WHERE tenant_id = $1 AND event_type = $2 AND created_at >= $3 AND created_at < $4",
-            &[&tenant, &event_type, &start, &end],
-        )
-        .await
-        .map_err(db("counting an archived group"))?
-        .get(0);
-    if held as u64 != group.rows {
-        return Ok(0);
-    }
+/// How long a partition drop waits for its locks before leaving the day to row
+/// removal; also bounds how long it can hold up queries queued behind it.
+const LOCK_WAIT: &str = "2s";
+
+/// Removes the archived rows by key, [`REMOVE_BATCH`] per statement.
+async fn remove_keys(client: &Client, group: &ArchivedGroup) -> Result<u64> {
+    let (start, end) = group.group.window();
+    let tenant = group.group.tenant.0;
     let mut removed = 0;
-    loop {
-        let n = client
+    for batch in group.keys.chunks(REMOVE_BATCH as usize) {
+        let ids: Vec<Uuid> = batch.iter().map(|(_, id)| *id).collect();
+        removed += client
             .execute(
-                "DELETE FROM events WHERE (tenant_id, created_at, id) IN (
-                     SELECT tenant_id, created_at, id FROM events
-                      WHERE tenant_id = $1 AND event_type = $2
-                        AND created_at >= $3 AND created_at < $4
-                      LIMIT $5)",
-                &[&tenant, &event_type, &start, &end, &REMOVE_BATCH],
+                "DELETE FROM events
+                  WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
+                    AND id = ANY($4)",
+                &[&tenant, &start, &end, &ids],
             )
             .await
             .map_err(db("removing events past their retention"))?;
-        removed += n;
-        if n < REMOVE_BATCH as u64 {
-            return Ok(removed);
-        }
     }
+    Ok(removed)
 }
 
 /// The wildcard event type standing for every type without a period of its own.

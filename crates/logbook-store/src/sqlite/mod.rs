@@ -31,8 +31,8 @@ use logbook_model::{
 use rusqlite::Connection;
 
 use crate::{
-    EventGroup, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StorageReport, StoreError,
-    Upkeep,
+    ArchivedGroup, EventGroup, Lease, LifecycleStore, OpenMode, OpenOptions, Result, StorageReport,
+    StoreError, Upkeep,
 };
 
 #[derive(Clone)]
@@ -199,8 +199,12 @@ impl LifecycleStore for SqliteStore {
         "sqlite"
     }
 
-    async fn event_groups_before(&self, before: NaiveDate) -> Result<Vec<EventGroup>> {
-        self.read(move |conn| retention::groups_before(conn, before))
+    async fn event_groups_before(
+        &self,
+        before: NaiveDate,
+        tenant: Option<TenantId>,
+    ) -> Result<Vec<EventGroup>> {
+        self.read(move |conn| retention::groups_before(conn, before, tenant))
             .await
     }
 
@@ -218,25 +222,15 @@ impl LifecycleStore for SqliteStore {
             .await
     }
 
-    async fn remove_events(&self, groups: &[EventGroup]) -> Result<u64> {
+    async fn remove_events(&self, archived: &[ArchivedGroup]) -> Result<u64> {
         let mut removed = 0;
-        for group in groups {
-            let counted = group.clone();
-            if !self
-                .read(move |conn| retention::unchanged(conn, &counted))
-                .await?
-            {
-                continue;
-            }
-            loop {
-                let batch = group.clone();
-                let n = self
-                    .write(move |conn| retention::remove_batch(conn, &batch))
+        for group in archived {
+            // One short transaction per batch: the writer is free between them.
+            for batch in group.keys.chunks(crate::REMOVE_BATCH as usize) {
+                let (tenant, keys) = (group.group.tenant, batch.to_vec());
+                removed += self
+                    .write(move |conn| retention::remove_keys(conn, tenant, &keys))
                     .await?;
-                removed += n;
-                if n < crate::REMOVE_BATCH as u64 {
-                    break;
-                }
             }
         }
         Ok(removed)

@@ -1,7 +1,7 @@
 //! Events past their retention: found by day and type, removed in small transactions so
 //! the single writer is never held for long.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
     EventType, TenantId,
     retention::{RetentionRules, TypeDays},
@@ -10,23 +10,30 @@ use rusqlite::{Connection, params};
 use uuid::Uuid;
 
 use super::{db, micros};
-use crate::{EventGroup, REMOVE_BATCH, Result, StoreError};
+use crate::{EventGroup, Result, StoreError};
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
-pub fn groups_before(conn: &Connection, before: NaiveDate) -> Result<Vec<EventGroup>> {
+pub fn groups_before(
+    conn: &Connection,
+    before: NaiveDate,
+    tenant: Option<TenantId>,
+) -> Result<Vec<EventGroup>> {
     let before = micros(before.and_time(chrono::NaiveTime::MIN).and_utc());
     let mut stmt = conn
         .prepare_cached(
             // Tenant by tenant, so each reads a range of the primary key.
-            "SELECT e.tenant_id, e.created_at / ?2, e.event_type, COUNT(*)
+            // Days by floor division, so a time before 1970 falls on its own day.
+            "SELECT e.tenant_id, (e.created_at - ((e.created_at % ?2) + ?2) % ?2) / ?2 AS day,
+                    e.event_type, COUNT(*)
                FROM tenants t JOIN events e ON e.tenant_id = t.id AND e.created_at < ?1
-              GROUP BY e.tenant_id, e.created_at / ?2, e.event_type
+              WHERE ?3 IS NULL OR t.id = ?3
+              GROUP BY e.tenant_id, day, e.event_type
               ORDER BY 2, 1, 3",
         )
         .map_err(db("preparing the retention query"))?;
     let rows = stmt
-        .query_map(params![before, DAY_MICROS], |r| {
+        .query_map(params![before, DAY_MICROS, tenant.map(|t| t.0)], |r| {
             Ok((
                 r.get::<_, Uuid>(0)?,
                 r.get::<_, i64>(1)?,
@@ -59,50 +66,31 @@ pub fn day_of(days: i64) -> Result<NaiveDate> {
         .ok_or_else(|| StoreError::Invalid(format!("stored day {days} is out of range")))
 }
 
-/// The group's rows still counted as they were archived: nothing came in since.
-pub fn unchanged(conn: &Connection, group: &EventGroup) -> Result<bool> {
-    let (start, end) = group.window();
-    let count: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM events
-              WHERE tenant_id = ?1 AND event_type = ?2 AND created_at >= ?3 AND created_at < ?4",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    group.tenant.0,
-                    group.event_type.as_str(),
-                    micros(start),
-                    micros(end)
-                ],
-                |r| r.get(0),
+/// Removes archived rows by primary key, in one transaction; returns how many were
+/// still there.
+pub fn remove_keys(
+    conn: &mut Connection,
+    tenant: TenantId,
+    keys: &[(DateTime<Utc>, Uuid)],
+) -> Result<u64> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db("starting a removal"))?;
+    let mut removed = 0;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "DELETE FROM events WHERE tenant_id = ?1 AND created_at = ?2 AND id = ?3",
             )
-        })
-        .map_err(db("counting an archived group"))?;
-    Ok(count as u64 == group.rows)
-}
-
-/// Removes up to [`REMOVE_BATCH`] of the group's rows; returns how many.
-pub fn remove_batch(conn: &Connection, group: &EventGroup) -> Result<u64> {
-    let (start, end) = group.window();
-    let removed = conn
-        .prepare_cached(
-            "DELETE FROM events WHERE rowid IN (
-                 SELECT rowid FROM events
-                  WHERE tenant_id = ?1 AND event_type = ?2 AND created_at >= ?3 AND created_at < ?4
-                  LIMIT ?5)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                group.tenant.0,
-                group.event_type.as_str(),
-                micros(start),
-                micros(end),
-                REMOVE_BATCH
-            ])
-        })
-        .map_err(db("removing events past their retention"))?;
-    Ok(removed as u64)
+            .map_err(db("preparing a removal"))?;
+        for (created_at, id) in keys {
+            removed += stmt
+                .execute(params![tenant.0, micros(*created_at), id])
+                .map_err(db("removing events past their retention"))? as u64;
+        }
+    }
+    tx.commit().map_err(db("committing a removal"))?;
+    Ok(removed)
 }
 
 /// The wildcard event type standing for every type without a period of its own.

@@ -60,7 +60,11 @@ pub fn report(conn: &Connection) -> Result<StorageReport> {
         });
     }
     let mut by_day = conn
-        .prepare("SELECT created_at / 86400000000, COUNT(*) FROM events GROUP BY 1 ORDER BY 1")
+        .prepare(
+            "SELECT (created_at - ((created_at % 86400000000) + 86400000000) % 86400000000)
+                    / 86400000000, COUNT(*)
+               FROM events GROUP BY 1 ORDER BY 1",
+        )
         .map_err(db("preparing events by day"))?;
     let days = by_day
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))

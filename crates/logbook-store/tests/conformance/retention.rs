@@ -7,7 +7,7 @@ use logbook_model::{
     EventFilter, EventQuery, EventType, TenantId,
     retention::{RetentionRules, TypeDays},
 };
-use logbook_store::{EventGroup, Store};
+use logbook_store::{ArchivedGroup, EventGroup, Store};
 
 use crate::support::{append, at, event};
 
@@ -36,7 +36,10 @@ pub async fn old_events_are_grouped_and_removed(store: Arc<dyn Store>) {
         event(b, "AUTH_LOGIN", at("2025-11-01T08:00:00Z")),
     ];
     append(&store, &events).await;
-    let groups = store.event_groups_before(day("2026-02-08")).await.unwrap();
+    let groups = store
+        .event_groups_before(day("2026-02-08"), None)
+        .await
+        .unwrap();
     let group = |tenant, d: &str, event_type: &str, rows| EventGroup {
         tenant,
         day: day(d),
@@ -58,21 +61,37 @@ pub async fn old_events_are_grouped_and_removed(store: Arc<dyn Store>) {
         groups, expected,
         "oldest day first; the 8th is not before itself"
     );
+    let only_b = store
+        .event_groups_before(day("2026-02-08"), Some(b))
+        .await
+        .unwrap();
+    assert_eq!(only_b, vec![expected[0].clone(), expected[2].clone()]);
 
-    // A group that grew since it was counted (archived) stays for the next round.
-    let mut to_remove = vec![
-        expected[1].clone(),
-        group(b, "2026-02-01", "REQUEST", 2),
-        expected[4].clone(),
+    // Archived: the requests before the 8th. A request of b's that arrives after its
+    // group was archived is not in the archive, so it stays.
+    let archived = |group: EventGroup, of: &[&logbook_model::Event]| ArchivedGroup {
+        group,
+        keys: of.iter().map(|e| (e.created_at, e.id)).collect(),
+    };
+    let to_remove = vec![
+        archived(expected[1].clone(), &[&events[4]]),
+        archived(expected[2].clone(), &[&events[5]]),
+        archived(expected[4].clone(), &[&events[0], &events[1]]),
     ];
-    to_remove.retain(|g| g.event_type.as_str() == "REQUEST");
-    assert_eq!(store.remove_events(&to_remove).await.unwrap(), 3);
+    let late = event(b, "REQUEST", at("2026-02-01T09:00:00Z"));
+    append(&store, std::slice::from_ref(&late)).await;
+    assert_eq!(store.remove_events(&to_remove).await.unwrap(), 4);
     assert_eq!(
         count(&store, a).await,
         2,
         "a's login and its request of the 8th"
     );
-    assert_eq!(count(&store, b).await, 2, "b's grown group is left");
+    assert_eq!(count(&store, b).await, 2, "b's login and the late request");
+    assert_eq!(
+        store.remove_events(&to_remove).await.unwrap(),
+        0,
+        "removing again finds nothing"
+    );
     let kept = store
         .list_events(
             a,
@@ -107,17 +126,22 @@ pub async fn a_large_group_is_removed_whole(store: Arc<dyn Store>) {
     for chunk in events.chunks(1000) {
         append(&store, chunk).await;
     }
-    let groups = store.event_groups_before(day("2026-01-11")).await.unwrap();
-    assert_eq!(
-        groups,
-        vec![EventGroup {
-            tenant,
-            day: day("2026-01-10"),
-            event_type: EventType::parse("REQUEST").unwrap(),
-            rows: rows as u64,
-        }]
-    );
-    assert_eq!(store.remove_events(&groups).await.unwrap(), rows as u64);
+    let groups = store
+        .event_groups_before(day("2026-01-11"), None)
+        .await
+        .unwrap();
+    let group = EventGroup {
+        tenant,
+        day: day("2026-01-10"),
+        event_type: EventType::parse("REQUEST").unwrap(),
+        rows: rows as u64,
+    };
+    assert_eq!(groups, vec![group.clone()]);
+    let archived = ArchivedGroup {
+        group,
+        keys: events.iter().map(|e| (e.created_at, e.id)).collect(),
+    };
+    assert_eq!(store.remove_events(&[archived]).await.unwrap(), rows as u64);
     assert_eq!(count(&store, tenant).await, 0);
 }
 

@@ -285,9 +285,10 @@ impl Iterator for ArchiveReader {
     fn next(&mut self) -> Option<Result<Event>> {
         let mut line = String::new();
         let read = (&mut self.lines)
-            .take(MAX_LINE as u64 + 1)
+            .take(MAX_LINE as u64 + 2)
             .read_line(&mut line);
-        if line.len() > MAX_LINE {
+        // The line and its newline.
+        if line.strip_suffix('\n').unwrap_or(&line).len() > MAX_LINE {
             return Some(Err(StoreError::Invalid(format!(
                 "{} line {} is longer than any stored event ({MAX_LINE} bytes)",
                 self.path.display(),
@@ -494,6 +495,29 @@ mod tests {
     }
 
     #[test]
+    fn a_line_of_the_limit_is_written_and_read_and_a_byte_more_is_not() {
+        let dir = ArchiveDir::new(temp_dir());
+        let tenant = TenantId::new();
+        let mut event = events(tenant, 1).remove(0);
+        event.message = Some(String::new());
+        let bare = serde_json::to_vec(&event).unwrap().len();
+        event.message = Some("x".repeat(MAX_LINE - bare));
+        let day = event.created_at.date_naive();
+        let mut writer = dir.writer(tenant, day, &event.event_type).unwrap();
+        writer.write(&event).unwrap();
+        let mut longer = event.clone();
+        longer.message = Some("x".repeat(MAX_LINE - bare + 1));
+        let error = writer.write(&longer).unwrap_err().to_string();
+        assert!(error.contains("more than an archive line holds"), "{error}");
+        writer.finish().unwrap();
+        let (path, _) = dir.list().unwrap().remove(0);
+        let (_, reader) = open(&path).unwrap();
+        let read: Vec<Event> = reader.collect::<Result<_>>().unwrap();
+        assert_eq!(read, vec![event]);
+        let _ = fs::remove_dir_all(dir.root());
+    }
+
+    #[test]
     fn a_line_longer_than_any_event_or_a_wrong_count_is_refused() {
         let dir = temp_dir();
         let tenant = TenantId::new();
@@ -518,6 +542,11 @@ mod tests {
         fs::write(&path, elsewhere.to_string()).unwrap();
         let error = open(&path).err().unwrap().to_string();
         assert!(error.contains("outside its directory"), "{error}");
+        for name in ["sub/LOG.ndjson.zst", ".LOG.ndjson.zst"] {
+            elsewhere["file"] = serde_json::json!(name);
+            fs::write(&path, elsewhere.to_string()).unwrap();
+            assert!(open(&path).is_err(), "{name}");
+        }
 
         let mut other_day = events(tenant, 1).remove(0);
         other_day.created_at = "2026-01-11T00:00:00Z".parse().unwrap();

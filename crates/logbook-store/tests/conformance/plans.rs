@@ -15,6 +15,8 @@ use logbook_store::{
 use crate::support::event;
 
 const EVENTS_PER_TENANT: usize = 20_000;
+/// Fewer rows than a whole seeded day holds (about 3,500 per tenant).
+const SMALL_PARTITION: i64 = 1_000;
 
 /// Two tenants of a realistic mix over six days: many users, addresses and devices.
 async fn seed(store: &(impl EventStore + LifecycleStore)) -> TenantId {
@@ -148,8 +150,9 @@ async fn sqlite_filters_use_their_indexes() {
     );
 }
 
-/// On PostgreSQL a sequential scan of an empty partition is the cheapest plan and
-/// harmless; one of a partition holding rows is what must not happen.
+/// On PostgreSQL a sequential scan of a partition of a few rows (an empty one, or the
+/// oldest seeded day's tail) is the cheapest plan and harmless; one of a partition
+/// holding a day's thousands of rows is what must not happen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_filters_use_their_indexes() {
     let store = PgStore::connect(&testing::fresh_postgres_url().await, Default::default())
@@ -171,7 +174,7 @@ async fn postgres_filters_use_their_indexes() {
                     .await
                     .unwrap()
                     .get(0);
-                if rows > 0 {
+                if rows > SMALL_PARTITION {
                     scanned.push(table);
                 }
             }

@@ -20,6 +20,7 @@ mod error;
 pub mod files;
 mod location;
 mod pattern;
+mod retention_rows;
 mod store;
 pub use store::{AuditStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store};
 #[cfg(feature = "testing")]

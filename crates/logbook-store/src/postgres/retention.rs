@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use deadpool_postgres::Client;
-use logbook_model::{
-    EventType, TenantId,
-    retention::{RetentionRules, TypeDays},
-};
+use logbook_model::{EventType, TenantId, retention::RetentionRules};
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
@@ -139,9 +136,6 @@ async fn remove_keys(client: &Client, group: &ArchivedGroup) -> Result<u64> {
     Ok(removed)
 }
 
-/// The wildcard event type standing for every type without a period of its own.
-const EVERY_TYPE: &str = "*";
-
 pub async fn rules(client: &Client) -> Result<Vec<(TenantId, RetentionRules)>> {
     let rows = client
         .query(
@@ -150,24 +144,13 @@ pub async fn rules(client: &Client) -> Result<Vec<(TenantId, RetentionRules)>> {
         )
         .await
         .map_err(db("reading the retention rules"))?;
-    let mut all: Vec<(TenantId, RetentionRules)> = Vec::new();
-    for row in &rows {
-        let tenant = TenantId(column(row, 0)?);
-        let event_type: String = column(row, 1)?;
-        let days = column::<i32>(row, 2)? as u32;
-        if all.last().is_none_or(|(t, _)| *t != tenant) {
-            all.push((tenant, RetentionRules::default()));
-        }
-        let rules = &mut all.last_mut().expect("just pushed").1;
-        if event_type == EVERY_TYPE {
-            rules.days = Some(days);
-        } else {
-            let event_type = EventType::parse(&event_type)
-                .map_err(|e| StoreError::Invalid(format!("stored retention rule: {e}")))?;
-            rules.by_type.push(TypeDays { event_type, days });
-        }
-    }
-    Ok(all)
+    crate::retention_rows::gather(rows.iter().map(|row| {
+        Ok((
+            TenantId(column(row, 0)?),
+            column::<String>(row, 1)?,
+            column::<i32>(row, 2)? as u32,
+        ))
+    }))
 }
 
 pub async fn set_rules(
@@ -185,13 +168,7 @@ pub async fn set_rules(
     )
     .await
     .map_err(db("clearing retention rules"))?;
-    let rows = rules.days.map(|days| (EVERY_TYPE, days)).into_iter().chain(
-        rules
-            .by_type
-            .iter()
-            .map(|r| (r.event_type.as_str(), r.days)),
-    );
-    for (event_type, days) in rows {
+    for (event_type, days) in crate::retention_rows::rows(rules) {
         tx.execute(
             "INSERT INTO retention_rules (tenant_id, event_type, days) VALUES ($1, $2, $3)",
             &[&tenant.0, &event_type, &(days as i32)],

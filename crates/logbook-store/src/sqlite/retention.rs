@@ -2,10 +2,7 @@
 //! the single writer is never held for long.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use logbook_model::{
-    EventType, TenantId,
-    retention::{RetentionRules, TypeDays},
-};
+use logbook_model::{EventType, TenantId, retention::RetentionRules};
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
@@ -93,9 +90,6 @@ pub fn remove_keys(
     Ok(removed)
 }
 
-/// The wildcard event type standing for every type without a period of its own.
-const EVERY_TYPE: &str = "*";
-
 pub fn rules(conn: &Connection) -> Result<Vec<(TenantId, RetentionRules)>> {
     let mut stmt = conn
         .prepare_cached(
@@ -111,23 +105,10 @@ pub fn rules(conn: &Connection) -> Result<Vec<(TenantId, RetentionRules)>> {
             ))
         })
         .map_err(db("reading the retention rules"))?;
-    let mut all: Vec<(TenantId, RetentionRules)> = Vec::new();
-    for row in rows {
+    crate::retention_rows::gather(rows.map(|row| {
         let (tenant, event_type, days) = row.map_err(db("reading a retention rule"))?;
-        let tenant = TenantId(tenant);
-        if all.last().is_none_or(|(t, _)| *t != tenant) {
-            all.push((tenant, RetentionRules::default()));
-        }
-        let rules = &mut all.last_mut().expect("just pushed").1;
-        if event_type == EVERY_TYPE {
-            rules.days = Some(days);
-        } else {
-            let event_type = EventType::parse(&event_type)
-                .map_err(|e| StoreError::Invalid(format!("stored retention rule: {e}")))?;
-            rules.by_type.push(TypeDays { event_type, days });
-        }
-    }
-    Ok(all)
+        Ok((TenantId(tenant), event_type, days))
+    }))
 }
 
 pub fn set_rules(conn: &mut Connection, tenant: TenantId, rules: &RetentionRules) -> Result<()> {
@@ -139,13 +120,7 @@ pub fn set_rules(conn: &mut Connection, tenant: TenantId, rules: &RetentionRules
         [tenant.0],
     )
     .map_err(db("clearing retention rules"))?;
-    let rows = rules.days.map(|days| (EVERY_TYPE, days)).into_iter().chain(
-        rules
-            .by_type
-            .iter()
-            .map(|r| (r.event_type.as_str(), r.days)),
-    );
-    for (event_type, days) in rows {
+    for (event_type, days) in crate::retention_rows::rows(rules) {
         tx.execute(
             "INSERT INTO retention_rules (tenant_id, event_type, days) VALUES (?1, ?2, ?3)",
             params![tenant.0, event_type, days],

@@ -397,6 +397,29 @@ pub enum BenchCommand {
         )]
         database_url: String,
     },
+    /// Read routes at scale: loads events over many days into SQLite and PostgreSQL and
+    /// prints each dashboard and lookup route's p50 beside a scan of the events table.
+    Scale {
+        #[arg(long, default_value_t = 10_000_000)]
+        events: usize,
+        /// Days the events are spread over, ending now.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Timed runs per route (the table scans run at most 3 times).
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+        /// PostgreSQL server to create the benchmark database on.
+        #[arg(
+            long,
+            env = "LOGBOOK_BENCH_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        database_url: String,
+        #[arg(long)]
+        skip_sqlite: bool,
+        #[arg(long)]
+        skip_postgres: bool,
+    },
     /// Parsing alone: the server's CPU per event before storage, on one core.
     Parse {
         #[arg(long, default_value_t = 200_000)]

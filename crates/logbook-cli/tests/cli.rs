@@ -241,6 +241,7 @@ fn maintain_prints_what_each_job_did() {
     assert_eq!(
         text(&round.stdout),
         "storage: no day partition needed; planner statistics refreshed\n\
+         rollups: 0 rows merged into 0; 0 rows past their age removed\n\
          retention: not run (give --retention-days, and --retention, as the server has them)\n\
          idempotency keys: 0 older than 24 hours forgotten\n\
          anonymization: off (no --anonymize rules)\n"

@@ -1,6 +1,6 @@
 //! What a filter asks of events, said once for both backends: which column, which test,
-//! which value. Each backend turns a condition into its own SQL with a bound parameter,
-//! so adding a filter is one line here and nothing to keep in step elsewhere.
+//! which value. [`crate::dialect`] turns a condition into each backend's SQL with a bound
+//! parameter, so adding a filter is one line here and nothing to keep in step elsewhere.
 
 use std::net::IpAddr;
 
@@ -11,9 +11,11 @@ pub enum Param {
     Text(String),
     TextList(Vec<String>),
     SmallInt(i16),
+    Int(i64),
     Bool(bool),
     Time(DateTime<Utc>),
     Ip(IpAddr),
+    Uuid(uuid::Uuid),
 }
 
 pub enum Test {
@@ -165,4 +167,22 @@ pub fn for_audit(q: &logbook_model::audit::AuditQuery) -> Vec<Condition> {
         out.push(condition("occurred_at", Test::Before, Param::Time(to)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use logbook_model::event_type::FAILED_AUTH_TYPES;
+
+    use super::FAILED_AUTH;
+
+    /// The SQL spells the list out (the partial index's predicate must match it word for
+    /// word); it must be the model's list, which the rollups count by.
+    #[test]
+    fn the_failed_auth_condition_names_exactly_the_failed_auth_types() {
+        let listed: Vec<String> = FAILED_AUTH_TYPES.iter().map(|t| format!("'{t}'")).collect();
+        assert_eq!(
+            FAILED_AUTH,
+            format!("event_type IN ({})", listed.join(", "))
+        );
+    }
 }

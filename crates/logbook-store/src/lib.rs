@@ -16,11 +16,14 @@ pub mod archive;
 mod columns;
 pub use columns::AUDIT_COLUMNS;
 mod conditions;
+mod dialect;
 mod error;
 pub mod files;
 mod location;
 mod pattern;
 mod retention_rows;
+pub mod rollups;
+mod statements;
 mod store;
 pub use store::{AuditStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store};
 #[cfg(feature = "testing")]
@@ -110,6 +113,16 @@ pub enum ItemOutcome {
 impl ItemOutcome {
     /// Stored, with no audit events.
     pub const STORED: Self = Self::Stored { audit: None };
+}
+
+/// What one round of rollup compaction did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// Delta rows merged away, and the rows they became.
+    pub rows_merged: u64,
+    pub rows_written: u64,
+    /// Rows older than their kind keeps them, removed.
+    pub rows_expired: u64,
 }
 
 /// What one round of [`LifecycleStore::maintain`] did, for the log and `logbook maintain`.

@@ -363,6 +363,10 @@ mod faulty {
         async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
             self.inner.action_stats(tenant).await
         }
+
+        async fn compact_rollups(&self) -> Result<crate::Compaction> {
+            self.inner.compact_rollups().await
+        }
     }
 
     #[async_trait]

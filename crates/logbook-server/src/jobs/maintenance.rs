@@ -1,11 +1,11 @@
-//! The store's periodic upkeep as one round: partitions and statistics, forgetting old
-//! idempotency keys, anonymizing old events. The server runs a round every quarter hour;
+//! The store's periodic upkeep as one round: partitions and statistics, rollup
+//! compaction, forgetting old idempotency keys, anonymizing old events. The server runs a round every quarter hour;
 //! `logbook maintain` runs one and prints what it did. Each job runs on one server of
 //! those sharing the store at a time.
 
 use std::{fmt, sync::Arc};
 
-use logbook_store::{Store, StoreError, Upkeep};
+use logbook_store::{Compaction, Store, StoreError, Upkeep};
 
 use super::{AnonymizationJob, IdempotencyPurge, RetentionJob, as_leader, retention::Removed};
 
@@ -23,6 +23,7 @@ pub type Outcome<T> = Result<Option<T>, StoreError>;
 /// What one round of [`Maintenance`] did.
 pub struct MaintenanceReport {
     pub storage: Outcome<Upkeep>,
+    pub rollups: Outcome<Compaction>,
     pub retention: Outcome<Removed>,
     pub idempotency_keys_forgotten: Outcome<u64>,
     /// `Ok(Some(0))` too when anonymization is off.
@@ -58,6 +59,7 @@ impl Maintenance {
         let store = self.store.as_ref();
         MaintenanceReport {
             storage: as_leader(store, "maintenance", store.maintain()).await,
+            rollups: as_leader(store, super::ROLLUP_COMPACTION, store.compact_rollups()).await,
             retention: match &self.retention {
                 Some(job) => as_leader(store, "retention", job.run_once()).await,
                 None => Ok(None),
@@ -80,6 +82,7 @@ impl Maintenance {
         let store = self.store.as_ref();
         MaintenanceReport {
             storage: store.maintain().await.map(Some),
+            rollups: store.compact_rollups().await.map(Some),
             retention: match &self.retention {
                 Some(job) => job.run_once().await.map(Some),
                 None => Ok(None),
@@ -97,6 +100,7 @@ impl MaintenanceReport {
     pub fn failures(&self) -> Vec<(&'static str, &StoreError)> {
         [
             ("storage upkeep", self.storage.as_ref().err()),
+            ("rollup compaction", self.rollups.as_ref().err()),
             ("retention", self.retention.as_ref().err()),
             (
                 "idempotency purge",
@@ -112,6 +116,7 @@ impl MaintenanceReport {
     /// The first failure, if any job failed.
     pub fn into_result(self) -> Result<(), StoreError> {
         self.storage?;
+        self.rollups?;
         self.retention?;
         self.idempotency_keys_forgotten?;
         self.events_anonymized?;
@@ -150,6 +155,12 @@ impl fmt::Display for MaintenanceReport {
             }
         }
         line(f, "storage", &self.storage, describe_upkeep)?;
+        line(f, "rollups", &self.rollups, |c| {
+            format!(
+                "{} rows merged into {}; {} rows past their age removed",
+                c.rows_merged, c.rows_written, c.rows_expired
+            )
+        })?;
         if self.retention_on {
             line(f, "retention", &self.retention, |removed| {
                 format!(

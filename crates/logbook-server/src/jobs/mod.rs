@@ -2,8 +2,8 @@
 //! runs each on its own period until the token is cancelled, and once more at the end
 //! where losing the last round would lose data (key use).
 //!
-//! Jobs that act for every server sharing a store (purging, partitions, anonymizing,
-//! signing checkpoints) run on one server at a time: each round first asks the store
+//! Jobs that act for every server sharing a store (purging, partitions, rollup
+//! compaction, anonymizing, signing checkpoints) run on one server at a time: each round first asks the store
 //! for the job's lease (`Store::try_lead`; on PostgreSQL an advisory lock) and skips the
 //! round when another server holds it. Jobs about this server's own state (its key
 //! cache, the key uses it gathered) run on every server.
@@ -42,6 +42,24 @@ async fn as_leader<T>(
 }
 
 const TICK: Duration = Duration::from_secs(60);
+/// Every ingest batch appends rollup rows; merging them this often keeps a dashboard read
+/// to a few hundred rows however fast events arrive.
+const COMPACT_EVERY: Duration = Duration::from_secs(10);
+const ROLLUP_COMPACTION: &str = "rollup_compaction";
+
+async fn compact_rollups(store: Arc<dyn Store>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(COMPACT_EVERY) => {}
+        }
+        if let Err(error) =
+            as_leader(store.as_ref(), ROLLUP_COMPACTION, store.compact_rollups()).await
+        {
+            tracing::warn!(%error, "compacting rollups failed");
+        }
+    }
+}
 /// Purge and maintenance run every this many ticks.
 const SLOW_EVERY: u64 = 15;
 
@@ -65,6 +83,7 @@ pub async fn run_all(
         let (store, stop) = (store.clone(), stop.clone());
         tokio::spawn(async move { keys.watch(store.as_ref(), stop).await })
     };
+    let compaction = tokio::spawn(compact_rollups(store.clone(), stop.clone()));
     let flush = KeyUsageFlush {
         store: store.clone(),
         usage,
@@ -93,6 +112,7 @@ pub async fn run_all(
         }
         if stopping {
             let _ = watcher.await;
+            let _ = compaction.await;
             return;
         }
     }

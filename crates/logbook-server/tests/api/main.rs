@@ -60,6 +60,7 @@ api_tests!(
     slow_clients::slow_clients_are_cut_off,
     privacy::the_job_anonymizes_old_activity,
     privacy::a_tenant_sets_how_long_its_events_are_kept,
+    privacy::hostile_retention_bodies_get_a_clear_answer,
     access::reads_leave_access_records,
     access::access_records_keep_only_parsed_bounded_filters,
     access::a_read_that_cannot_be_recorded_is_refused,

@@ -243,3 +243,71 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
     assert_eq!(change["after"]["days"], 30);
     assert_eq!(change["before"], json!({"by_type": {}}));
 }
+
+/// Mutated retention bodies (bytes flipped, cut, spliced with tokens that break parsers)
+/// are answered 200 or a 400 problem, never a 5xx, and what is stored stays within the
+/// documented bounds.
+pub async fn hostile_retention_bodies_get_a_clear_answer(backend: Backend) {
+    const CASES: usize = 300;
+    const SEEDS: [&str; 3] = [
+        r#"{"events":{"days":30,"by_type":{"AUTH_FAILURE":365,"REQUEST":7}}}"#,
+        r#"{"events":{}}"#,
+        r#"{"events":{"by_type":{"SECURITY_ALERT":36500}}}"#,
+    ];
+    const TOKENS: [&str; 12] = [
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "-1",
+        "1e999",
+        "4294967296",
+        "null",
+        "\"\\u0000\"",
+    ];
+    // Admin requests are rate limited; this test is about bodies, not rates.
+    let app = TestApp::with_config(backend, |config| config.rate_limits.admin = None).await;
+    let admin = app.tenant_key("hostile", "admin").await;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for _ in 0..CASES {
+        let mut body = SEEDS[next(SEEDS.len())].as_bytes().to_vec();
+        for _ in 0..1 + next(4) {
+            let at = next(body.len() + 1);
+            match next(3) {
+                0 => body.insert(at.min(body.len()), next(256) as u8),
+                1 => body.truncate(at),
+                _ => {
+                    let token = TOKENS[next(TOKENS.len())].as_bytes();
+                    body.splice(at..at, token.iter().copied());
+                }
+            }
+        }
+        let reply = app.put_to("/api/v1/retention", &admin, body.clone()).await;
+        assert!(
+            reply.status == 200 || reply.status == 400,
+            "{} for {:?}: {}",
+            reply.status,
+            String::from_utf8_lossy(&body),
+            reply.body
+        );
+        if reply.status == 400 {
+            assert_problem(&reply, 400, "");
+        }
+    }
+    let shown = app.get("/api/v1/retention", &admin).await;
+    assert_eq!(shown.status, 200);
+    let days = shown.body["events"]["days"].as_u64().unwrap();
+    assert!((1..=36_500).contains(&days), "{}", shown.body);
+    for (_, days) in shown.body["events"]["by_type"].as_object().unwrap() {
+        assert!((1..=36_500).contains(&days.as_u64().unwrap()));
+    }
+}

@@ -12,8 +12,11 @@ use tokio_postgres::{
     types::{ToSql, Type},
 };
 
-use super::{column, db, events::Where};
-use crate::{Result, columns::keyset};
+use super::{
+    column, db,
+    dialect::{Postgres, refs},
+};
+use crate::{Result, statements};
 
 const COLUMNS: &str =
     "tenant_id, at, id, key_id, method, route, path, filters, rows, status, outcome, client_ip";
@@ -79,40 +82,9 @@ pub async fn copy<'r>(
 }
 
 pub async fn list(client: &Client, tenant: TenantId, q: &AccessQuery) -> Result<AccessPage> {
-    let mut clause = Where::new(tenant);
-    if let Some(key) = q.key_id {
-        clause.and("key_id = {}", key);
-    }
-    if let Some(route) = &q.route {
-        clause.and("route = {}", route.clone());
-    }
-    if let Some(method) = &q.method {
-        clause.and("method = {}", method.clone());
-    }
-    if let Some(status) = q.status {
-        clause.and("status = {}", status);
-    }
-    if let Some(from) = q.from {
-        clause.and("at >= {}", from);
-    }
-    if let Some(to) = q.to {
-        clause.and("at < {}", to);
-    }
-    let (cmp, dir) = keyset(q.order);
-    if let Some(cursor) = q.cursor {
-        let at = clause.bind(cursor.created_at);
-        let id = clause.bind(cursor.id);
-        clause.sql.push_str(&format!(
-            " AND (at {cmp} {at} OR (at = {at} AND id {cmp} {id}))"
-        ));
-    }
-    let limit = clause.bind(i64::from(q.limit) + 1);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM access_log WHERE {} ORDER BY at {dir}, id {dir} LIMIT {limit}",
-        clause.sql
-    );
+    let (sql, clause) = statements::list_access::<Postgres>(tenant, q, COLUMNS);
     let rows = client
-        .query(&sql, &clause.refs())
+        .query(&sql, &refs(&clause.params))
         .await
         .map_err(db("listing access records"))?;
     let records = rows.iter().map(read).collect::<Result<Vec<_>>>()?;

@@ -23,8 +23,11 @@ use tokio_postgres::{
 };
 use uuid::Uuid;
 
-use super::{PgStore, column, db, events::Where};
-use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
+use super::{
+    PgStore, column, db,
+    dialect::{Postgres, refs},
+};
+use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, statements};
 
 /// The chain heads of `tenants` (sorted), made if missing and locked for the rest of
 /// the transaction: several servers appending to one chain still make one chain.
@@ -389,17 +392,10 @@ pub async fn range<C: GenericClient>(
 }
 
 pub async fn search(client: &Client, tenant: TenantId, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
-    let mut clause = Where::new(tenant);
-    clause.conditions(conditions::for_audit(q));
-    let limit = clause.bind(i64::from(q.limit));
-    let skip = clause.bind(q.skip.min(i64::MAX as u64) as i64);
     let columns = AUDIT_COLUMNS.replace("prev_hash, hash", "prev_hash::text, hash::text");
-    let sql = format!(
-        "SELECT {columns} FROM audit_events WHERE {} ORDER BY seq DESC LIMIT {limit} OFFSET {skip}",
-        clause.sql
-    );
+    let (sql, clause) = statements::search_audit::<Postgres>(tenant, q, &columns);
     let rows = client
-        .query(&sql, &clause.refs())
+        .query(&sql, &refs(&clause.params))
         .await
         .map_err(db("searching the audit trail"))?;
     rows.iter().map(read).collect()

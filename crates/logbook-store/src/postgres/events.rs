@@ -10,21 +10,21 @@ use logbook_model::{
     access::{AccessPage, AccessQuery},
     event::created_at_window,
 };
-use tokio_postgres::{Row, types::ToSql};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{PgStore, column, db};
+use super::{
+    PgStore, column, db,
+    dialect::{Postgres, Value, refs},
+};
 use crate::{
-    EventStore, ItemOutcome, Result, StoreError, WriteItem,
-    columns::{EVENT_COLUMNS, keyset},
-    conditions::{self, Condition, Param, Test},
-    pattern::contains_pattern,
+    EventStore, ItemOutcome, Result, StoreError, WriteItem, columns::EVENT_COLUMNS, statements,
 };
 
 pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Result<Page> {
-    let (sql, clause) = list_statement(tenant, query);
+    let (sql, params) = list_statement(tenant, query);
     let rows = client
-        .query(&sql, &clause.refs())
+        .query(&sql, &refs(&params))
         .await
         .map_err(db("querying events"))?;
     let events = rows.iter().map(read_row).collect::<Result<Vec<_>>>()?;
@@ -32,33 +32,18 @@ pub async fn list(client: &Client, tenant: TenantId, query: &EventQuery) -> Resu
 }
 
 /// How PostgreSQL will answer `sql` with these parameters: the lines of `EXPLAIN`.
-pub async fn plan(client: &Client, sql: &str, clause: &Where) -> Result<Vec<String>> {
+pub async fn plan(client: &Client, sql: &str, params: &[Value]) -> Result<Vec<String>> {
     let rows = client
-        .query(&format!("EXPLAIN {sql}"), &clause.refs())
+        .query(&format!("EXPLAIN {sql}"), &refs(params))
         .await
         .map_err(db("explaining a query"))?;
     rows.iter().map(|row| column(row, 0)).collect()
 }
 
 /// The statement a `/logs` query runs, with its parameters.
-pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Where) {
-    let mut clause = Where::new(tenant);
-    clause.conditions(conditions::for_filter(&query.filter));
-    let (cmp, dir) = keyset(query.order);
-    if let Some(cursor) = query.cursor {
-        let at = clause.bind(cursor.created_at);
-        let id = clause.bind(cursor.id);
-        clause.sql.push_str(&format!(
-            " AND (created_at {cmp} {at} OR (created_at = {at} AND id {cmp} {id}))"
-        ));
-    }
-    let limit = clause.bind(i64::from(query.limit) + 1);
-    let skip = clause.bind(query.skip.min(i64::MAX as u64) as i64);
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY created_at {dir}, id {dir} LIMIT {limit} OFFSET {skip}",
-        clause.sql
-    );
-    (sql, clause)
+pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Vec<Value>) {
+    let (sql, clause) = statements::list_events::<Postgres>(tenant, query);
+    (sql, clause.params)
 }
 
 pub async fn get(client: &Client, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {
@@ -118,71 +103,6 @@ fn read_row(row: &Row) -> Result<Event> {
     e.provider = column(row, 30)?;
     e.status = column(row, 31)?;
     Ok(e)
-}
-
-/// A WHERE clause scoped to one tenant, with its bound parameters.
-pub struct Where {
-    pub sql: String,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
-}
-
-impl Where {
-    pub fn new(tenant: TenantId) -> Self {
-        Self {
-            sql: "tenant_id = $1".into(),
-            params: vec![Box::new(tenant.0)],
-        }
-    }
-
-    /// Adds a parameter and returns its placeholder (`$n`).
-    pub fn bind(&mut self, value: impl ToSql + Sync + Send + 'static) -> String {
-        self.params.push(Box::new(value));
-        format!("${}", self.params.len())
-    }
-
-    /// Adds `AND condition`, where `{}` in `condition` stands for the new parameter.
-    pub fn and(&mut self, condition: &str, value: impl ToSql + Sync + Send + 'static) {
-        let placeholder = self.bind(value);
-        self.sql.push_str(" AND ");
-        self.sql.push_str(&condition.replace("{}", &placeholder));
-    }
-
-    pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect()
-    }
-
-    /// Adds one condition, its value bound.
-    pub fn condition(&mut self, c: Condition) {
-        let column = c.column;
-        let sql = match c.test {
-            Test::Equals => format!("{column} = {{}}"),
-            Test::NotEquals => format!("{column} <> {{}}"),
-            Test::OneOf => format!("{column} = ANY({{}})"),
-            Test::AtLeast => format!("{column} >= {{}}"),
-            Test::Before => format!("{column} < {{}}"),
-            Test::InNetwork => format!("{column} <<= {{}}::text::inet"),
-            Test::StartsWith => format!("starts_with({column}, {{}})"),
-            Test::Contains => format!("{column} ILIKE {{}}"),
-        };
-        match c.param {
-            Param::Text(text) if matches!(c.test, Test::Contains) => {
-                self.and(&sql, contains_pattern(&text))
-            }
-            Param::Text(text) => self.and(&sql, text),
-            Param::SmallInt(n) => self.and(&sql, n),
-            Param::Bool(b) => self.and(&sql, b),
-            Param::Time(at) => self.and(&sql, at),
-            Param::Ip(ip) => self.and(&sql, ip),
-            Param::TextList(values) => self.and(&sql, values),
-        }
-    }
-
-    pub fn conditions(&mut self, conditions: Vec<Condition>) {
-        conditions.into_iter().for_each(|c| self.condition(c));
-    }
 }
 
 #[async_trait]

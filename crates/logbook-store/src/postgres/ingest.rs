@@ -10,8 +10,11 @@ use tokio_postgres::{
     types::{ToSql, Type},
 };
 
-use super::{audit, column, db};
-use crate::{IdempotencyRecord, ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS};
+use super::{audit, column, db, rollups};
+use crate::{
+    IdempotencyRecord, ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS,
+    rollups::Rollup,
+};
 
 pub async fn append(
     client: &mut Client,
@@ -47,6 +50,11 @@ pub async fn append(
         .collect();
     let events: Vec<&Event> = stored.iter().flat_map(|i| i.events.iter()).collect();
     if !events.is_empty() {
+        let mut rollup = Rollup::default();
+        for event in &events {
+            rollup.add_event(event);
+        }
+        rollups::append(&tx, &rollup.rows(), false).await?;
         copy_events(&tx, events).await?;
     }
     let mut linked = Vec::new();

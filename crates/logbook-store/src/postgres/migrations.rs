@@ -38,7 +38,12 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "retention_rules",
         include_str!("migrations/0006_retention_rules.sql"),
     ),
+    (7, "rollups", include_str!("migrations/0007_rollups.sql")),
 ];
+
+/// The migration that made the rollup table: the events stored before it are rolled up
+/// in the same transaction.
+const ROLLUPS: i32 = 7;
 
 /// Any constant works; it only has to be the same in every process.
 const MIGRATION_LOCK: i64 = 0x6c6f_6762_6f6f_6b01;
@@ -72,6 +77,9 @@ pub async fn apply(client: &mut Client) -> Result<()> {
         tx.batch_execute(sql)
             .await
             .map_err(db("applying a migration"))?;
+        if *version == ROLLUPS {
+            super::rollups::rebuild(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
             &[version, name],

@@ -4,12 +4,14 @@
 mod access;
 mod anonymize;
 mod audit;
+mod dialect;
 mod events;
 mod ingest;
 mod leadership;
 mod migrations;
 mod partitions;
 mod retention;
+mod rollups;
 mod statistics;
 mod storage;
 mod summary;

@@ -4,11 +4,11 @@ use logbook_model::{
     TenantId,
     access::{AccessPage, AccessQuery, AccessRecord},
 };
-use rusqlite::{Connection, Row, params, params_from_iter, types::Value};
+use rusqlite::{Connection, Row, params, params_from_iter};
 use uuid::Uuid;
 
-use super::{db, from_micros, micros};
-use crate::{Result, StoreError, columns::keyset};
+use super::{db, dialect::Sqlite, from_micros, micros};
+use crate::{Result, StoreError, statements};
 
 const COLUMNS: &str =
     "tenant_id, at, id, key_id, method, route, path, filters, rows, status, outcome, client_ip";
@@ -44,49 +44,12 @@ pub fn insert(tx: &Connection, records: &[AccessRecord]) -> Result<()> {
 }
 
 pub fn list(conn: &Connection, tenant: TenantId, q: &AccessQuery) -> Result<AccessPage> {
-    let mut sql = String::from("tenant_id = ?");
-    let mut params = vec![Value::Blob(tenant.0.as_bytes().to_vec())];
-    let mut and = |condition: &str, value: Value| {
-        sql.push_str(" AND ");
-        sql.push_str(condition);
-        params.push(value);
-    };
-    if let Some(key) = q.key_id {
-        and("key_id = ?", Value::Blob(key.as_bytes().to_vec()));
-    }
-    if let Some(route) = &q.route {
-        and("route = ?", Value::Text(route.clone()));
-    }
-    if let Some(method) = &q.method {
-        and("method = ?", Value::Text(method.clone()));
-    }
-    if let Some(status) = q.status {
-        and("status = ?", Value::Integer(status.into()));
-    }
-    if let Some(from) = q.from {
-        and("at >= ?", Value::Integer(micros(from)));
-    }
-    if let Some(to) = q.to {
-        and("at < ?", Value::Integer(micros(to)));
-    }
-    let (cmp, dir) = keyset(q.order);
-    if let Some(cursor) = q.cursor {
-        let at = micros(cursor.created_at);
-        sql.push_str(&format!(" AND (at {cmp} ? OR (at = ? AND id {cmp} ?))"));
-        params.extend([
-            Value::Integer(at),
-            Value::Integer(at),
-            Value::Blob(cursor.id.as_bytes().to_vec()),
-        ]);
-    }
-    params.push(Value::Integer(i64::from(q.limit) + 1));
+    let (sql, clause) = statements::list_access::<Sqlite>(tenant, q, COLUMNS);
     let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM access_log WHERE {sql} ORDER BY at {dir}, id {dir} LIMIT ?"
-        ))
+        .prepare_cached(&sql)
         .map_err(db("listing access records"))?;
     let rows = stmt
-        .query_map(params_from_iter(params), read)
+        .query_map(params_from_iter(clause.params), read)
         .map_err(db("listing access records"))?;
     let mut records = Vec::new();
     for row in rows {

@@ -14,9 +14,8 @@ use logbook_model::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::events::Where;
-use super::{SqliteStore, db, from_micros, micros};
-use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, conditions};
+use super::{SqliteStore, db, dialect::Sqlite, from_micros, micros};
+use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, statements};
 
 /// Links `events` onto the tenant's chain and inserts them, inside the caller's
 /// transaction (SQLite's one writer orders appends); returns the seqs they were given.
@@ -275,18 +274,7 @@ pub fn range(
 }
 
 pub fn search(conn: &Connection, tenant: TenantId, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
-    let mut clause = Where::new(tenant);
-    clause.conditions(conditions::for_audit(q));
-    let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq DESC LIMIT ? OFFSET ?",
-        clause.sql
-    );
-    clause
-        .params
-        .push(rusqlite::types::Value::Integer(i64::from(q.limit)));
-    clause.params.push(rusqlite::types::Value::Integer(
-        q.skip.min(i64::MAX as u64) as i64
-    ));
+    let (sql, clause) = statements::search_audit::<Sqlite>(tenant, q, AUDIT_COLUMNS);
     let mut stmt = conn
         .prepare_cached(&sql)
         .map_err(db("searching the audit trail"))?;

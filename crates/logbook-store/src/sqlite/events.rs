@@ -12,11 +12,9 @@ use logbook_model::{
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter, types::Value};
 use uuid::Uuid;
 
-use super::{SqliteStore, db, from_micros, micros};
+use super::{SqliteStore, db, dialect::Sqlite, from_micros, micros};
 use crate::{
-    EventStore, ItemOutcome, Result, StoreError, WriteItem,
-    columns::{EVENT_COLUMNS, keyset},
-    conditions::{self, Condition, Param, Test},
+    EventStore, ItemOutcome, Result, StoreError, WriteItem, columns::EVENT_COLUMNS, statements,
 };
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
@@ -40,30 +38,7 @@ pub fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<Vec<Stri
 
 /// The statement a `/logs` query runs, with its parameters.
 pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Vec<Value>) {
-    let mut clause = Where::new(tenant);
-    clause.conditions(conditions::for_filter(&query.filter));
-    let (cmp, dir) = keyset(query.order);
-    if let Some(cursor) = query.cursor {
-        let at = micros(cursor.created_at);
-        clause.sql.push_str(&format!(
-            " AND (created_at {cmp} ? OR (created_at = ? AND id {cmp} ?))"
-        ));
-        clause.params.extend([
-            Value::Integer(at),
-            Value::Integer(at),
-            Value::Blob(cursor.id.as_bytes().to_vec()),
-        ]);
-    }
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY created_at {dir}, id {dir} LIMIT ? OFFSET ?",
-        clause.sql
-    );
-    clause
-        .params
-        .push(Value::Integer(i64::from(query.limit) + 1));
-    clause
-        .params
-        .push(Value::Integer(query.skip.min(i64::MAX as u64) as i64));
+    let (sql, clause) = statements::list_events::<Sqlite>(tenant, query);
     (sql, clause.params)
 }
 
@@ -158,64 +133,6 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Event>> {
 
 fn invalid(column: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("stored {column} is not valid: {error}"))
-}
-
-/// A WHERE clause scoped to one tenant, with its parameters in order.
-pub struct Where {
-    pub sql: String,
-    pub params: Vec<Value>,
-}
-
-impl Where {
-    pub fn new(tenant: TenantId) -> Self {
-        Self {
-            sql: "tenant_id = ?".into(),
-            params: vec![Value::Blob(tenant.0.as_bytes().to_vec())],
-        }
-    }
-
-    pub fn and(&mut self, condition: &str, value: Value) {
-        self.sql.push_str(" AND ");
-        self.sql.push_str(condition);
-        self.params.push(value);
-    }
-
-    /// Adds one condition, its value bound.
-    pub fn condition(&mut self, c: Condition) {
-        if let Param::TextList(values) = c.param {
-            // One placeholder per value: SQLite binds no arrays.
-            let marks = vec!["?"; values.len()].join(", ");
-            self.sql
-                .push_str(&format!(" AND {} IN ({marks})", c.column));
-            self.params.extend(values.into_iter().map(Value::Text));
-            return;
-        }
-        let value = match c.param {
-            Param::Text(text) => Value::Text(text),
-            Param::SmallInt(n) => Value::Integer(n.into()),
-            Param::Bool(b) => Value::Integer(b.into()),
-            Param::Time(at) => Value::Integer(micros(at)),
-            Param::Ip(ip) => Value::Text(ip.to_string()),
-            Param::TextList(_) => unreachable!("lists are bound above"),
-        };
-        let column = c.column;
-        let sql = match c.test {
-            Test::Equals | Test::OneOf => format!("{column} = ?"),
-            Test::NotEquals => format!("{column} <> ?"),
-            Test::AtLeast => format!("{column} >= ?"),
-            Test::Before => format!("{column} < ?"),
-            Test::InNetwork => format!("ip_in_net({column}, ?)"),
-            // instr() finds the first occurrence, so 1 means "starts with"; LIKE would
-            // ignore case and treat % and _ as wildcards.
-            Test::StartsWith => format!("instr({column}, ?) = 1"),
-            Test::Contains => format!("contains_folded({column}, ?)"),
-        };
-        self.and(&sql, value);
-    }
-
-    pub fn conditions(&mut self, conditions: Vec<Condition>) {
-        conditions.into_iter().for_each(|c| self.condition(c));
-    }
 }
 
 #[async_trait]

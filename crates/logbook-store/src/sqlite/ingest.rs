@@ -5,7 +5,7 @@ use logbook_model::{Event, TenantId};
 use rusqlite::{Connection, OptionalExtension, Statement, TransactionBehavior, params};
 
 use super::{db, micros};
-use crate::{ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS};
+use crate::{ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS, rollups::Rollup};
 
 pub fn append(
     conn: &mut Connection,
@@ -16,6 +16,7 @@ pub fn append(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db("starting an ingest transaction"))?;
     let mut outcomes = Vec::with_capacity(items.len());
+    let mut rollup = Rollup::default();
     {
         let sql = format!(
             "INSERT INTO events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
@@ -36,6 +37,7 @@ pub fn append(
             }
             for event in &item.events {
                 insert_event(&mut insert, event)?;
+                rollup.add_event(event);
             }
             let audit = super::audit::append(&tx, item.tenant, &item.audit)?;
             super::access::insert(&tx, &item.access)?;
@@ -58,6 +60,7 @@ pub fn append(
             outcomes.push(ItemOutcome::Stored { audit });
         }
     }
+    super::rollups::append(&tx, &rollup.rows(), false)?;
     tx.commit().map_err(db("committing an ingest batch"))?;
     Ok(outcomes)
 }

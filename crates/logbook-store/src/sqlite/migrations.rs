@@ -29,7 +29,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "retention_rules",
         include_str!("migrations/0004_retention_rules.sql"),
     ),
+    (5, "rollups", include_str!("migrations/0005_rollups.sql")),
 ];
+
+/// The migration that made the rollup table: the events stored before it are rolled up
+/// in the same transaction.
+const ROLLUPS: i64 = 5;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     let tx = conn
@@ -52,6 +57,9 @@ pub fn apply(conn: &mut Connection) -> Result<()> {
         .map_err(db("reading schema version"))?;
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
         tx.execute_batch(sql).map_err(db("applying a migration"))?;
+        if *version == ROLLUPS {
+            super::rollups::rebuild(&tx)?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             (version, name, Utc::now().timestamp_micros()),

@@ -10,6 +10,7 @@
 mod http;
 mod layer;
 mod postgres;
+mod scale;
 mod sqlite;
 mod storage;
 mod workload;
@@ -58,6 +59,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             events,
             database_url,
         } => return storage::run(events, &database_url).await,
+        BenchCommand::Scale {
+            events,
+            days,
+            runs,
+            database_url,
+            skip_sqlite,
+            skip_postgres,
+        } => {
+            return scale::run(scale::ScaleArgs {
+                events,
+                days,
+                runs,
+                database_url,
+                skip_sqlite,
+                skip_postgres,
+            })
+            .await;
+        }
     };
     let workload = workload::Workload::generate(args.events, args.batch);
     println!(

@@ -48,7 +48,71 @@ const PATHS: [&str; 5] = [
     "/api/v1/search",
     "/api/v1/cart",
 ];
-const OTHER: [&str; 4] = ["RATE_LIMIT", "OTP_SENT", "AUTH_LOGOUT", "SECURITY_ALERT"];
+const OTHER: [&str; 5] = [
+    "RATE_LIMIT",
+    "OTP_SENT",
+    "AUTH_LOGOUT",
+    "SECURITY_ALERT",
+    "ACTION",
+];
+const PROVIDERS: [&str; 3] = ["stripe", "sendgrid", "twilio"];
+const STATUSES: [&str; 3] = ["success", "failure", "timeout"];
+
+/// A user's device fingerprint in the generated events.
+pub fn fingerprint_of(user: usize) -> String {
+    format!("{:016x}{:016x}", user as u64 * 7919, user as u64 * 104_729)
+}
+
+/// The `i`th of the generated events' IP addresses.
+pub fn ip_of(i: usize) -> String {
+    format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256)
+}
+
+/// The same mix spread evenly over `span` up to now, oldest first, made a chunk at a time
+/// so ten million events never sit in memory together.
+pub struct Stream {
+    rng: Rng,
+    parser: EventParser,
+    tenant: TenantId,
+    start: chrono::DateTime<Utc>,
+    step_micros: i64,
+    made: usize,
+    total: usize,
+}
+
+impl Stream {
+    pub fn new(tenant: TenantId, total: usize, span: chrono::Duration) -> Self {
+        Self {
+            rng: Rng(0x9e37_79b9_7f4a_7c15),
+            parser: EventParser::default().with_backfill(span + chrono::Duration::days(1)),
+            tenant,
+            start: Utc::now() - span,
+            step_micros: span.num_microseconds().unwrap_or(i64::MAX) / total.max(1) as i64,
+            made: 0,
+            total,
+        }
+    }
+
+    /// Up to `n` more events; empty when all are made.
+    pub fn next_chunk(&mut self, n: usize) -> Vec<Event> {
+        let now = Utc::now();
+        let take = n.min(self.total - self.made);
+        let chunk = (0..take)
+            .map(|i| {
+                let mut event = one(&mut self.rng);
+                let at = self.start
+                    + chrono::Duration::microseconds(self.step_micros * (self.made + i) as i64);
+                event["created_at"] =
+                    json!(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+                self.parser
+                    .parse_json(self.tenant, &event.to_string(), now)
+                    .expect("generated events are valid")
+            })
+            .collect();
+        self.made += take;
+        chunk
+    }
+}
 
 impl Workload {
     pub fn generate(events: usize, batch: usize) -> Self {
@@ -109,8 +173,8 @@ fn one(rng: &mut Rng) -> Value {
     let mut event = json!({
         "event_type": event_type,
         "user_id": format!("user-{user:05}"),
-        "fingerprint": format!("{:016x}{:016x}", user as u64 * 7919, user as u64 * 104_729),
-        "ip_address": format!("10.{}.{}.{}", ip / 65536, (ip / 256) % 256, ip % 256),
+        "fingerprint": fingerprint_of(user),
+        "ip_address": ip_of(ip),
         "user_agent": AGENTS[user % AGENTS.len()],
         "http_method": if rng.below(4) == 0 { "POST" } else { "GET" },
         "request_path": format!("{}/{}", PATHS[rng.below(PATHS.len())], rng.below(100_000)),
@@ -132,6 +196,11 @@ fn one(rng: &mut Rng) -> Value {
         event["event_subtype"] = json!("password");
         event["request_body_summary"] =
             json!({"email": format!("user{user}@example.com"), "password": "hunter2"});
+    }
+    if event_type == "ACTION" {
+        event["event_subtype"] = json!("notify");
+        event["provider"] = json!(PROVIDERS[user % PROVIDERS.len()]);
+        event["status"] = json!(STATUSES[rng.below(STATUSES.len())]);
     }
     if !success {
         event["message"] = json!("Invalid credentials");

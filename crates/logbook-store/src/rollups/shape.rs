@@ -1,0 +1,166 @@
+//! The dashboard answers, made from rollup rows the same way on every backend.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use logbook_model::{
+    event_type::FAILED_AUTH_TYPES,
+    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
+};
+
+use super::{Kind, Measures, Row};
+use crate::{Result, StoreError};
+
+fn part(row: &Row, index: usize) -> Option<&str> {
+    row.key.get(index).and_then(Option::as_deref)
+}
+
+fn event_type(row: &Row) -> &str {
+    part(row, 0).unwrap_or_default()
+}
+
+fn bucket_time(micros: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Invalid(format!("rollup bucket {micros} is out of range")))
+}
+
+fn distinct(sketch: &Option<super::Distinct>) -> i64 {
+    sketch.as_ref().map_or(0, super::Distinct::count)
+}
+
+/// Rows grouped by a key of the caller's choosing, merged.
+fn grouped<'r, K: Ord>(
+    rows: impl IntoIterator<Item = &'r Row>,
+    key: impl Fn(&'r Row) -> K,
+) -> BTreeMap<K, Measures> {
+    let mut groups: BTreeMap<K, Measures> = BTreeMap::new();
+    for row in rows {
+        groups.entry(key(row)).or_default().merge(&row.measures);
+    }
+    groups
+}
+
+fn of_kind(rows: &[Row], kind: Kind) -> impl Iterator<Item = &Row> {
+    rows.iter().filter(move |r| r.kind == kind)
+}
+
+/// Seed 000's getSummary from hourly rows.
+pub fn summary(rows: &[Row]) -> Summary {
+    let by_type = grouped(of_kind(rows, Kind::Hour), event_type);
+    let all = grouped(of_kind(rows, Kind::Hour), |_| ());
+    let of = |ty: &str| by_type.get(ty).cloned().unwrap_or_default();
+    let everything = all.get(&()).cloned().unwrap_or_default();
+    Summary {
+        total_requests: of("REQUEST").total,
+        successful_logins: of("AUTH_LOGIN").successes,
+        auth_failures: FAILED_AUTH_TYPES.iter().map(|ty| of(ty).failures).sum(),
+        rate_limit_hits: of("RATE_LIMIT").total,
+        unique_users: distinct(&everything.users),
+        unique_ips: distinct(&everything.ips),
+    }
+}
+
+/// One row per (hour, event type), newest hour first.
+pub fn hourly(rows: &[Row]) -> Result<Vec<HourlyBucket>> {
+    let groups = grouped(of_kind(rows, Kind::Hour), |r| {
+        (std::cmp::Reverse(r.bucket), event_type(r).to_owned())
+    });
+    groups
+        .into_iter()
+        .map(|((std::cmp::Reverse(bucket), event_type), m)| {
+            Ok(HourlyBucket {
+                bucket: bucket_time(bucket)?,
+                event_type,
+                total_count: m.total,
+                success_count: m.successes,
+                failure_count: m.failures,
+                unique_users: distinct(&m.users),
+                unique_ips: distinct(&m.ips),
+                avg_response_time_ms: m.mean_time(),
+                max_response_time_ms: m.time_max,
+            })
+        })
+        .collect()
+}
+
+/// Countries last, so `None` (no country) sorts after every named one.
+fn country_order(country: Option<&str>) -> (bool, String) {
+    (country.is_none(), country.unwrap_or_default().to_owned())
+}
+
+/// One row per (day, event type, country), newest day first, countries unknown last.
+pub fn daily(rows: &[Row]) -> Result<Vec<DailyBucket>> {
+    let groups = grouped(of_kind(rows, Kind::Day), |r| {
+        (
+            std::cmp::Reverse(r.bucket),
+            event_type(r).to_owned(),
+            country_order(part(r, 1)),
+        )
+    });
+    groups
+        .into_iter()
+        .map(
+            |((std::cmp::Reverse(bucket), event_type, (unknown, country)), m)| {
+                Ok(DailyBucket {
+                    bucket: bucket_time(bucket)?,
+                    event_type,
+                    geo_country: (!unknown).then_some(country),
+                    total_count: m.total,
+                    success_count: m.successes,
+                    failure_count: m.failures,
+                    unique_users: distinct(&m.users),
+                    unique_ips: distinct(&m.ips),
+                    unique_fingerprints: distinct(&m.fingerprints),
+                    avg_response_time_ms: m.mean_time(),
+                    p95_response_time_ms: m.latencies.as_ref().and_then(|l| l.percentile(0.95)),
+                })
+            },
+        )
+        .collect()
+}
+
+/// Events and failures per country from hourly rows, most events first.
+pub fn by_country(rows: &[Row]) -> Vec<CountryCount> {
+    let groups = grouped(of_kind(rows, Kind::Hour), |r| country_order(part(r, 1)));
+    let mut counts: Vec<CountryCount> = groups
+        .into_iter()
+        .map(|((unknown, country), m)| CountryCount {
+            geo_country: (!unknown).then_some(country),
+            count: m.total,
+            failures: m.failures,
+        })
+        .collect();
+    // Stable: equal counts keep the country order (named ones A–Z, then unknown).
+    counts.sort_by_key(|c| std::cmp::Reverse(c.count));
+    counts
+}
+
+/// Seed 004's action statistics from the daily action rows.
+pub fn action_stats(rows: &[Row]) -> ActionStats {
+    let mut stats = ActionStats::default();
+    let (mut timed, mut time_sum) = (0, 0);
+    for row in of_kind(rows, Kind::ActionDay) {
+        let m = &row.measures;
+        stats.total_actions += m.total;
+        match part(row, 2) {
+            Some("success") => stats.successful_actions += m.total,
+            Some("failure") => stats.failed_actions += m.total,
+            Some("timeout") => stats.timed_out_actions += m.total,
+            _ => {}
+        }
+        timed += m.timed;
+        time_sum += m.time_sum;
+        for (index, into) in [
+            (0, &mut stats.actions_by_type),
+            (1, &mut stats.actions_by_provider),
+        ] {
+            if let Some(value) = part(row, index) {
+                *into.entry(value.to_owned()).or_default() += m.total;
+            }
+        }
+    }
+    if timed > 0 {
+        stats.average_execution_time_ms = time_sum as f64 / timed as f64;
+    }
+    stats
+}

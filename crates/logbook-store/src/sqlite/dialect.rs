@@ -1,0 +1,53 @@
+//! SQLite's side of [`crate::dialect`]: `?` placeholders, times as microseconds, UUIDs as
+//! blobs, addresses as text, one parameter per list item, and the registered functions
+//! for what SQLite lacks (see `functions.rs`).
+
+use rusqlite::types::Value;
+
+use super::micros;
+use crate::{
+    conditions::{Param, Test},
+    dialect::{Dialect, common_test},
+};
+
+pub struct Sqlite;
+
+impl Dialect for Sqlite {
+    type Value = Value;
+
+    fn placeholder(_: usize) -> String {
+        "?".into()
+    }
+
+    fn value(param: Param, _: &Test) -> Value {
+        match param {
+            Param::Text(text) => Value::Text(text),
+            Param::SmallInt(n) => Value::Integer(n.into()),
+            Param::Int(n) => Value::Integer(n),
+            Param::Bool(b) => Value::Integer(b.into()),
+            Param::Time(at) => Value::Integer(micros(at)),
+            Param::Ip(ip) => Value::Text(ip.to_string()),
+            Param::Uuid(id) => Value::Blob(id.as_bytes().to_vec()),
+            Param::TextList(values) => Value::Text(values.join(",")),
+        }
+    }
+
+    fn list(values: Vec<String>) -> Vec<Value> {
+        // SQLite binds no arrays.
+        values.into_iter().map(Value::Text).collect()
+    }
+
+    fn test(test: &Test, column: &str, marks: &[String]) -> String {
+        let mark = marks.first().map_or("NULL", String::as_str);
+        common_test(test, column, mark).unwrap_or_else(|| match test {
+            Test::OneOf => format!("{column} IN ({})", marks.join(", ")),
+            Test::InNetwork => format!("ip_in_net({column}, {mark})"),
+            // instr() finds the first occurrence, so 1 means "starts with"; LIKE would
+            // ignore case and treat % and _ as wildcards.
+            Test::StartsWith => format!("instr({column}, {mark}) = 1"),
+            _ => format!("contains_folded({column}, {mark})"),
+        })
+    }
+
+    const FAILED: &'static str = "success = 0";
+}

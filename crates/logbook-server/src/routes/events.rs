@@ -98,6 +98,28 @@ fn opened(state: &AppState, mut page: Page) -> Page {
     page
 }
 
+/// A text search (`q`) reads every message in its window, so the window is bounded:
+/// without `from` it covers the day before `to` (or now); longer than this is refused.
+const MAX_Q_WINDOW_DAYS: i64 = 7;
+
+fn bound_search(mut filter: EventFilter) -> Result<EventFilter, ApiError> {
+    if filter.message_contains.is_none() {
+        return Ok(filter);
+    }
+    let to = filter.to.unwrap_or_else(chrono::Utc::now);
+    let from = *filter.from.get_or_insert(to - chrono::Duration::days(1));
+    if to - from > chrono::Duration::days(MAX_Q_WINDOW_DAYS) {
+        return Err(ApiError::parameter(
+            "q",
+            format!(
+                "searches at most {MAX_Q_WINDOW_DAYS} days of messages: give from and to \
+                 at most {MAX_Q_WINDOW_DAYS} days apart (without from, the last day is searched)"
+            ),
+        ));
+    }
+    Ok(filter)
+}
+
 /// The filters, order and page of `/logs`; `user_id` comes from the path when given.
 pub(super) fn event_query(
     params: &mut Params,
@@ -147,6 +169,7 @@ pub(super) fn event_query(
         from: params.time("from")?,
         to: params.time("to")?,
     };
+    let filter = bound_search(filter)?;
     Ok(EventQuery {
         filter,
         order: params.parse("order")?.unwrap_or_default(),

@@ -246,6 +246,25 @@ pub async fn filters_fold_unicode_refuse_nul_and_stay_bounded(backend: Backend) 
     assert_eq!(count("ip=::ffff:203.0.113.0/120").await, 1);
     assert_eq!(count("ip=203.0.113.0/24").await, 1);
 
+    // A search reads the messages of a bounded window: the last day unless told.
+    let old = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
+    let backfilled =
+        json!([{"event_type": "REQUEST", "message": "Ärger von gestern", "created_at": old}]);
+    app.post_events(&app.admin, backfilled.to_string()).await;
+    assert_eq!(count("q=%C3%A4rger").await, 1, "the last day only");
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(6))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert_eq!(count(&format!("q=%C3%A4rger&from={week_ago}")).await, 2);
+    assert_problem(
+        &app.get(
+            "/api/v1/logs?q=x&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+            &app.admin,
+        )
+        .await,
+        400,
+        "at most 7 days",
+    );
     let long = "a".repeat(50_000);
     assert_problem(
         &app.get(&format!("/api/v1/logs?q={long}"), &app.admin).await,

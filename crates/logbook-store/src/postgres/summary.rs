@@ -47,7 +47,7 @@ impl RollupStore for PgStore {
 
     async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
         let rows = self.window(tenant, Kind::Hour, since).await?;
-        Ok(shape::summary(&rows))
+        Ok(shape::summary(rows))
     }
 
     async fn hourly(
@@ -55,7 +55,7 @@ impl RollupStore for PgStore {
         tenant: TenantId,
         first_bucket: DateTime<Utc>,
     ) -> Result<Vec<HourlyBucket>> {
-        shape::hourly(&self.window(tenant, Kind::Hour, first_bucket).await?)
+        shape::hourly(self.window(tenant, Kind::Hour, first_bucket).await?)
     }
 
     async fn daily(
@@ -63,7 +63,7 @@ impl RollupStore for PgStore {
         tenant: TenantId,
         first_bucket: DateTime<Utc>,
     ) -> Result<Vec<DailyBucket>> {
-        shape::daily(&self.window(tenant, Kind::Day, first_bucket).await?)
+        shape::daily(self.window(tenant, Kind::Day, first_bucket).await?)
     }
 
     async fn by_country(
@@ -72,7 +72,7 @@ impl RollupStore for PgStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<CountryCount>> {
         Ok(shape::by_country(
-            &self.window(tenant, Kind::Hour, since).await?,
+            self.window(tenant, Kind::CountryHour, since).await?,
         ))
     }
 

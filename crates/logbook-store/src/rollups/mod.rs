@@ -31,20 +31,23 @@ const DAY_MICROS: i64 = 24 * HOUR_MICROS;
 /// The rollups kept, each with the key it groups by and the measures it fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
-    /// By event type and country, per hour: summary, hourly and by-country.
+    /// By event type, per hour, with distinct users and IPs: summary and hourly.
     Hour = 1,
     /// By event type and country, per day: the daily rollup with its p95.
     Day = 2,
     /// Seed 004's provider actions by subtype, provider and status, per day.
     ActionDay = 3,
+    /// By country, per hour, counts only: by-country. Apart from [`Kind::Hour`] so the
+    /// hourly sketches are not split four ways by country.
+    CountryHour = 4,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Hour, Kind::Day, Kind::ActionDay];
+    pub const ALL: [Kind; 4] = [Kind::Hour, Kind::Day, Kind::ActionDay, Kind::CountryHour];
 
     pub fn width_micros(self) -> i64 {
         match self {
-            Kind::Hour => HOUR_MICROS,
+            Kind::Hour | Kind::CountryHour => HOUR_MICROS,
             Kind::Day | Kind::ActionDay => DAY_MICROS,
         }
     }
@@ -52,7 +55,7 @@ impl Kind {
     /// How long rows of this kind are kept (seed 002): hourly a year, daily three.
     pub fn retention_days(self) -> i64 {
         match self {
-            Kind::Hour => 365,
+            Kind::Hour | Kind::CountryHour => 365,
             Kind::Day | Kind::ActionDay => 3 * 365,
         }
     }
@@ -181,7 +184,9 @@ impl<'a> Rollup<'a> {
 
     pub fn add(&mut self, kind: Kind, s: &Sample<'a>) {
         let key = match kind {
-            Kind::Hour | Kind::Day => [Some(s.event_type), s.geo_country, None],
+            Kind::Hour => [Some(s.event_type), None, None],
+            Kind::Day => [Some(s.event_type), s.geo_country, None],
+            Kind::CountryHour => [s.geo_country, None, None],
             Kind::ActionDay if s.event_type == "ACTION" => [s.event_subtype, s.provider, s.status],
             Kind::ActionDay => return,
         };
@@ -194,6 +199,9 @@ impl<'a> Rollup<'a> {
             m.successes += 1;
         } else {
             m.failures += 1;
+        }
+        if kind == Kind::CountryHour {
+            return;
         }
         if let Some(ms) = s.response_time_ms {
             m.timed += 1;
@@ -223,7 +231,7 @@ impl<'a> Rollup<'a> {
                     m.latencies.get_or_insert_default().record(ms);
                 }
             }
-            Kind::ActionDay => {}
+            Kind::ActionDay | Kind::CountryHour => {}
         }
     }
 
@@ -251,7 +259,8 @@ impl<'a> Rollup<'a> {
 
 fn key_len(kind: Kind) -> usize {
     match kind {
-        Kind::Hour | Kind::Day => 2,
+        Kind::Hour | Kind::CountryHour => 1,
+        Kind::Day => 2,
         Kind::ActionDay => 3,
     }
 }

@@ -28,28 +28,30 @@ fn distinct(sketch: &Option<super::Distinct>) -> i64 {
     sketch.as_ref().map_or(0, super::Distinct::count)
 }
 
-/// Rows grouped by a key of the caller's choosing, merged.
-fn grouped<'r, K: Ord>(
-    rows: impl IntoIterator<Item = &'r Row>,
-    key: impl Fn(&'r Row) -> K,
-) -> BTreeMap<K, Measures> {
+/// Rows of `kind` grouped by a key of the caller's choosing, merged. Rows are taken by
+/// value: the first of each group is moved, not copied (a daily window holds a thousand
+/// rows of three sketches each).
+fn grouped<K: Ord>(rows: Vec<Row>, kind: Kind, key: impl Fn(&Row) -> K) -> BTreeMap<K, Measures> {
     let mut groups: BTreeMap<K, Measures> = BTreeMap::new();
-    for row in rows {
-        groups.entry(key(row)).or_default().merge(&row.measures);
+    for row in rows.into_iter().filter(|r| r.kind == kind) {
+        match groups.entry(key(&row)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(row.measures);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&row.measures),
+        }
     }
     groups
 }
 
-fn of_kind(rows: &[Row], kind: Kind) -> impl Iterator<Item = &Row> {
-    rows.iter().filter(move |r| r.kind == kind)
-}
-
 /// Seed 000's getSummary from hourly rows.
-pub fn summary(rows: &[Row]) -> Summary {
-    let by_type = grouped(of_kind(rows, Kind::Hour), event_type);
-    let all = grouped(of_kind(rows, Kind::Hour), |_| ());
+pub fn summary(rows: Vec<Row>) -> Summary {
+    let by_type = grouped(rows, Kind::Hour, |r| event_type(r).to_owned());
     let of = |ty: &str| by_type.get(ty).cloned().unwrap_or_default();
-    let everything = all.get(&()).cloned().unwrap_or_default();
+    let mut everything = Measures::default();
+    for measures in by_type.values() {
+        everything.merge(measures);
+    }
     Summary {
         total_requests: of("REQUEST").total,
         successful_logins: of("AUTH_LOGIN").successes,
@@ -61,8 +63,8 @@ pub fn summary(rows: &[Row]) -> Summary {
 }
 
 /// One row per (hour, event type), newest hour first.
-pub fn hourly(rows: &[Row]) -> Result<Vec<HourlyBucket>> {
-    let groups = grouped(of_kind(rows, Kind::Hour), |r| {
+pub fn hourly(rows: Vec<Row>) -> Result<Vec<HourlyBucket>> {
+    let groups = grouped(rows, Kind::Hour, |r| {
         (std::cmp::Reverse(r.bucket), event_type(r).to_owned())
     });
     groups
@@ -89,8 +91,8 @@ fn country_order(country: Option<&str>) -> (bool, String) {
 }
 
 /// One row per (day, event type, country), newest day first, countries unknown last.
-pub fn daily(rows: &[Row]) -> Result<Vec<DailyBucket>> {
-    let groups = grouped(of_kind(rows, Kind::Day), |r| {
+pub fn daily(rows: Vec<Row>) -> Result<Vec<DailyBucket>> {
+    let groups = grouped(rows, Kind::Day, |r| {
         (
             std::cmp::Reverse(r.bucket),
             event_type(r).to_owned(),
@@ -119,9 +121,9 @@ pub fn daily(rows: &[Row]) -> Result<Vec<DailyBucket>> {
         .collect()
 }
 
-/// Events and failures per country from hourly rows, most events first.
-pub fn by_country(rows: &[Row]) -> Vec<CountryCount> {
-    let groups = grouped(of_kind(rows, Kind::Hour), |r| country_order(part(r, 1)));
+/// Events and failures per country from hourly country rows, most events first.
+pub fn by_country(rows: Vec<Row>) -> Vec<CountryCount> {
+    let groups = grouped(rows, Kind::CountryHour, |r| country_order(part(r, 0)));
     let mut counts: Vec<CountryCount> = groups
         .into_iter()
         .map(|((unknown, country), m)| CountryCount {
@@ -139,7 +141,7 @@ pub fn by_country(rows: &[Row]) -> Vec<CountryCount> {
 pub fn action_stats(rows: &[Row]) -> ActionStats {
     let mut stats = ActionStats::default();
     let (mut timed, mut time_sum) = (0, 0);
-    for row in of_kind(rows, Kind::ActionDay) {
+    for row in rows.iter().filter(|r| r.kind == Kind::ActionDay) {
         let m = &row.measures;
         stats.total_actions += m.total;
         match part(row, 2) {

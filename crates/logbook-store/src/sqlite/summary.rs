@@ -41,7 +41,7 @@ impl RollupStore for SqliteStore {
         let rows = self
             .read(move |conn| rollups::window(conn, tenant, Kind::Hour, since))
             .await?;
-        Ok(shape::summary(&rows))
+        Ok(shape::summary(rows))
     }
 
     async fn hourly(
@@ -52,7 +52,7 @@ impl RollupStore for SqliteStore {
         let rows = self
             .read(move |conn| rollups::window(conn, tenant, Kind::Hour, first_bucket))
             .await?;
-        shape::hourly(&rows)
+        shape::hourly(rows)
     }
 
     async fn daily(
@@ -63,7 +63,7 @@ impl RollupStore for SqliteStore {
         let rows = self
             .read(move |conn| rollups::window(conn, tenant, Kind::Day, first_bucket))
             .await?;
-        shape::daily(&rows)
+        shape::daily(rows)
     }
 
     async fn by_country(
@@ -72,9 +72,9 @@ impl RollupStore for SqliteStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<CountryCount>> {
         let rows = self
-            .read(move |conn| rollups::window(conn, tenant, Kind::Hour, since))
+            .read(move |conn| rollups::window(conn, tenant, Kind::CountryHour, since))
             .await?;
-        Ok(shape::by_country(&rows))
+        Ok(shape::by_country(rows))
     }
 
     async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {

@@ -1,7 +1,8 @@
 //! `logbook bench scale`: the read routes' answers at ten million events, beside the same
 //! questions answered by scanning the events table without its indexes (the reference a
-//! table without rollups or indexes gives), and SQLite ingest into the full store beside
-//! ingest into an empty one — all in one run, on the same generated events.
+//! table without rollups or indexes gives), and SQLite ingest through the server into the
+//! full store beside ingest into an empty one — all in one run, on the same generated
+//! events.
 
 use std::{
     future::Future,
@@ -15,19 +16,24 @@ use logbook_model::{
     summary::{DAY, HOUR, first_bucket},
 };
 use logbook_store::{
-    LifecycleStore, RollupStore, Store, WriteItem, postgres::PgStore, sqlite::SqliteStore,
+    LifecycleStore, RollupStore, Store, StoreLocation, WriteItem, postgres::PgStore,
+    sqlite::SqliteStore,
 };
 
 use super::{
+    http,
     postgres::Databases,
     workload::{self, Stream},
 };
 
-/// Events per append: one HTTP request's worth.
-const BATCH: usize = 1000;
+/// Events per load transaction: the server's largest group commit.
+const LOAD_BATCH: usize = 10_000;
 /// Events whose ingest rate is compared: the first into the empty store, the last into
-/// the full one.
+/// the full one; and the events posted over HTTP into each.
 const SAMPLE: usize = 200_000;
+/// Events per HTTP request, and concurrent clients, as `bench ingest` posts them.
+const REQUEST_EVENTS: usize = 1000;
+const CLIENTS: usize = 16;
 
 pub struct ScaleArgs {
     pub events: usize,
@@ -41,7 +47,7 @@ pub struct ScaleArgs {
 pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
     println!(
         "Scale benchmark: {} events of the ingest benchmark's mix spread over {} days, \
-         appended {BATCH} per transaction; p50 of {} runs per question",
+         loaded {LOAD_BATCH} per transaction; p50 of {} runs per question",
         args.events, args.days, args.runs
     );
     if !args.skip_sqlite {
@@ -67,7 +73,7 @@ async fn load(store: &dyn Store, tenant: TenantId, args: &ScaleArgs) -> anyhow::
     let (mut first, mut last, mut stored) = (Duration::ZERO, Duration::ZERO, 0);
     let began = Instant::now();
     loop {
-        let chunk = stream.next_chunk(BATCH);
+        let chunk = stream.next_chunk(LOAD_BATCH);
         if chunk.is_empty() {
             break;
         }
@@ -104,9 +110,8 @@ struct Load {
 impl Load {
     fn print(&self, events: usize) {
         println!(
-            "  loaded {events} events in {:.0} s (generation and parsing included); ingest of \
-             {SAMPLE} events: into the empty store {:.0} events/s, into the full store {:.0} \
-             events/s, ratio {:.2}",
+            "  loaded {events} events in {:.0} s (generation and parsing included); the first \
+             {SAMPLE} went in at {:.0} events/s, the last at {:.0} events/s (ratio {:.2})",
             self.total.as_secs_f64(),
             self.empty_rate,
             self.full_rate,
@@ -346,6 +351,17 @@ async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
     loaded.print(args.events);
     store.compact_rollups().await?;
     store.maintain().await?;
+    let by_user = EventQuery {
+        filter: EventFilter {
+            user_id: Some(arguments()[5].1.clone()),
+            ..Default::default()
+        },
+        ..EventQuery::default()
+    };
+    println!(
+        "  /logs by user is answered by: {}",
+        store.plan_of_list(tenant, &by_user).await?.join("; ")
+    );
     let raw = rusqlite::Connection::open_with_flags(
         &path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -363,6 +379,28 @@ async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
         .await?;
         table_row(question.name, route, scan);
     }
+    drop((store, raw));
+    http_ingest(dir, &path).await
+}
+
+/// The server's own ingest (HTTP, group commit) into an empty store and into the full
+/// one, alternating, two rounds each.
+async fn http_ingest(dir: &Path, full: &Path) -> anyhow::Result<()> {
+    let sample = workload::Workload::generate(SAMPLE, REQUEST_EVENTS);
+    let empty = |round: usize| StoreLocation::Sqlite(dir.join(format!("empty-{round}.db")));
+    // Empty, full, empty: the machine's drift shows as the two empty rounds' difference.
+    let before = http::drive(empty(0), &sample, CLIENTS).await?.rate();
+    let loaded = http::drive(StoreLocation::Sqlite(full.to_owned()), &sample, CLIENTS)
+        .await?
+        .rate();
+    let after = http::drive(empty(1), &sample, CLIENTS).await?.rate();
+    let empty_rate = (before + after) / 2.0;
+    println!(
+        "  HTTP ingest, {CLIENTS} clients x {REQUEST_EVENTS} events per request, {SAMPLE} events: \
+         into an empty store {empty_rate:.0} events/s ({before:.0} before, {after:.0} after); \
+         into the full store {loaded:.0} events/s; full/empty {:.2}",
+        loaded / empty_rate
+    );
     Ok(())
 }
 

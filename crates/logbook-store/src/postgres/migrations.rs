@@ -39,11 +39,16 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         include_str!("migrations/0006_retention_rules.sql"),
     ),
     (7, "rollups", include_str!("migrations/0007_rollups.sql")),
+    (
+        8,
+        "rollup_sketches",
+        include_str!("migrations/0008_rollup_sketches.sql"),
+    ),
 ];
 
-/// The migration that made the rollup table: the events stored before it are rolled up
-/// in the same transaction.
-const ROLLUPS: i32 = 7;
+/// The migrations that made or reshaped the rollup table: after any of them, the events
+/// already stored are rolled up (again) in the same transaction.
+const ROLLUP_SHAPES: [i32; 2] = [7, 8];
 
 /// Any constant works; it only has to be the same in every process.
 const MIGRATION_LOCK: i64 = 0x6c6f_6762_6f6f_6b01;
@@ -73,13 +78,12 @@ pub async fn apply(client: &mut Client) -> Result<()> {
         .await
         .map_err(db("reading the schema version"))?
         .get(0);
+    let mut rebuild = false;
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+        rebuild |= ROLLUP_SHAPES.contains(version);
         tx.batch_execute(sql)
             .await
             .map_err(db("applying a migration"))?;
-        if *version == ROLLUPS {
-            super::rollups::rebuild(&tx).await?;
-        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
             &[version, name],
@@ -87,6 +91,9 @@ pub async fn apply(client: &mut Client) -> Result<()> {
         .await
         .map_err(db("recording a migration"))?;
         tracing::info!(version, name, "applied postgres migration");
+    }
+    if rebuild {
+        super::rollups::rebuild(&tx).await?;
     }
     tx.commit().await.map_err(db("committing migrations"))
 }

@@ -23,13 +23,17 @@ pub async fn append<C: GenericClient>(client: &C, rows: &[Row], compacted: bool)
     let kinds: Vec<i16> = rows.iter().map(|r| r.kind.code()).collect();
     let buckets: Vec<i64> = rows.iter().map(|r| r.bucket).collect();
     let keys: Vec<String> = rows.iter().map(|r| rollups::encode_key(&r.key)).collect();
-    let measures: Vec<Vec<u8>> = rows.iter().map(|r| r.measures.encode()).collect();
+    let (measures, sketches): (Vec<Vec<u8>>, Vec<Option<Vec<u8>>>) =
+        rows.iter().map(|r| r.measures.encode()).unzip();
     client
         .execute(
-            "INSERT INTO rollups (tenant_id, kind, bucket, key, compacted, measures)
-             SELECT t, k, b, key, $6, m
-             FROM unnest($1::uuid[], $2::int2[], $3::int8[], $4::text[], $5::bytea[]) AS r(t, k, b, key, m)",
-            &[&tenants, &kinds, &buckets, &keys, &measures, &compacted],
+            "INSERT INTO rollups (tenant_id, kind, bucket, key, compacted, measures, sketches)
+             SELECT t, k, b, key, $6, m, s
+             FROM unnest($1::uuid[], $2::int2[], $3::int8[], $4::text[], $5::bytea[], $7::bytea[])
+                 AS r(t, k, b, key, m, s)",
+            &[
+                &tenants, &kinds, &buckets, &keys, &measures, &compacted, &sketches,
+            ],
         )
         .await
         .map_err(db("appending rollup rows"))?;
@@ -42,7 +46,7 @@ fn decode(tenant: TenantId, kind: Kind, row: &tokio_postgres::Row) -> Result<Row
         kind,
         bucket: column(row, 0)?,
         key: rollups::decode_key(column(row, 1)?)?,
-        measures: Measures::decode(column(row, 2)?)?,
+        measures: Measures::decode(column(row, 2)?, column(row, 3)?)?,
     })
 }
 
@@ -77,8 +81,11 @@ async fn stored<C: GenericClient>(
 ) -> Result<Vec<Row>> {
     client
         .query(
-            "SELECT bucket, key, measures FROM rollups
-             WHERE tenant_id = $1 AND kind = $2 AND bucket >= $3",
+            &format!(
+                "SELECT bucket, key, measures, {} FROM rollups
+                 WHERE tenant_id = $1 AND kind = $2 AND bucket >= $3",
+                kind.sketches_read().column()
+            ),
             &[&tenant.0, &kind.code(), &from],
         )
         .await
@@ -175,7 +182,7 @@ pub async fn compact(client: &mut Client) -> Result<Compaction> {
             let rows = tx
                 .query(
                     "DELETE FROM rollups WHERE tenant_id = $1 AND kind = $2 AND bucket = $3
-                     RETURNING bucket, key, measures",
+                     RETURNING bucket, key, measures, sketches",
                     &[&tenant.0, &kind.code(), &bucket],
                 )
                 .await

@@ -92,7 +92,7 @@ fn bin(millis: i32) -> i32 {
 }
 
 /// One rollup row's measures. A kind of rollup fills only the sketches its questions use.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Measures {
     pub total: i64,
     pub successes: i64,
@@ -105,6 +105,40 @@ pub struct Measures {
     pub ips: Option<Distinct>,
     pub fingerprints: Option<Distinct>,
     pub latencies: Option<Latencies>,
+    /// What the sketches said when the row was written, for a row read without them: a
+    /// daily window reads a thousand rows, and needs their sketches only where a bucket
+    /// and key hold more than one row to merge.
+    pub estimates: Option<Estimates>,
+}
+
+/// The distinct counts and p95 a row's sketches give.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimates {
+    pub users: i64,
+    pub ips: i64,
+    pub fingerprints: i64,
+    pub p95: Option<f64>,
+}
+
+/// The small part of a row, always read.
+#[derive(Serialize, Deserialize)]
+struct Counts {
+    total: i64,
+    successes: i64,
+    failures: i64,
+    timed: i64,
+    time_sum: i64,
+    time_max: Option<i32>,
+    estimates: Estimates,
+}
+
+/// The large part of a row, read when rows are merged.
+#[derive(Serialize, Deserialize)]
+struct Sketches {
+    users: Option<Distinct>,
+    ips: Option<Distinct>,
+    fingerprints: Option<Distinct>,
+    latencies: Option<Latencies>,
 }
 
 impl Measures {
@@ -119,26 +153,126 @@ impl Measures {
         merge_sketch(&mut self.ips, &other.ips, Distinct::merge);
         merge_sketch(&mut self.fingerprints, &other.fingerprints, Distinct::merge);
         merge_sketch(&mut self.latencies, &other.latencies, Latencies::merge);
+        // Estimates do not merge: a merged row answers from its sketches.
+        self.estimates = None;
     }
 
     pub fn mean_time(&self) -> Option<f64> {
         (self.timed > 0).then(|| self.time_sum as f64 / self.timed as f64)
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).expect("measures always serialize")
+    fn distinct(
+        sketch: &Option<Distinct>,
+        estimate: impl Fn(&Estimates) -> i64,
+        row: &Self,
+    ) -> i64 {
+        match (sketch, row.estimates) {
+            (Some(sketch), _) => sketch.count(),
+            (None, Some(estimates)) => estimate(&estimates),
+            (None, None) => 0,
+        }
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Measures> {
-        if bytes.len() > MAX_ENCODED {
-            return Err(StoreError::Invalid(format!(
-                "a rollup row of {} bytes is over the {MAX_ENCODED}-byte bound",
-                bytes.len()
-            )));
-        }
-        postcard::from_bytes(bytes)
-            .map_err(|e| StoreError::Invalid(format!("a rollup row does not decode: {e}")))
+    pub fn unique_users(&self) -> i64 {
+        Self::distinct(&self.users, |e| e.users, self)
     }
+
+    pub fn unique_ips(&self) -> i64 {
+        Self::distinct(&self.ips, |e| e.ips, self)
+    }
+
+    pub fn unique_fingerprints(&self) -> i64 {
+        Self::distinct(&self.fingerprints, |e| e.fingerprints, self)
+    }
+
+    pub fn p95(&self) -> Option<f64> {
+        match (&self.latencies, self.estimates) {
+            (Some(latencies), _) => latencies.percentile(0.95),
+            (None, Some(estimates)) => estimates.p95,
+            (None, None) => None,
+        }
+    }
+
+    /// The row as stored: its counts with the estimates its sketches give now, and the
+    /// sketches when it has any.
+    pub fn encode(&self) -> (Vec<u8>, Option<Vec<u8>>) {
+        let counts = Counts {
+            total: self.total,
+            successes: self.successes,
+            failures: self.failures,
+            timed: self.timed,
+            time_sum: self.time_sum,
+            time_max: self.time_max,
+            estimates: Estimates {
+                users: self.unique_users(),
+                ips: self.unique_ips(),
+                fingerprints: self.unique_fingerprints(),
+                p95: self.p95(),
+            },
+        };
+        let sketches = Sketches {
+            users: self.users.clone(),
+            ips: self.ips.clone(),
+            fingerprints: self.fingerprints.clone(),
+            latencies: self.latencies.clone(),
+        };
+        let any = sketches.users.is_some()
+            || sketches.ips.is_some()
+            || sketches.fingerprints.is_some()
+            || sketches.latencies.is_some();
+        // Compressed: a delta's HyperLogLog is mostly empty registers, and ingest writes
+        // dozens of them per batch.
+        let compress = |bytes: Vec<u8>| {
+            zstd::bulk::compress(&bytes, 1).expect("compressing to memory does not fail")
+        };
+        (
+            encode_part(&counts),
+            any.then(|| compress(encode_part(&sketches))),
+        )
+    }
+
+    /// A stored row; without its sketches it answers from the estimates written with it.
+    pub fn decode(counts: &[u8], sketches: Option<&[u8]>) -> Result<Measures> {
+        let counts: Counts = decode_part(counts)?;
+        let mut measures = Measures {
+            total: counts.total,
+            successes: counts.successes,
+            failures: counts.failures,
+            timed: counts.timed,
+            time_sum: counts.time_sum,
+            time_max: counts.time_max,
+            ..Measures::default()
+        };
+        match sketches {
+            Some(bytes) => {
+                let bytes = zstd::bulk::decompress(bytes, MAX_ENCODED).map_err(|e| {
+                    StoreError::Invalid(format!("a rollup row's sketches do not decompress: {e}"))
+                })?;
+                let sketches: Sketches = decode_part(&bytes)?;
+                measures.users = sketches.users;
+                measures.ips = sketches.ips;
+                measures.fingerprints = sketches.fingerprints;
+                measures.latencies = sketches.latencies;
+            }
+            None => measures.estimates = Some(counts.estimates),
+        }
+        Ok(measures)
+    }
+}
+
+fn encode_part<T: Serialize>(part: &T) -> Vec<u8> {
+    postcard::to_allocvec(part).expect("rollup rows always serialize")
+}
+
+fn decode_part<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() > MAX_ENCODED {
+        return Err(StoreError::Invalid(format!(
+            "a rollup row of {} bytes is over the {MAX_ENCODED}-byte bound",
+            bytes.len()
+        )));
+    }
+    postcard::from_bytes(bytes)
+        .map_err(|e| StoreError::Invalid(format!("a rollup row does not decode: {e}")))
 }
 
 fn merge_sketch<S: Clone>(into: &mut Option<S>, from: &Option<S>, merge: fn(&mut S, &S)) {
@@ -208,11 +342,16 @@ mod tests {
         a.merge(&b);
         assert_eq!((a.total, a.successes, a.failures), (4, 2, 2));
         assert_eq!((a.timed, a.time_sum, a.time_max), (4, 60, Some(25)));
-        assert_eq!(a.users.as_ref().unwrap().count(), 2);
+        assert_eq!(a.unique_users(), 2);
         assert_eq!(a.latencies.as_ref().unwrap().percentile(1.0), Some(10.0));
         assert_eq!(a.mean_time(), Some(15.0));
-        let decoded = Measures::decode(&a.encode()).unwrap();
-        assert_eq!(decoded, a);
+        let (counts, sketches) = a.encode();
+        assert_eq!(Measures::decode(&counts, sketches.as_deref()).unwrap(), a);
+        // Read without its sketches, a row answers from what they said when written.
+        let alone = Measures::decode(&counts, None).unwrap();
+        assert_eq!((alone.users.clone(), alone.latencies.clone()), (None, None));
+        assert_eq!((alone.unique_users(), alone.p95()), (2, a.p95()));
+        assert_eq!((alone.total, alone.time_max), (a.total, a.time_max));
     }
 
     #[test]
@@ -233,7 +372,10 @@ mod tests {
 
     #[test]
     fn rows_too_large_or_garbled_are_refused() {
-        assert!(Measures::decode(&vec![0; MAX_ENCODED + 1]).is_err());
-        assert!(Measures::decode(&[0xff; 16]).is_err());
+        let (counts, _) = Measures::default().encode();
+        assert!(Measures::decode(&vec![0; MAX_ENCODED + 1], None).is_err());
+        assert!(Measures::decode(&[0xff; 16], None).is_err());
+        assert!(Measures::decode(&counts, Some(&[0xff; 16])).is_err());
+        assert!(Measures::decode(&counts, Some(&vec![0; MAX_ENCODED + 1])).is_err());
     }
 }

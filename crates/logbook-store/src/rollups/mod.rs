@@ -16,7 +16,7 @@ use std::{collections::HashMap, net::IpAddr};
 
 use chrono::{DateTime, Utc};
 use logbook_model::{Event, TenantId};
-pub use measures::{Distinct, Latencies, Measures};
+pub use measures::{Distinct, Estimates, Latencies, Measures};
 
 use crate::{Result, StoreError};
 
@@ -26,6 +26,38 @@ const HOUR_MICROS: i64 = 3_600_000_000;
 pub const MAX_PENDING: usize = 10_000;
 /// Buckets merged per compaction transaction.
 pub const COMPACT_BATCH: usize = 200;
+
+/// Whether a read needs every row's sketches, or only those of buckets and keys holding
+/// more than one row (the rest answer from their estimates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sketches {
+    Always,
+    WhereMerged,
+}
+
+impl Sketches {
+    /// The sketches column as a read of this kind selects it (the same SQL on both
+    /// backends: a window function counts each bucket and key's rows).
+    pub fn column(self) -> &'static str {
+        match self {
+            Sketches::Always => "sketches",
+            Sketches::WhereMerged => {
+                "CASE WHEN COUNT(*) OVER (PARTITION BY bucket, key) > 1 THEN sketches END"
+            }
+        }
+    }
+}
+
+impl Kind {
+    /// The sketches a read of this kind needs: the daily rows answer alone; the others
+    /// are merged across buckets or keys.
+    pub fn sketches_read(self) -> Sketches {
+        match self {
+            Kind::Day => Sketches::WhereMerged,
+            Kind::Hour | Kind::ActionDay | Kind::CountryHour => Sketches::Always,
+        }
+    }
+}
 const DAY_MICROS: i64 = 24 * HOUR_MICROS;
 
 /// The rollups kept, each with the key it groups by and the measures it fills.

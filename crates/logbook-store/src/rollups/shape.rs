@@ -24,10 +24,6 @@ fn bucket_time(micros: i64) -> Result<DateTime<Utc>> {
         .ok_or_else(|| StoreError::Invalid(format!("rollup bucket {micros} is out of range")))
 }
 
-fn distinct(sketch: &Option<super::Distinct>) -> i64 {
-    sketch.as_ref().map_or(0, super::Distinct::count)
-}
-
 /// Rows of `kind` grouped by a key of the caller's choosing, merged. Rows are taken by
 /// value: the first of each group is moved, not copied (a daily window holds a thousand
 /// rows of three sketches each).
@@ -57,8 +53,8 @@ pub fn summary(rows: Vec<Row>) -> Summary {
         successful_logins: of("AUTH_LOGIN").successes,
         auth_failures: FAILED_AUTH_TYPES.iter().map(|ty| of(ty).failures).sum(),
         rate_limit_hits: of("RATE_LIMIT").total,
-        unique_users: distinct(&everything.users),
-        unique_ips: distinct(&everything.ips),
+        unique_users: everything.unique_users(),
+        unique_ips: everything.unique_ips(),
     }
 }
 
@@ -76,8 +72,8 @@ pub fn hourly(rows: Vec<Row>) -> Result<Vec<HourlyBucket>> {
                 total_count: m.total,
                 success_count: m.successes,
                 failure_count: m.failures,
-                unique_users: distinct(&m.users),
-                unique_ips: distinct(&m.ips),
+                unique_users: m.unique_users(),
+                unique_ips: m.unique_ips(),
                 avg_response_time_ms: m.mean_time(),
                 max_response_time_ms: m.time_max,
             })
@@ -110,11 +106,11 @@ pub fn daily(rows: Vec<Row>) -> Result<Vec<DailyBucket>> {
                     total_count: m.total,
                     success_count: m.successes,
                     failure_count: m.failures,
-                    unique_users: distinct(&m.users),
-                    unique_ips: distinct(&m.ips),
-                    unique_fingerprints: distinct(&m.fingerprints),
+                    unique_users: m.unique_users(),
+                    unique_ips: m.unique_ips(),
+                    unique_fingerprints: m.unique_fingerprints(),
                     avg_response_time_ms: m.mean_time(),
-                    p95_response_time_ms: m.latencies.as_ref().and_then(|l| l.percentile(0.95)),
+                    p95_response_time_ms: m.p95(),
                 })
             },
         )

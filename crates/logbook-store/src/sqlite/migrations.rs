@@ -30,11 +30,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0004_retention_rules.sql"),
     ),
     (5, "rollups", include_str!("migrations/0005_rollups.sql")),
+    (
+        6,
+        "rollup_sketches",
+        include_str!("migrations/0006_rollup_sketches.sql"),
+    ),
 ];
 
-/// The migration that made the rollup table: the events stored before it are rolled up
-/// in the same transaction.
-const ROLLUPS: i64 = 5;
+/// The migrations that made or reshaped the rollup table: after any of them, the events
+/// already stored are rolled up (again) in the same transaction.
+const ROLLUP_SHAPES: [i64; 2] = [5, 6];
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     let tx = conn
@@ -55,17 +60,19 @@ pub fn apply(conn: &mut Connection) -> Result<()> {
             |r| r.get(0),
         )
         .map_err(db("reading schema version"))?;
+    let mut rebuild = false;
     for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+        rebuild |= ROLLUP_SHAPES.contains(version);
         tx.execute_batch(sql).map_err(db("applying a migration"))?;
-        if *version == ROLLUPS {
-            super::rollups::rebuild(&tx)?;
-        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             (version, name, Utc::now().timestamp_micros()),
         )
         .map_err(db("recording a migration"))?;
         tracing::info!(version, name, "applied sqlite migration");
+    }
+    if rebuild {
+        super::rollups::rebuild(&tx)?;
     }
     tx.commit().map_err(db("committing migrations"))
 }

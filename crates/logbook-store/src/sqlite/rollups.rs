@@ -15,11 +15,12 @@ use crate::{
 pub fn append(conn: &Connection, rows: &[Row], compacted: bool) -> Result<()> {
     let mut insert = conn
         .prepare_cached(
-            "INSERT INTO rollups (tenant_id, kind, bucket, key, compacted, measures) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO rollups (tenant_id, kind, bucket, key, compacted, measures, sketches) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(db("preparing the rollup insert"))?;
     for row in rows {
+        let (counts, sketches) = row.measures.encode();
         insert
             .execute(params![
                 row.tenant.0,
@@ -27,7 +28,8 @@ pub fn append(conn: &Connection, rows: &[Row], compacted: bool) -> Result<()> {
                 row.bucket,
                 rollups::encode_key(&row.key),
                 compacted,
-                row.measures.encode()
+                counts,
+                sketches
             ])
             .map_err(db("appending a rollup row"))?;
     }
@@ -41,6 +43,7 @@ fn row_of(tenant: TenantId, kind: Kind, r: &rusqlite::Row<'_>) -> rusqlite::Resu
         bucket: r.get(0)?,
         key: r.get(1)?,
         measures: r.get(2)?,
+        sketches: r.get(3)?,
     })
 }
 
@@ -51,6 +54,7 @@ struct RawRow {
     bucket: i64,
     key: String,
     measures: Vec<u8>,
+    sketches: Option<Vec<u8>>,
 }
 
 impl RawRow {
@@ -60,7 +64,7 @@ impl RawRow {
             kind: self.kind,
             bucket: self.bucket,
             key: rollups::decode_key(&self.key)?,
-            measures: Measures::decode(&self.measures)?,
+            measures: Measures::decode(&self.measures, self.sketches.as_deref())?,
         })
     }
 }
@@ -86,10 +90,11 @@ pub fn window(
 
 fn stored(conn: &Connection, tenant: TenantId, kind: Kind, from: i64) -> Result<Vec<Row>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT bucket, key, measures FROM rollups \
+        .prepare_cached(&format!(
+            "SELECT bucket, key, measures, {} FROM rollups \
              WHERE tenant_id = ?1 AND kind = ?2 AND bucket >= ?3",
-        )
+            kind.sketches_read().column()
+        ))
         .map_err(db("preparing a rollup read"))?;
     let raw = stmt
         .query_map(params![tenant.0, kind.code(), from], |r| {
@@ -181,7 +186,7 @@ pub fn compact(conn: &mut Connection, buckets: &[(TenantId, Kind, i64)]) -> Resu
             let mut stmt = tx
                 .prepare_cached(
                     "DELETE FROM rollups WHERE tenant_id = ?1 AND kind = ?2 AND bucket = ?3 \
-                     RETURNING bucket, key, measures",
+                     RETURNING bucket, key, measures, sketches",
                 )
                 .map_err(db("compacting rollups"))?;
             stmt.query_map(params![tenant.0, kind.code(), bucket], |r| {

@@ -26,11 +26,25 @@ pub async fn drive(
     workload: &Workload,
     clients: usize,
 ) -> anyhow::Result<Measured> {
+    drive_as(location, workload, clients, None).await
+}
+
+/// As [`drive`], posting with `key` (a key of a tenant the store already holds) instead of
+/// a fresh store's first admin key.
+pub async fn drive_as(
+    location: StoreLocation,
+    workload: &Workload,
+    clients: usize,
+    key: Option<String>,
+) -> anyhow::Result<Measured> {
     let app = App::build(Config::new(location)).await?;
-    let key = app
-        .bootstrap()
-        .await?
-        .context("a fresh store gets an admin key")?;
+    let key = match key {
+        Some(key) => key,
+        None => app
+            .bootstrap()
+            .await?
+            .context("a fresh store gets an admin key")?,
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let uri = format!("http://{}/api/v1/events", listener.local_addr()?);
     let shutdown = CancellationToken::new();

@@ -16,7 +16,7 @@ use logbook_model::{
     summary::{DAY, HOUR, first_bucket},
 };
 use logbook_store::{
-    LifecycleStore, RollupStore, Store, StoreLocation, WriteItem, postgres::PgStore,
+    KeyStore, LifecycleStore, RollupStore, Store, StoreLocation, WriteItem, postgres::PgStore,
     sqlite::SqliteStore,
 };
 
@@ -345,7 +345,18 @@ fn table_row(name: &str, route: Duration, scan: Duration) {
 async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
     let path: PathBuf = dir.join("events.db");
     let store = SqliteStore::open(&path, Default::default()).await?;
-    let tenant = TenantId::new();
+    // A real tenant with a key: the HTTP ingest below posts into the tenant holding the
+    // events, whose index ranges are the full ones.
+    let tenant = store.create_tenant("bench").await?.id;
+    let key = logbook_server::auth::keys::create(
+        &store,
+        tenant,
+        "bench",
+        logbook_model::Scopes::all(),
+        None,
+    )
+    .await?
+    .secret;
     println!("\nSQLite (WAL, synchronous=FULL)");
     let loaded = load(&store, tenant, args).await?;
     loaded.print(args.events);
@@ -380,17 +391,18 @@ async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
         table_row(question.name, route, scan);
     }
     drop((store, raw));
-    http_ingest(dir, &path).await
+    http_ingest(dir, &path, key).await
 }
 
-/// The server's own ingest (HTTP, group commit) into an empty store and into the full
-/// one, alternating, two rounds each.
-async fn http_ingest(dir: &Path, full: &Path) -> anyhow::Result<()> {
+/// The server's own ingest (HTTP, group commit) into an empty store, into the full one
+/// (as the tenant holding its events), and into an empty one again.
+async fn http_ingest(dir: &Path, full: &Path, key: String) -> anyhow::Result<()> {
     let sample = workload::Workload::generate(SAMPLE, REQUEST_EVENTS);
     let empty = |round: usize| StoreLocation::Sqlite(dir.join(format!("empty-{round}.db")));
     // Empty, full, empty: the machine's drift shows as the two empty rounds' difference.
     let before = http::drive(empty(0), &sample, CLIENTS).await?.rate();
-    let loaded = http::drive(StoreLocation::Sqlite(full.to_owned()), &sample, CLIENTS)
+    let full = StoreLocation::Sqlite(full.to_owned());
+    let loaded = http::drive_as(full, &sample, CLIENTS, Some(key))
         .await?
         .rate();
     let after = http::drive(empty(1), &sample, CLIENTS).await?.rate();

@@ -17,7 +17,7 @@ use logbook_model::{
     },
 };
 use tokio_postgres::{
-    IsolationLevel, Row, Transaction,
+    Row, Transaction,
     binary_copy::BinaryCopyInWriter,
     types::{ToSql, Type},
 };
@@ -215,13 +215,7 @@ pub async fn verify(
     to_seq: Option<i64>,
     mut checkpoints: Vec<Checkpoint>,
 ) -> Result<Verification> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db("starting a verification"))?;
+    let tx = super::snapshot(client, "starting a verification").await?;
     let (head_seq, head_hash) = head(&tx, tenant).await?;
     checkpoints.extend(self::checkpoints(&tx, tenant).await?);
     let keyring = keyring(&tx).await?;

@@ -164,6 +164,21 @@ impl PgStore {
     }
 }
 
+/// A read-only REPEATABLE READ transaction: several statements that see one moment, so
+/// writes committed meanwhile are neither half seen nor mistaken for damage.
+pub(crate) async fn snapshot<'c>(
+    client: &'c mut Client,
+    context: &'static str,
+) -> Result<deadpool_postgres::Transaction<'c>> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(db(context))
+}
+
 /// A stored value, or an error naming its column: no read may panic on stored data.
 pub(crate) fn column<'r, T: tokio_postgres::types::FromSql<'r>>(
     row: &'r tokio_postgres::Row,

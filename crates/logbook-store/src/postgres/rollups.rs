@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, GenericClient};
 use logbook_model::TenantId;
-use tokio_postgres::IsolationLevel;
 use uuid::Uuid;
 
 use super::{column, db};
@@ -58,13 +57,7 @@ pub async fn window(
     kind: Kind,
     since: DateTime<Utc>,
 ) -> Result<Vec<Row>> {
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .map_err(db("starting a rollup read"))?;
+    let tx = super::snapshot(client, "starting a rollup read").await?;
     let (raw_from, whole_from) = rollups::ragged_edge(kind, since);
     let mut rows = stored(&tx, tenant, kind, whole_from).await?;
     let edge = samples(&tx, tenant, raw_from, whole_from).await?;

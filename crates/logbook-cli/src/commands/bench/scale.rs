@@ -293,26 +293,14 @@ async fn route(store: &dyn Store, tenant: TenantId, index: usize) -> anyhow::Res
         2 => store.daily(tenant, since).await?.len(),
         3 => store.by_country(tenant, since).await?.len(),
         4 => store.action_stats(tenant).await.map(|_| 1)?,
-        5 => {
-            let query = list(EventFilter {
-                user_id: Some(value),
-                ..Default::default()
-            });
-            store.list_events(tenant, &query).await?.items.len()
-        }
-        6 => {
-            let query = list(EventFilter {
-                ip: Some(value.parse().map_err(anyhow::Error::msg)?),
-                ..Default::default()
-            });
-            store.list_events(tenant, &query).await?.items.len()
-        }
-        7 => {
-            let query = list(EventFilter {
-                fingerprint: Some(value),
-                ..Default::default()
-            });
-            store.list_events(tenant, &query).await?.items.len()
+        5..=7 => {
+            let mut filter = EventFilter::default();
+            match index {
+                5 => filter.user_id = Some(value),
+                6 => filter.ip = Some(value.parse().map_err(anyhow::Error::msg)?),
+                _ => filter.fingerprint = Some(value),
+            }
+            store.list_events(tenant, &list(filter)).await?.items.len()
         }
         _ => {
             let query = FailedAuthQuery {

@@ -48,10 +48,11 @@ pub enum Command {
     Query(Box<QueryArgs>),
     /// Verify an audit trail: an export file offline, or a tenant's chain in the store.
     Verify {
-        /// A file from `logbook export audit` (or GET /api/v1/audit/export); without one,
-        /// the tenant's chain is verified in the store, against the checkpoints signed
-        /// with DATA_DIR/signing.key.
-        file: Option<PathBuf>,
+        /// Files from `logbook export audit` (or GET /api/v1/audit/export), or archives
+        /// of the audit trail (`audit.ndjson.zst`), verified as one run in seq order;
+        /// without any, the tenant's chain is verified in the store, against the
+        /// checkpoints signed with DATA_DIR/signing.key.
+        files: Vec<PathBuf>,
         /// The tenant whose chain to verify in the store.
         #[arg(long, default_value = "default")]
         tenant: String,
@@ -158,6 +159,11 @@ pub struct RetentionArgs {
     /// REQUEST=30,AUTH_FAILURE=365).
     #[arg(long, env = "LOGBOOK_RETENTION", value_delimiter = ',')]
     pub retention: Vec<logbook_model::retention::TypeDays>,
+    /// Days the audit trail is kept (default 2555, seven years). Older events are
+    /// archived, then cut from the chain at a signed checkpoint; verification starts
+    /// after the cut.
+    #[arg(long, env = "LOGBOOK_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub audit_retention_days: Option<u32>,
     /// Where events past their time are archived before removal (default: DATA_DIR/archive).
     #[arg(long, env = "LOGBOOK_ARCHIVE_DIR")]
     pub archive_dir: Option<PathBuf>,
@@ -172,6 +178,9 @@ impl RetentionArgs {
                     .unwrap_or(logbook_model::retention::EventRetention::DEFAULT_DAYS),
                 by_type: self.retention.clone(),
             },
+            audit_days: self
+                .audit_retention_days
+                .unwrap_or(logbook_model::retention::AUDIT_DAYS),
             archive: logbook_store::archive::ArchiveDir::new(
                 self.archive_dir
                     .clone()

@@ -378,6 +378,92 @@ async fn old_events_are_archived_removed_and_restored() {
     assert!(stderr.contains("does not match the SHA-256"), "{stderr}");
 }
 
+/// `logbook maintain` cuts the audit trail past its retention at a checkpoint signed with
+/// the data dir's key; the archive verifies offline with `logbook verify`, the store's
+/// chain verifies from the cut, and the archive is not put back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintain_cuts_the_audit_trail_and_its_archive_verifies() {
+    let dir = temp_dir();
+    assert!(logbook(&dir, &["migrate"]).status.success());
+    let store = logbook_store::open(&logbook_store::StoreLocation::Sqlite(
+        dir.join("logbook.db"),
+    ))
+    .await
+    .unwrap();
+    let tenant = store.create_tenant("shop").await.unwrap().id;
+    let received = chrono::Utc::now() - chrono::Duration::days(3);
+    let parser = logbook_model::audit::AuditParser::default();
+    let events = (0..4)
+        .map(|i| {
+            let raw = serde_json::json!({"action": "update", "resource_type": "doc", "resource_id": i.to_string()});
+            parser.parse_json(tenant, &raw.to_string(), received).unwrap()
+        })
+        .collect();
+    store.append_audit(tenant, events).await.unwrap();
+    let args = [
+        "maintain",
+        "--retention-days",
+        "90",
+        "--audit-retention-days",
+        "1",
+    ];
+    let unsigned = logbook(&dir, &args);
+    assert!(unsigned.status.success(), "{}", text(&unsigned.stderr));
+    assert!(
+        text(&unsigned.stderr).contains("the audit trail is not cut"),
+        "{}",
+        text(&unsigned.stderr)
+    );
+
+    let seed = [3u8; 32];
+    std::fs::write(dir.join("signing.key"), logbook_model::hex::encode(&seed)).unwrap();
+    let signer =
+        logbook_server::checkpoints::Checkpointer::new(seed, dir.join("checkpoints.ndjson"));
+    store.trust_signing_key(signer.public_key()).await.unwrap();
+    signer.checkpoint(store.as_ref(), tenant, 1).await.unwrap();
+    let round = logbook(&dir, &args);
+    assert!(round.status.success(), "{}", text(&round.stderr));
+    assert!(
+        text(&round.stdout).contains(
+            "audit trail: 1 chains cut at a signed checkpoint, 4 events past their time removed, 1 archive files written"
+        ),
+        "{}",
+        text(&round.stdout)
+    );
+    assert!(
+        store
+            .audit_range(tenant, 1, 4, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let list = text(&logbook(&dir, &["archive", "list"]).stdout);
+    let line = list
+        .lines()
+        .find(|l| l.contains("audit 1-4"))
+        .expect("{list}");
+    assert!(line.contains(" 4 events "), "{line}");
+    let file = line.split_whitespace().last().unwrap();
+    let offline = logbook(&dir, &["verify", file, "--public-key", signer.public_key()]);
+    assert!(offline.status.success(), "{}", text(&offline.stderr));
+    let verdict: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
+    assert_eq!(
+        (verdict["ok"].clone(), verdict["checked"].clone()),
+        (true.into(), 4.into())
+    );
+    let online = logbook(&dir, &["verify", "--tenant", "shop"]);
+    assert!(online.status.success(), "{}", text(&online.stderr));
+    let verdict: serde_json::Value = serde_json::from_slice(&online.stdout).unwrap();
+    assert_eq!(verdict["cut"]["seq"], 4);
+
+    let restore = logbook(&dir, &["archive", "restore", file]);
+    assert_eq!(restore.status.code(), Some(1));
+    let stderr = text(&restore.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("logbook verify"), "{stderr}");
+}
+
 #[test]
 fn serve_prints_an_admin_key_once_and_keys_can_be_made_while_it_runs() {
     let dir = temp_dir();

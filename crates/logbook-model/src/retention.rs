@@ -33,6 +33,9 @@ impl FromStr for TypeDays {
     }
 }
 
+/// Seeds 000 and 002: the audit trail and access records are kept seven years.
+pub const AUDIT_DAYS: u32 = 2_555;
+
 /// A hundred years: longer is a typo, and it keeps every date arithmetic in range.
 pub const MAX_DAYS: u32 = 36_500;
 
@@ -124,7 +127,7 @@ impl RetentionRules {
 
 /// A row of day `d` is kept while `d` is within `days` days of today; the day `days`
 /// days ago is the last kept.
-fn first_kept_day(days: u32, now: DateTime<Utc>) -> NaiveDate {
+pub fn first_kept_day(days: u32, now: DateTime<Utc>) -> NaiveDate {
     let today = now.date_naive();
     today
         .checked_sub_days(Days::new(u64::from(days.min(MAX_DAYS))))

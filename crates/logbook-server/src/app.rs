@@ -68,6 +68,7 @@ impl App {
             store.clone(),
             config.anonymization.clone(),
             Some(config.retention.clone()),
+            config.checkpoints.clone(),
         ));
         let jobs = tokio::spawn(jobs::run_all(
             store.clone(),

@@ -62,7 +62,7 @@ impl Checkpointer {
         &self.witness
     }
 
-    fn sign(&self, tenant: TenantId, seq: i64, hash: String) -> Checkpoint {
+    fn sign(&self, tenant: TenantId, seq: i64, hash: String, cut: bool) -> Checkpoint {
         let mut checkpoint = Checkpoint {
             tenant_id: tenant,
             seq,
@@ -71,6 +71,7 @@ impl Checkpointer {
             time: logbook_model::parse::truncate_to_micros(Utc::now()),
             key_id: self.public.clone(),
             signature: String::new(),
+            cut,
         };
         let signature: Signature = self.key.sign(checkpoint.signed_text().as_bytes());
         checkpoint.signature = hex::encode(&signature.to_bytes());
@@ -90,10 +91,20 @@ impl Checkpointer {
         if seq == 0 || seq <= last || seq - last < min_events {
             return Ok(None);
         }
-        let checkpoint = self.sign(tenant, seq, hash);
+        let checkpoint = self.sign(tenant, seq, hash, false);
         self.witness(&checkpoint)?;
         store.add_checkpoint(checkpoint.clone()).await?;
         Ok(Some(checkpoint))
+    }
+
+    /// Signs a cut of the tenant's chain after `at` (a checkpoint the events up to which
+    /// are archived), keeping it in the witness file and the database. The events up to
+    /// it may then be removed: verification starts after the cut.
+    pub async fn cut(&self, store: &dyn Store, at: &Checkpoint) -> Result<Checkpoint, StoreError> {
+        let cut = self.sign(at.tenant_id, at.seq, at.hash.clone(), true);
+        self.witness(&cut)?;
+        store.cut_audit(cut.clone()).await?;
+        Ok(cut)
     }
 
     /// Appends one line to the witness file and syncs it.
@@ -156,14 +167,44 @@ impl CheckpointJob {
     }
 }
 
-/// Verifies an audit export (from `GET /api/v1/audit/export`) without a server: the chain
-/// from its first event to the seq its header says it ends at, and every checkpoint in
-/// it, vouched for by `public_keys` (an auditor's own copy) or else by the keys the file
-/// names. The file is read twice (`open` opens it again): once for its checkpoints,
-/// which follow the events, then for the events a page at a time, so memory stays flat
-/// however long the trail.
+/// The first line of an audit export, and of an archive of the audit trail: whose chain,
+/// the keys that sign it, and where the file's run starts (after `follows_hash`, or after
+/// a signed `cut` that vouches for it) and ends (`to_seq`; else at its last event).
+pub fn export_header(
+    tenant: TenantId,
+    public_key: Option<&str>,
+    keyring: &logbook_model::audit::checkpoint::Keyring,
+    from_seq: i64,
+    follows_hash: &str,
+    to_seq: Option<i64>,
+    cut: Option<&Checkpoint>,
+) -> serde_json::Value {
+    let mut header = serde_json::json!({
+        "type": EXPORT_TYPE, "version": 1, "tenant_id": tenant,
+        "public_key": public_key, "public_keys": keyring.0,
+        "from_seq": from_seq, "follows_hash": follows_hash,
+    });
+    if let Some(to_seq) = to_seq {
+        header["to_seq"] = to_seq.into();
+    }
+    if let Some(cut) = cut {
+        header["cut"] = serde_json::json!(cut);
+    }
+    header
+}
+
+const EXPORT_TYPE: &str = "logbook-audit-export";
+
+/// Verifies audit exports (from `GET /api/v1/audit/export`) or archives of the audit
+/// trail without a server, as one run: the files are put in seq order, and the chain is
+/// checked from the first one's start to where the last one says it ends, with every
+/// checkpoint in them vouched for by `public_keys` (an auditor's own copy) or else by
+/// the keys the files name. A run that starts after a cut starts only after a cut a
+/// trusted key signed. Each file is read twice (`open` opens it again): once for its
+/// header and checkpoints, which follow the events, then for the events a page at a
+/// time, so memory stays flat however long the trail.
 pub fn verify_export<R: std::io::BufRead>(
-    open: impl Fn() -> std::io::Result<R>,
+    files: &[&dyn Fn() -> std::io::Result<R>],
     public_keys: &[String],
 ) -> Result<Verification, String> {
     use logbook_model::audit::{
@@ -178,41 +219,71 @@ pub fn verify_export<R: std::io::BufRead>(
         kind: Option<String>,
     }
 
-    let lines = || -> Result<_, String> {
+    /// What the first reading of one file found.
+    struct Scanned<'a, R> {
+        open: &'a dyn Fn() -> std::io::Result<R>,
+        header: serde_json::Value,
+        checkpoints: Vec<Checkpoint>,
+    }
+
+    let lines = |open: &dyn Fn() -> std::io::Result<R>| -> Result<_, String> {
         Ok(open()
             .map_err(|e| e.to_string())?
             .lines()
             .enumerate()
             .map(|(i, line)| (i + 1, line)))
     };
-    let mut first = lines()?;
-    let header: serde_json::Value = match first.next() {
-        Some((_, line)) => serde_json::from_str(&line.map_err(|e| e.to_string())?)
-            .map_err(|e| format!("line 1: {e}"))?,
-        None => return Err("the file is empty".into()),
-    };
-    if header["type"] != "logbook-audit-export" {
-        return Err("line 1 is not the header of a Logbook audit export".into());
+    let mut scanned = Vec::with_capacity(files.len());
+    for open in files {
+        let mut first = lines(*open)?;
+        let header: serde_json::Value = match first.next() {
+            Some((_, line)) => serde_json::from_str(&line.map_err(|e| e.to_string())?)
+                .map_err(|e| format!("line 1: {e}"))?,
+            None => return Err("the file is empty".into()),
+        };
+        if header["type"] != EXPORT_TYPE {
+            return Err("line 1 is not the header of a Logbook audit export".into());
+        }
+        let mut checkpoints: Vec<Checkpoint> = Vec::new();
+        for (number, line) in first {
+            let line = line.map_err(|e| e.to_string())?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let kind: Kind =
+                serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+            match kind.kind.as_deref() {
+                Some("checkpoint") => checkpoints
+                    .push(serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?),
+                Some("event") => {}
+                _ => return Err(format!("line {number}: neither an event nor a checkpoint")),
+            }
+        }
+        scanned.push(Scanned {
+            open: *open,
+            header,
+            checkpoints,
+        });
     }
-    let mut checkpoints: Vec<Checkpoint> = Vec::new();
-    for (number, line) in first {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let kind: Kind = serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
-        match kind.kind.as_deref() {
-            Some("checkpoint") => checkpoints
-                .push(serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?),
-            Some("event") => {}
-            _ => return Err(format!("line {number}: neither an event nor a checkpoint")),
-        }
+    scanned.sort_by_key(|file| file.header["from_seq"].as_i64().unwrap_or(1));
+    let (Some(first), Some(last)) = (scanned.first(), scanned.last()) else {
+        return Err("no file to verify".into());
+    };
+    if scanned
+        .iter()
+        .any(|file| file.header["tenant_id"] != first.header["tenant_id"])
+    {
+        return Err("the files are of different tenants' audit trails".into());
     }
     let keyring = if public_keys.is_empty() {
-        let mut named: Vec<TrustedKey> =
-            serde_json::from_value(header["public_keys"].clone()).unwrap_or_default();
-        if let Some(key) = header["public_key"].as_str() {
-            named.extend(Keyring::of_public_keys([key]).0);
+        let mut named = Vec::new();
+        for file in &scanned {
+            let listed: Vec<TrustedKey> =
+                serde_json::from_value(file.header["public_keys"].clone()).unwrap_or_default();
+            named.extend(listed);
+            if let Some(key) = file.header["public_key"].as_str() {
+                named.extend(Keyring::of_public_keys([key]).0);
+            }
         }
         Keyring(named)
     } else {
@@ -221,28 +292,48 @@ pub fn verify_export<R: std::io::BufRead>(
     if keyring.0.is_empty() {
         return Err("no public key: pass one (the export names none)".into());
     }
-    let from = header["from_seq"].as_i64().unwrap_or(1);
-    let follows = header["follows_hash"]
+    let from = first.header["from_seq"].as_i64().unwrap_or(1);
+    let follows = first.header["follows_hash"]
         .as_str()
         .unwrap_or(logbook_model::audit::chain::GENESIS)
         .to_owned();
-    let to = header["to_seq"].as_i64();
-    let mut verifier = Verifier::new(from - 1, follows, to, checkpoints, &keyring);
+    let to = last.header["to_seq"].as_i64();
+    let checkpoints: Vec<Checkpoint> = scanned
+        .iter()
+        .flat_map(|file| file.checkpoints.iter().cloned())
+        .collect();
+    let mut verifier = match first.header.get("cut") {
+        Some(cut) => {
+            let cut: Checkpoint = serde_json::from_value(cut.clone())
+                .map_err(|e| format!("the header's cut: {e}"))?;
+            if cut.seq + 1 != from || cut.hash != follows {
+                return Err(format!(
+                    "the header says the run starts after seq {} but its cut is after seq {}",
+                    from - 1,
+                    cut.seq
+                ));
+            }
+            Verifier::after_cut(cut, to, checkpoints, &keyring)
+        }
+        None => Verifier::new(from - 1, follows, to, checkpoints, &keyring),
+    };
     let mut page: Vec<AuditEvent> = Vec::with_capacity(1000);
     let mut last_seq = from - 1;
-    for (number, line) in lines()?.skip(1) {
-        let line = line.map_err(|e| e.to_string())?;
-        let kind: Option<Kind> = serde_json::from_str(&line).ok();
-        if kind.and_then(|k| k.kind).as_deref() != Some("event") {
-            continue;
-        }
-        let event: AuditEvent =
-            serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
-        last_seq = last_seq.max(event.seq);
-        page.push(event);
-        if page.len() == 1000 {
-            verifier.feed(&page);
-            page.clear();
+    for file in &scanned {
+        for (number, line) in lines(file.open)?.skip(1) {
+            let line = line.map_err(|e| e.to_string())?;
+            let kind: Option<Kind> = serde_json::from_str(&line).ok();
+            if kind.and_then(|k| k.kind).as_deref() != Some("event") {
+                continue;
+            }
+            let event: AuditEvent =
+                serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+            last_seq = last_seq.max(event.seq);
+            page.push(event);
+            if page.len() == 1000 {
+                verifier.feed(&page);
+                page.clear();
+            }
         }
     }
     verifier.feed(&page);

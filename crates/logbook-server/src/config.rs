@@ -26,10 +26,13 @@ pub struct Config {
     pub retention: Retention,
 }
 
-/// Events past their time are written to the archive, then removed.
+/// Events past their time are written to the archive, then removed; so is the audit
+/// trail, cut at a signed checkpoint.
 #[derive(Clone, Debug)]
 pub struct Retention {
     pub events: logbook_model::retention::EventRetention,
+    /// Days the audit trail is kept, counted from when each event was received.
+    pub audit_days: u32,
     pub archive: logbook_store::archive::ArchiveDir,
 }
 
@@ -45,6 +48,7 @@ impl Retention {
         };
         Self {
             events: Default::default(),
+            audit_days: logbook_model::retention::AUDIT_DAYS,
             archive: logbook_store::archive::ArchiveDir::new(data_dir.join("archive")),
         }
     }

@@ -42,6 +42,7 @@ pub async fn report(
     let job = RetentionJob {
         store: store.clone(),
         retention: retention.clone(),
+        signer: None,
     };
     let past: u64 = job.due(now).await?.iter().map(|g| g.rows).sum();
     let tomorrow = now.checked_add_days(Days::new(1)).unwrap_or(now);

@@ -1,7 +1,9 @@
 //! Archives of events past their retention, written before they are removed: one
 //! zstd-compressed NDJSON file per tenant, day and event type, each beside a manifest
 //! (rows, first and last time, the file's SHA-256), under
-//! `DIR/<tenant>/events/<YYYY-MM-DD>/<EVENT_TYPE>.ndjson.zst`.
+//! `DIR/<tenant>/events/<YYYY-MM-DD>/<EVENT_TYPE>.ndjson.zst`; and of the audit trail
+//! before a cut, one file per tenant and day received, in the form of an audit export,
+//! under `DIR/<tenant>/audit/<YYYY-MM-DD>/audit.ndjson.zst`.
 //!
 //! NDJSON rather than Parquet: every line is the event exactly as the API and the
 //! exports show it, readable with `zstdcat | jq`, restored by the same parser, with no
@@ -17,7 +19,10 @@ use std::{
 };
 
 use chrono::{DateTime, NaiveDate, Utc};
-use logbook_model::{Event, EventType, TenantId};
+use logbook_model::{
+    Event, EventType, TenantId,
+    audit::{AuditEvent, checkpoint::Checkpoint},
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -35,7 +40,14 @@ pub struct Manifest {
     pub stream: String,
     pub tenant_id: TenantId,
     pub day: NaiveDate,
+    /// The events' type; empty in an archive of the audit trail.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub event_type: String,
+    /// The audit trail's seqs the file holds, first and last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_seq: Option<i64>,
     pub rows: u64,
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
@@ -70,13 +82,42 @@ impl ArchiveDir {
         day: NaiveDate,
         event_type: &EventType,
     ) -> Result<ArchiveWriter> {
+        self.start(tenant, "events", day, event_type.as_str())
+    }
+
+    /// Starts a file of one tenant's audit trail received on one day, in the form of an
+    /// audit export (`header` first, then events, then the checkpoints that cover them),
+    /// so `logbook verify` checks it as it checks an export:
+    /// `DIR/<tenant>/audit/<YYYY-MM-DD>/audit.ndjson.zst`.
+    pub fn audit_writer(
+        &self,
+        tenant: TenantId,
+        day: NaiveDate,
+        header: &serde_json::Value,
+    ) -> Result<ArchiveWriter> {
+        let mut writer = self.start(tenant, "audit", day, "")?;
+        writer.push(header.to_string().as_bytes(), None)?;
+        Ok(writer)
+    }
+
+    fn start(
+        &self,
+        tenant: TenantId,
+        stream: &str,
+        day: NaiveDate,
+        event_type: &str,
+    ) -> Result<ArchiveWriter> {
         let dir = self
             .root
             .join(tenant.to_string())
-            .join("events")
+            .join(stream)
             .join(day.format("%Y-%m-%d").to_string());
         private_dir(&dir)?;
-        let name = event_type.as_str().to_owned();
+        let name = if event_type.is_empty() {
+            stream.to_owned()
+        } else {
+            event_type.to_owned()
+        };
         // Unique: two writers of one group (a server and `logbook maintain`) never share.
         let temporary = dir.join(format!(".{name}.{}.partial", uuid::Uuid::new_v4().simple()));
         let file = private_file(&temporary)?;
@@ -95,10 +136,12 @@ impl ArchiveDir {
             name,
             manifest: Manifest {
                 format: FORMAT.into(),
-                stream: "events".into(),
+                stream: stream.into(),
                 tenant_id: tenant,
                 day,
-                event_type: event_type.as_str().into(),
+                event_type: event_type.into(),
+                from_seq: None,
+                to_seq: None,
                 rows: 0,
                 first: None,
                 last: None,
@@ -148,17 +191,48 @@ impl ArchiveWriter {
                 line.len()
             )));
         }
+        self.push(&line, Some(event.created_at))
+    }
+
+    /// Writes one audit event, as the audit export writes it.
+    pub fn write_audit(&mut self, event: &AuditEvent) -> Result<()> {
+        let mut line = serde_json::json!(event);
+        line["type"] = serde_json::json!("event");
+        self.push(line.to_string().as_bytes(), Some(event.received_at))?;
+        let m = &mut self.manifest;
+        m.from_seq.get_or_insert(event.seq);
+        m.to_seq = Some(event.seq);
+        Ok(())
+    }
+
+    /// Writes a checkpoint that covers events of the file.
+    pub fn write_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        let mut line = serde_json::json!(checkpoint);
+        line["type"] = serde_json::json!("checkpoint");
+        self.push(line.to_string().as_bytes(), None)
+    }
+
+    /// The seqs of the first and last audit events written.
+    pub fn first_seq(&self) -> Option<i64> {
+        self.manifest.from_seq
+    }
+
+    pub fn last_seq(&self) -> Option<i64> {
+        self.manifest.to_seq
+    }
+
+    /// Writes a line; one with a `time` is a row, counted in the manifest.
+    fn push(&mut self, line: &[u8], time: Option<DateTime<Utc>>) -> Result<()> {
         self.encoder
-            .write_all(&line)
+            .write_all(line)
             .and_then(|()| self.encoder.write_all(b"\n"))
             .map_err(|e| io_error(&self.temporary, e))?;
-        let m = &mut self.manifest;
-        m.rows += 1;
-        m.first = Some(
-            m.first
-                .map_or(event.created_at, |t| t.min(event.created_at)),
-        );
-        m.last = Some(m.last.map_or(event.created_at, |t| t.max(event.created_at)));
+        if let Some(time) = time {
+            let m = &mut self.manifest;
+            m.rows += 1;
+            m.first = Some(m.first.map_or(time, |t| t.min(time)));
+            m.last = Some(m.last.map_or(time, |t| t.max(time)));
+        }
         Ok(())
     }
 
@@ -224,6 +298,13 @@ pub fn open(path: &Path) -> Result<(Manifest, ArchiveReader)> {
             manifest_path.display()
         ))
     })?;
+    if manifest.stream != "events" {
+        return Err(StoreError::Invalid(format!(
+            "{} archives the audit trail, which is not put back: the chain starts after the \
+             cut it was removed at. Check the file with `logbook verify`",
+            manifest_path.display()
+        )));
+    }
     if manifest.format != FORMAT {
         return Err(StoreError::Invalid(format!(
             "{} is in format {:?}; this Logbook reads {FORMAT}",
@@ -447,6 +528,8 @@ mod tests {
             tenant_id: tenant,
             day: "2026-01-10".parse().unwrap(),
             event_type: "LOG".into(),
+            from_seq: None,
+            to_seq: None,
             rows,
             first: None,
             last: None,

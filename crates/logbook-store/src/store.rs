@@ -158,7 +158,9 @@ pub trait AuditStore: Send + Sync + 'static {
     /// `None`) in one consistent snapshot, while appends go on: every link and hash, no
     /// gaps, the end against the chain head read in the same snapshot, and every
     /// checkpoint of the run — stored ones and `witnessed` ones from outside the database
-    /// — vouched for by the keyring and holding the hash it signed.
+    /// — vouched for by the keyring and holding the hash it signed. A run asked to start
+    /// at or before the newest cut (stored or witnessed) starts after it, and only if a
+    /// trusted key signed it.
     async fn verify_audit(
         &self,
         tenant: TenantId,
@@ -195,6 +197,21 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn retire_signing_key(&self, key_id: &str, at: DateTime<Utc>) -> Result<bool>;
     /// Every key trusted to sign checkpoints.
     async fn keyring(&self) -> Result<Keyring>;
+    /// The tenant's newest signed cut: retention removed its chain up to that seq.
+    async fn audit_cut(&self, tenant: TenantId) -> Result<Option<Checkpoint>>;
+    /// Where the tenant's chain may be cut: its newest checkpoint past the newest cut
+    /// whose event was received before `before` and still holds the signed hash.
+    async fn audit_cut_point(
+        &self,
+        tenant: TenantId,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Checkpoint>>;
+    /// Keeps a signed cut, whose event must still hold the hash it names. The events up
+    /// to it are removed apart, by [`AuditStore::remove_cut_audit`].
+    async fn cut_audit(&self, cut: Checkpoint) -> Result<()>;
+    /// Removes the audit events at or before each tenant's newest cut, in small
+    /// batches so appends wait on none for long; returns how many.
+    async fn remove_cut_audit(&self) -> Result<u64>;
 }
 
 /// Tenants and their API keys.

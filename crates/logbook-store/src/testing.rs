@@ -419,6 +419,26 @@ mod faulty {
             self.inner.add_checkpoint(checkpoint).await
         }
 
+        async fn audit_cut(&self, tenant: TenantId) -> Result<Option<Checkpoint>> {
+            self.inner.audit_cut(tenant).await
+        }
+
+        async fn audit_cut_point(
+            &self,
+            tenant: TenantId,
+            before: DateTime<Utc>,
+        ) -> Result<Option<Checkpoint>> {
+            self.inner.audit_cut_point(tenant, before).await
+        }
+
+        async fn cut_audit(&self, cut: Checkpoint) -> Result<()> {
+            self.inner.cut_audit(cut).await
+        }
+
+        async fn remove_cut_audit(&self) -> Result<u64> {
+            self.inner.remove_cut_audit().await
+        }
+
         async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<Checkpoint>> {
             self.inner.checkpoints(tenant).await
         }

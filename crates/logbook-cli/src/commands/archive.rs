@@ -25,11 +25,15 @@ pub async fn run(command: ArchiveCommand) -> anyhow::Result<()> {
                 println!("no archive files under {}", dir.root().display());
             }
             for (path, m) in found {
+                let what = match (m.from_seq, m.to_seq) {
+                    (Some(from), Some(to)) => format!("audit {from}-{to}"),
+                    _ => m.event_type.clone(),
+                };
                 println!(
                     "{}  {}  {:<16} {:>9} events  {}",
                     m.tenant_id,
                     m.day,
-                    m.event_type,
+                    what,
                     m.rows,
                     path.with_file_name(&m.file).display()
                 );

@@ -1,4 +1,7 @@
-use std::{io::Write, path::Path};
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
@@ -8,17 +11,33 @@ use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 
 use crate::cli::ExportArgs;
 
-/// `logbook verify FILE`: prints the result; exits non-zero unless the export verifies.
-pub fn verify(file: &Path, public_keys: &[String]) -> anyhow::Result<()> {
-    std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+/// `logbook verify FILE...`: prints the result; exits non-zero unless the files verify.
+pub fn verify(files: &[PathBuf], public_keys: &[String]) -> anyhow::Result<()> {
+    for file in files {
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    }
     if public_keys.is_empty() {
         eprintln!(
             "logbook: no --public-key: checking against the keys the file names, which proves only that it agrees with itself"
         );
     }
-    let open = || std::fs::File::open(file).map(std::io::BufReader::new);
-    let result = logbook_server::checkpoints::verify_export(open, public_keys)
-        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let openers: Vec<Box<Opener>> = files
+        .iter()
+        .map(|file| {
+            let file = file.clone();
+            Box::new(move || reader(&file)) as Box<Opener>
+        })
+        .collect();
+    let openers: Vec<&Opener> = openers.iter().map(AsRef::as_ref).collect();
+    let named = || {
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let result = logbook_server::checkpoints::verify_export(&openers, public_keys)
+        .map_err(|e| anyhow!("{}: {e}", named()))?;
     println!("{}", serde_json::to_string_pretty(&result)?);
     match result.first_bad {
         None => Ok(()),
@@ -28,6 +47,18 @@ pub fn verify(file: &Path, public_keys: &[String]) -> anyhow::Result<()> {
             bad.reason
         ),
     }
+}
+
+/// Opens one file to verify, again each time it is called.
+type Opener = dyn Fn() -> std::io::Result<Box<dyn BufRead>>;
+
+/// A file's lines: an archive (`.zst`) decompressed as it is read.
+fn reader(file: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    let opened = std::fs::File::open(file)?;
+    Ok(match file.extension().is_some_and(|e| e == "zst") {
+        true => Box::new(BufReader::new(zstd::Decoder::new(opened)?)),
+        false => Box::new(BufReader::new(opened)),
+    })
 }
 
 /// `logbook verify` without a file: the tenant's chain in the store, against the

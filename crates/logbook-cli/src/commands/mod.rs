@@ -38,16 +38,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Query(args) => query::run(*args).await,
         Command::Bench(command) => bench::run(command).await,
         Command::Verify {
-            file: Some(file),
-            public_key,
-            ..
-        } => export::verify(&file, &public_key),
-        Command::Verify {
-            file: None,
+            files,
             tenant,
             store,
-            ..
-        } => export::verify_store(&store, &tenant).await,
+            public_key,
+        } => match files.is_empty() {
+            false => export::verify(&files, &public_key),
+            true => export::verify_store(&store, &tenant).await,
+        },
         Command::Export(args) => export::download(args).await,
     }
 }

@@ -117,30 +117,44 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 /// digits), else from `DATA_DIR/file`, made (readable by this user only) on first use.
 /// Back these files up: without the signing key old checkpoints still verify, but
 /// without the pseudonym key new pseudonyms no longer match old ones.
-fn secret_key(data_dir: &std::path::Path, file: &str, variable: &str) -> anyhow::Result<[u8; 32]> {
+/// The key in `variable`, or else in DATA_DIR/`file`; `None` if neither holds one.
+pub fn existing_secret_key(
+    data_dir: &std::path::Path,
+    file: &str,
+    variable: &str,
+) -> anyhow::Result<Option<[u8; 32]>> {
     if let Ok(hex) = std::env::var(variable) {
-        return decode_key(hex.trim()).with_context(|| format!("{variable} must be 64 hex digits"));
+        return decode_key(hex.trim())
+            .with_context(|| format!("{variable} must be 64 hex digits"))
+            .map(Some);
     }
     let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
         Ok(hex) => decode_key(hex.trim())
-            .with_context(|| format!("{} must hold 64 hex digits", path.display())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let key = logbook_server::auth::keys::random_bytes();
-            create_private_dir(data_dir)?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(&path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            std::io::Write::write_all(&mut file, logbook_model::hex::encode(&key).as_bytes())?;
-            tracing::info!(path = %path.display(), "made a new key; back it up");
-            Ok(key)
-        }
+            .with_context(|| format!("{} must hold 64 hex digits", path.display()))
+            .map(Some),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
     }
+}
+
+fn secret_key(data_dir: &std::path::Path, file: &str, variable: &str) -> anyhow::Result<[u8; 32]> {
+    if let Some(key) = existing_secret_key(data_dir, file, variable)? {
+        return Ok(key);
+    }
+    let path = data_dir.join(file);
+    let key = logbook_server::auth::keys::random_bytes();
+    create_private_dir(data_dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, logbook_model::hex::encode(&key).as_bytes())?;
+    tracing::info!(path = %path.display(), "made a new key; back it up");
+    Ok(key)
 }
 
 fn decode_key(hex: &str) -> anyhow::Result<[u8; 32]> {

@@ -85,6 +85,9 @@ pub struct Verification {
     pub last_seq: Option<i64>,
     pub last_hash: Option<String>,
     pub first_bad: Option<Break>,
+    /// The signed cut the run started after, when retention removed the chain before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<super::checkpoint::Checkpoint>,
 }
 
 impl Default for Verification {
@@ -97,6 +100,7 @@ impl Default for Verification {
             last_seq: None,
             last_hash: None,
             first_bad: None,
+            cut: None,
         }
     }
 }

@@ -23,18 +23,27 @@ pub struct Checkpoint {
     pub key_id: String,
     /// Hex of the Ed25519 signature over [`Checkpoint::signed_text`].
     pub signature: String,
+    /// A cut: retention removed the chain up to and including `seq`, which now starts
+    /// after `hash`. Signed as such, so a checkpoint is never mistaken for one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
 }
 
 impl Checkpoint {
-    /// What is signed: RFC 8785 JSON of tenant, seq, hash, count and time.
+    /// What is signed: RFC 8785 JSON of tenant, seq, hash, count and time, and of
+    /// `"cut": true` for a cut (a checkpoint's text is as it always was).
     pub fn signed_text(&self) -> String {
-        canonical::to_string(&json!({
+        let mut signed = json!({
             "tenant_id": self.tenant_id,
             "seq": self.seq,
             "hash": self.hash,
             "count": self.count,
             "time": crate::timestamp::canonical(&self.time),
-        }))
+        });
+        if self.cut {
+            signed["cut"] = json!(true);
+        }
+        canonical::to_string(&signed)
     }
 }
 

@@ -31,7 +31,80 @@ pub struct Verifier {
     result: Verification,
 }
 
+/// Where a run asked to begin at `from_seq` starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// At the chain's first event, after the genesis hash.
+    Genesis,
+    /// After a signed cut: retention removed the chain up to it, so a run asked to
+    /// begin at or before it begins just after it.
+    Cut(Checkpoint),
+    /// After the stored event at this seq, which the reader must find.
+    After(i64),
+}
+
+impl Start {
+    /// Where a run from `from_seq` starts, given the chain's cuts (the newest counts).
+    pub fn of(from_seq: i64, cuts: &[Checkpoint]) -> Self {
+        let from = from_seq.max(1);
+        match cuts.iter().filter(|c| c.cut).max_by_key(|c| c.seq) {
+            Some(cut) if from <= cut.seq + 1 => Self::Cut(cut.clone()),
+            _ if from == 1 => Self::Genesis,
+            _ => Self::After(from - 1),
+        }
+    }
+}
+
 impl Verifier {
+    /// Starts a run at `start`; for [`Start::After`], `previous_hash` is the stored hash
+    /// of the event there, and a run whose previous event is missing fails at it.
+    pub fn from_start(
+        start: Start,
+        previous_hash: Option<String>,
+        to_seq: Option<i64>,
+        checkpoints: Vec<Checkpoint>,
+        keyring: &Keyring,
+    ) -> Self {
+        match (start, previous_hash) {
+            (Start::Genesis, _) => Self::new(
+                0,
+                super::chain::GENESIS.into(),
+                to_seq,
+                checkpoints,
+                keyring,
+            ),
+            (Start::Cut(cut), _) => Self::after_cut(cut, to_seq, checkpoints, keyring),
+            (Start::After(seq), Some(hash)) => Self::new(seq, hash, to_seq, checkpoints, keyring),
+            (Start::After(seq), None) => {
+                let mut verifier = Self::new(seq, String::new(), to_seq, vec![], keyring);
+                verifier.fail(seq, format!("seq {seq} is missing"));
+                verifier
+            }
+        }
+    }
+
+    /// Starts a run after a signed cut, which a trusted key must vouch for: a chain whose
+    /// start was removed without one fails at the cut.
+    pub fn after_cut(
+        cut: Checkpoint,
+        to_seq: Option<i64>,
+        checkpoints: Vec<Checkpoint>,
+        keyring: &Keyring,
+    ) -> Self {
+        let mut verifier = Self::new(cut.seq, cut.hash.clone(), to_seq, checkpoints, keyring);
+        if !cut.cut || !keyring.vouches_for(&cut) {
+            verifier.fail(
+                cut.seq,
+                format!(
+                    "the chain was cut after seq {}, but no trusted key signed that cut",
+                    cut.seq
+                ),
+            );
+        }
+        verifier.result.cut = Some(cut);
+        verifier
+    }
+
     /// Starts a run after (`after_seq`, `after_hash`): (0, genesis) from the start.
     /// Checkpoints before the run are not its business; each of the others must be
     /// vouched for by `keyring`, or the run fails at it.
@@ -42,7 +115,7 @@ impl Verifier {
         mut checkpoints: Vec<Checkpoint>,
         keyring: &Keyring,
     ) -> Self {
-        checkpoints.retain(|c| c.seq > after_seq && to_seq.is_none_or(|to| c.seq <= to));
+        checkpoints.retain(|c| !c.cut && c.seq > after_seq && to_seq.is_none_or(|to| c.seq <= to));
         checkpoints.sort_by_key(|c| c.seq);
         checkpoints.dedup_by(|a, b| a == b);
         let mut verifier = Self {
@@ -212,10 +285,22 @@ mod tests {
                 time: DateTime::from_timestamp(1_767_000_000, 0).unwrap(),
                 key_id: self.key_id(),
                 signature: String::new(),
+                cut: false,
             };
             let signature = self.key.sign(checkpoint.signed_text().as_bytes());
             checkpoint.signature = hex::encode(&signature.to_bytes());
             checkpoint
+        }
+
+        /// A signed cut of the chain after `seq`.
+        fn cut(&self, seq: i64) -> Checkpoint {
+            let mut cut = Checkpoint {
+                cut: true,
+                ..self.checkpoint(seq)
+            };
+            let signature = self.key.sign(cut.signed_text().as_bytes());
+            cut.signature = hex::encode(&signature.to_bytes());
+            cut
         }
 
         fn head(&self) -> ChainEnd {
@@ -456,6 +541,85 @@ mod tests {
         );
         whole.feed(&chain.events);
         assert_eq!(broken_at(&whole.finish(chain.head())).map(|b| b.0), Some(2));
+    }
+
+    #[test]
+    fn a_run_after_a_signed_cut_verifies_what_is_left() {
+        let chain = Fixture::new(8);
+        let cut = chain.cut(3);
+        let mut verifier = Verifier::after_cut(
+            cut.clone(),
+            None,
+            vec![chain.checkpoint(3), chain.checkpoint(6), cut.clone()],
+            &chain.keyring(),
+        );
+        assert_eq!(verifier.next_seq(), 4);
+        verifier.feed(&chain.events[3..]);
+        let result = verifier.finish(chain.head());
+        assert!(result.ok, "{result:?}");
+        assert_eq!((result.checked, result.first_seq), (5, Some(4)));
+        assert_eq!(result.cut, Some(cut));
+
+        // Events left that do not follow the cut's hash are a break at the first of them.
+        let mut other_hash = Checkpoint {
+            hash: chain.events[1].hash.clone(),
+            ..chain.cut(3)
+        };
+        other_hash.signature = hex::encode(
+            &chain
+                .key
+                .sign(other_hash.signed_text().as_bytes())
+                .to_bytes(),
+        );
+        let mut wrong = Verifier::after_cut(other_hash, None, vec![], &chain.keyring());
+        wrong.feed(&chain.events[3..]);
+        assert_eq!(broken_at(&wrong.finish(chain.head())).map(|b| b.0), Some(4));
+    }
+
+    #[test]
+    fn a_cut_no_trusted_key_signed_as_a_cut_breaks_the_chain_there() {
+        let chain = Fixture::new(5);
+        let unsigned = |cut: Checkpoint| {
+            let mut verifier = Verifier::after_cut(cut, None, vec![], &chain.keyring());
+            verifier.feed(&chain.events[2..]);
+            verifier.finish(chain.head())
+        };
+        assert!(unsigned(chain.cut(2)).ok);
+        // A checkpoint's own signature does not make it a cut: the cut flag is signed.
+        let checkpoint_as_cut = Checkpoint {
+            cut: true,
+            ..chain.checkpoint(2)
+        };
+        let stranger = SigningKey::from_bytes(&[9; 32]);
+        let mut foreign = Checkpoint {
+            key_id: hex::encode(stranger.verifying_key().as_bytes()),
+            ..chain.cut(2)
+        };
+        foreign.signature =
+            hex::encode(&stranger.sign(foreign.signed_text().as_bytes()).to_bytes());
+        for cut in [checkpoint_as_cut, foreign, chain.checkpoint(2)] {
+            let result = unsigned(cut);
+            assert_eq!(
+                broken_at(&result),
+                Some((
+                    2,
+                    "the chain was cut after seq 2, but no trusted key signed that cut"
+                ))
+            );
+            assert_eq!(result.checked, 0);
+        }
+    }
+
+    #[test]
+    fn a_run_starts_after_the_newest_cut_when_asked_for_what_it_removed() {
+        let chain = Fixture::new(9);
+        let cuts = [chain.cut(3), chain.cut(6), chain.checkpoint(8)];
+        assert_eq!(Start::of(1, &cuts), Start::Cut(chain.cut(6)));
+        assert_eq!(Start::of(7, &cuts), Start::Cut(chain.cut(6)));
+        assert_eq!(Start::of(8, &cuts), Start::After(7));
+        assert_eq!(Start::of(1, &[]), Start::Genesis);
+        assert_eq!(Start::of(0, &[chain.checkpoint(4)]), Start::Genesis);
+        assert_eq!(Start::of(5, &[]), Start::After(4));
     }
 
     #[test]

@@ -37,11 +37,13 @@ impl Maintenance {
         store: Arc<dyn Store>,
         anonymization: Option<crate::Anonymization>,
         retention: Option<crate::config::Retention>,
+        signer: Option<Arc<crate::checkpoints::Checkpointer>>,
     ) -> Self {
         Self {
             retention: retention.map(|retention| RetentionJob {
                 store: store.clone(),
                 retention,
+                signer,
             }),
             purge: IdempotencyPurge {
                 store: store.clone(),
@@ -168,6 +170,14 @@ impl fmt::Display for MaintenanceReport {
                     removed.events, removed.archive_files
                 )
             })?;
+            if let Ok(Some(removed)) = &self.retention {
+                let audit = &removed.audit;
+                writeln!(
+                    f,
+                    "audit trail: {} chains cut at a signed checkpoint, {} events past their time removed, {} archive files written",
+                    audit.cuts, audit.events, audit.archive_files
+                )?;
+            }
         } else {
             writeln!(
                 f,

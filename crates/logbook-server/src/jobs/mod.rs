@@ -9,6 +9,7 @@
 //! cache, the key uses it gathered) run on every server.
 
 mod anonymization;
+mod audit_retention;
 mod idempotency_purge;
 mod key_usage_flush;
 mod maintenance;
@@ -20,6 +21,7 @@ use logbook_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 pub use anonymization::AnonymizationJob;
+pub use audit_retention::AuditCuts;
 pub use idempotency_purge::IdempotencyPurge;
 pub use key_usage_flush::KeyUsageFlush;
 pub use maintenance::{Maintenance, MaintenanceReport};

@@ -1,5 +1,6 @@
 //! Removes events past their retention, each group (tenant, day, type) first written to
 //! an archive file; a group is removed only if it still holds exactly what was archived.
+//! Then cuts the audit trails past theirs (`audit_retention`).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -11,11 +12,14 @@ use logbook_store::{
 };
 use uuid::Uuid;
 
-use crate::config::Retention;
+use super::audit_retention::{AuditCuts, cut_audit_trails};
+use crate::{checkpoints::Checkpointer, config::Retention};
 
 pub struct RetentionJob {
     pub store: Arc<dyn Store>,
     pub retention: Retention,
+    /// Signs the cuts of the audit trails; without it they are kept whole.
+    pub signer: Option<Arc<Checkpointer>>,
 }
 
 /// What one round of retention did.
@@ -23,11 +27,17 @@ pub struct RetentionJob {
 pub struct Removed {
     pub archive_files: usize,
     pub events: u64,
+    pub audit: AuditCuts,
 }
 
 impl RetentionJob {
     pub async fn run_once(&self) -> Result<Removed, StoreError> {
-        let groups = self.due(Utc::now()).await?;
+        self.run_at(Utc::now()).await
+    }
+
+    /// One round as it would run at `now`.
+    pub async fn run_at(&self, now: DateTime<Utc>) -> Result<Removed, StoreError> {
+        let groups = self.due(now).await?;
         let mut archived = Vec::with_capacity(groups.len());
         for group in groups {
             match archive(self.store.as_ref(), &self.retention.archive, &group).await {
@@ -54,9 +64,18 @@ impl RetentionJob {
                 "archived and removed events past their retention"
             );
         }
+        let audit = cut_audit_trails(
+            self.store.as_ref(),
+            &self.retention.archive,
+            self.retention.audit_days,
+            self.signer.as_deref(),
+            now,
+        )
+        .await?;
         Ok(Removed {
             archive_files: archived.len(),
             events,
+            audit,
         })
     }
 
@@ -139,7 +158,7 @@ async fn archive(
 }
 
 /// File writing and compression, off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(work)

@@ -3,8 +3,9 @@
 //! `GET /api/v1/logs/export?format=ndjson|csv&<filters of /logs>`.
 //!
 //! The audit NDJSON export is self-contained for offline verification: a header line
-//! (tenant, public key, first seq and the hash it follows), one line per event with its
-//! chain fields, then every checkpoint. `logbook verify FILE` checks it without a server.
+//! (tenant, public key, first seq and the hash it follows, or, once retention has cut the
+//! chain, the signed cut it starts after), one line per event with its chain fields, then
+//! every checkpoint. `logbook verify FILE` checks it without a server.
 
 use axum::{
     Router,
@@ -142,34 +143,41 @@ async fn export_audit(
 ) -> Result<Response, ApiError> {
     let mut params = Params::new(pairs)?;
     let format = format(&mut params)?;
-    let from = params.int("from_seq", 1, 1, i64::MAX)?;
+    let asked_from = params.int("from_seq", 1, 1, i64::MAX)?;
     let filters = params.finish()?;
     // The export ends at the head it starts with: appends made meanwhile belong to the
     // next export, and the file says where it ends.
     let (to, _) = state.store.audit_head(principal.tenant).await?;
-    let follows = if from == 1 {
-        GENESIS.to_owned()
-    } else {
-        state
+    // What retention cut is gone: the export starts after the cut, which it carries.
+    let cut = state
+        .store
+        .audit_cut(principal.tenant)
+        .await?
+        .filter(|cut| asked_from <= cut.seq + 1);
+    let from = cut.as_ref().map_or(asked_from, |cut| cut.seq + 1);
+    let follows = match (&cut, from) {
+        (Some(cut), _) => cut.hash.clone(),
+        (None, 1) => GENESIS.to_owned(),
+        (None, _) => state
             .store
             .audit_range(principal.tenant, from - 1, from - 1, 1)
             .await?
             .pop()
             .map(|e| e.hash)
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     let head = match format {
         Format::Ndjson => {
             let keyring = state.store.keyring().await?;
-            let public_key = state
-                .checkpointer
-                .as_ref()
-                .map(|c| c.public_key().to_owned());
-            let header = json!({
-                "type": "logbook-audit-export", "version": 1, "tenant_id": principal.tenant,
-                "public_key": public_key, "public_keys": keyring.0,
-                "from_seq": from, "follows_hash": follows, "to_seq": to,
-            });
+            let header = crate::checkpoints::export_header(
+                principal.tenant,
+                state.checkpointer.as_ref().map(|c| c.public_key()),
+                &keyring,
+                from,
+                &follows,
+                Some(to),
+                cut.as_ref(),
+            );
             format!("{header}\n")
         }
         Format::Csv => format!("{}\n", AUDIT_CSV.join(",")),

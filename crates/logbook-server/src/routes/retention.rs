@@ -78,6 +78,13 @@ struct RetentionView {
     rules: Periods,
     /// The server's defaults.
     defaults: Periods,
+    /// How long the audit trail is kept: the server's period, for every tenant.
+    audit: AuditPeriod,
+}
+
+#[derive(Serialize)]
+struct AuditPeriod {
+    days: u32,
 }
 
 async fn rules_of(
@@ -99,6 +106,9 @@ fn view(state: &AppState, rules: &RetentionRules) -> RetentionView {
         events: (&rules.over(&state.retention.events)).into(),
         rules: rules.into(),
         defaults: (&state.retention.events).into(),
+        audit: AuditPeriod {
+            days: state.retention.audit_days,
+        },
     }
 }
 

@@ -1,3 +1,6 @@
+use std::sync::Arc;
+
+use logbook_server::checkpoints::Checkpointer;
 use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, assert_problem};
@@ -105,14 +108,15 @@ pub async fn audit_events_chain_and_verify(backend: Backend) {
 
 /// Raw SQL into the test's database, as an attacker with database access would.
 async fn app_with_checkpoints(backend: Backend) -> TestApp {
-    use std::sync::Arc;
+    let checkpointer = checkpointer();
+    TestApp::with_config(backend, |config| config.checkpoints = Some(checkpointer)).await
+}
 
-    use logbook_server::checkpoints::Checkpointer;
+fn checkpointer() -> Arc<Checkpointer> {
     let witness = logbook_store::testing::temp_sqlite_path().with_file_name("checkpoints.ndjson");
     let mut checkpointer = Checkpointer::new([9; 32], witness);
     checkpointer.every_events = 2;
-    let checkpointer = Arc::new(checkpointer);
-    TestApp::with_config(backend, |config| config.checkpoints = Some(checkpointer)).await
+    Arc::new(checkpointer)
 }
 
 async fn append_three(app: &TestApp) {
@@ -239,7 +243,7 @@ pub async fn truncation_and_forged_checkpoints_are_caught(backend: Backend) {
 /// `logbook verify` on an export held in memory.
 pub fn offline(export: &str, keys: &[String]) -> logbook_model::audit::chain::Verification {
     let bytes = export.as_bytes();
-    logbook_server::checkpoints::verify_export(|| Ok(bytes), keys).unwrap()
+    logbook_server::checkpoints::verify_export(&[&|| Ok(bytes)], keys).unwrap()
 }
 
 async fn body_text(app: &TestApp, path: &str) -> (String, String) {
@@ -668,4 +672,173 @@ pub async fn signing_keys_rotate_and_retire(backend: Backend) {
     store.retire_signing_key(&old_key, long_ago).await.unwrap();
     let (_, reason) = bad(&old.get("/api/v1/audit/verify", &old.admin).await.body);
     assert!(reason.contains("trusted key"), "{reason}");
+}
+
+/// Retention cuts the chain at a signed checkpoint: the events up to it are archived first,
+/// one file per day received, in files that verify offline alone, and all together with
+/// the export that follows them as one chain from the first event; then verification,
+/// online and offline, holds from the cut, and appends go on. A later cut starts where
+/// the last one ended. An archive of the trail is never put back.
+pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
+    use chrono::{Duration, Utc};
+
+    let signer = checkpointer();
+    let archive = logbook_store::testing::temp_sqlite_path().with_file_name("audit-archive");
+    let app = TestApp::with_config(backend, |config| {
+        config.checkpoints = Some(signer.clone());
+        config.retention.archive = logbook_store::archive::ArchiveDir::new(&archive);
+    })
+    .await;
+    let store = app.app.store().clone();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    // Four events received five and four days ago, signed then.
+    let parser = logbook_model::audit::AuditParser::default();
+    for days_ago in [5, 4] {
+        let received = Utc::now() - Duration::days(days_ago);
+        let events = (0..2)
+            .map(|i| {
+                let raw = json!({"action": "update", "resource_type": "doc", "resource_id": format!("old-{days_ago}-{i}")});
+                parser.parse_json(tenant, &raw.to_string(), received).unwrap()
+            })
+            .collect();
+        store.append_audit(tenant, events).await.unwrap();
+    }
+    let early = signer.checkpoint(store.as_ref(), tenant, 1).await.unwrap();
+    assert_eq!(early.map(|c| c.seq), Some(4));
+    append_three(&app).await;
+    append_three(&app).await;
+    app.app.run_jobs_once().await.unwrap();
+    let checkpoints = app.get("/api/v1/audit/checkpoints", &app.admin).await.body;
+    let signed = checkpoints.as_array().unwrap().last().unwrap()["seq"]
+        .as_i64()
+        .unwrap();
+    assert!(signed >= 10, "{checkpoints}");
+    let key = signer.public_key().to_owned();
+
+    let job = logbook_server::jobs::RetentionJob {
+        store: store.clone(),
+        retention: logbook_server::Retention {
+            events: Default::default(),
+            audit_days: 1,
+            archive: logbook_store::archive::ArchiveDir::new(&archive),
+        },
+        signer: Some(signer.clone()),
+    };
+    let today = job.run_once().await.unwrap();
+    assert_eq!(
+        (
+            today.audit.cuts,
+            today.audit.events,
+            today.audit.archive_files
+        ),
+        (1, 4, 2),
+        "the events of two days before yesterday, to the checkpoint signed then"
+    );
+    let later = Utc::now() + Duration::days(3);
+    let removed = job.run_at(later).await.unwrap();
+    assert_eq!(
+        (removed.audit.cuts, removed.audit.events),
+        (1, signed as u64 - 4),
+        "cut again at the newest checkpoint"
+    );
+    assert_eq!(
+        job.run_at(later).await.unwrap().audit.cuts,
+        0,
+        "nothing signed past the cut"
+    );
+
+    append_three(&app).await;
+    let verified = app.get("/api/v1/audit/verify", &app.admin).await.body;
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(verified["cut"]["seq"], signed);
+    assert_eq!(verified["first_seq"], signed + 1);
+    let (_, export) = body_text(&app, "/api/v1/audit/export").await;
+    let header: Value = serde_json::from_str(export.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (header["from_seq"].clone(), header["cut"]["seq"].clone()),
+        (json!(signed + 1), json!(signed))
+    );
+    let exported = offline(&export, std::slice::from_ref(&key));
+    assert!(exported.ok, "{exported:?}");
+    assert_eq!(exported.cut.map(|c| c.seq), Some(signed));
+
+    // The archive: exports of the cut runs, a file per day received.
+    let files: Vec<_> = logbook_store::archive::ArchiveDir::new(&archive)
+        .list()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, m)| m.stream == "audit")
+        .collect();
+    let runs: Vec<_> = files
+        .iter()
+        .map(|(_, m)| (m.day, m.from_seq.unwrap(), m.to_seq.unwrap(), m.rows))
+        .collect();
+    let day = |ago: i64| (Utc::now() - Duration::days(ago)).date_naive();
+    assert_eq!(
+        runs,
+        [
+            (day(5), 1, 2, 2),
+            (day(4), 3, 4, 2),
+            (day(0), 5, signed, signed as u64 - 4)
+        ]
+    );
+    let mut texts = Vec::new();
+    for (path, manifest) in &files {
+        let data = path.with_file_name(&manifest.file);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let text = zstd::decode_all(std::fs::File::open(&data).unwrap()).unwrap();
+        texts.push(String::from_utf8(text).unwrap());
+    }
+    let last_run = offline(&texts[2], std::slice::from_ref(&key));
+    assert!(last_run.ok, "{last_run:?}");
+    assert_eq!(
+        last_run.cut.map(|c| c.seq),
+        Some(4),
+        "a later cut's run starts at the cut before it"
+    );
+    let (first, second, third, export) = (
+        texts[0].as_bytes(),
+        texts[1].as_bytes(),
+        texts[2].as_bytes(),
+        export.as_bytes(),
+    );
+    let whole = logbook_server::checkpoints::verify_export(
+        &[&|| Ok(export), &|| Ok(third), &|| Ok(first), &|| Ok(second)],
+        std::slice::from_ref(&key),
+    )
+    .unwrap();
+    assert!(whole.ok, "{whole:?}");
+    assert_eq!(
+        (whole.first_seq, whole.last_seq, whole.cut),
+        (Some(1), header["to_seq"].as_i64(), None),
+        "archives then export, in any order given: one chain from the first event"
+    );
+    let gap = logbook_server::checkpoints::verify_export(
+        &[&|| Ok(first), &|| Ok(third)],
+        std::slice::from_ref(&key),
+    )
+    .unwrap();
+    assert_eq!(
+        gap.first_bad.map(|b| b.seq),
+        Some(3),
+        "a day's file missing"
+    );
+    let edited = texts[1].replacen("old-4-1", "old-4-9", 1);
+    assert_eq!(
+        offline(&edited, std::slice::from_ref(&key))
+            .first_bad
+            .map(|b| b.seq),
+        Some(4)
+    );
+
+    let refused = logbook_store::archive::open(&files[0].0)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("logbook verify"), "{refused}");
 }

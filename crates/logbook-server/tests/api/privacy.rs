@@ -146,7 +146,7 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
     assert_eq!(
         shown.body,
         json!({"events": {"days": 90, "by_type": {}}, "rules": {"by_type": {}},
-               "defaults": {"days": 90, "by_type": {}}})
+               "defaults": {"days": 90, "by_type": {}}, "audit": {"days": 2555}})
     );
     let acme = app.tenant_key("acme", "ingest,read,admin").await;
     let reader = app.tenant_key("acme", "read").await;

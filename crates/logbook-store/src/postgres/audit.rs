@@ -13,7 +13,7 @@ use logbook_model::{
         ActorSummary, AuditEvent, AuditQuery,
         chain::{self, Verification},
         checkpoint::{Checkpoint, Keyring, TrustedKey},
-        verifier::{ChainEnd, Verifier},
+        verifier::{ChainEnd, Start, Verifier},
     },
 };
 use tokio_postgres::{
@@ -213,27 +213,25 @@ pub async fn verify(
     tenant: TenantId,
     from_seq: i64,
     to_seq: Option<i64>,
-    mut checkpoints: Vec<Checkpoint>,
+    witnessed: Vec<Checkpoint>,
 ) -> Result<Verification> {
     let tx = super::snapshot(client, "starting a verification").await?;
     let (head_seq, head_hash) = head(&tx, tenant).await?;
+    let (mut cuts, mut checkpoints): (Vec<_>, Vec<_>) = witnessed
+        .into_iter()
+        .filter(|c| c.tenant_id == tenant)
+        .partition(|c| c.cut);
     checkpoints.extend(self::checkpoints(&tx, tenant).await?);
+    cuts.extend(self::cuts(&tx, tenant).await?);
     let keyring = keyring(&tx).await?;
-    let from = from_seq.max(1);
-    let after = if from == 1 {
-        (0, chain::GENESIS.to_owned())
-    } else {
-        match range(&tx, tenant, from - 1, from - 1, 1).await?.pop() {
-            Some(previous) => (previous.seq, previous.hash),
-            None => {
-                return Ok(Verification::default()
-                    .broken(from - 1, format!("seq {} is missing", from - 1)));
-            }
-        }
+    let start = Start::of(from_seq, &cuts);
+    let previous_hash = match start {
+        Start::After(seq) => range(&tx, tenant, seq, seq, 1).await?.pop().map(|e| e.hash),
+        _ => None,
     };
+    let mut verifier = Verifier::from_start(start, previous_hash, to_seq, checkpoints, &keyring);
     // Never past the snapshot's head: rows there are judged as rows, not read.
     let to = to_seq.map_or(head_seq, |to| to.min(head_seq));
-    let mut verifier = Verifier::new(after.0, after.1, to_seq, checkpoints, &keyring);
     while verifier.wants_more() && verifier.next_seq() <= to {
         let page = range(&tx, tenant, verifier.next_seq(), to, PAGE).await?;
         if page.is_empty() {
@@ -321,11 +319,30 @@ pub async fn heads(client: &Client) -> Result<Vec<(TenantId, i64, String)>> {
         .collect()
 }
 
-pub async fn add_checkpoint(client: &Client, c: &Checkpoint) -> Result<()> {
+pub async fn add_checkpoint(client: &Client, checkpoint: &Checkpoint) -> Result<()> {
+    keep(client, "audit_checkpoints", checkpoint).await
+}
+
+pub async fn checkpoints<C: GenericClient>(
+    client: &C,
+    tenant: TenantId,
+) -> Result<Vec<Checkpoint>> {
+    signed(client, "audit_checkpoints", tenant).await
+}
+
+/// The tenant's cuts, in seq order.
+pub async fn cuts<C: GenericClient>(client: &C, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+    signed(client, "audit_cuts", tenant).await
+}
+
+/// Keeps a signed statement in `table` (`audit_checkpoints` or `audit_cuts`).
+async fn keep<C: GenericClient>(client: &C, table: &str, c: &Checkpoint) -> Result<()> {
     client
         .execute(
-            "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            &format!(
+                "INSERT INTO {table} (tenant_id, seq, hash, count, time, key_id, signature)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
+            ),
             &[
                 &c.tenant_id.0,
                 &c.seq,
@@ -337,34 +354,123 @@ pub async fn add_checkpoint(client: &Client, c: &Checkpoint) -> Result<()> {
             ],
         )
         .await
-        .map_err(db("keeping a checkpoint"))?;
+        .map_err(db("keeping a signed checkpoint"))?;
     Ok(())
 }
 
-pub async fn checkpoints<C: GenericClient>(
+const SIGNED_COLUMNS: &str = "seq, hash::text, count, time, key_id, signature";
+
+/// The tenant's signed statements in `table`, in seq order.
+async fn signed<C: GenericClient>(
     client: &C,
+    table: &str,
     tenant: TenantId,
 ) -> Result<Vec<Checkpoint>> {
     let rows = client
         .query(
-            "SELECT seq, hash::text, count, time, key_id, signature FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq",
+            &format!("SELECT {SIGNED_COLUMNS} FROM {table} WHERE tenant_id = $1 ORDER BY seq"),
             &[&tenant.0],
         )
         .await
         .map_err(db("reading checkpoints"))?;
+    let cut = table == "audit_cuts";
+    rows.iter().map(|r| read_signed(r, tenant, cut)).collect()
+}
+
+fn read_signed(r: &Row, tenant: TenantId, cut: bool) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        tenant_id: tenant,
+        seq: column(r, 0)?,
+        hash: column(r, 1)?,
+        count: column(r, 2)?,
+        time: column(r, 3)?,
+        key_id: column(r, 4)?,
+        signature: column(r, 5)?,
+        cut,
+    })
+}
+
+/// The newest checkpoint past the tenant's newest cut whose event came before `before`
+/// and still holds the signed hash.
+pub async fn cut_point(
+    client: &Client,
+    tenant: TenantId,
+    before: DateTime<Utc>,
+) -> Result<Option<Checkpoint>> {
+    client
+        .query_opt(
+            "SELECT c.seq, c.hash::text, c.count, c.time, c.key_id, c.signature
+             FROM audit_checkpoints c
+             JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.seq = c.seq
+             WHERE c.tenant_id = $1 AND e.received_at < $2 AND e.hash = c.hash
+               AND c.seq > COALESCE((SELECT MAX(seq) FROM audit_cuts WHERE tenant_id = $1), 0)
+             ORDER BY c.seq DESC LIMIT 1",
+            &[&tenant.0, &before],
+        )
+        .await
+        .map_err(db("finding where to cut the audit chain"))?
+        .map(|r| read_signed(&r, tenant, false))
+        .transpose()
+}
+
+/// Keeps a cut, in one transaction with the check that its event still holds its hash
+/// (locked, so the check holds until the cut is kept).
+pub async fn cut(client: &mut Client, cut: &Checkpoint) -> Result<()> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(db("starting a cut of the audit chain"))?;
+    let hash: Option<String> = tx
+        .query_opt(
+            "SELECT hash::text FROM audit_events WHERE tenant_id = $1 AND seq = $2 FOR UPDATE",
+            &[&cut.tenant_id.0, &cut.seq],
+        )
+        .await
+        .map_err(db("reading the event at a cut"))?
+        .map(|r| column(&r, 0))
+        .transpose()?;
+    if hash.as_deref() != Some(cut.hash.as_str()) {
+        return Err(StoreError::Conflict(format!(
+            "the audit chain cannot be cut after seq {}: that event is gone or changed",
+            cut.seq
+        )));
+    }
+    keep(&tx, "audit_cuts", cut).await?;
+    tx.commit()
+        .await
+        .map_err(db("keeping a cut of the audit chain"))
+}
+
+/// Each tenant with a cut and the newest cut's seq.
+pub async fn newest_cuts(client: &Client) -> Result<Vec<(TenantId, i64)>> {
+    let rows = client
+        .query(
+            "SELECT tenant_id, MAX(seq) FROM audit_cuts GROUP BY tenant_id",
+            &[],
+        )
+        .await
+        .map_err(db("reading the cuts of the audit chains"))?;
     rows.iter()
-        .map(|r| {
-            Ok(Checkpoint {
-                tenant_id: tenant,
-                seq: column(r, 0)?,
-                hash: column(r, 1)?,
-                count: column(r, 2)?,
-                time: column(r, 3)?,
-                key_id: column(r, 4)?,
-                signature: column(r, 5)?,
-            })
-        })
+        .map(|r| Ok((TenantId(column(r, 0)?), column(r, 1)?)))
         .collect()
+}
+
+/// Removes up to `batch` of the tenant's events at or before `seq`; returns how many.
+pub async fn remove_cut_batch(
+    client: &Client,
+    tenant: TenantId,
+    seq: i64,
+    batch: i64,
+) -> Result<u64> {
+    client
+        .execute(
+            "DELETE FROM audit_events WHERE tenant_id = $1 AND seq IN
+                 (SELECT seq FROM audit_events WHERE tenant_id = $1 AND seq <= $2
+                  ORDER BY seq LIMIT $3)",
+            &[&tenant.0, &seq, &batch],
+        )
+        .await
+        .map_err(db("removing audit events before a cut"))
 }
 
 pub async fn range<C: GenericClient>(
@@ -528,4 +634,41 @@ impl AuditStore for PgStore {
     async fn keyring(&self) -> Result<Keyring> {
         super::audit::keyring(&self.client().await?).await
     }
+
+    async fn audit_cut(&self, tenant: TenantId) -> Result<Option<Checkpoint>> {
+        Ok(super::audit::cuts(&self.client().await?, tenant)
+            .await?
+            .pop())
+    }
+
+    async fn audit_cut_point(
+        &self,
+        tenant: TenantId,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Checkpoint>> {
+        super::audit::cut_point(&self.client().await?, tenant, before).await
+    }
+
+    async fn cut_audit(&self, cut: Checkpoint) -> Result<()> {
+        super::audit::cut(&mut self.client().await?, &cut).await
+    }
+
+    async fn remove_cut_audit(&self) -> Result<u64> {
+        let client = self.client().await?;
+        let mut removed = 0;
+        for (tenant, seq) in super::audit::newest_cuts(&client).await? {
+            // One batch per statement: no lock is held long, no transaction grows large.
+            loop {
+                let batch = super::audit::remove_cut_batch(&client, tenant, seq, CUT_BATCH).await?;
+                removed += batch;
+                if batch < CUT_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
+    }
 }
+
+/// Audit events removed per statement after a cut.
+const CUT_BATCH: i64 = 5_000;

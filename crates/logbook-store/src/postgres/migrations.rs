@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "rollup_sketches",
         include_str!("migrations/0008_rollup_sketches.sql"),
     ),
+    (
+        9,
+        "audit_cuts",
+        include_str!("migrations/0009_audit_cuts.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -8,7 +8,7 @@ use logbook_model::{
         ActorSummary, AuditEvent, AuditQuery,
         chain::{self, Verification},
         checkpoint::{Checkpoint, Keyring, TrustedKey},
-        verifier::{ChainEnd, Verifier},
+        verifier::{ChainEnd, Start, Verifier},
     },
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -90,29 +90,28 @@ pub fn verify(
     tenant: TenantId,
     from_seq: i64,
     to_seq: Option<i64>,
-    mut checkpoints: Vec<Checkpoint>,
+    witnessed: Vec<Checkpoint>,
 ) -> Result<Verification> {
     conn.execute_batch("BEGIN DEFERRED")
         .map_err(db("starting a verification"))?;
     let result = (|| {
         let (head_seq, head_hash) = head(conn, tenant)?;
+        let (mut cuts, mut checkpoints): (Vec<_>, Vec<_>) = witnessed
+            .into_iter()
+            .filter(|c| c.tenant_id == tenant)
+            .partition(|c| c.cut);
         checkpoints.extend(self::checkpoints(conn, tenant)?);
+        cuts.extend(self::cuts(conn, tenant)?);
         let keyring = keyring(conn)?;
-        let from = from_seq.max(1);
-        let after = if from == 1 {
-            (0, chain::GENESIS.to_owned())
-        } else {
-            match range(conn, tenant, from - 1, from - 1, 1)?.pop() {
-                Some(previous) => (previous.seq, previous.hash),
-                None => {
-                    return Ok(Verification::default()
-                        .broken(from - 1, format!("seq {} is missing", from - 1)));
-                }
-            }
+        let start = Start::of(from_seq, &cuts);
+        let previous_hash = match start {
+            Start::After(seq) => range(conn, tenant, seq, seq, 1)?.pop().map(|e| e.hash),
+            _ => None,
         };
+        let mut verifier =
+            Verifier::from_start(start, previous_hash, to_seq, checkpoints, &keyring);
         // Never past the snapshot's head: rows there are judged as rows, not read.
         let to = to_seq.map_or(head_seq, |to| to.min(head_seq));
-        let mut verifier = Verifier::new(after.0, after.1, to_seq, checkpoints, &keyring);
         while verifier.wants_more() && verifier.next_seq() <= to {
             let page = range(conn, tenant, verifier.next_seq(), to, PAGE)?;
             if page.is_empty() {
@@ -202,11 +201,27 @@ pub fn heads(conn: &Connection) -> Result<Vec<(TenantId, i64, String)>> {
         .map_err(db("reading chain heads"))
 }
 
-pub fn add_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
-    conn.execute(
-        "INSERT INTO audit_checkpoints (tenant_id, seq, hash, count, time, key_id, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-        params![
+pub fn add_checkpoint(conn: &Connection, checkpoint: &Checkpoint) -> Result<()> {
+    keep(conn, "audit_checkpoints", checkpoint)
+}
+
+pub fn checkpoints(conn: &Connection, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+    signed(conn, "audit_checkpoints", tenant)
+}
+
+/// The tenant's cuts, in seq order.
+pub fn cuts(conn: &Connection, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+    signed(conn, "audit_cuts", tenant)
+}
+
+/// Keeps a signed statement in `table` (`audit_checkpoints` or `audit_cuts`).
+fn keep(conn: &Connection, table: &str, c: &Checkpoint) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (tenant_id, seq, hash, count, time, key_id, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"
+    ))
+    .and_then(|mut insert| {
+        insert.execute(params![
             c.tenant_id.0,
             c.seq,
             c.hash,
@@ -214,44 +229,113 @@ pub fn add_checkpoint(conn: &Connection, c: &Checkpoint) -> Result<()> {
             micros(c.time),
             c.key_id,
             c.signature
-        ],
-    )
-    .map_err(db("keeping a checkpoint"))?;
+        ])
+    })
+    .map_err(db("keeping a signed checkpoint"))?;
     Ok(())
 }
 
-pub fn checkpoints(conn: &Connection, tenant: TenantId) -> Result<Vec<Checkpoint>> {
+/// The tenant's signed statements in `table`, in seq order.
+fn signed(conn: &Connection, table: &str, tenant: TenantId) -> Result<Vec<Checkpoint>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, hash, count, time, key_id, signature FROM audit_checkpoints WHERE tenant_id = ?1 ORDER BY seq",
-        )
+        .prepare_cached(&format!(
+            "SELECT {SIGNED_COLUMNS} FROM {table} WHERE tenant_id = ?1 ORDER BY seq"
+        ))
         .map_err(db("reading checkpoints"))?;
+    let cut = table == "audit_cuts";
     let rows = stmt
-        .query_map([tenant.0], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
+        .query_map([tenant.0], |r| read_signed(r, tenant, cut))
         .map_err(db("reading checkpoints"))?;
-    rows.map(|row| {
-        let (seq, hash, count, time, key_id, signature) =
-            row.map_err(db("reading a checkpoint"))?;
-        Ok(Checkpoint {
-            tenant_id: tenant,
-            seq,
-            hash,
-            count,
-            time: from_micros(time)?,
-            key_id,
-            signature,
-        })
-    })
-    .collect()
+    rows.map(|row| row.map_err(db("reading a checkpoint"))?)
+        .collect()
+}
+
+const SIGNED_COLUMNS: &str = "seq, hash, count, time, key_id, signature";
+
+fn read_signed(r: &Row<'_>, tenant: TenantId, cut: bool) -> rusqlite::Result<Result<Checkpoint>> {
+    let time: i64 = r.get(3)?;
+    let mut checkpoint = Checkpoint {
+        tenant_id: tenant,
+        seq: r.get(0)?,
+        hash: r.get(1)?,
+        count: r.get(2)?,
+        time: DateTime::UNIX_EPOCH,
+        key_id: r.get(4)?,
+        signature: r.get(5)?,
+        cut,
+    };
+    Ok(from_micros(time).map(|time| {
+        checkpoint.time = time;
+        checkpoint
+    }))
+}
+
+/// The newest checkpoint past the tenant's newest cut whose event came before `before`
+/// and still holds the signed hash.
+pub fn cut_point(
+    conn: &Connection,
+    tenant: TenantId,
+    before: DateTime<Utc>,
+) -> Result<Option<Checkpoint>> {
+    conn.query_row(
+        "SELECT c.seq, c.hash, c.count, c.time, c.key_id, c.signature
+         FROM audit_checkpoints c
+         JOIN audit_events e ON e.tenant_id = c.tenant_id AND e.seq = c.seq
+         WHERE c.tenant_id = ?1 AND e.received_at < ?2 AND e.hash = c.hash
+           AND c.seq > COALESCE((SELECT MAX(seq) FROM audit_cuts WHERE tenant_id = ?1), 0)
+         ORDER BY c.seq DESC LIMIT 1",
+        params![tenant.0, micros(before)],
+        |r| read_signed(r, tenant, false),
+    )
+    .optional()
+    .map_err(db("finding where to cut the audit chain"))?
+    .transpose()
+}
+
+/// Keeps a cut, in one transaction with the check that its event still holds its hash.
+pub fn cut(conn: &mut Connection, cut: &Checkpoint) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db("starting a cut of the audit chain"))?;
+    let hash: Option<String> = tx
+        .query_row(
+            "SELECT hash FROM audit_events WHERE tenant_id = ?1 AND seq = ?2",
+            params![cut.tenant_id.0, cut.seq],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db("reading the event at a cut"))?;
+    if hash.as_deref() != Some(cut.hash.as_str()) {
+        return Err(StoreError::Conflict(format!(
+            "the audit chain cannot be cut after seq {}: that event is gone or changed",
+            cut.seq
+        )));
+    }
+    keep(&tx, "audit_cuts", cut)?;
+    tx.commit().map_err(db("keeping a cut of the audit chain"))
+}
+
+/// Each tenant with a cut and the newest cut's seq.
+pub fn newest_cuts(conn: &Connection) -> Result<Vec<(TenantId, i64)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT tenant_id, MAX(seq) FROM audit_cuts GROUP BY tenant_id")
+        .map_err(db("reading the cuts of the audit chains"))?;
+    let rows = stmt
+        .query_map([], |r| Ok((TenantId(r.get(0)?), r.get(1)?)))
+        .map_err(db("reading the cuts of the audit chains"))?;
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(db("reading the cuts of the audit chains"))
+}
+
+/// Removes up to `batch` of the tenant's events at or before `seq`; returns how many.
+pub fn remove_cut_batch(conn: &Connection, tenant: TenantId, seq: i64, batch: i64) -> Result<u64> {
+    conn.prepare_cached(
+        "DELETE FROM audit_events WHERE tenant_id = ?1 AND seq IN
+             (SELECT seq FROM audit_events WHERE tenant_id = ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+    )
+    .and_then(|mut delete| delete.execute(params![tenant.0, seq, batch]))
+    .map(|n| n as u64)
+    .map_err(db("removing audit events before a cut"))
 }
 
 pub fn range(
@@ -425,4 +509,42 @@ impl AuditStore for SqliteStore {
     async fn keyring(&self) -> Result<Keyring> {
         self.read(super::audit::keyring).await
     }
+
+    async fn audit_cut(&self, tenant: TenantId) -> Result<Option<Checkpoint>> {
+        self.read(move |conn| Ok(super::audit::cuts(conn, tenant)?.pop()))
+            .await
+    }
+
+    async fn audit_cut_point(
+        &self,
+        tenant: TenantId,
+        before: DateTime<Utc>,
+    ) -> Result<Option<Checkpoint>> {
+        self.read(move |conn| super::audit::cut_point(conn, tenant, before))
+            .await
+    }
+
+    async fn cut_audit(&self, cut: Checkpoint) -> Result<()> {
+        self.write(move |conn| super::audit::cut(conn, &cut)).await
+    }
+
+    async fn remove_cut_audit(&self) -> Result<u64> {
+        let mut removed = 0;
+        for (tenant, seq) in self.read(super::audit::newest_cuts).await? {
+            // One batch per write: appends wait behind one batch at most.
+            loop {
+                let batch = self
+                    .write(move |conn| super::audit::remove_cut_batch(conn, tenant, seq, CUT_BATCH))
+                    .await?;
+                removed += batch;
+                if batch < CUT_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
+    }
 }
+
+/// Audit events removed per write transaction after a cut.
+const CUT_BATCH: i64 = 5_000;

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rollup_sketches",
         include_str!("migrations/0006_rollup_sketches.sql"),
     ),
+    (
+        7,
+        "audit_cuts",
+        include_str!("migrations/0007_audit_cuts.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

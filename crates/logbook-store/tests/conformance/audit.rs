@@ -239,8 +239,8 @@ pub async fn audit_heads_name_every_chain(store: Arc<dyn Store>) {
 /// A signed checkpoint is kept once per seq, read back per tenant, and held against the
 /// chain by verification.
 pub async fn checkpoints_are_kept_and_held_against_the_chain(store: Arc<dyn Store>) {
-    use ed25519_dalek::{Signer, SigningKey};
-    use logbook_model::{audit::checkpoint::Checkpoint, hex};
+    use ed25519_dalek::SigningKey;
+    use logbook_model::hex;
 
     let key = SigningKey::from_bytes(&[5; 32]);
     let key_id = hex::encode(key.verifying_key().as_bytes());
@@ -251,18 +251,8 @@ pub async fn checkpoints_are_kept_and_held_against_the_chain(store: Arc<dyn Stor
         .await
         .unwrap();
     let signed = |seq: i64, hash: &str, seconds: i64| {
-        let mut checkpoint = Checkpoint {
-            tenant_id: tenant,
-            seq,
-            hash: hash.to_owned(),
-            count: seq,
-            time: chrono::DateTime::from_timestamp(1_767_000_000 + seconds, 0).unwrap(),
-            key_id: key_id.clone(),
-            signature: String::new(),
-        };
-        let signature = key.sign(checkpoint.signed_text().as_bytes());
-        checkpoint.signature = hex::encode(&signature.to_bytes());
-        checkpoint
+        let time = chrono::DateTime::from_timestamp(1_767_000_000 + seconds, 0).unwrap();
+        sign(&key, tenant, seq, hash, time, false)
     };
     let at_two = signed(2, &events[1].hash, 0);
     store.add_checkpoint(at_two.clone()).await.unwrap();
@@ -674,4 +664,160 @@ async fn postgres_every_column_is_held_by_the_hash() {
         .await
         .unwrap();
     every_column_is_held_by_the_hash(store, Raw::Postgres(url)).await;
+}
+
+/// A signed cut: the store keeps it only while its event holds the hash it names,
+/// removes the chain up to it, and verification then starts after it — and only after a
+/// cut a trusted key signed. Appends go on throughout.
+pub async fn a_cut_removes_the_chain_before_it_and_verification_starts_after_it(
+    store: Arc<dyn Store>,
+) {
+    use ed25519_dalek::SigningKey;
+    use logbook_model::{audit::checkpoint::Checkpoint, hex};
+
+    let key = SigningKey::from_bytes(&[6; 32]);
+    let key_id = hex::encode(key.verifying_key().as_bytes());
+    store.trust_signing_key(&key_id).await.unwrap();
+    let tenant = TenantId::new();
+    let events = store
+        .append_audit(tenant, audit_events(tenant, 10))
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().with_nanosecond(0).unwrap();
+    let sign = |key: &SigningKey, seq: usize, cut: bool| {
+        sign(key, tenant, seq as i64, &events[seq - 1].hash, now, cut)
+    };
+    for seq in [4, 7] {
+        store.add_checkpoint(sign(&key, seq, false)).await.unwrap();
+    }
+    let received = events[0].received_at;
+    assert_eq!(
+        store.audit_cut_point(tenant, received).await.unwrap(),
+        None,
+        "nothing received before the first event"
+    );
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let point = store.audit_cut_point(tenant, later).await.unwrap().unwrap();
+    assert_eq!((point.seq, point.cut), (7, false), "the newest checkpoint");
+
+    // A cut naming a hash its event does not hold is refused, and nothing is removed.
+    let wrong = Checkpoint {
+        hash: events[2].hash.clone(),
+        ..sign(&key, 4, true)
+    };
+    assert!(matches!(
+        store.cut_audit(wrong).await,
+        Err(logbook_store::StoreError::Conflict(_))
+    ));
+    assert_eq!(store.audit_cut(tenant).await.unwrap(), None);
+    assert_eq!(store.remove_cut_audit().await.unwrap(), 0);
+
+    // Appends go on while the chain is cut and its start removed.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..20 {
+                store
+                    .append_audit(tenant, audit_events(tenant, 5))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let cut = sign(&key, 4, true);
+    store.cut_audit(cut.clone()).await.unwrap();
+    assert_eq!(store.audit_cut(tenant).await.unwrap(), Some(cut.clone()));
+    let during = store
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
+    assert!(during.ok, "between the cut and the removal: {during:?}");
+    assert_eq!(store.remove_cut_audit().await.unwrap(), 4);
+    writer.await.unwrap();
+    assert!(
+        store
+            .audit_range(tenant, 1, 4, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.audit_range(tenant, 5, 5, 1).await.unwrap()[0].seq, 5);
+
+    let verified = store
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(
+        (verified.first_seq, verified.last_seq, verified.checked),
+        (Some(5), Some(110), 106)
+    );
+    assert_eq!(verified.cut, Some(cut.clone()));
+    let from_six = store
+        .verify_audit(tenant, 6, None, Vec::new())
+        .await
+        .unwrap();
+    assert!(from_six.ok && from_six.cut.is_none() && from_six.first_seq == Some(6));
+    assert_eq!(
+        store
+            .audit_cut_point(tenant, later)
+            .await
+            .unwrap()
+            .map(|c| c.seq),
+        Some(7),
+        "past the cut"
+    );
+
+    // A cut no trusted key signed does not vouch for the chain's new start.
+    let stranger = SigningKey::from_bytes(&[8; 32]);
+    store.cut_audit(sign(&stranger, 7, true)).await.unwrap();
+    assert_eq!(store.remove_cut_audit().await.unwrap(), 3);
+    let verified = store
+        .verify_audit(tenant, 1, None, Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        verified.first_bad.map(|bad| (bad.seq, bad.reason)),
+        Some((
+            7,
+            "the chain was cut after seq 7, but no trusted key signed that cut".to_owned()
+        ))
+    );
+    // Witnessed cuts count as stored ones: the trusted one at 4 is no help past seq 7.
+    let other = TenantId::new();
+    store
+        .append_audit(other, audit_events(other, 3))
+        .await
+        .unwrap();
+    let others = store.verify_audit(other, 1, None, vec![cut]).await.unwrap();
+    assert!(
+        others.ok && others.checked == 3 && others.cut.is_none(),
+        "another tenant's cut is not this chain's: {others:?}"
+    );
+}
+
+/// A checkpoint, or a cut, of `tenant`'s chain at `seq`, signed with `key`.
+fn sign(
+    key: &ed25519_dalek::SigningKey,
+    tenant: TenantId,
+    seq: i64,
+    hash: &str,
+    time: chrono::DateTime<chrono::Utc>,
+    cut: bool,
+) -> logbook_model::audit::checkpoint::Checkpoint {
+    use ed25519_dalek::Signer;
+    use logbook_model::hex;
+
+    let mut statement = logbook_model::audit::checkpoint::Checkpoint {
+        tenant_id: tenant,
+        seq,
+        hash: hash.to_owned(),
+        count: seq,
+        time,
+        key_id: hex::encode(key.verifying_key().as_bytes()),
+        signature: String::new(),
+        cut,
+    };
+    statement.signature = hex::encode(&key.sign(statement.signed_text().as_bytes()).to_bytes());
+    statement
 }

@@ -53,6 +53,7 @@ conformance!(
     audit::the_keyring_remembers_trust_and_retirement,
     audit::audit_heads_name_every_chain,
     audit::checkpoints_are_kept_and_held_against_the_chain,
+    audit::a_cut_removes_the_chain_before_it_and_verification_starts_after_it,
     audit::actor_summary_counts_one_actor,
     retention::old_events_are_grouped_and_removed,
     retention::tenants_keep_their_own_retention_rules,

@@ -14,6 +14,7 @@ pub mod parse;
 pub mod pseudonym;
 pub mod redact;
 pub mod retention;
+pub mod route;
 pub mod severity;
 pub mod summary;
 pub mod tenant;

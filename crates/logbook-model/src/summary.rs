@@ -29,6 +29,40 @@ pub struct HourlyBucket {
     pub max_response_time_ms: Option<i32>,
 }
 
+/// Seed 001's performance metrics of one endpoint (service, method and route template),
+/// over one bucket or a whole window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EndpointMetrics {
+    /// The bucket's start; absent for a whole window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<DateTime<Utc>>,
+    pub service: Option<String>,
+    pub method: Option<String>,
+    pub endpoint: String,
+    pub request_count: i64,
+    /// Requests answered with a server error (5xx) or that the application said failed.
+    pub error_count: i64,
+    /// Errors as a percentage of requests.
+    pub error_rate: f64,
+    /// Requests per second over the bucket or window.
+    pub throughput: f64,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub mean: Option<f64>,
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+}
+
+/// How endpoint metrics are bucketed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointStep {
+    /// One row per endpoint for the whole window.
+    Window,
+    FiveMinutes,
+    Hour,
+}
+
 /// Seed 000 logs_daily, one row per (day, event_type, geo_country).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DailyBucket {

@@ -15,7 +15,10 @@ use logbook_model::{
     },
     pseudonym::Pseudonymizer,
     retention::RetentionRules,
-    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{
+        ActionStats, CountryCount, DailyBucket, EndpointMetrics, EndpointStep, HourlyBucket,
+        Summary,
+    },
 };
 use uuid::Uuid;
 
@@ -145,6 +148,14 @@ pub trait RollupStore: Send + Sync + 'static {
     -> Result<Vec<CountryCount>>;
     /// Seed 004's statistics over ACTION events.
     async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats>;
+    /// Seed 001's endpoint performance from `since` on: one row per endpoint over the
+    /// window, or per endpoint and five minutes or hour.
+    async fn endpoints(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        step: EndpointStep,
+    ) -> Result<Vec<EndpointMetrics>>;
     /// Merges the rollup rows ingest appended into one row per bucket and key, and
     /// removes rows older than their kind keeps them. Answers are the same before and
     /// after; reads just get faster.

@@ -364,6 +364,15 @@ mod faulty {
             self.inner.action_stats(tenant).await
         }
 
+        async fn endpoints(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+            step: logbook_model::summary::EndpointStep,
+        ) -> Result<Vec<logbook_model::summary::EndpointMetrics>> {
+            self.inner.endpoints(tenant, since, step).await
+        }
+
         async fn compact_rollups(&self) -> Result<crate::Compaction> {
             self.inner.compact_rollups().await
         }

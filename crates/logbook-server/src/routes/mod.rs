@@ -2,6 +2,7 @@
 
 mod access_log;
 mod audit;
+mod endpoints;
 mod events;
 mod export;
 mod failed_auth;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(seed004::router())
         .merge(events::router())
         .merge(summaries::router())
+        .merge(endpoints::router())
         .merge(failed_auth::router())
         .merge(keys::router())
         .merge(retention::router())

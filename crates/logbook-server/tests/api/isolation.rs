@@ -167,7 +167,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     let marker = "acme-marker";
     let events = json!([
         {"event_type": "AUTH_FAILURE", "user_id": "u-acme", "ip_address": "10.9.9.9", "fingerprint": "fp-acme",
-         "success": false, "geo_country": "US", "message": marker},
+         "success": false, "geo_country": "US", "message": marker, "http_method": "GET", "request_path": "/acme-marker"},
         {"event_type": "ACTION", "event_subtype": "crm_create", "provider": "hubspot", "status": "failure", "message": marker},
     ]);
     assert_eq!(
@@ -267,6 +267,10 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/logs/users/u-acme".into(),
         ),
         ("/api/v1/logs/{id}", format!("/api/v1/logs/{event_id}")),
+        (
+            "/api/v1/metrics/endpoints",
+            "/api/v1/metrics/endpoints".into(),
+        ),
         ("/api/v1/retention", "/api/v1/retention".into()),
         ("/api/v1/storage", "/api/v1/storage".into()),
         ("/api/v1/tenants", "/api/v1/tenants".into()),

@@ -50,6 +50,7 @@ api_tests!(
     queries::bad_parameters_name_the_parameter,
     queries::lookups_by_id_and_user,
     queries::summaries_answer_with_seed_fields,
+    queries::endpoint_performance_over_http,
     queries::cursor_paging_over_http,
     queries::filters_fold_unicode_refuse_nul_and_stay_bounded,
     queries::csv_exports_defuse_formulas,

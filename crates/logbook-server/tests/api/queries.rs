@@ -29,6 +29,10 @@ pub async fn bad_parameters_name_the_parameter(backend: Backend) {
             "minutes",
         ),
         ("/api/v1/logs/failed-auth?ip=nope", "ip"),
+        ("/api/v1/metrics/endpoints?step=1d", "step"),
+        ("/api/v1/metrics/endpoints?step=5m&hours=169", "hours"),
+        ("/api/v1/metrics/endpoints?hours=8761", "hours"),
+        ("/api/v1/metrics/endpoints?min_p95_ms=-1", "min_p95_ms"),
     ];
     for (path, parameter) in cases {
         let reply = app.get(path, &app.admin).await;
@@ -353,4 +357,72 @@ pub async fn route_windows_count_from_now(backend: Backend) {
     };
     assert_eq!(summary(2).await, 0);
     assert_eq!(summary(3).await, 1);
+}
+
+/// Seed 001's API performance over HTTP: the application's requests grouped by service,
+/// method and endpoint (ids collapsed, the matched route when sent), with percentiles;
+/// the slowest endpoints and one endpoint's trend are filters of the same route.
+pub async fn endpoint_performance_over_http(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let mut events: Vec<Value> = (1..=20)
+        .map(|i| json!({"event_type": "REQUEST", "service": "shop", "http_method": "GET",
+                        "request_path": format!("/items/{i}"), "response_status_code": if i == 20 { 503 } else { 200 },
+                        "response_time_ms": i * 100}))
+        .collect();
+    events.push(json!({"event_type": "REQUEST", "service": "shop", "http_method": "POST",
+                       "request_path": "/carts/77/checkout", "metadata": {"route": "/carts/{cart}/checkout"},
+                       "response_status_code": 200, "response_time_ms": 5}));
+    assert_eq!(
+        app.post_events(&app.admin, json!(events).to_string())
+            .await
+            .body["accepted"],
+        21
+    );
+    let window = app.get("/api/v1/metrics/endpoints", &app.admin).await;
+    assert_eq!(window.status, 200, "{}", window.body);
+    let mut items = window.body[0].clone();
+    assert_eq!(
+        (
+            items["endpoint"].clone(),
+            items["request_count"].clone(),
+            items["error_count"].clone(),
+            items["error_rate"].clone()
+        ),
+        (json!("/items/{id}"), json!(20), json!(1), json!(5.0))
+    );
+    assert_eq!(
+        (
+            items["p50"].clone(),
+            items["min"].clone(),
+            items["max"].clone()
+        ),
+        (json!(1050.0), json!(100), json!(2000))
+    );
+    // percentile_cont: 1,900 and 0.81 of the way to 2,000.
+    assert!(
+        (items["p99"].as_f64().unwrap() - 1981.0).abs() < 1e-9,
+        "{items}"
+    );
+    assert!(items["throughput"].as_f64().unwrap() > 0.0);
+    items
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k == "service" || k == "method");
+    assert_eq!(items, json!({"service": "shop", "method": "GET"}));
+    assert_eq!(window.body[1]["endpoint"], "/carts/{cart}/checkout");
+
+    let slow = app
+        .get("/api/v1/metrics/endpoints?min_p95_ms=1000", &app.admin)
+        .await;
+    assert_eq!(slow.body.as_array().unwrap().len(), 1, "{}", slow.body);
+    let trend = app
+        .get(
+            "/api/v1/metrics/endpoints?step=5m&hours=1&endpoint=/carts/{cart}/checkout",
+            &app.admin,
+        )
+        .await;
+    let buckets = trend.body.as_array().unwrap();
+    assert_eq!(buckets.len(), 1, "{}", trend.body);
+    assert!(buckets[0]["bucket"].as_str().unwrap().ends_with(":00Z"));
+    assert_eq!(buckets[0]["request_count"], 1);
 }

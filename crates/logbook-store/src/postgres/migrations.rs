@@ -49,11 +49,16 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "audit_cuts",
         include_str!("migrations/0009_audit_cuts.sql"),
     ),
+    (
+        10,
+        "endpoint_rollups",
+        include_str!("migrations/0010_endpoint_rollups.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events
 /// already stored are rolled up (again) in the same transaction.
-const ROLLUP_SHAPES: [i32; 2] = [7, 8];
+const ROLLUP_SHAPES: [i32; 3] = [7, 8, 10];
 
 /// Any constant works; it only has to be the same in every process.
 const MIGRATION_LOCK: i64 = 0x6c6f_6762_6f6f_6b01;

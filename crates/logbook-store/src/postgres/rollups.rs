@@ -96,7 +96,10 @@ pub async fn all(client: &Client, tenant: TenantId, kind: Kind) -> Result<Vec<Ro
 /// The event columns rollups read, in [`read_sample`]'s order.
 const SAMPLE_COLUMNS: &str = "tenant_id, created_at, \
     event_type::text, success, user_id::text, ip_address, fingerprint::text, geo_country::text, \
-    response_time_ms, event_subtype::text, provider::text, status::text";
+    response_time_ms, event_subtype::text, provider::text, status::text, service::text, \
+    http_method::text, request_path::text, \
+    CASE WHEN jsonb_typeof(metadata -> 'route') = 'string' THEN metadata ->> 'route' END, \
+    response_status_code";
 
 fn read_sample(r: &tokio_postgres::Row) -> Result<StoredSample> {
     Ok(StoredSample {
@@ -112,6 +115,11 @@ fn read_sample(r: &tokio_postgres::Row) -> Result<StoredSample> {
         event_subtype: column(r, 9)?,
         provider: column(r, 10)?,
         status: column(r, 11)?,
+        service: column(r, 12)?,
+        http_method: column(r, 13)?,
+        request_path: column(r, 14)?,
+        route: column(r, 15)?,
+        response_status_code: column(r, 16)?,
     })
 }
 

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Client;
 use logbook_model::{
     FailedAuthQuery, TenantId,
-    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{
+        ActionStats, CountryCount, DailyBucket, EndpointMetrics, EndpointStep, HourlyBucket,
+        Summary,
+    },
 };
 
 use super::{
@@ -81,6 +84,18 @@ impl RollupStore for PgStore {
         Ok(shape::action_stats(
             &rollups::all(&client, tenant, Kind::ActionDay).await?,
         ))
+    }
+
+    async fn endpoints(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        step: EndpointStep,
+    ) -> Result<Vec<EndpointMetrics>> {
+        let rows = self
+            .window(tenant, shape::endpoint_kind(step), since)
+            .await?;
+        shape::endpoints(rows, step, crate::rollups::seconds_since(since))
     }
 
     async fn compact_rollups(&self) -> Result<Compaction> {

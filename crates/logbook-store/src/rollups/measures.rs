@@ -101,6 +101,7 @@ pub struct Measures {
     pub timed: i64,
     pub time_sum: i64,
     pub time_max: Option<i32>,
+    pub time_min: Option<i32>,
     pub users: Option<Distinct>,
     pub ips: Option<Distinct>,
     pub fingerprints: Option<Distinct>,
@@ -129,6 +130,7 @@ struct Counts {
     timed: i64,
     time_sum: i64,
     time_max: Option<i32>,
+    time_min: Option<i32>,
     estimates: Estimates,
 }
 
@@ -149,6 +151,10 @@ impl Measures {
         self.timed += other.timed;
         self.time_sum += other.time_sum;
         self.time_max = self.time_max.max(other.time_max);
+        self.time_min = match (self.time_min, other.time_min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         merge_sketch(&mut self.users, &other.users, Distinct::merge);
         merge_sketch(&mut self.ips, &other.ips, Distinct::merge);
         merge_sketch(&mut self.fingerprints, &other.fingerprints, Distinct::merge);
@@ -193,6 +199,12 @@ impl Measures {
         }
     }
 
+    /// A percentile of the response times, from the histogram (rows read with their
+    /// sketches).
+    pub fn percentile(&self, fraction: f64) -> Option<f64> {
+        self.latencies.as_ref()?.percentile(fraction)
+    }
+
     /// The row as stored: its counts with the estimates its sketches give now, and the
     /// sketches when it has any.
     pub fn encode(&self) -> (Vec<u8>, Option<Vec<u8>>) {
@@ -203,6 +215,7 @@ impl Measures {
             timed: self.timed,
             time_sum: self.time_sum,
             time_max: self.time_max,
+            time_min: self.time_min,
             estimates: Estimates {
                 users: self.unique_users(),
                 ips: self.unique_ips(),
@@ -241,6 +254,7 @@ impl Measures {
             timed: counts.timed,
             time_sum: counts.time_sum,
             time_max: counts.time_max,
+            time_min: counts.time_min,
             ..Measures::default()
         };
         match sketches {

@@ -12,7 +12,7 @@
 mod measures;
 pub mod shape;
 
-use std::{collections::HashMap, net::IpAddr};
+use std::{borrow::Cow, collections::HashMap, net::IpAddr};
 
 use chrono::{DateTime, Utc};
 use logbook_model::{Event, TenantId};
@@ -20,7 +20,8 @@ pub use measures::{Distinct, Estimates, Latencies, Measures};
 
 use crate::{Result, StoreError};
 
-const HOUR_MICROS: i64 = 3_600_000_000;
+const FIVE_MINUTES_MICROS: i64 = 300_000_000;
+const HOUR_MICROS: i64 = 12 * FIVE_MINUTES_MICROS;
 
 /// Buckets one compaction round merges at most: those holding deltas when it starts.
 pub const MAX_PENDING: usize = 10_000;
@@ -54,7 +55,11 @@ impl Kind {
     pub fn sketches_read(self) -> Sketches {
         match self {
             Kind::Day => Sketches::WhereMerged,
-            Kind::Hour | Kind::ActionDay | Kind::CountryHour => Sketches::Always,
+            Kind::Hour
+            | Kind::ActionDay
+            | Kind::CountryHour
+            | Kind::EndpointFiveMinutes
+            | Kind::EndpointHour => Sketches::Always,
         }
     }
 }
@@ -72,22 +77,37 @@ pub enum Kind {
     /// By country, per hour, counts only: by-country. Apart from [`Kind::Hour`] so the
     /// hourly sketches are not split four ways by country.
     CountryHour = 4,
+    /// Seed 001's performance metrics by service, method and endpoint (a route template),
+    /// per five minutes and per hour: requests, errors, min, mean, max and the latency
+    /// histogram that gives p50, p95 and p99.
+    EndpointFiveMinutes = 5,
+    EndpointHour = 6,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Hour, Kind::Day, Kind::ActionDay, Kind::CountryHour];
+    pub const ALL: [Kind; 6] = [
+        Kind::Hour,
+        Kind::Day,
+        Kind::ActionDay,
+        Kind::CountryHour,
+        Kind::EndpointFiveMinutes,
+        Kind::EndpointHour,
+    ];
 
     pub fn width_micros(self) -> i64 {
         match self {
-            Kind::Hour | Kind::CountryHour => HOUR_MICROS,
+            Kind::EndpointFiveMinutes => FIVE_MINUTES_MICROS,
+            Kind::Hour | Kind::CountryHour | Kind::EndpointHour => HOUR_MICROS,
             Kind::Day | Kind::ActionDay => DAY_MICROS,
         }
     }
 
-    /// How long rows of this kind are kept (seed 002): hourly a year, daily three.
+    /// How long rows of this kind are kept (seeds 001 and 002): five-minute rows 90
+    /// days, hourly a year, daily three.
     pub fn retention_days(self) -> i64 {
         match self {
-            Kind::Hour | Kind::CountryHour => 365,
+            Kind::EndpointFiveMinutes => 90,
+            Kind::Hour | Kind::CountryHour | Kind::EndpointHour => 365,
             Kind::Day | Kind::ActionDay => 3 * 365,
         }
     }
@@ -134,6 +154,12 @@ pub struct Sample<'a> {
     pub event_subtype: Option<&'a str>,
     pub provider: Option<&'a str>,
     pub status: Option<&'a str>,
+    pub service: Option<&'a str>,
+    pub http_method: Option<&'a str>,
+    pub request_path: Option<&'a str>,
+    /// The route the application matched, when it sent one (`metadata.route`).
+    pub route: Option<&'a str>,
+    pub response_status_code: Option<i16>,
 }
 
 /// A stored event's sample fields, owned, as a ragged window edge reads them back.
@@ -151,6 +177,11 @@ pub struct StoredSample {
     pub event_subtype: Option<String>,
     pub provider: Option<String>,
     pub status: Option<String>,
+    pub service: Option<String>,
+    pub http_method: Option<String>,
+    pub request_path: Option<String>,
+    pub route: Option<String>,
+    pub response_status_code: Option<i16>,
 }
 
 impl StoredSample {
@@ -168,6 +199,11 @@ impl StoredSample {
             event_subtype: self.event_subtype.as_deref(),
             provider: self.provider.as_deref(),
             status: self.status.as_deref(),
+            service: self.service.as_deref(),
+            http_method: self.http_method.as_deref(),
+            request_path: self.request_path.as_deref(),
+            route: self.route.as_deref(),
+            response_status_code: self.response_status_code,
         }
     }
 }
@@ -194,7 +230,7 @@ pub fn decode_key(text: &str) -> Result<Key> {
         .map_err(|e| StoreError::Invalid(format!("a rollup key does not decode: {e}")))
 }
 
-type GroupKey<'a> = (TenantId, Kind, i64, [Option<&'a str>; 3]);
+type GroupKey<'a> = (TenantId, Kind, i64, [Option<Cow<'a, str>>; 3]);
 
 /// Rows being built from samples, merged per (tenant, kind, bucket, key).
 #[derive(Default)]
@@ -215,11 +251,24 @@ impl<'a> Rollup<'a> {
     }
 
     pub fn add(&mut self, kind: Kind, s: &Sample<'a>) {
+        let borrowed = |part: Option<&'a str>| part.map(Cow::Borrowed);
         let key = match kind {
-            Kind::Hour => [Some(s.event_type), None, None],
-            Kind::Day => [Some(s.event_type), s.geo_country, None],
-            Kind::CountryHour => [s.geo_country, None, None],
-            Kind::ActionDay if s.event_type == "ACTION" => [s.event_subtype, s.provider, s.status],
+            Kind::Hour => [Some(s.event_type.into()), None, None],
+            Kind::Day => [Some(s.event_type.into()), borrowed(s.geo_country), None],
+            Kind::CountryHour => [borrowed(s.geo_country), None, None],
+            Kind::ActionDay if s.event_type == "ACTION" => [
+                borrowed(s.event_subtype),
+                borrowed(s.provider),
+                borrowed(s.status),
+            ],
+            Kind::EndpointFiveMinutes | Kind::EndpointHour => match s.request_path {
+                Some(path) => [
+                    borrowed(s.service),
+                    borrowed(s.http_method),
+                    Some(logbook_model::route::endpoint(s.route, path)),
+                ],
+                None => return,
+            },
             Kind::ActionDay => return,
         };
         let m = self
@@ -227,10 +276,18 @@ impl<'a> Rollup<'a> {
             .entry((s.tenant, kind, kind.floor(s.micros), key))
             .or_default();
         m.total += 1;
-        if s.success {
-            m.successes += 1;
-        } else {
+        // An endpoint's failures are its errors: a server error, or a request its
+        // application said failed.
+        let failed = match kind {
+            Kind::EndpointFiveMinutes | Kind::EndpointHour => {
+                !s.success || s.response_status_code.is_some_and(|code| code >= 500)
+            }
+            _ => !s.success,
+        };
+        if failed {
             m.failures += 1;
+        } else {
+            m.successes += 1;
         }
         if kind == Kind::CountryHour {
             return;
@@ -239,6 +296,7 @@ impl<'a> Rollup<'a> {
             m.timed += 1;
             m.time_sum += i64::from(ms);
             m.time_max = m.time_max.max(Some(ms));
+            m.time_min = Some(m.time_min.map_or(ms, |min| min.min(ms)));
         }
         let distinct = |sketch: &mut Option<Distinct>, value: Option<&str>| {
             if let Some(value) = value {
@@ -263,6 +321,11 @@ impl<'a> Rollup<'a> {
                     m.latencies.get_or_insert_default().record(ms);
                 }
             }
+            Kind::EndpointFiveMinutes | Kind::EndpointHour => {
+                if let Some(ms) = s.response_time_ms {
+                    m.latencies.get_or_insert_default().record(ms);
+                }
+            }
             Kind::ActionDay | Kind::CountryHour => {}
         }
     }
@@ -281,7 +344,7 @@ impl<'a> Rollup<'a> {
                 key: key
                     .into_iter()
                     .take(key_len(kind))
-                    .map(|part| part.map(str::to_owned))
+                    .map(|part| part.map(Cow::into_owned))
                     .collect(),
                 measures,
             })
@@ -293,7 +356,7 @@ fn key_len(kind: Kind) -> usize {
     match kind {
         Kind::Hour | Kind::CountryHour => 1,
         Kind::Day => 2,
-        Kind::ActionDay => 3,
+        Kind::ActionDay | Kind::EndpointFiveMinutes | Kind::EndpointHour => 3,
     }
 }
 
@@ -334,7 +397,21 @@ fn sample_of(e: &Event) -> Sample<'_> {
         event_subtype: e.event_subtype.as_deref(),
         provider: e.provider.as_deref(),
         status: e.status.as_deref(),
+        service: e.service.as_deref(),
+        http_method: e.http_method.as_deref(),
+        request_path: e.request_path.as_deref(),
+        route: e
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("route"))
+            .and_then(serde_json::Value::as_str),
+        response_status_code: e.response_status_code,
     }
+}
+
+/// The seconds from `since` to now: a window's length, for rates over it.
+pub fn seconds_since(since: DateTime<Utc>) -> f64 {
+    (Utc::now() - since).as_seconds_f64()
 }
 
 /// Where a window starting at `since` needs rows of `kind` and where it needs raw events:

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     event_type::FAILED_AUTH_TYPES,
-    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{
+        ActionStats, CountryCount, DailyBucket, EndpointMetrics, EndpointStep, HourlyBucket,
+        Summary,
+    },
 };
 
 use super::{Kind, Measures, Row};
@@ -161,4 +164,70 @@ pub fn action_stats(rows: &[Row]) -> ActionStats {
         stats.average_execution_time_ms = time_sum as f64 / timed as f64;
     }
     stats
+}
+
+/// The endpoint kind a step reads: five-minute rows for five-minute buckets, hourly rows
+/// for the rest (a window then reads a row per endpoint and hour, plus its ragged start).
+pub fn endpoint_kind(step: EndpointStep) -> Kind {
+    match step {
+        EndpointStep::FiveMinutes => Kind::EndpointFiveMinutes,
+        EndpointStep::Hour | EndpointStep::Window => Kind::EndpointHour,
+    }
+}
+
+/// Seed 001's performance metrics from endpoint rows of `step`'s kind: one per endpoint
+/// and bucket, newest bucket first, or one per endpoint over a window of
+/// `window_seconds`; the busiest endpoints first.
+pub fn endpoints(
+    rows: Vec<Row>,
+    step: EndpointStep,
+    window_seconds: f64,
+) -> Result<Vec<EndpointMetrics>> {
+    let kind = endpoint_kind(step);
+    let per_bucket = step != EndpointStep::Window;
+    let groups = grouped(rows, kind, |r| {
+        (
+            per_bucket.then_some(std::cmp::Reverse(r.bucket)),
+            part(r, 0).map(str::to_owned),
+            part(r, 1).map(str::to_owned),
+            part(r, 2).unwrap_or_default().to_owned(),
+        )
+    });
+    let seconds = match per_bucket {
+        true => kind.width_micros() as f64 / 1e6,
+        false => window_seconds.max(1.0),
+    };
+    let mut metrics = groups
+        .into_iter()
+        .map(|((bucket, service, method, endpoint), m)| {
+            Ok(EndpointMetrics {
+                bucket: bucket
+                    .map(|std::cmp::Reverse(micros)| bucket_time(micros))
+                    .transpose()?,
+                service,
+                method,
+                endpoint,
+                request_count: m.total,
+                error_count: m.failures,
+                error_rate: match m.total {
+                    0 => 0.0,
+                    total => m.failures as f64 * 100.0 / total as f64,
+                },
+                throughput: m.total as f64 / seconds,
+                p50: m.percentile(0.5),
+                p95: m.percentile(0.95),
+                p99: m.percentile(0.99),
+                mean: m.mean_time(),
+                min: m.time_min,
+                max: m.time_max,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Stable: within a bucket, endpoints with as many requests keep their key order.
+    metrics.sort_by(|a, b| {
+        b.bucket
+            .cmp(&a.bucket)
+            .then(b.request_count.cmp(&a.request_count))
+    });
+    Ok(metrics)
 }

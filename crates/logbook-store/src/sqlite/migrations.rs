@@ -40,11 +40,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_cuts",
         include_str!("migrations/0007_audit_cuts.sql"),
     ),
+    (
+        8,
+        "endpoint_rollups",
+        include_str!("migrations/0008_endpoint_rollups.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events
 /// already stored are rolled up (again) in the same transaction.
-const ROLLUP_SHAPES: [i64; 2] = [5, 6];
+const ROLLUP_SHAPES: [i64; 3] = [5, 6, 8];
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     let tx = conn

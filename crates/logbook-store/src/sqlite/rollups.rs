@@ -108,7 +108,11 @@ fn stored(conn: &Connection, tenant: TenantId, kind: Kind, from: i64) -> Result<
 
 /// The event columns rollups read, in [`read_sample`]'s order.
 const SAMPLE_COLUMNS: &str = "tenant_id, created_at, event_type, success, user_id, ip_address, \
-    fingerprint, geo_country, response_time_ms, event_subtype, provider, status";
+    fingerprint, geo_country, response_time_ms, event_subtype, provider, status, service, \
+    http_method, request_path, \
+    CASE WHEN json_valid(metadata) AND json_type(metadata, '$.route') = 'text' \
+        THEN json_extract(metadata, '$.route') END, \
+    response_status_code";
 
 fn read_sample(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSample> {
     Ok(StoredSample {
@@ -127,6 +131,11 @@ fn read_sample(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSample> {
         event_subtype: r.get(9)?,
         provider: r.get(10)?,
         status: r.get(11)?,
+        service: r.get(12)?,
+        http_method: r.get(13)?,
+        request_path: r.get(14)?,
+        route: r.get(15)?,
+        response_status_code: r.get(16)?,
     })
 }
 

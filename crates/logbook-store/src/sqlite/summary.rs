@@ -5,7 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use logbook_model::{
     FailedAuthQuery, TenantId,
-    summary::{ActionStats, CountryCount, DailyBucket, HourlyBucket, Summary},
+    summary::{
+        ActionStats, CountryCount, DailyBucket, EndpointMetrics, EndpointStep, HourlyBucket,
+        Summary,
+    },
 };
 use rusqlite::{Connection, params_from_iter, types::Value};
 
@@ -82,6 +85,19 @@ impl RollupStore for SqliteStore {
             .read(move |conn| rollups::all(conn, tenant, Kind::ActionDay))
             .await?;
         Ok(shape::action_stats(&rows))
+    }
+
+    async fn endpoints(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        step: EndpointStep,
+    ) -> Result<Vec<EndpointMetrics>> {
+        let kind = shape::endpoint_kind(step);
+        let rows = self
+            .read(move |conn| rollups::window(conn, tenant, kind, since))
+            .await?;
+        shape::endpoints(rows, step, crate::rollups::seconds_since(since))
     }
 
     async fn compact_rollups(&self) -> Result<Compaction> {

@@ -62,4 +62,5 @@ conformance!(
     rollups::a_late_event_corrects_its_bucket_and_compaction_changes_no_answer,
     rollups::rollups_outlive_their_events_until_their_own_age,
     rollups::answers_stay_true_while_writers_and_compaction_run,
+    rollups::endpoint_performance_by_route_template,
 );

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, DurationRound, Utc};
 use logbook_model::{
     TenantId,
-    summary::{DAY, HOUR, first_bucket},
+    summary::{DAY, EndpointStep, HOUR, first_bucket},
 };
 use logbook_store::Store;
 
@@ -13,7 +13,12 @@ use crate::support::{append, at, event, minutes_ago, now};
 async fn answers(store: &Arc<dyn Store>, t: TenantId) -> String {
     let since = now() - Duration::hours(24);
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        store
+            .endpoints(t, since, EndpointStep::FiveMinutes)
+            .await
+            .unwrap(),
+        store.endpoints(t, since, EndpointStep::Hour).await.unwrap(),
         store.summary(t, since).await.unwrap(),
         store.hourly(t, since).await.unwrap(),
         store
@@ -192,4 +197,130 @@ pub async fn answers_stay_true_while_writers_and_compaction_run(store: Arc<dyn S
     // 4,000 distinct users: the sketch's estimate, within its error bound.
     let error = (summary.unique_users - all).abs() as f64 / all as f64;
     assert!(error < 0.05, "{} users estimated", summary.unique_users);
+}
+
+/// Seed 001's endpoint performance: requests grouped by service, method and route
+/// template (the matched route when the application sent one, ids collapsed otherwise),
+/// errors (5xx or failed), exact min and max, p50/p95/p99 as `percentile_cont` gives them,
+/// per five minutes, per hour and over a window that starts mid-hour.
+pub async fn endpoint_performance_by_route_template(store: Arc<dyn Store>) {
+    let t = TenantId::new();
+    // Real times, not the suite's fixed ones: five-minute rows are kept 90 days, and
+    // compaction below would drop rows of a fixed day long past.
+    let noon = Utc::now().duration_trunc(Duration::hours(1)).unwrap() - Duration::hours(1);
+    let at = |text: &str| {
+        let (minutes, seconds) = text.split_once(':').unwrap();
+        noon + Duration::minutes(minutes.parse().unwrap())
+            + Duration::seconds(seconds.parse().unwrap())
+    };
+    let request = |at, method: &str, path: &str, status: i16, ms: i32| {
+        let mut e = event(t, "REQUEST", at);
+        e.service = Some("shop".into());
+        e.http_method = Some(method.into());
+        e.request_path = Some(path.into());
+        e.response_status_code = Some(status);
+        e.response_time_ms = Some(ms);
+        e
+    };
+    // 100 reads of one item each, 1 to 100 ms, in the five minutes from 12:20; every
+    // tenth answered 500. Then two orders named by their matched route, one failed, and
+    // an event with no path, which no endpoint counts.
+    let mut events: Vec<_> = (1..=100)
+        .map(|i| {
+            let status = if i % 10 == 0 { 500 } else { 200 };
+            request(
+                at("20:00") + Duration::seconds(i64::from(i)),
+                "GET",
+                &format!("/items/{i}?full=1"),
+                status,
+                i,
+            )
+        })
+        .collect();
+    for (at, success) in [(at("-20:00"), true), (at("25:00"), false)] {
+        let mut order = request(at, "POST", "/orders/ord_9f8e7d6c5b4a3921", 201, 40);
+        order.metadata = Some(serde_json::json!({"route": "/orders/{order}"}));
+        order.success = success;
+        events.push(order);
+    }
+    events.push(event(t, "AUTH_LOGIN", at("27:00")));
+    append(&store, &events).await;
+
+    let window = store
+        .endpoints(t, at("-30:00"), EndpointStep::Window)
+        .await
+        .unwrap();
+    let items = &window[0];
+    assert_eq!(
+        (
+            items.service.as_deref(),
+            items.method.as_deref(),
+            items.endpoint.as_str()
+        ),
+        (Some("shop"), Some("GET"), "/items/{id}")
+    );
+    assert_eq!(
+        (items.request_count, items.error_count, items.error_rate),
+        (100, 10, 10.0)
+    );
+    assert_eq!(
+        (items.p50, items.p95, items.p99),
+        (Some(50.5), Some(95.05), Some(99.01))
+    );
+    assert_eq!(
+        (items.min, items.max, items.mean),
+        (Some(1), Some(100), Some(50.5))
+    );
+    let orders = &window[1];
+    assert_eq!(
+        (
+            orders.endpoint.as_str(),
+            orders.request_count,
+            orders.error_count
+        ),
+        ("/orders/{order}", 2, 1)
+    );
+    assert_eq!(window.len(), 2, "{window:?}");
+
+    let five = store
+        .endpoints(t, at("0:00"), EndpointStep::FiveMinutes)
+        .await
+        .unwrap();
+    let shape = |m: &logbook_model::summary::EndpointMetrics| {
+        (m.bucket.unwrap(), m.endpoint.clone(), m.request_count)
+    };
+    assert_eq!(
+        five.iter().map(shape).collect::<Vec<_>>(),
+        vec![
+            (at("25:00"), "/orders/{order}".into(), 1),
+            (at("20:00"), "/items/{id}".into(), 100),
+        ]
+    );
+    assert_eq!(five[1].throughput, 100.0 / 300.0);
+    let hourly = store
+        .endpoints(t, at("-60:00"), EndpointStep::Hour)
+        .await
+        .unwrap();
+    assert_eq!(
+        hourly.iter().map(shape).collect::<Vec<_>>(),
+        vec![
+            (at("0:00"), "/items/{id}".into(), 100),
+            (at("0:00"), "/orders/{order}".into(), 1),
+            (at("-60:00"), "/orders/{order}".into(), 1),
+        ]
+    );
+
+    // Compaction merges rows and changes no answer.
+    let since = at("-60:00");
+    let answers = async || {
+        let mut all = Vec::new();
+        for step in [EndpointStep::FiveMinutes, EndpointStep::Hour] {
+            all.push(store.endpoints(t, since, step).await.unwrap());
+        }
+        all
+    };
+    let before = answers().await;
+    assert_eq!(before[0].iter().map(|m| m.request_count).sum::<i64>(), 102);
+    store.compact_rollups().await.unwrap();
+    assert_eq!(answers().await, before);
 }

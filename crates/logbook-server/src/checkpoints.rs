@@ -102,9 +102,27 @@ impl Checkpointer {
     /// it may then be removed: verification starts after the cut.
     pub async fn cut(&self, store: &dyn Store, at: &Checkpoint) -> Result<Checkpoint, StoreError> {
         let cut = self.sign(at.tenant_id, at.seq, at.hash.clone(), true);
-        self.witness(&cut)?;
+        // The database first: it refuses a cut whose event no longer holds the hash, and
+        // a cut only the witness held would skip the events it was to remove.
         store.cut_audit(cut.clone()).await?;
+        self.witness(&cut)?;
         Ok(cut)
+    }
+
+    /// Writes the tenant's newest stored cut to the witness file if this key signed it
+    /// and the witness lacks it (a round that stopped between the two).
+    pub async fn witness_own_cut(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+    ) -> Result<(), StoreError> {
+        if let Some(cut) = store.audit_cut(tenant).await?
+            && cut.key_id == self.public
+            && !self.witnessed(tenant).contains(&cut)
+        {
+            self.witness(&cut)?;
+        }
+        Ok(())
     }
 
     /// Appends one line to the witness file and syncs it.
@@ -217,6 +235,8 @@ pub fn verify_export<R: std::io::BufRead>(
     struct Kind {
         #[serde(rename = "type")]
         kind: Option<String>,
+        seq: Option<i64>,
+        hash: Option<String>,
     }
 
     /// What the first reading of one file found.
@@ -224,6 +244,8 @@ pub fn verify_export<R: std::io::BufRead>(
         open: &'a dyn Fn() -> std::io::Result<R>,
         header: serde_json::Value,
         checkpoints: Vec<Checkpoint>,
+        /// The seqs of its first and last events, and the last one's hash.
+        events: Option<(i64, i64, String)>,
     }
 
     let lines = |open: &dyn Fn() -> std::io::Result<R>| -> Result<_, String> {
@@ -245,6 +267,7 @@ pub fn verify_export<R: std::io::BufRead>(
             return Err("line 1 is not the header of a Logbook audit export".into());
         }
         let mut checkpoints: Vec<Checkpoint> = Vec::new();
+        let mut events: Option<(i64, i64, String)> = None;
         for (number, line) in first {
             let line = line.map_err(|e| e.to_string())?;
             if line.trim().is_empty() {
@@ -255,7 +278,15 @@ pub fn verify_export<R: std::io::BufRead>(
             match kind.kind.as_deref() {
                 Some("checkpoint") => checkpoints
                     .push(serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?),
-                Some("event") => {}
+                Some("event") => {
+                    let (Some(seq), Some(hash)) = (kind.seq, kind.hash) else {
+                        return Err(format!("line {number}: an event without its seq and hash"));
+                    };
+                    events = Some(match events {
+                        Some((first, _, _)) => (first, seq, hash),
+                        None => (seq, seq, hash),
+                    });
+                }
                 _ => return Err(format!("line {number}: neither an event nor a checkpoint")),
             }
         }
@@ -263,17 +294,36 @@ pub fn verify_export<R: std::io::BufRead>(
             open: *open,
             header,
             checkpoints,
+            events,
         });
     }
     scanned.sort_by_key(|file| file.header["from_seq"].as_i64().unwrap_or(1));
+    // The same run archived twice (a round that archived, then could not cut) is read
+    // once; runs that overlap otherwise cannot be one chain.
+    scanned.dedup_by(|later, earlier| {
+        later.header["from_seq"] == earlier.header["from_seq"] && later.events == earlier.events
+    });
     let (Some(first), Some(last)) = (scanned.first(), scanned.last()) else {
         return Err("no file to verify".into());
     };
-    if scanned
-        .iter()
-        .any(|file| file.header["tenant_id"] != first.header["tenant_id"])
-    {
-        return Err("the files are of different tenants' audit trails".into());
+    let tenant = first.header["tenant_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for file in &scanned {
+        let signed_for_another = file
+            .checkpoints
+            .iter()
+            .chain(
+                file.header
+                    .get("cut")
+                    .and_then(|c| serde_json::from_value::<Checkpoint>(c.clone()).ok())
+                    .as_ref(),
+            )
+            .any(|c| c.tenant_id.to_string() != tenant);
+        if file.header["tenant_id"] != first.header["tenant_id"] || signed_for_another {
+            return Err("the files are of different tenants' audit trails".into());
+        }
     }
     let keyring = if public_keys.is_empty() {
         let mut named = Vec::new();
@@ -306,19 +356,19 @@ pub fn verify_export<R: std::io::BufRead>(
         Some(cut) => {
             let cut: Checkpoint = serde_json::from_value(cut.clone())
                 .map_err(|e| format!("the header's cut: {e}"))?;
-            if cut.seq + 1 != from || cut.hash != follows {
+            if cut.seq.saturating_add(1) != from || cut.hash != follows {
                 return Err(format!(
                     "the header says the run starts after seq {} but its cut is after seq {}",
-                    from - 1,
+                    from.saturating_sub(1),
                     cut.seq
                 ));
             }
             Verifier::after_cut(cut, to, checkpoints, &keyring)
         }
-        None => Verifier::new(from - 1, follows, to, checkpoints, &keyring),
+        None => Verifier::new(from.saturating_sub(1), follows, to, checkpoints, &keyring),
     };
     let mut page: Vec<AuditEvent> = Vec::with_capacity(1000);
-    let mut last_seq = from - 1;
+    let mut last_seq = from.saturating_sub(1);
     for file in &scanned {
         for (number, line) in lines(file.open)?.skip(1) {
             let line = line.map_err(|e| e.to_string())?;
@@ -328,6 +378,9 @@ pub fn verify_export<R: std::io::BufRead>(
             }
             let event: AuditEvent =
                 serde_json::from_str(&line).map_err(|e| format!("line {number}: {e}"))?;
+            if event.tenant_id.to_string() != tenant {
+                return Err(format!("line {number}: an event of another tenant"));
+            }
             last_seq = last_seq.max(event.seq);
             page.push(event);
             if page.len() == 1000 {

@@ -151,6 +151,30 @@ impl ArchiveDir {
         })
     }
 
+    /// Removes an archive file and its manifest: the rows it holds were not removed
+    /// after all.
+    pub fn discard(&self, manifest: &Manifest) -> Result<()> {
+        let dir = self
+            .root
+            .join(manifest.tenant_id.to_string())
+            .join(&manifest.stream)
+            .join(manifest.day.format("%Y-%m-%d").to_string());
+        let stem = manifest
+            .file
+            .strip_suffix(DATA_SUFFIX)
+            .unwrap_or(&manifest.file);
+        for path in [
+            dir.join(format!("{stem}{MANIFEST_SUFFIX}")),
+            dir.join(&manifest.file),
+        ] {
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_error(&path, e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Every manifest under the directory, by tenant, day and type.
     pub fn list(&self) -> Result<Vec<(PathBuf, Manifest)>> {
         let mut found = Vec::new();
@@ -234,6 +258,12 @@ impl ArchiveWriter {
             m.last = Some(m.last.map_or(time, |t| t.max(time)));
         }
         Ok(())
+    }
+
+    /// Drops the file begun, which never becomes an archive.
+    pub fn abandon(self) {
+        drop(self.encoder);
+        let _ = fs::remove_file(&self.temporary);
     }
 
     /// Completes the file, syncs it to disk, moves it into place and writes its

@@ -140,7 +140,7 @@ pub fn verify(events: &[AuditEvent], expected: (i64, &str)) -> Verification {
                 ),
             ))
         } else if event.seq != seq + 1 {
-            let missing = event.seq - seq - 1;
+            let missing = event.seq.saturating_sub(seq).saturating_sub(1);
             Some((
                 seq + 1,
                 format!(

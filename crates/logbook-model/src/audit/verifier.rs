@@ -41,16 +41,43 @@ pub enum Start {
     Cut(Checkpoint),
     /// After the stored event at this seq, which the reader must find.
     After(i64),
+    /// Nowhere: the newest cut is not in the witness, yet it would hide a checkpoint
+    /// the witness holds (at `hidden`). A key added to the database's keyring could sign
+    /// such a cut; only the witness, kept outside the database, can tell.
+    Unwitnessed { cut: Checkpoint, hidden: i64 },
 }
 
 impl Start {
-    /// Where a run from `from_seq` starts, given the chain's cuts (the newest counts).
-    pub fn of(from_seq: i64, cuts: &[Checkpoint]) -> Self {
+    /// Where a run from `from_seq` starts, given the chain's cuts in the database and
+    /// the statements of the witness file (its cuts count too; the newest cut counts).
+    pub fn of(from_seq: i64, stored_cuts: &[Checkpoint], witnessed: &[Checkpoint]) -> Self {
         let from = from_seq.max(1);
-        match cuts.iter().filter(|c| c.cut).max_by_key(|c| c.seq) {
-            Some(cut) if from <= cut.seq + 1 => Self::Cut(cut.clone()),
-            _ if from == 1 => Self::Genesis,
-            _ => Self::After(from - 1),
+        let cuts = stored_cuts.iter().chain(witnessed).filter(|c| c.cut);
+        let newest = match cuts.max_by_key(|c| c.seq) {
+            Some(cut) if from <= cut.seq.saturating_add(1) => cut,
+            _ if from == 1 => return Self::Genesis,
+            _ => return Self::After(from - 1),
+        };
+        if witnessed.contains(newest) {
+            return Self::Cut(newest.clone());
+        }
+        let witnessed_cut = witnessed
+            .iter()
+            .filter(|c| c.cut)
+            .map(|c| c.seq)
+            .max()
+            .unwrap_or(0);
+        match witnessed
+            .iter()
+            .filter(|c| !c.cut && c.seq > witnessed_cut && c.seq <= newest.seq)
+            .map(|c| c.seq)
+            .max()
+        {
+            Some(hidden) => Self::Unwitnessed {
+                cut: newest.clone(),
+                hidden,
+            },
+            None => Self::Cut(newest.clone()),
         }
     }
 }
@@ -74,6 +101,18 @@ impl Verifier {
                 keyring,
             ),
             (Start::Cut(cut), _) => Self::after_cut(cut, to_seq, checkpoints, keyring),
+            (Start::Unwitnessed { cut, hidden }, _) => {
+                let seq = cut.seq;
+                let mut verifier = Self::after_cut(cut, to_seq, vec![], keyring);
+                verifier.fail(
+                    seq,
+                    format!(
+                        "the chain was cut after seq {seq} by a cut the witness file does not \
+                         hold, which would hide the witnessed checkpoint at seq {hidden}"
+                    ),
+                );
+                verifier
+            }
             (Start::After(seq), Some(hash)) => Self::new(seq, hash, to_seq, checkpoints, keyring),
             (Start::After(seq), None) => {
                 let mut verifier = Self::new(seq, String::new(), to_seq, vec![], keyring);
@@ -115,7 +154,7 @@ impl Verifier {
         mut checkpoints: Vec<Checkpoint>,
         keyring: &Keyring,
     ) -> Self {
-        checkpoints.retain(|c| !c.cut && c.seq > after_seq && to_seq.is_none_or(|to| c.seq <= to));
+        checkpoints.retain(|c| c.seq > after_seq && to_seq.is_none_or(|to| c.seq <= to));
         checkpoints.sort_by_key(|c| c.seq);
         checkpoints.dedup_by(|a, b| a == b);
         let mut verifier = Self {
@@ -141,7 +180,12 @@ impl Verifier {
 
     /// The seq the next page must start at.
     pub fn next_seq(&self) -> i64 {
-        self.expected.0 + 1
+        self.expected.0.saturating_add(1)
+    }
+
+    /// Whether the run has failed.
+    pub fn is_broken(&self) -> bool {
+        !self.result.ok
     }
 
     /// Whether the run is still unbroken and wants more events.
@@ -192,12 +236,19 @@ impl Verifier {
         }
         let last = self.expected.0;
         let to_end = self.to_seq.is_none_or(|to| to >= end.seq);
-        if to_end && last < end.seq {
+        if to_end && last > end.seq {
+            let reason = format!(
+                "the chain starts after seq {last} but its head is at seq {}: events past \
+                 the head were removed, or the store is older than its cut",
+                end.seq
+            );
+            self.fail(end.seq.saturating_add(1), reason);
+        } else if to_end && last < end.seq {
             let reason = format!(
                 "truncated: the chain ends at seq {last} but its head is at seq {}",
                 end.seq
             );
-            self.fail(last + 1, reason);
+            self.fail(last.saturating_add(1), reason);
         } else if let Some(checkpoint) = self.checkpoints.get(self.next_checkpoint) {
             let reason = format!(
                 "truncated: a checkpoint signed at {} covers seq {} but the chain ends at seq {last}",
@@ -210,7 +261,7 @@ impl Verifier {
                 "events past the chain head (seq {}) were added outside Logbook",
                 end.seq
             );
-            self.fail(end.seq + 1, reason);
+            self.fail(end.seq.saturating_add(1), reason);
         } else if to_end
             && last == end.seq
             && last > 0
@@ -614,12 +665,84 @@ mod tests {
     fn a_run_starts_after_the_newest_cut_when_asked_for_what_it_removed() {
         let chain = Fixture::new(9);
         let cuts = [chain.cut(3), chain.cut(6), chain.checkpoint(8)];
-        assert_eq!(Start::of(1, &cuts), Start::Cut(chain.cut(6)));
-        assert_eq!(Start::of(7, &cuts), Start::Cut(chain.cut(6)));
-        assert_eq!(Start::of(8, &cuts), Start::After(7));
-        assert_eq!(Start::of(1, &[]), Start::Genesis);
-        assert_eq!(Start::of(0, &[chain.checkpoint(4)]), Start::Genesis);
-        assert_eq!(Start::of(5, &[]), Start::After(4));
+        assert_eq!(Start::of(1, &cuts, &[]), Start::Cut(chain.cut(6)));
+        assert_eq!(Start::of(7, &cuts, &[]), Start::Cut(chain.cut(6)));
+        assert_eq!(Start::of(8, &cuts, &[]), Start::After(7));
+        assert_eq!(Start::of(1, &[], &[]), Start::Genesis);
+        assert_eq!(Start::of(0, &[chain.checkpoint(4)], &[]), Start::Genesis);
+        assert_eq!(Start::of(5, &[], &[]), Start::After(4));
+        assert_eq!(
+            Start::of(1, &[], &cuts),
+            Start::Cut(chain.cut(6)),
+            "witnessed"
+        );
+        let far = Checkpoint {
+            seq: i64::MAX,
+            ..chain.cut(6)
+        };
+        assert_eq!(
+            Start::of(i64::MAX, std::slice::from_ref(&far), &[]),
+            Start::Cut(far)
+        );
+    }
+
+    #[test]
+    fn a_cut_the_witness_lacks_may_not_hide_what_it_witnessed() {
+        let chain = Fixture::new(9);
+        let witnessed = [chain.checkpoint(2), chain.cut(4), chain.checkpoint(6)];
+        // A stored cut at 8, witnessed nowhere, would hide the witnessed checkpoint at 6.
+        assert_eq!(
+            Start::of(1, &[chain.cut(8)], &witnessed),
+            Start::Unwitnessed {
+                cut: chain.cut(8),
+                hidden: 6
+            }
+        );
+        let mut verifier = Verifier::from_start(
+            Start::of(1, &[chain.cut(8)], &witnessed),
+            None,
+            None,
+            vec![],
+            &chain.keyring(),
+        );
+        verifier.feed(&chain.events[8..]);
+        let result = verifier.finish(chain.head());
+        assert_eq!(result.first_bad.map(|b| b.seq), Some(8));
+        // Witnessed, or hiding nothing witnessed past the witnessed cut: it holds.
+        let also_witnessed = [chain.checkpoint(2), chain.cut(4), chain.cut(8)];
+        assert_eq!(
+            Start::of(1, &[chain.cut(8)], &also_witnessed),
+            Start::Cut(chain.cut(8))
+        );
+        assert_eq!(
+            Start::of(1, &[chain.cut(5)], &witnessed),
+            Start::Cut(chain.cut(5)),
+            "the checkpoint at 2 lies before the witnessed cut at 4"
+        );
+        assert_eq!(
+            Start::of(1, &[chain.cut(3)], &witnessed),
+            Start::Cut(chain.cut(4)),
+            "the newest cut counts"
+        );
+    }
+
+    #[test]
+    fn a_cut_past_the_head_is_a_removed_tail() {
+        let chain = Fixture::new(4);
+        let mut verifier = Verifier::after_cut(chain.cut(4), None, vec![], &chain.keyring());
+        verifier.feed(&[]);
+        let head_at_two = ChainEnd {
+            seq: 2,
+            hash: Some(chain.events[1].hash.clone()),
+            rows_past_end: false,
+        };
+        let result = verifier.finish(head_at_two);
+        assert_eq!(result.first_bad.map(|b| b.seq), Some(3));
+        let at_head = Verifier::after_cut(chain.cut(4), None, vec![], &chain.keyring());
+        assert!(
+            at_head.finish(chain.head()).ok,
+            "a cut at the head, nothing after"
+        );
     }
 
     #[test]

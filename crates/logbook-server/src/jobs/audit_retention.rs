@@ -9,12 +9,16 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
     TenantId,
-    audit::{AuditEvent, checkpoint::Checkpoint},
+    audit::{
+        AuditEvent,
+        checkpoint::{Checkpoint, Keyring},
+        verifier::{ChainEnd, Start, Verifier},
+    },
     retention::first_kept_day,
 };
 use logbook_store::{
     Store, StoreError,
-    archive::{ArchiveDir, ArchiveWriter},
+    archive::{ArchiveDir, ArchiveWriter, Manifest},
 };
 
 use super::retention::blocking;
@@ -45,6 +49,7 @@ pub async fn cut_audit_trails(
             .and_time(chrono::NaiveTime::MIN)
             .and_utc();
         for (tenant, _, _) in store.audit_heads().await? {
+            signer.witness_own_cut(store, tenant).await?;
             if let Some(point) = store.audit_cut_point(tenant, before).await? {
                 match cut(store, archive, signer, tenant, &point).await {
                     Ok(files) => {
@@ -64,7 +69,7 @@ pub async fn cut_audit_trails(
     Ok(done)
 }
 
-/// Verifies, archives and cuts one tenant's chain after `point`; returns the files written.
+/// Archives and cuts one tenant's chain after `point`; returns the files written.
 async fn cut(
     store: &dyn Store,
     archive: &ArchiveDir,
@@ -72,99 +77,171 @@ async fn cut(
     tenant: TenantId,
     point: &Checkpoint,
 ) -> Result<usize, StoreError> {
-    let previous = store.audit_cut(tenant).await?;
-    let from = previous.as_ref().map_or(1, |cut| cut.seq + 1);
-    let verified = store
-        .verify_audit(tenant, from, Some(point.seq), signer.witnessed(tenant))
-        .await?;
-    if let Some(bad) = verified.first_bad {
-        return Err(StoreError::Invalid(format!(
-            "the chain does not verify at seq {}: {}",
-            bad.seq, bad.reason
-        )));
+    let written = archive_run(store, archive, signer, tenant, point).await?;
+    if let Err(error) = signer.cut(store, point).await {
+        // Not cut: the files would archive the same events twice next round.
+        for manifest in &written {
+            if let Err(discard) = archive.discard(manifest) {
+                tracing::warn!(%discard, "cannot remove an archive file of a cut not made");
+            }
+        }
+        return Err(error);
     }
-    let files = archive_run(store, archive, signer, tenant, previous, point).await?;
-    signer.cut(store, point).await?;
-    tracing::info!(%tenant, seq = point.seq, files, "cut the audit trail past its retention");
-    Ok(files)
+    tracing::info!(%tenant, seq = point.seq, files = written.len(), "cut the audit trail past its retention");
+    Ok(written.len())
 }
 
-/// Writes the events after `previous` up to `point` to one archive file per day received.
+/// Writes the events after the chain's newest cut up to `point` to one archive file per
+/// day received, verifying exactly the events it writes as it writes them: links,
+/// hashes, every stored and witnessed checkpoint, and the end at `point`'s hash. A run
+/// that does not verify leaves no file behind.
 async fn archive_run(
     store: &dyn Store,
     archive: &ArchiveDir,
     signer: &Checkpointer,
     tenant: TenantId,
-    previous: Option<Checkpoint>,
     point: &Checkpoint,
-) -> Result<usize, StoreError> {
-    const PAGE: i64 = 1000;
-    let keyring = store.keyring().await?;
-    let checkpoints: Vec<Checkpoint> = store
-        .checkpoints(tenant)
-        .await?
-        .into_iter()
-        .filter(|c| c.seq <= point.seq)
-        .collect();
-    let mut next = previous.as_ref().map_or(1, |cut| cut.seq + 1);
-    let mut follows = previous.as_ref().map_or_else(
-        || logbook_model::audit::chain::GENESIS.to_owned(),
-        |c| c.hash.clone(),
-    );
-    // The first file starts at the cut before it, which vouches for its start; each
-    // later one follows the file before.
-    let mut start_cut = previous;
-    let mut open: Option<DayFile> = None;
-    let mut files = 0;
-    while next <= point.seq {
-        let page = store.audit_range(tenant, next, point.seq, PAGE).await?;
-        let Some(last) = page.last() else {
-            return Err(StoreError::Invalid(format!(
-                "the chain has no seq {next} though a checkpoint covers seq {}",
-                point.seq
-            )));
+) -> Result<Vec<Manifest>, StoreError> {
+    let mut run = Run::start(store, signer, tenant, point).await?;
+    let mut written = Vec::new();
+    let result = run.write(store, archive, signer, &mut written).await;
+    if result.is_err() {
+        for manifest in &written {
+            if let Err(discard) = archive.discard(manifest) {
+                tracing::warn!(%discard, "cannot remove an archive file of a refused run");
+            }
+        }
+    }
+    result.map(|()| written)
+}
+
+/// One run of the chain being archived: where it starts, what checks it, where it ends.
+struct Run {
+    tenant: TenantId,
+    point: Checkpoint,
+    /// The cut the run starts after, if any; it vouches for the first file's start.
+    previous: Option<Checkpoint>,
+    keyring: Keyring,
+    checkpoints: Vec<Checkpoint>,
+    verifier: Verifier,
+}
+
+impl Run {
+    async fn start(
+        store: &dyn Store,
+        signer: &Checkpointer,
+        tenant: TenantId,
+        point: &Checkpoint,
+    ) -> Result<Self, StoreError> {
+        let keyring = store.keyring().await?;
+        let witnessed = signer.witnessed(tenant);
+        let mut checkpoints = store.checkpoints(tenant).await?;
+        checkpoints.extend(witnessed.iter().filter(|c| !c.cut).cloned());
+        checkpoints.retain(|c| c.seq <= point.seq);
+        let stored_cuts: Vec<Checkpoint> = store.audit_cut(tenant).await?.into_iter().collect();
+        let start = Start::of(1, &stored_cuts, &witnessed);
+        let previous = match &start {
+            Start::Cut(cut) => Some(cut.clone()),
+            _ => None,
         };
-        next = last.seq + 1;
-        for event in page {
-            let day = event.received_at.date_naive();
-            // Days only move forward: an event received just before midnight but linked
-            // after one past it stays in the later day's file, so each file is one run.
-            if open.as_ref().is_none_or(|file| day > file.day) {
-                if let Some(file) = open.take() {
-                    file.finish(&checkpoints).await?;
-                    files += 1;
+        let verifier =
+            Verifier::from_start(start, None, Some(point.seq), checkpoints.clone(), &keyring);
+        Ok(Self {
+            tenant,
+            point: point.clone(),
+            previous,
+            keyring,
+            checkpoints,
+            verifier,
+        })
+    }
+
+    async fn write(
+        &mut self,
+        store: &dyn Store,
+        archive: &ArchiveDir,
+        signer: &Checkpointer,
+        written: &mut Vec<Manifest>,
+    ) -> Result<(), StoreError> {
+        const PAGE: i64 = 1000;
+        let tenant = self.tenant;
+        let mut follows = self.previous.as_ref().map_or_else(
+            || logbook_model::audit::chain::GENESIS.to_owned(),
+            |c| c.hash.clone(),
+        );
+        // The first file starts at the cut before it, which vouches for its start; each
+        // later one follows the file before.
+        let mut start_cut = self.previous.clone();
+        let mut open: Option<DayFile> = None;
+        while self.verifier.wants_more() {
+            let next = self.verifier.next_seq();
+            let page = store
+                .audit_range(tenant, next, self.point.seq, PAGE)
+                .await?;
+            self.verifier.feed(&page);
+            // Nothing of a run that breaks is written.
+            if page.is_empty() || self.verifier.is_broken() {
+                break;
+            }
+            for event in page {
+                let day = event.received_at.date_naive();
+                // Days only move forward: an event received just before midnight but
+                // linked after one past it stays in the later day's file, so each file
+                // is one run.
+                if open.as_ref().is_none_or(|file| day > file.day) {
+                    if let Some(file) = open.take() {
+                        written.push(file.finish(&self.checkpoints).await?);
+                    }
+                    let header = export_header(
+                        tenant,
+                        Some(signer.public_key()),
+                        &self.keyring,
+                        event.seq,
+                        &follows,
+                        None,
+                        start_cut.take().as_ref(),
+                    );
+                    let archive = archive.clone();
+                    let writer =
+                        blocking(move || archive.audit_writer(tenant, day, &header)).await?;
+                    open = Some(DayFile {
+                        day,
+                        writer,
+                        pending: Vec::new(),
+                    });
                 }
-                let header = export_header(
-                    tenant,
-                    Some(signer.public_key()),
-                    &keyring,
-                    event.seq,
-                    &follows,
-                    None,
-                    start_cut.take().as_ref(),
-                );
-                let archive = archive.clone();
-                let writer = blocking(move || archive.audit_writer(tenant, day, &header)).await?;
-                open = Some(DayFile {
-                    day,
-                    writer,
-                    pending: Vec::new(),
-                });
+                follows = event.hash.clone();
+                if let Some(file) = open.as_mut() {
+                    file.pending.push(event);
+                }
             }
-            follows = event.hash.clone();
-            if let Some(file) = open.as_mut() {
-                file.pending.push(event);
+            if let Some(file) = open.take() {
+                open = Some(file.flush().await?);
             }
         }
-        if let Some(file) = open.take() {
-            open = Some(file.flush().await?);
+        let verifier = std::mem::replace(
+            &mut self.verifier,
+            Verifier::new(0, String::new(), None, vec![], &self.keyring),
+        );
+        let verified = verifier.finish(ChainEnd {
+            seq: self.point.seq,
+            hash: Some(self.point.hash.clone()),
+            rows_past_end: false,
+        });
+        if let Some(bad) = verified.first_bad {
+            if let Some(file) = open {
+                file.abandon();
+            }
+            return Err(StoreError::Invalid(format!(
+                "the chain does not verify at seq {}: {}; it is not cut",
+                bad.seq, bad.reason
+            )));
         }
+        if let Some(file) = open {
+            written.push(file.finish(&self.checkpoints).await?);
+        }
+        Ok(())
     }
-    if let Some(file) = open {
-        file.finish(&checkpoints).await?;
-        files += 1;
-    }
-    Ok(files)
 }
 
 /// The archive file of one day, and the events read for it but not yet written.
@@ -194,8 +271,13 @@ impl DayFile {
         })
     }
 
+    /// Removes the file begun: its run did not verify.
+    fn abandon(self) {
+        self.writer.abandon();
+    }
+
     /// Writes the rest, then the checkpoints of the file's seqs, and completes it.
-    async fn finish(self, checkpoints: &[Checkpoint]) -> Result<(), StoreError> {
+    async fn finish(self, checkpoints: &[Checkpoint]) -> Result<Manifest, StoreError> {
         let mut writer = self.flush().await?.writer;
         let (first, last) = (writer.first_seq(), writer.last_seq());
         let covering: Vec<Checkpoint> = checkpoints
@@ -207,7 +289,7 @@ impl DayFile {
             covering
                 .iter()
                 .try_for_each(|c| writer.write_checkpoint(c))?;
-            ArchiveWriter::finish(writer).map(drop)
+            ArchiveWriter::finish(writer)
         })
         .await
     }

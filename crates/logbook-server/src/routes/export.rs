@@ -153,8 +153,10 @@ async fn export_audit(
         .store
         .audit_cut(principal.tenant)
         .await?
-        .filter(|cut| asked_from <= cut.seq + 1);
-    let from = cut.as_ref().map_or(asked_from, |cut| cut.seq + 1);
+        .filter(|cut| asked_from <= cut.seq.saturating_add(1));
+    let from = cut
+        .as_ref()
+        .map_or(asked_from, |cut| cut.seq.saturating_add(1));
     let follows = match (&cut, from) {
         (Some(cut), _) => cut.hash.clone(),
         (None, 1) => GENESIS.to_owned(),
@@ -216,9 +218,13 @@ async fn export_audit(
                 return Some((Ok(Bytes::from(tail)), (state, None, next)));
             }
             let page = match state.store.audit_range(tenant, next, to, PAGE).await {
-                Ok(page) if !page.is_empty() => page,
+                Ok(page) if page.first().is_some_and(|e| e.seq == next) => page,
                 Ok(_) => {
-                    let error = format!("the chain has no seq {next} though its head was at {to}");
+                    // Retention cut the chain while it was exported (or rows are gone):
+                    // the file would read as a gap.
+                    let error = format!(
+                        "the chain has no seq {next} though its head was at {to}: export again"
+                    );
                     return Some((Err(std::io::Error::other(error)), (state, None, next)));
                 }
                 Err(error) => {

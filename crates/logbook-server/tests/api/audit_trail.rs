@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use logbook_model::audit::checkpoint::Checkpoint;
 use logbook_server::checkpoints::Checkpointer;
 use serde_json::{Value, json};
 
@@ -828,6 +829,24 @@ pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
         Some(3),
         "a day's file missing"
     );
+    let twice = logbook_server::checkpoints::verify_export(
+        &[&|| Ok(first), &|| Ok(second), &|| Ok(first)],
+        std::slice::from_ref(&key),
+    )
+    .unwrap();
+    assert!(
+        twice.ok && twice.checked == 4,
+        "one run archived twice: {twice:?}"
+    );
+    let other = texts[0].replace(
+        &tenant.to_string(),
+        &logbook_model::TenantId::new().to_string(),
+    );
+    let mixed = logbook_server::checkpoints::verify_export(
+        &[&|| Ok(other.as_bytes()), &|| Ok(second)],
+        std::slice::from_ref(&key),
+    );
+    assert!(mixed.unwrap_err().contains("different tenants"));
     let edited = texts[1].replacen("old-4-1", "old-4-9", 1);
     assert_eq!(
         offline(&edited, std::slice::from_ref(&key))
@@ -841,4 +860,65 @@ pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
         .unwrap()
         .to_string();
     assert!(refused.contains("logbook verify"), "{refused}");
+}
+
+/// Retention never cuts a chain that does not verify (it would launder the break into a
+/// signed cut), and leaves no archive file of the run it refused; and a cut signed with a
+/// key an attacker added to the database's keyring cannot hide what the witness file
+/// holds.
+pub async fn cuts_never_launder_a_break_or_hide_the_witness(backend: Backend) {
+    let signer = checkpointer();
+    let archive = logbook_store::testing::temp_sqlite_path().with_file_name("audit-archive");
+    let app = TestApp::with_config(backend, |config| {
+        config.checkpoints = Some(signer.clone());
+        config.retention.archive = logbook_store::archive::ArchiveDir::new(&archive);
+    })
+    .await;
+    let store = app.app.store().clone();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    let t = app.tenant_literal(tenant);
+    append_three(&app).await;
+    append_three(&app).await;
+    app.app.run_jobs_once().await.unwrap();
+    let (head, _) = store.audit_head(tenant).await.unwrap();
+    let job = logbook_server::jobs::RetentionJob {
+        store: store.clone(),
+        retention: logbook_server::Retention {
+            events: Default::default(),
+            audit_days: 1,
+            archive: logbook_store::archive::ArchiveDir::new(&archive),
+        },
+        signer: Some(signer.clone()),
+    };
+    let later = chrono::Utc::now() + chrono::Duration::days(3);
+
+    // An event edited in place: the run breaks at it, nothing is archived or cut.
+    app.raw(&format!(
+        "UPDATE audit_events SET description = 'edited' WHERE tenant_id = {t} AND seq = 2;"
+    ))
+    .await;
+    let refused = job.run_at(later).await.unwrap().audit;
+    assert_eq!((refused.cuts, refused.events), (0, 0));
+    let left = logbook_store::archive::ArchiveDir::new(&archive)
+        .list()
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(store.audit_range(tenant, 1, 2, 10).await.unwrap().len(), 2);
+
+    // A key added to the keyring signs a cut at the head: the witnessed checkpoints it
+    // would hide say no.
+    let at_head = Checkpoint {
+        seq: head,
+        hash: store.audit_range(tenant, head, head, 1).await.unwrap()[0]
+            .hash
+            .clone(),
+        ..store.checkpoints(tenant).await.unwrap().pop().unwrap()
+    };
+    let witness = logbook_store::testing::temp_sqlite_path().with_file_name("mallory.ndjson");
+    let mallory = Checkpointer::new([13; 32], witness);
+    store.trust_signing_key(mallory.public_key()).await.unwrap();
+    mallory.cut(store.as_ref(), &at_head).await.unwrap();
+    let (at, reason) = bad(&app.get("/api/v1/audit/verify", &app.admin).await.body);
+    assert_eq!(at, head, "{reason}");
+    assert!(reason.contains("witness"), "{reason}");
 }

@@ -217,14 +217,15 @@ pub async fn verify(
 ) -> Result<Verification> {
     let tx = super::snapshot(client, "starting a verification").await?;
     let (head_seq, head_hash) = head(&tx, tenant).await?;
-    let (mut cuts, mut checkpoints): (Vec<_>, Vec<_>) = witnessed
+    let witnessed: Vec<Checkpoint> = witnessed
         .into_iter()
         .filter(|c| c.tenant_id == tenant)
-        .partition(|c| c.cut);
+        .collect();
+    let mut checkpoints: Vec<Checkpoint> = witnessed.iter().filter(|c| !c.cut).cloned().collect();
     checkpoints.extend(self::checkpoints(&tx, tenant).await?);
-    cuts.extend(self::cuts(&tx, tenant).await?);
+    let cuts = self::cuts(&tx, tenant).await?;
     let keyring = keyring(&tx).await?;
-    let start = Start::of(from_seq, &cuts);
+    let start = Start::of(from_seq, &cuts, &witnessed);
     let previous_hash = match start {
         Start::After(seq) => range(&tx, tenant, seq, seq, 1).await?.pop().map(|e| e.hash),
         _ => None,

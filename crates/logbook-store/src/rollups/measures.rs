@@ -233,14 +233,9 @@ impl Measures {
             || sketches.ips.is_some()
             || sketches.fingerprints.is_some()
             || sketches.latencies.is_some();
-        // Compressed: a delta's HyperLogLog is mostly empty registers, and ingest writes
-        // dozens of them per batch.
-        let compress = |bytes: Vec<u8>| {
-            zstd::bulk::compress(&bytes, 1).expect("compressing to memory does not fail")
-        };
         (
             encode_part(&counts),
-            any.then(|| compress(encode_part(&sketches))),
+            any.then(|| compress(&encode_part(&sketches))),
         )
     }
 
@@ -259,9 +254,7 @@ impl Measures {
         };
         match sketches {
             Some(bytes) => {
-                let bytes = zstd::bulk::decompress(bytes, MAX_ENCODED).map_err(|e| {
-                    StoreError::Invalid(format!("a rollup row's sketches do not decompress: {e}"))
-                })?;
+                let bytes = decompress(bytes)?;
                 let sketches: Sketches = decode_part(&bytes)?;
                 measures.users = sketches.users;
                 measures.ips = sketches.ips;
@@ -272,6 +265,29 @@ impl Measures {
         }
         Ok(measures)
     }
+}
+
+thread_local! {
+    /// One compression context per thread, reused: making one per row cost ingest more
+    /// than compressing does (a batch writes hundreds of rows).
+    static COMPRESSOR: std::cell::RefCell<zstd::bulk::Compressor<'static>> =
+        std::cell::RefCell::new(zstd::bulk::Compressor::new(1).expect("a level-1 zstd context"));
+    static DECOMPRESSOR: std::cell::RefCell<zstd::bulk::Decompressor<'static>> =
+        std::cell::RefCell::new(zstd::bulk::Decompressor::new().expect("a zstd context"));
+}
+
+/// Compressed: a delta's HyperLogLog is mostly empty registers, and ingest writes dozens
+/// of them per batch.
+fn compress(bytes: &[u8]) -> Vec<u8> {
+    COMPRESSOR
+        .with_borrow_mut(|c| c.compress(bytes))
+        .expect("compressing to memory does not fail")
+}
+
+fn decompress(bytes: &[u8]) -> Result<Vec<u8>> {
+    DECOMPRESSOR
+        .with_borrow_mut(|d| d.decompress(bytes, MAX_ENCODED))
+        .map_err(|e| StoreError::Invalid(format!("a rollup row's sketches do not decompress: {e}")))
 }
 
 fn encode_part<T: Serialize>(part: &T) -> Vec<u8> {

@@ -96,14 +96,16 @@ pub fn verify(
         .map_err(db("starting a verification"))?;
     let result = (|| {
         let (head_seq, head_hash) = head(conn, tenant)?;
-        let (mut cuts, mut checkpoints): (Vec<_>, Vec<_>) = witnessed
+        let witnessed: Vec<Checkpoint> = witnessed
             .into_iter()
             .filter(|c| c.tenant_id == tenant)
-            .partition(|c| c.cut);
+            .collect();
+        let mut checkpoints: Vec<Checkpoint> =
+            witnessed.iter().filter(|c| !c.cut).cloned().collect();
         checkpoints.extend(self::checkpoints(conn, tenant)?);
-        cuts.extend(self::cuts(conn, tenant)?);
+        let cuts = self::cuts(conn, tenant)?;
         let keyring = keyring(conn)?;
-        let start = Start::of(from_seq, &cuts);
+        let start = Start::of(from_seq, &cuts, &witnessed);
         let previous_hash = match start {
             Start::After(seq) => range(conn, tenant, seq, seq, 1)?.pop().map(|e| e.hash),
             _ => None,

@@ -699,6 +699,24 @@ pub async fn a_cut_removes_the_chain_before_it_and_verification_starts_after_it(
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
     let point = store.audit_cut_point(tenant, later).await.unwrap().unwrap();
     assert_eq!((point.seq, point.cut), (7, false), "the newest checkpoint");
+    // A checkpoint whose event no longer holds the hash it signed is no place to cut.
+    let stale_chain = TenantId::new();
+    let stale_events = store
+        .append_audit(stale_chain, audit_events(stale_chain, 3))
+        .await
+        .unwrap();
+    for (seq, hash) in [(2, &stale_events[1].hash), (3, &stale_events[0].hash)] {
+        let checkpoint = self::sign(&key, stale_chain, seq, hash, now, false);
+        store.add_checkpoint(checkpoint).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .audit_cut_point(stale_chain, later)
+            .await
+            .unwrap()
+            .map(|c| c.seq),
+        Some(2)
+    );
 
     // A cut naming a hash its event does not hold is refused, and nothing is removed.
     let wrong = Checkpoint {

@@ -49,19 +49,23 @@ fn decode(tenant: TenantId, kind: Kind, row: &tokio_postgres::Row) -> Result<Row
     })
 }
 
-/// Rows of `kind` for whole buckets from `since` on, and the events before the first
-/// whole bucket rolled up on the spot, both read from one snapshot.
+/// Rows of the first of `kinds` (and stored rows of the others, of the same width) for
+/// whole buckets from `since` on, and the events before the first whole bucket rolled up
+/// on the spot as the first kind, all read from one snapshot.
 pub async fn window(
     client: &mut Client,
     tenant: TenantId,
-    kind: Kind,
+    kinds: &[Kind],
     since: DateTime<Utc>,
 ) -> Result<Vec<Row>> {
     let tx = super::snapshot(client, "starting a rollup read").await?;
-    let (raw_from, whole_from) = rollups::ragged_edge(kind, since);
-    let mut rows = stored(&tx, tenant, kind, whole_from).await?;
+    let (raw_from, whole_from) = rollups::ragged_edge(kinds[0], since);
+    let mut rows = Vec::new();
+    for kind in kinds {
+        rows.extend(stored(&tx, tenant, *kind, whole_from).await?);
+    }
     let edge = samples(&tx, tenant, raw_from, whole_from).await?;
-    rows.extend(rollups::of_samples(kind, &edge));
+    rows.extend(rollups::of_samples(kinds[0], &edge));
     tx.commit().await.map_err(db("finishing a rollup read"))?;
     Ok(rows)
 }
@@ -198,14 +202,18 @@ pub async fn compact(client: &mut Client) -> Result<Compaction> {
         }
         tx.commit().await.map_err(db("committing compaction"))?;
     }
-    done.rows_expired = expire(client, Utc::now()).await?;
+    done.rows_expired = expire(&mut *client, Utc::now()).await?;
     Ok(done)
 }
 
-async fn expire(client: &Client, now: DateTime<Utc>) -> Result<u64> {
+async fn expire(client: &mut Client, now: DateTime<Utc>) -> Result<u64> {
     let mut removed = 0;
     for kind in Kind::ALL {
         let cutoff = now.timestamp_micros() - kind.retention_days() * 86_400_000_000;
+        if kind.ages_into().is_some() {
+            removed += age(client, kind, kind.floor(cutoff)).await?;
+            continue;
+        }
         removed += client
             .execute(
                 "DELETE FROM rollups WHERE kind = $1 AND bucket < $2",
@@ -215,6 +223,30 @@ async fn expire(client: &Client, now: DateTime<Utc>) -> Result<u64> {
             .map_err(db("expiring rollups"))?;
     }
     Ok(removed)
+}
+
+/// Turns rows of `kind` older than `before` into the kind they age into, in one
+/// transaction: a reader sees each hour as one or the other, never both.
+async fn age(client: &mut Client, kind: Kind, before: i64) -> Result<u64> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(db("starting to age rollups"))?;
+    let rows = tx
+        .query(
+            "DELETE FROM rollups WHERE kind = $1 AND bucket < $2
+             RETURNING bucket, key, measures, sketches, tenant_id",
+            &[&kind.code(), &before],
+        )
+        .await
+        .map_err(db("aging rollups"))?
+        .iter()
+        .map(|r| decode(TenantId(column(r, 4)?), kind, r))
+        .collect::<Result<Vec<_>>>()?;
+    let count = rows.len() as u64;
+    append(&tx, &rollups::aged(rows), true).await?;
+    tx.commit().await.map_err(db("aging rollups"))?;
+    Ok(count)
 }
 
 /// Rolls up every stored event, through a cursor: run once, in the migration that makes

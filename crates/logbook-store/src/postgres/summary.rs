@@ -92,9 +92,13 @@ impl RollupStore for PgStore {
         since: DateTime<Utc>,
         step: EndpointStep,
     ) -> Result<Vec<EndpointMetrics>> {
-        let rows = self
-            .window(tenant, shape::endpoint_kind(step), since)
-            .await?;
+        let rows = rollups::window(
+            &mut self.tenant_client(tenant).await?,
+            tenant,
+            shape::endpoint_kinds(step),
+            since,
+        )
+        .await?;
         shape::endpoints(rows, step, crate::rollups::seconds_since(since))
     }
 
@@ -110,6 +114,12 @@ impl PgStore {
         kind: Kind,
         since: DateTime<Utc>,
     ) -> Result<Vec<crate::rollups::Row>> {
-        rollups::window(&mut self.tenant_client(tenant).await?, tenant, kind, since).await
+        rollups::window(
+            &mut self.tenant_client(tenant).await?,
+            tenant,
+            &[kind],
+            since,
+        )
+        .await
     }
 }

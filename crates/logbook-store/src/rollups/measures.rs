@@ -106,10 +106,72 @@ pub struct Measures {
     pub ips: Option<Distinct>,
     pub fingerprints: Option<Distinct>,
     pub latencies: Option<Latencies>,
+    /// An hour's row kept in five-minute slots (by the slot's index in the hour): one
+    /// row per endpoint and hour serves both the five-minute and the hourly answers, so
+    /// a batch spread over an hour appends a row per endpoint, not twelve.
+    pub slots: Option<BTreeMap<u8, Slot>>,
     /// What the sketches said when the row was written, for a row read without them: a
     /// daily window reads a thousand rows, and needs their sketches only where a bucket
     /// and key hold more than one row to merge.
     pub estimates: Option<Estimates>,
+}
+
+/// One five-minute slot of an hour's row: counts, times and their histogram.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    pub total: i64,
+    pub failures: i64,
+    pub timed: i64,
+    pub time_sum: i64,
+    pub time_min: Option<i32>,
+    pub time_max: Option<i32>,
+    pub latencies: Option<Latencies>,
+}
+
+impl Slot {
+    pub fn record(&mut self, failed: bool, millis: Option<i32>) {
+        self.total += 1;
+        self.failures += i64::from(failed);
+        if let Some(ms) = millis {
+            self.timed += 1;
+            self.time_sum += i64::from(ms);
+            self.time_min = Some(self.time_min.map_or(ms, |min| min.min(ms)));
+            self.time_max = self.time_max.max(Some(ms));
+            self.latencies.get_or_insert_default().record(ms);
+        }
+    }
+
+    fn merge(&mut self, other: &Slot) {
+        self.total += other.total;
+        self.failures += other.failures;
+        self.timed += other.timed;
+        self.time_sum += other.time_sum;
+        self.time_min = min_of(self.time_min, other.time_min);
+        self.time_max = self.time_max.max(other.time_max);
+        merge_sketch(&mut self.latencies, &other.latencies, Latencies::merge);
+    }
+
+    /// The slot as measures of its own.
+    pub fn measures(&self) -> Measures {
+        Measures {
+            total: self.total,
+            successes: self.total - self.failures,
+            failures: self.failures,
+            timed: self.timed,
+            time_sum: self.time_sum,
+            time_min: self.time_min,
+            time_max: self.time_max,
+            latencies: self.latencies.clone(),
+            ..Measures::default()
+        }
+    }
+}
+
+fn min_of(a: Option<i32>, b: Option<i32>) -> Option<i32> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The distinct counts and p95 a row's sketches give.
@@ -141,6 +203,7 @@ struct Sketches {
     ips: Option<Distinct>,
     fingerprints: Option<Distinct>,
     latencies: Option<Latencies>,
+    slots: Option<BTreeMap<u8, Slot>>,
 }
 
 impl Measures {
@@ -151,14 +214,17 @@ impl Measures {
         self.timed += other.timed;
         self.time_sum += other.time_sum;
         self.time_max = self.time_max.max(other.time_max);
-        self.time_min = match (self.time_min, other.time_min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        self.time_min = min_of(self.time_min, other.time_min);
         merge_sketch(&mut self.users, &other.users, Distinct::merge);
         merge_sketch(&mut self.ips, &other.ips, Distinct::merge);
         merge_sketch(&mut self.fingerprints, &other.fingerprints, Distinct::merge);
         merge_sketch(&mut self.latencies, &other.latencies, Latencies::merge);
+        if let Some(slots) = &other.slots {
+            let into = self.slots.get_or_insert_default();
+            for (index, slot) in slots {
+                into.entry(*index).or_default().merge(slot);
+            }
+        }
         // Estimates do not merge: a merged row answers from its sketches.
         self.estimates = None;
     }
@@ -199,6 +265,14 @@ impl Measures {
         }
     }
 
+    /// The hour as one: the slots' histograms merged into the row's, the slots gone.
+    pub fn collapse(mut self) -> Measures {
+        for slot in self.slots.take().unwrap_or_default().values() {
+            merge_sketch(&mut self.latencies, &slot.latencies, Latencies::merge);
+        }
+        self
+    }
+
     /// A percentile of the response times, from the histogram (rows read with their
     /// sketches).
     pub fn percentile(&self, fraction: f64) -> Option<f64> {
@@ -228,8 +302,10 @@ impl Measures {
             ips: self.ips.clone(),
             fingerprints: self.fingerprints.clone(),
             latencies: self.latencies.clone(),
+            slots: self.slots.clone(),
         };
         let any = sketches.users.is_some()
+            || sketches.slots.is_some()
             || sketches.ips.is_some()
             || sketches.fingerprints.is_some()
             || sketches.latencies.is_some();
@@ -260,6 +336,7 @@ impl Measures {
                 measures.ips = sketches.ips;
                 measures.fingerprints = sketches.fingerprints;
                 measures.latencies = sketches.latencies;
+                measures.slots = sketches.slots;
             }
             None => measures.estimates = Some(counts.estimates),
         }

@@ -16,7 +16,7 @@ use std::{borrow::Cow, collections::HashMap, net::IpAddr};
 
 use chrono::{DateTime, Utc};
 use logbook_model::{Event, TenantId};
-pub use measures::{Distinct, Estimates, Latencies, Measures};
+pub use measures::{Distinct, Estimates, Latencies, Measures, Slot};
 
 use crate::{Result, StoreError};
 
@@ -77,14 +77,28 @@ pub enum Kind {
     /// By country, per hour, counts only: by-country. Apart from [`Kind::Hour`] so the
     /// hourly sketches are not split four ways by country.
     CountryHour = 4,
-    /// Seed 001's performance metrics by service, method and endpoint (a route template),
-    /// per five minutes and per hour: requests, errors, min, mean, max and the latency
-    /// histogram that gives p50, p95 and p99.
+    /// Seed 001's performance metrics by service, method and endpoint (a route template):
+    /// requests, errors, min, mean, max and the latency histogram that gives p50, p95 and
+    /// p99. One row per endpoint and hour, in five-minute [`Slot`]s; past 90 days a row
+    /// loses its slots and becomes an [`Kind::EndpointHour`] row.
     EndpointFiveMinutes = 5,
+    /// An endpoint's hour without its slots, kept a year.
     EndpointHour = 6,
 }
 
+/// The width of an endpoint row's slots.
+pub const SLOT_MICROS: i64 = FIVE_MINUTES_MICROS;
+
 impl Kind {
+    /// What ingest writes: every kind but those made from others.
+    pub const INGESTED: [Kind; 5] = [
+        Kind::Hour,
+        Kind::Day,
+        Kind::ActionDay,
+        Kind::CountryHour,
+        Kind::EndpointFiveMinutes,
+    ];
+
     pub const ALL: [Kind; 6] = [
         Kind::Hour,
         Kind::Day,
@@ -96,13 +110,22 @@ impl Kind {
 
     pub fn width_micros(self) -> i64 {
         match self {
-            Kind::EndpointFiveMinutes => FIVE_MINUTES_MICROS,
-            Kind::Hour | Kind::CountryHour | Kind::EndpointHour => HOUR_MICROS,
+            Kind::Hour | Kind::CountryHour | Kind::EndpointFiveMinutes | Kind::EndpointHour => {
+                HOUR_MICROS
+            }
             Kind::Day | Kind::ActionDay => DAY_MICROS,
         }
     }
 
-    /// How long rows of this kind are kept (seeds 001 and 002): five-minute rows 90
+    /// What a row of this kind becomes when its age is reached, rather than going.
+    pub fn ages_into(self) -> Option<Kind> {
+        match self {
+            Kind::EndpointFiveMinutes => Some(Kind::EndpointHour),
+            _ => None,
+        }
+    }
+
+    /// How long rows of this kind are kept (seeds 001 and 002): five-minute detail 90
     /// days, hourly a year, daily three.
     pub fn retention_days(self) -> i64 {
         match self {
@@ -232,10 +255,12 @@ pub fn decode_key(text: &str) -> Result<Key> {
 
 type GroupKey<'a> = (TenantId, Kind, i64, [Option<Cow<'a, str>>; 3]);
 
-/// Rows being built from samples, merged per (tenant, kind, bucket, key).
+/// Rows being built from samples, merged per (tenant, kind, bucket, key). Hashed with
+/// foldhash's seeded quality hasher: a batch looks up several groups per event, and
+/// SipHash showed in ingest's profile.
 #[derive(Default)]
 pub struct Rollup<'a> {
-    groups: HashMap<GroupKey<'a>, Measures>,
+    groups: HashMap<GroupKey<'a>, Measures, foldhash::quality::RandomState>,
 }
 
 impl<'a> Rollup<'a> {
@@ -245,7 +270,7 @@ impl<'a> Rollup<'a> {
     }
 
     pub fn add_all_kinds(&mut self, s: &Sample<'a>) {
-        for kind in Kind::ALL {
+        for kind in Kind::INGESTED {
             self.add(kind, s);
         }
     }
@@ -271,9 +296,10 @@ impl<'a> Rollup<'a> {
             },
             Kind::ActionDay => return,
         };
+        let bucket = kind.floor(s.micros);
         let m = self
             .groups
-            .entry((s.tenant, kind, kind.floor(s.micros), key))
+            .entry((s.tenant, kind, bucket, key))
             .or_default();
         m.total += 1;
         // An endpoint's failures are its errors: a server error, or a request its
@@ -321,7 +347,15 @@ impl<'a> Rollup<'a> {
                     m.latencies.get_or_insert_default().record(ms);
                 }
             }
-            Kind::EndpointFiveMinutes | Kind::EndpointHour => {
+            Kind::EndpointFiveMinutes => {
+                let slot = ((s.micros - bucket) / SLOT_MICROS) as u8;
+                m.slots
+                    .get_or_insert_default()
+                    .entry(slot)
+                    .or_default()
+                    .record(failed, s.response_time_ms);
+            }
+            Kind::EndpointHour => {
                 if let Some(ms) = s.response_time_ms {
                     m.latencies.get_or_insert_default().record(ms);
                 }
@@ -358,6 +392,22 @@ fn key_len(kind: Kind) -> usize {
         Kind::Day => 2,
         Kind::ActionDay | Kind::EndpointFiveMinutes | Kind::EndpointHour => 3,
     }
+}
+
+/// Rows aged past their kind's days as the kind they become: an endpoint hour's slots
+/// merged into one histogram.
+pub fn aged(rows: Vec<Row>) -> Vec<Row> {
+    let aged = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Row {
+                kind: row.kind.ages_into()?,
+                measures: row.measures.collapse(),
+                ..row
+            })
+        })
+        .collect();
+    merge(aged)
 }
 
 /// Merges rows of the same tenant, kind, bucket and key into one: compaction.

@@ -11,7 +11,7 @@ use logbook_model::{
     },
 };
 
-use super::{Kind, Measures, Row};
+use super::{Key, Kind, Measures, Row};
 use crate::{Result, StoreError};
 
 fn part(row: &Row, index: usize) -> Option<&str> {
@@ -166,47 +166,68 @@ pub fn action_stats(rows: &[Row]) -> ActionStats {
     stats
 }
 
-/// The endpoint kind a step reads: five-minute rows for five-minute buckets, hourly rows
-/// for the rest (a window then reads a row per endpoint and hour, plus its ragged start).
-pub fn endpoint_kind(step: EndpointStep) -> Kind {
+/// The endpoint kinds a step reads: hours in slots, and for hours and windows also the
+/// hours aged past their slots.
+pub fn endpoint_kinds(step: EndpointStep) -> &'static [Kind] {
     match step {
-        EndpointStep::FiveMinutes => Kind::EndpointFiveMinutes,
-        EndpointStep::Hour | EndpointStep::Window => Kind::EndpointHour,
+        EndpointStep::FiveMinutes => &[Kind::EndpointFiveMinutes],
+        EndpointStep::Hour | EndpointStep::Window => {
+            &[Kind::EndpointFiveMinutes, Kind::EndpointHour]
+        }
     }
 }
 
-/// Seed 001's performance metrics from endpoint rows of `step`'s kind: one per endpoint
-/// and bucket, newest bucket first, or one per endpoint over a window of
-/// `window_seconds`; the busiest endpoints first.
+/// Seed 001's performance metrics from endpoint rows (hours in slots, and hours aged
+/// past their slots): one per endpoint and five minutes or hour, newest bucket first, or
+/// one per endpoint over a window of `window_seconds`; the busiest endpoints first.
 pub fn endpoints(
     rows: Vec<Row>,
     step: EndpointStep,
     window_seconds: f64,
 ) -> Result<Vec<EndpointMetrics>> {
-    let kind = endpoint_kind(step);
-    let per_bucket = step != EndpointStep::Window;
-    let groups = grouped(rows, kind, |r| {
-        (
-            per_bucket.then_some(std::cmp::Reverse(r.bucket)),
-            part(r, 0).map(str::to_owned),
-            part(r, 1).map(str::to_owned),
-            part(r, 2).unwrap_or_default().to_owned(),
-        )
-    });
-    let seconds = match per_bucket {
-        true => kind.width_micros() as f64 / 1e6,
-        false => window_seconds.max(1.0),
+    // Each row as the step's buckets: an hour's slots apart, or the hour as one.
+    let mut entries: Vec<(Option<i64>, Key, Measures)> = Vec::new();
+    for row in rows {
+        match (step, row.kind) {
+            (EndpointStep::FiveMinutes, Kind::EndpointFiveMinutes) => {
+                let slots = row.measures.slots.clone().unwrap_or_default();
+                entries.extend(slots.into_iter().map(|(index, slot)| {
+                    let bucket = row.bucket + i64::from(index) * super::SLOT_MICROS;
+                    (Some(bucket), row.key.clone(), slot.measures())
+                }));
+            }
+            (EndpointStep::Hour, Kind::EndpointFiveMinutes | Kind::EndpointHour) => {
+                entries.push((Some(row.bucket), row.key, row.measures.collapse()));
+            }
+            (EndpointStep::Window, Kind::EndpointFiveMinutes | Kind::EndpointHour) => {
+                entries.push((None, row.key, row.measures.collapse()));
+            }
+            _ => {}
+        }
+    }
+    let mut groups: BTreeMap<(Option<std::cmp::Reverse<i64>>, Key), Measures> = BTreeMap::new();
+    for (bucket, key, measures) in entries {
+        groups
+            .entry((bucket.map(std::cmp::Reverse), key))
+            .or_default()
+            .merge(&measures);
+    }
+    let seconds = match step {
+        EndpointStep::FiveMinutes => super::SLOT_MICROS as f64 / 1e6,
+        EndpointStep::Hour => Kind::EndpointHour.width_micros() as f64 / 1e6,
+        EndpointStep::Window => window_seconds.max(1.0),
     };
     let mut metrics = groups
         .into_iter()
-        .map(|((bucket, service, method, endpoint), m)| {
+        .map(|((bucket, key), m)| {
+            let part = |index: usize| key.get(index).cloned().flatten();
             Ok(EndpointMetrics {
                 bucket: bucket
                     .map(|std::cmp::Reverse(micros)| bucket_time(micros))
                     .transpose()?,
-                service,
-                method,
-                endpoint,
+                service: part(0),
+                method: part(1),
+                endpoint: part(2).unwrap_or_default(),
                 request_count: m.total,
                 error_count: m.failures,
                 error_rate: match m.total {

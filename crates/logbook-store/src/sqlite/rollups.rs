@@ -69,22 +69,25 @@ impl RawRow {
     }
 }
 
-/// Rows of `kind` for whole buckets from `since` on, and the events before the first
-/// whole bucket rolled up on the spot; read in one transaction so both halves see the
-/// same moment.
+/// Rows of the first of `kinds` (and stored rows of the others, of the same width) for
+/// whole buckets from `since` on, and the events before the first whole bucket rolled up
+/// on the spot as the first kind; read in one transaction so all see the same moment.
 pub fn window(
     conn: &Connection,
     tenant: TenantId,
-    kind: Kind,
+    kinds: &[Kind],
     since: DateTime<Utc>,
 ) -> Result<Vec<Row>> {
     let tx = conn
         .unchecked_transaction()
         .map_err(db("starting a rollup read"))?;
-    let (raw_from, whole_from) = rollups::ragged_edge(kind, since);
-    let mut rows = stored(&tx, tenant, kind, whole_from)?;
+    let (raw_from, whole_from) = rollups::ragged_edge(kinds[0], since);
+    let mut rows = Vec::new();
+    for kind in kinds {
+        rows.extend(stored(&tx, tenant, *kind, whole_from)?);
+    }
     let edge = samples(&tx, tenant, raw_from, whole_from)?;
-    rows.extend(rollups::of_samples(kind, &edge));
+    rows.extend(rollups::of_samples(kinds[0], &edge));
     Ok(rows)
 }
 
@@ -223,6 +226,10 @@ pub fn expire(conn: &mut Connection, now: DateTime<Utc>) -> Result<u64> {
     let mut removed = 0;
     for kind in Kind::ALL {
         let cutoff = micros(now) - kind.retention_days() * 86_400_000_000;
+        if kind.ages_into().is_some() {
+            removed += age(conn, kind, kind.floor(cutoff))?;
+            continue;
+        }
         removed += conn
             .execute(
                 "DELETE FROM rollups WHERE kind = ?1 AND bucket < ?2",
@@ -231,6 +238,36 @@ pub fn expire(conn: &mut Connection, now: DateTime<Utc>) -> Result<u64> {
             .map_err(db("expiring rollups"))? as u64;
     }
     Ok(removed)
+}
+
+/// Turns rows of `kind` older than `before` into the kind they age into, in one
+/// transaction: a reader sees each hour as one or the other, never both.
+fn age(conn: &mut Connection, kind: Kind, before: i64) -> Result<u64> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db("starting to age rollups"))?;
+    let raw = {
+        let mut stmt = tx
+            .prepare_cached(
+                "DELETE FROM rollups WHERE kind = ?1 AND bucket < ?2 \
+                 RETURNING bucket, key, measures, sketches, tenant_id",
+            )
+            .map_err(db("aging rollups"))?;
+        stmt.query_map(params![kind.code(), before], |r| {
+            row_of(TenantId(r.get(4)?), kind, r)
+        })
+        .map_err(db("aging rollups"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db("aging rollups"))?
+    };
+    let count = raw.len() as u64;
+    let rows = raw
+        .into_iter()
+        .map(RawRow::decode)
+        .collect::<Result<Vec<_>>>()?;
+    append(&tx, &rollups::aged(rows), true)?;
+    tx.commit().map_err(db("aging rollups"))?;
+    Ok(count)
 }
 
 /// Rolls up every stored event: run once, in the migration that makes the rollup table,

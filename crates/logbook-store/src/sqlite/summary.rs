@@ -42,7 +42,7 @@ impl RollupStore for SqliteStore {
 
     async fn summary(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Summary> {
         let rows = self
-            .read(move |conn| rollups::window(conn, tenant, Kind::Hour, since))
+            .read(move |conn| rollups::window(conn, tenant, &[Kind::Hour], since))
             .await?;
         Ok(shape::summary(rows))
     }
@@ -53,7 +53,7 @@ impl RollupStore for SqliteStore {
         first_bucket: DateTime<Utc>,
     ) -> Result<Vec<HourlyBucket>> {
         let rows = self
-            .read(move |conn| rollups::window(conn, tenant, Kind::Hour, first_bucket))
+            .read(move |conn| rollups::window(conn, tenant, &[Kind::Hour], first_bucket))
             .await?;
         shape::hourly(rows)
     }
@@ -64,7 +64,7 @@ impl RollupStore for SqliteStore {
         first_bucket: DateTime<Utc>,
     ) -> Result<Vec<DailyBucket>> {
         let rows = self
-            .read(move |conn| rollups::window(conn, tenant, Kind::Day, first_bucket))
+            .read(move |conn| rollups::window(conn, tenant, &[Kind::Day], first_bucket))
             .await?;
         shape::daily(rows)
     }
@@ -75,7 +75,7 @@ impl RollupStore for SqliteStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<CountryCount>> {
         let rows = self
-            .read(move |conn| rollups::window(conn, tenant, Kind::CountryHour, since))
+            .read(move |conn| rollups::window(conn, tenant, &[Kind::CountryHour], since))
             .await?;
         Ok(shape::by_country(rows))
     }
@@ -93,9 +93,8 @@ impl RollupStore for SqliteStore {
         since: DateTime<Utc>,
         step: EndpointStep,
     ) -> Result<Vec<EndpointMetrics>> {
-        let kind = shape::endpoint_kind(step);
         let rows = self
-            .read(move |conn| rollups::window(conn, tenant, kind, since))
+            .read(move |conn| rollups::window(conn, tenant, shape::endpoint_kinds(step), since))
             .await?;
         shape::endpoints(rows, step, crate::rollups::seconds_since(since))
     }

@@ -323,4 +323,44 @@ pub async fn endpoint_performance_by_route_template(store: Arc<dyn Store>) {
     assert_eq!(before[0].iter().map(|m| m.request_count).sum::<i64>(), 102);
     store.compact_rollups().await.unwrap();
     assert_eq!(answers().await, before);
+
+    // Past 90 days an hour keeps its figures but not its five-minute slots.
+    let old_hour = noon - Duration::days(100);
+    let old = vec![
+        request(old_hour + Duration::minutes(7), "GET", "/items/5", 200, 30),
+        request(old_hour + Duration::minutes(52), "GET", "/items/6", 500, 10),
+    ];
+    append(&store, &old).await;
+    let since = old_hour - Duration::hours(1);
+    let hours = async || {
+        store
+            .endpoints(t, since, EndpointStep::Hour)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.bucket == Some(old_hour))
+            .collect::<Vec<_>>()
+    };
+    let slots = async || {
+        store
+            .endpoints(t, since, EndpointStep::FiveMinutes)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.bucket.is_some_and(|b| b < noon - Duration::days(90)))
+            .count()
+    };
+    let hour_before = hours().await;
+    assert_eq!(
+        (
+            hour_before.len(),
+            hour_before[0].request_count,
+            hour_before[0].error_count
+        ),
+        (1, 2, 1)
+    );
+    assert_eq!(slots().await, 2);
+    store.compact_rollups().await.unwrap();
+    assert_eq!(hours().await, hour_before, "the hour as it was");
+    assert_eq!(slots().await, 0, "its slots gone");
 }

@@ -164,6 +164,10 @@ pub struct RetentionArgs {
     /// after the cut.
     #[arg(long, env = "LOGBOOK_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub audit_retention_days: Option<u32>,
+    /// Days access records are kept (default 2555, seven years); older ones are archived,
+    /// then removed.
+    #[arg(long, env = "LOGBOOK_ACCESS_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub access_retention_days: Option<u32>,
     /// Where events past their time are archived before removal (default: DATA_DIR/archive).
     #[arg(long, env = "LOGBOOK_ARCHIVE_DIR")]
     pub archive_dir: Option<PathBuf>,
@@ -180,6 +184,9 @@ impl RetentionArgs {
             },
             audit_days: self
                 .audit_retention_days
+                .unwrap_or(logbook_model::retention::AUDIT_DAYS),
+            access_days: self
+                .access_retention_days
                 .unwrap_or(logbook_model::retention::AUDIT_DAYS),
             archive: logbook_store::archive::ArchiveDir::new(
                 self.archive_dir

@@ -33,6 +33,8 @@ pub struct Retention {
     pub events: logbook_model::retention::EventRetention,
     /// Days the audit trail is kept, counted from when each event was received.
     pub audit_days: u32,
+    /// Days access records are kept.
+    pub access_days: u32,
     pub archive: logbook_store::archive::ArchiveDir,
 }
 
@@ -49,6 +51,7 @@ impl Retention {
         Self {
             events: Default::default(),
             audit_days: logbook_model::retention::AUDIT_DAYS,
+            access_days: logbook_model::retention::AUDIT_DAYS,
             archive: logbook_store::archive::ArchiveDir::new(data_dir.join("archive")),
         }
     }

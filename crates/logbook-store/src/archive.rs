@@ -21,6 +21,7 @@ use std::{
 use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
     Event, EventType, TenantId,
+    access::AccessRecord,
     audit::{AuditEvent, checkpoint::Checkpoint},
 };
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,12 @@ impl ArchiveDir {
         let mut writer = self.start(tenant, "audit", day, "")?;
         writer.push(header.to_string().as_bytes(), None)?;
         Ok(writer)
+    }
+
+    /// Starts a file of one tenant's access records of one day:
+    /// `DIR/<tenant>/access/<YYYY-MM-DD>/access.ndjson.zst`.
+    pub fn access_writer(&self, tenant: TenantId, day: NaiveDate) -> Result<ArchiveWriter> {
+        self.start(tenant, "access", day, "")
     }
 
     fn start(
@@ -227,6 +234,14 @@ impl ArchiveWriter {
         m.from_seq.get_or_insert(event.seq);
         m.to_seq = Some(event.seq);
         Ok(())
+    }
+
+    /// Writes one access record, as `GET /api/v1/access` shows it.
+    pub fn write_access(&mut self, record: &AccessRecord) -> Result<()> {
+        let line = serde_json::to_vec(record).map_err(|e| {
+            StoreError::Invalid(format!("an access record cannot be archived: {e}"))
+        })?;
+        self.push(&line, Some(record.at))
     }
 
     /// Writes a checkpoint that covers events of the file.

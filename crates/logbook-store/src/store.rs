@@ -98,6 +98,18 @@ pub trait LifecycleStore: Send + Sync + 'static {
     ) -> Result<u64>;
     /// Forgets idempotency keys older than `before`; returns how many.
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>) -> Result<u64>;
+    /// When the tenant's oldest access record was made, if it has any.
+    async fn oldest_access(&self, tenant: TenantId) -> Result<Option<DateTime<Utc>>>;
+    /// Removes the tenant's access records made in `[from, to)` — only if they are
+    /// `expected` in number (what was archived), else none — in batches, so ingest
+    /// waits on none for long; returns how many.
+    async fn remove_access(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        expected: u64,
+    ) -> Result<u64>;
 }
 
 /// What ingest writes (events, audit appends, access records, idempotency) and the

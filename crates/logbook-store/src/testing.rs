@@ -273,6 +273,20 @@ mod faulty {
             self.inner.purge_idempotency_keys(before).await
         }
 
+        async fn oldest_access(&self, tenant: TenantId) -> Result<Option<DateTime<Utc>>> {
+            self.inner.oldest_access(tenant).await
+        }
+
+        async fn remove_access(
+            &self,
+            tenant: TenantId,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            expected: u64,
+        ) -> Result<u64> {
+            self.inner.remove_access(tenant, from, to, expected).await
+        }
+
         async fn anonymize(
             &self,
             event_type: &EventType,

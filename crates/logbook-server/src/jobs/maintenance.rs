@@ -177,6 +177,11 @@ impl fmt::Display for MaintenanceReport {
                     "audit trail: {} chains cut at a signed checkpoint, {} events past their time removed, {} archive files written",
                     audit.cuts, audit.events, audit.archive_files
                 )?;
+                writeln!(
+                    f,
+                    "access records: {} past their time removed, {} archive files written",
+                    removed.access.records, removed.access.archive_files
+                )?;
             }
         } else {
             writeln!(

@@ -8,6 +8,7 @@
 //! round when another server holds it. Jobs about this server's own state (its key
 //! cache, the key uses it gathered) run on every server.
 
+mod access_retention;
 mod anonymization;
 mod audit_retention;
 mod idempotency_purge;
@@ -20,6 +21,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use logbook_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
+pub use access_retention::AccessRemoved;
 pub use anonymization::AnonymizationJob;
 pub use audit_retention::AuditCuts;
 pub use idempotency_purge::IdempotencyPurge;

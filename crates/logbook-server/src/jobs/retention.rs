@@ -1,6 +1,7 @@
 //! Removes events past their retention, each group (tenant, day, type) first written to
 //! an archive file; a group is removed only if it still holds exactly what was archived.
-//! Then cuts the audit trails past theirs (`audit_retention`).
+//! Then cuts the audit trails past theirs (`audit_retention`), and archives and removes
+//! old access records (`access_retention`).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -12,7 +13,10 @@ use logbook_store::{
 };
 use uuid::Uuid;
 
-use super::audit_retention::{AuditCuts, cut_audit_trails};
+use super::{
+    access_retention::{AccessRemoved, remove_old_access},
+    audit_retention::{AuditCuts, cut_audit_trails},
+};
 use crate::{checkpoints::Checkpointer, config::Retention};
 
 pub struct RetentionJob {
@@ -28,6 +32,7 @@ pub struct Removed {
     pub archive_files: usize,
     pub events: u64,
     pub audit: AuditCuts,
+    pub access: AccessRemoved,
 }
 
 impl RetentionJob {
@@ -72,10 +77,18 @@ impl RetentionJob {
             now,
         )
         .await?;
+        let access = remove_old_access(
+            self.store.as_ref(),
+            &self.retention.archive,
+            self.retention.access_days,
+            now,
+        )
+        .await?;
         Ok(Removed {
             archive_files: archived.len(),
             events,
             audit,
+            access,
         })
     }
 

@@ -171,3 +171,85 @@ pub async fn a_read_that_cannot_be_recorded_is_refused(backend: Backend) {
     assert!(verify.status.is_server_error(), "{}", verify.body);
     assert_eq!(verify.headers["content-type"], "application/problem+json");
 }
+
+/// Access records past their time (seven years by default) are archived, a file per
+/// tenant and day, and only then removed; today's stay.
+pub async fn old_access_records_are_archived_then_removed(backend: Backend) {
+    use chrono::{Duration, Utc};
+
+    let archive = logbook_store::testing::temp_sqlite_path().with_file_name("access-archive");
+    let app = TestApp::with_config(backend, |config| {
+        config.retention.archive = logbook_store::archive::ArchiveDir::new(&archive);
+        config.retention.access_days = 30;
+    })
+    .await;
+    let store = app.app.store().clone();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    app.get("/api/v1/logs", &app.admin).await;
+    let today = app.get("/api/v1/access", &app.admin).await.body["items"][0].clone();
+    let old = |days: i64, i: u32| logbook_model::access::AccessRecord {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: tenant,
+        at: Utc::now() - Duration::days(days) + Duration::seconds(i64::from(i)),
+        key_id: uuid::Uuid::nil(),
+        method: "GET".into(),
+        route: "/api/v1/logs".into(),
+        path: format!("/api/v1/logs?n={i}"),
+        filters: None,
+        rows: Some(1),
+        status: 200,
+        outcome: "completed".into(),
+        client_ip: None,
+    };
+    let records: Vec<_> = (0..3).map(|i| old(40, i)).chain([old(35, 9)]).collect();
+    store
+        .append(
+            vec![logbook_store::WriteItem::access(tenant, records)].into(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let job = logbook_server::jobs::RetentionJob {
+        store: store.clone(),
+        retention: logbook_server::Retention {
+            events: Default::default(),
+            audit_days: logbook_model::retention::AUDIT_DAYS,
+            access_days: 30,
+            archive: logbook_store::archive::ArchiveDir::new(&archive),
+        },
+        signer: None,
+    };
+    let removed = job.run_once().await.unwrap().access;
+    assert_eq!((removed.records, removed.archive_files), (4, 2));
+    let files = logbook_store::archive::ArchiveDir::new(&archive)
+        .list()
+        .unwrap();
+    let rows: Vec<(String, u64)> = files
+        .iter()
+        .map(|(_, m)| (m.stream.clone(), m.rows))
+        .collect();
+    assert_eq!(rows, [("access".into(), 3), ("access".into(), 1)]);
+    let (path, manifest) = &files[0];
+    let text = zstd::decode_all(std::fs::File::open(path.with_file_name(&manifest.file)).unwrap())
+        .unwrap();
+    let lines: Vec<Value> = String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["path"], "/api/v1/logs?n=0");
+
+    let left = app.get("/api/v1/access?limit=1000", &app.admin).await.body["items"].clone();
+    let ids: Vec<&Value> = left.as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert!(ids.contains(&&today["id"]), "today's record stays");
+    assert!(
+        left.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["path"].as_str().unwrap().contains("n=")),
+        "{left}"
+    );
+    assert_eq!(job.run_once().await.unwrap().access.records, 0);
+}

@@ -721,6 +721,7 @@ pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
         retention: logbook_server::Retention {
             events: Default::default(),
             audit_days: 1,
+            access_days: logbook_model::retention::AUDIT_DAYS,
             archive: logbook_store::archive::ArchiveDir::new(&archive),
         },
         signer: Some(signer.clone()),
@@ -886,6 +887,7 @@ pub async fn cuts_never_launder_a_break_or_hide_the_witness(backend: Backend) {
         retention: logbook_server::Retention {
             events: Default::default(),
             audit_days: 1,
+            access_days: logbook_model::retention::AUDIT_DAYS,
             archive: logbook_store::archive::ArchiveDir::new(&archive),
         },
         signer: Some(signer.clone()),

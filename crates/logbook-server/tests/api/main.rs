@@ -65,6 +65,7 @@ api_tests!(
     access::reads_leave_access_records,
     access::access_records_keep_only_parsed_bounded_filters,
     access::a_read_that_cannot_be_recorded_is_refused,
+    access::old_access_records_are_archived_then_removed,
     audit_trail::audit_events_chain_and_verify,
     audit_trail::signed_checkpoints_catch_rewrites_and_truncation,
     audit_trail::truncation_and_forged_checkpoints_are_caught,

@@ -266,6 +266,60 @@ impl LifecycleStore for PgStore {
             .map_err(db("purging idempotency keys"))
     }
 
+    async fn oldest_access(&self, tenant: TenantId) -> Result<Option<DateTime<Utc>>> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT MIN(at) FROM access_log WHERE tenant_id = $1",
+                &[&tenant.0],
+            )
+            .await
+            .map_err(db("finding the oldest access record"))?;
+        column(&row, 0)
+    }
+
+    async fn remove_access(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        expected: u64,
+    ) -> Result<u64> {
+        const BATCH: i64 = 5_000;
+        let client = self.client().await?;
+        let found: i64 = column(
+            &client
+                .query_one(
+                    "SELECT COUNT(*) FROM access_log WHERE tenant_id = $1 AND at >= $2 AND at < $3",
+                    &[&tenant.0, &from, &to],
+                )
+                .await
+                .map_err(db("counting access records"))?,
+            0,
+        )?;
+        if found as u64 != expected {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        // One batch per statement: no lock is held long, no transaction grows large.
+        loop {
+            let batch = client
+                .execute(
+                    "DELETE FROM access_log WHERE tenant_id = $1 AND (at, id) IN
+                         (SELECT at, id FROM access_log
+                          WHERE tenant_id = $1 AND at >= $2 AND at < $3 LIMIT $4)",
+                    &[&tenant.0, &from, &to, &BATCH],
+                )
+                .await
+                .map_err(db("removing access records"))?;
+            removed += batch;
+            if batch < BATCH as u64 {
+                return Ok(removed);
+            }
+        }
+    }
+
     async fn anonymize(
         &self,
         event_type: &EventType,

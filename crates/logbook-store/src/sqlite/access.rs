@@ -43,6 +43,56 @@ pub fn insert(tx: &Connection, records: &[AccessRecord]) -> Result<()> {
     Ok(())
 }
 
+/// When the tenant's oldest access record was made.
+pub fn oldest(
+    conn: &Connection,
+    tenant: TenantId,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let at: Option<i64> = conn
+        .query_row(
+            "SELECT MIN(at) FROM access_log WHERE tenant_id = ?1",
+            [tenant.0],
+            |r| r.get(0),
+        )
+        .map_err(db("finding the oldest access record"))?;
+    at.map(from_micros).transpose()
+}
+
+/// The tenant's access records made in `[from, to)`.
+pub fn count(
+    conn: &Connection,
+    tenant: TenantId,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM access_log WHERE tenant_id = ?1 AND at >= ?2 AND at < ?3",
+        rusqlite::params![tenant.0, micros(from), micros(to)],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .map_err(db("counting access records"))
+}
+
+/// Access records removed per write transaction.
+pub const REMOVE_BATCH: u64 = 5_000;
+
+/// Removes up to [`REMOVE_BATCH`] of the tenant's access records made in `[from, to)`.
+pub fn remove_batch(
+    conn: &mut Connection,
+    tenant: TenantId,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    conn.execute(
+        "DELETE FROM access_log WHERE tenant_id = ?1 AND (at, id) IN
+             (SELECT at, id FROM access_log WHERE tenant_id = ?1 AND at >= ?2 AND at < ?3 LIMIT ?4)",
+        rusqlite::params![tenant.0, micros(from), micros(to), REMOVE_BATCH as i64],
+    )
+    .map(|n| n as u64)
+    .map_err(db("removing access records"))
+}
+
 pub fn list(conn: &Connection, tenant: TenantId, q: &AccessQuery) -> Result<AccessPage> {
     let (sql, clause) = statements::list_access::<Sqlite>(tenant, q, COLUMNS);
     let mut stmt = conn

@@ -269,6 +269,36 @@ impl LifecycleStore for SqliteStore {
         self.write(move |conn| ingest::purge(conn, before)).await
     }
 
+    async fn oldest_access(&self, tenant: TenantId) -> Result<Option<DateTime<Utc>>> {
+        self.read(move |conn| access::oldest(conn, tenant)).await
+    }
+
+    async fn remove_access(
+        &self,
+        tenant: TenantId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        expected: u64,
+    ) -> Result<u64> {
+        let found = self
+            .read(move |conn| access::count(conn, tenant, from, to))
+            .await?;
+        if found != expected {
+            return Ok(0);
+        }
+        let mut removed = 0;
+        // One batch per write: ingest waits behind one batch at most.
+        loop {
+            let batch = self
+                .write(move |conn| access::remove_batch(conn, tenant, from, to))
+                .await?;
+            removed += batch;
+            if batch < access::REMOVE_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+
     async fn anonymize(
         &self,
         event_type: &EventType,

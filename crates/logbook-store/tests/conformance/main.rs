@@ -59,6 +59,7 @@ conformance!(
     retention::tenants_keep_their_own_retention_rules,
     retention::a_large_group_is_removed_whole,
     retention::storage_counts_rows_by_stream_and_day,
+    retention::access_records_go_only_as_counted,
     rollups::a_late_event_corrects_its_bucket_and_compaction_changes_no_answer,
     rollups::rollups_outlive_their_events_until_their_own_age,
     rollups::answers_stay_true_while_writers_and_compaction_run,

@@ -223,3 +223,53 @@ pub async fn storage_counts_rows_by_stream_and_day(store: Arc<dyn Store>) {
             .any(|i| i.primary_key && i.table == "events")
     );
 }
+
+/// Access records of a day go only as counted: a day that holds more than was archived
+/// keeps all of them; otherwise every one goes, past one removal batch, and no other
+/// day's or tenant's.
+pub async fn access_records_go_only_as_counted(store: Arc<dyn Store>) {
+    use chrono::Duration;
+    use logbook_model::access::AccessRecord;
+
+    let (t, other) = (TenantId::new(), TenantId::new());
+    let day = at("2026-01-10T00:00:00Z");
+    let record = |tenant, at| AccessRecord {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: tenant,
+        at,
+        key_id: uuid::Uuid::nil(),
+        method: "GET".into(),
+        route: "/api/v1/logs".into(),
+        path: "/api/v1/logs".into(),
+        filters: None,
+        rows: None,
+        status: 200,
+        outcome: "completed".into(),
+        client_ip: None,
+    };
+    let many: Vec<_> = (0..5_002)
+        .map(|i| record(t, day + Duration::seconds(i)))
+        .chain([record(t, day + Duration::days(1))])
+        .collect();
+    store
+        .append(
+            vec![
+                logbook_store::WriteItem::access(t, many),
+                logbook_store::WriteItem::access(other, vec![record(other, day)]),
+            ]
+            .into(),
+            day,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.oldest_access(t).await.unwrap(), Some(day));
+    assert_eq!(store.oldest_access(TenantId::new()).await.unwrap(), None);
+    let next = day + Duration::days(1);
+    assert_eq!(store.remove_access(t, day, next, 5_001).await.unwrap(), 0);
+    assert_eq!(
+        store.remove_access(t, day, next, 5_002).await.unwrap(),
+        5_002
+    );
+    assert_eq!(store.oldest_access(t).await.unwrap(), Some(next));
+    assert_eq!(store.oldest_access(other).await.unwrap(), Some(day));
+}

@@ -6,6 +6,11 @@ checks every export with the Python verifier printed in docs/AUDIT-FORMAT.md (RF
 from PyPI's `rfc8785`, Ed25519 from `cryptography`). An edited export must fail it, so
 the verifier is shown able to fail.
 
+The events are appended by a server whose clock runs three days behind (libfaketime,
+from PyPI), so `logbook maintain --audit-retention-days 1` then cuts the trail: the
+export after the cut starts at a signed cut, and the archives of what was cut (zstd,
+from PyPI's `zstandard`) are checked by the same verifier.
+
     python3 scripts/audit_interop.py BINARY [EVENTS]
 
 EVENTS (default 5,000) are appended 50 to a request; 100,000 makes the 2,000-request run
@@ -43,19 +48,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+def days_ago(days):
+    """The environment that runs a program with its clock `days` behind."""
+    import libfaketime
+
+    _, env = libfaketime.get_reload_information()
+    return dict(env, FAKETIME=f"-{days}d", DONT_FAKE_MONOTONIC="1")
+
+
 class Server:
-    def __init__(self, binary, data_dir, database_url=None):
+    def __init__(self, binary, data_dir, database_url=None, clock=None, key=None):
         self.port = free_port()
         env = dict(os.environ, LOGBOOK_DATA_DIR=data_dir, LOGBOOK_RATE_LIMIT_INGEST="0",
-                   LOGBOOK_RATE_LIMIT_READ="0", LOGBOOK_LOG="warn")
+                   LOGBOOK_RATE_LIMIT_READ="0", LOGBOOK_LOG="warn", **(clock or {}))
         env.pop("LOGBOOK_SIGNING_KEY", None)
         env.pop("LOGBOOK_DATABASE_URL", None)
         args = [binary, "serve", "--listen", f"127.0.0.1:{self.port}"]
         if database_url:
             args += ["--database-url", database_url]
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
-        self.key = None
-        for line in self.process.stdout:
+        # The admin key is printed at the first start only.
+        self.key = key
+        for line in [] if key else self.process.stdout:
             if line.strip().startswith("lbk_"):
                 self.key = line.strip()
                 break
@@ -84,13 +98,13 @@ class Server:
 # Times as clients write them: whole seconds, whole milliseconds, microseconds,
 # nanoseconds (cut to microseconds), and offsets other than Z.
 FIXED_TIMES = [
-    "2026-12-03T02:05:04Z",
-    "2026-12-03T02:46:50.927Z",
-    "2026-12-03T02:46:50.922274Z",
-    "2026-12-03T02:46:50.9222749Z",
-    "2026-12-03T03:46:50.1+01:00",
-    "2026-12-03T02:46:50.000000Z",
-    "2026-12-02T21:16:50.500-05:30",
+    "2026-11-03T02:05:04Z",
+    "2026-11-03T02:46:50.927Z",
+    "2026-11-03T02:46:50.922274Z",
+    "2026-11-03T02:46:50.9222749Z",
+    "2026-11-03T03:46:50.1+01:00",
+    "2026-11-03T02:46:50.000000Z",
+    "2026-11-02T21:16:50.500-05:30",
 ]
 
 
@@ -140,19 +154,37 @@ def event(rng, index):
     }
 
 
+def append(server, rng, label, first, last):
+    requests = 0
+    for start in range(first, last, 50):
+        batch = [json.dumps(event(rng, i)) for i in range(start, min(start + 50, last))]
+        answer = json.loads(server.call("POST", "/api/v1/audit", "\n".join(batch).encode()))
+        if answer["rejected"]:
+            raise SystemExit(f"{label}: events were refused: {answer['rejected'][:3]}")
+        requests += 1
+    return requests
+
+
 def run(binary, label, events, database_url=None):
     verify = load_verifier()
     rng = random.Random(20261204)
     data_dir = tempfile.mkdtemp(prefix="logbook-interop-")
-    server = Server(binary, data_dir, database_url)
+    # Received three days ago, signed every 1,000 events as they went.
+    server = Server(binary, data_dir, database_url, clock=days_ago(3))
     try:
-        requests = 0
-        for start in range(0, events, 50):
-            batch = [json.dumps(event(rng, i)) for i in range(start, min(start + 50, events))]
-            answer = json.loads(server.call("POST", "/api/v1/audit", "\n".join(batch).encode()))
-            if answer["rejected"]:
-                raise SystemExit(f"{label}: events were refused: {answer['rejected'][:3]}")
-            requests += 1
+        requests = append(server, rng, label, 0, events)
+    finally:
+        server.stop()
+    store = ["--database-url", database_url] if database_url else []
+    env = dict(os.environ, LOGBOOK_DATA_DIR=data_dir, LOGBOOK_LOG="warn")
+    env.pop("LOGBOOK_DATABASE_URL", None)
+    cut = subprocess.run([binary, "maintain", "--retention-days", "90", "--audit-retention-days", "1",
+                          *store], env=env, capture_output=True, text=True)
+    if cut.returncode != 0 or "1 chains cut" not in cut.stdout:
+        raise SystemExit(f"{label}: logbook maintain did not cut the trail: {cut.stdout}{cut.stderr}")
+    server = Server(binary, data_dir, database_url, key=server.key)
+    try:
+        requests += append(server, rng, label, events, events + 100)
         export = server.call("GET", "/api/v1/audit/export")
     finally:
         server.stop()
@@ -161,14 +193,35 @@ def run(binary, label, events, database_url=None):
         f.write(export)
     lines = export.decode().splitlines()
     header = json.loads(lines[0])
+    if "cut" not in header:
+        raise SystemExit(f"{label}: the export after the cut does not start at it")
     problem = verify(path, [header["public_key"]])
     if problem:
         raise SystemExit(f"{label}: the independent verifier refused the export: {problem}")
+    archived = check_archives(verify, label, data_dir, header["public_key"])
+    # A cut whose signature does not hold vouches for nothing.
+    forged = path + ".forged-cut"
+    bad_header = dict(header, cut=dict(header["cut"], seq=header["cut"]["seq"] - 1))
+    with open(forged, "w", encoding="utf-8") as f:
+        f.write("\n".join([json.dumps(bad_header)] + lines[1:]) + "\n")
+    if not verify(forged, [header["public_key"]]):
+        raise SystemExit(f"{label}: the verifier accepted a cut that was altered")
+    # The archives and the export, as one chain from the first event.
+    import glob
+
+    archives = glob.glob(os.path.join(data_dir, "archive", "*", "audit", "*", "audit*.ndjson.zst"))
+    whole = subprocess.run([binary, "verify", *archives, path, "--public-key", header["public_key"]],
+                           capture_output=True, text=True)
+    if whole.returncode != 0 or json.loads(whole.stdout)["first_seq"] != 1:
+        raise SystemExit(f"{label}: logbook verify refused the archives with the export: {whole.stdout}{whole.stderr}")
     whole_ms = sum(1 for line in lines[1:] if re.search(r'"received_at":"[^"]*\.\d{3}000Z"', line))
     # An edited export must fail: the verifier can say no.
     edited = path + ".edited"
     with open(edited, "w", encoding="utf-8") as f:
-        f.write(export.decode().replace('"resource_id":"d-7"', '"resource_id":"d-8"', 1))
+        edited_text = export.decode().replace(f'"resource_id":"d-{events + 7}"', '"resource_id":"d-8"', 1)
+        if edited_text == export.decode():
+            raise SystemExit(f"{label}: the export holds no event d-{events + 7} to edit")
+        f.write(edited_text)
     if not verify(edited, [header["public_key"]]):
         raise SystemExit(f"{label}: the verifier accepted an edited export")
     result = subprocess.run([binary, "verify", path, "--public-key", header["public_key"]],
@@ -176,7 +229,31 @@ def run(binary, label, events, database_url=None):
     if result.returncode != 0:
         raise SystemExit(f"{label}: logbook verify refused what the independent verifier accepted: {result.stderr}")
     print(f"audit interop, {label}: {header['to_seq']} events appended in {requests} requests, "
-          f"{whole_ms} received on a whole millisecond; the independent verifier and logbook verify agree: ok")
+          f"{whole_ms} received on a whole millisecond; cut after seq {header['cut']['seq']}, "
+          f"{archived} events in its archives; the independent verifier and logbook verify agree: ok")
+
+
+def check_archives(verify, label, data_dir, key):
+    """Every archive of the cut trail, decompressed, checked by the verifier; the events
+    they hold, counted."""
+    import glob
+
+    import zstandard
+
+    files = sorted(glob.glob(os.path.join(data_dir, "archive", "*", "audit", "*", "audit*.ndjson.zst")))
+    if not files:
+        raise SystemExit(f"{label}: the cut left no archive")
+    events = 0
+    for archive in files:
+        plain = archive[: -len(".zst")]
+        with open(archive, "rb") as source, open(plain, "wb") as target:
+            zstandard.ZstdDecompressor().copy_stream(source, target)
+        problem = verify(plain, [key])
+        if problem:
+            raise SystemExit(f"{label}: the independent verifier refused {archive}: {problem}")
+        with open(plain, encoding="utf-8") as f:
+            events += sum(1 for line in f if '"type":"event"' in line)
+    return events
 
 
 def main():

@@ -71,6 +71,16 @@ mod tests {
             ("/api/v1/health", "/api/v1/health"),
             ("/api/v2/deadbeef", "/api/v2/deadbeef"),
             ("/search#results", "/search"),
+            // Short hex with a digit (or a dash) is an id; short words and mixes are not.
+            ("/blobs/9f86d081", "/blobs/{id}"),
+            ("/v/ab12-cd34", "/v/{id}"),
+            ("/tags/a1b2c3gz", "/tags/a1b2c3gz"),
+            ("/x/abc1", "/x/abc1"),
+            ("/p/ab12xy", "/p/ab12xy"),
+            (
+                "/files/report.2024.v12345.pdf",
+                "/files/report.2024.v12345.pdf",
+            ),
             ("/", "/"),
             ("", ""),
         ] {

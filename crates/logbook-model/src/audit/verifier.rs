@@ -264,7 +264,6 @@ impl Verifier {
             self.fail(end.seq.saturating_add(1), reason);
         } else if to_end
             && last == end.seq
-            && last > 0
             && end
                 .hash
                 .as_ref()
@@ -449,7 +448,10 @@ mod tests {
         let mut events = chain.events.clone();
         events[2].actor_id = Some("mallory".into());
         let mut verifier = Verifier::new(0, GENESIS.into(), None, vec![], &chain.keyring());
-        verifier.feed(&events[..4]);
+        verifier.feed(&events[..2]);
+        assert!(!verifier.is_broken());
+        verifier.feed(&events[2..4]);
+        assert!(verifier.is_broken());
         // Later pages, broken too, do not move the first break.
         verifier.feed(&events[5..]);
         let result = verifier.finish(chain.head());
@@ -723,6 +725,12 @@ mod tests {
             Start::of(1, &[chain.cut(3)], &witnessed),
             Start::Cut(chain.cut(4)),
             "the newest cut counts"
+        );
+        let at_the_cut = [chain.cut(4), chain.checkpoint(4)];
+        assert_eq!(
+            Start::of(1, &[chain.cut(7)], &at_the_cut),
+            Start::Cut(chain.cut(7)),
+            "a checkpoint at the witnessed cut is behind it"
         );
     }
 

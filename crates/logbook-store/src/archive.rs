@@ -393,7 +393,7 @@ pub fn open(path: &Path) -> Result<(Manifest, ArchiveReader)> {
 /// The longest line written or read back. An event is at most 256 KiB as sent, but
 /// written as JSON a control character becomes a six-byte escape, and sealed fields are
 /// a third larger: 8 MiB holds any event Logbook stores.
-const MAX_LINE: usize = 8 * 1024 * 1024;
+pub const MAX_LINE: usize = 8 * 1024 * 1024;
 
 /// The events of an archive, one at a time.
 pub struct ArchiveReader {

@@ -223,6 +223,10 @@ pub struct ArchivedGroup {
 /// enough that ingest never waits long behind retention.
 pub const REMOVE_BATCH: i64 = 1000;
 
+/// Rows a delete by range (the audit trail before a cut, a day of access records)
+/// removes per transaction: no key list to bind, so larger, and still brief.
+pub const RANGE_REMOVE_BATCH: i64 = 5_000;
+
 /// One job's turn as the leader of every server on this store; dropping it without
 /// [`Lease::release`] gives the turn up too, when the connection holding it closes.
 #[async_trait]

@@ -660,9 +660,11 @@ impl AuditStore for PgStore {
         for (tenant, seq) in super::audit::newest_cuts(&client).await? {
             // One batch per statement: no lock is held long, no transaction grows large.
             loop {
-                let batch = super::audit::remove_cut_batch(&client, tenant, seq, CUT_BATCH).await?;
+                let batch =
+                    super::audit::remove_cut_batch(&client, tenant, seq, crate::RANGE_REMOVE_BATCH)
+                        .await?;
                 removed += batch;
-                if batch < CUT_BATCH as u64 {
+                if batch < crate::RANGE_REMOVE_BATCH as u64 {
                     break;
                 }
             }
@@ -670,6 +672,3 @@ impl AuditStore for PgStore {
         Ok(removed)
     }
 }
-
-/// Audit events removed per statement after a cut.
-const CUT_BATCH: i64 = 5_000;

@@ -286,7 +286,6 @@ impl LifecycleStore for PgStore {
         to: DateTime<Utc>,
         expected: u64,
     ) -> Result<u64> {
-        const BATCH: i64 = 5_000;
         let client = self.client().await?;
         let found: i64 = column(
             &client
@@ -309,12 +308,12 @@ impl LifecycleStore for PgStore {
                     "DELETE FROM access_log WHERE tenant_id = $1 AND (at, id) IN
                          (SELECT at, id FROM access_log
                           WHERE tenant_id = $1 AND at >= $2 AND at < $3 LIMIT $4)",
-                    &[&tenant.0, &from, &to, &BATCH],
+                    &[&tenant.0, &from, &to, &crate::RANGE_REMOVE_BATCH],
                 )
                 .await
                 .map_err(db("removing access records"))?;
             removed += batch;
-            if batch < BATCH as u64 {
+            if batch < crate::RANGE_REMOVE_BATCH as u64 {
                 return Ok(removed);
             }
         }

@@ -74,10 +74,7 @@ pub fn count(
     .map_err(db("counting access records"))
 }
 
-/// Access records removed per write transaction.
-pub const REMOVE_BATCH: u64 = 5_000;
-
-/// Removes up to [`REMOVE_BATCH`] of the tenant's access records made in `[from, to)`.
+/// Removes up to [`crate::RANGE_REMOVE_BATCH`] of the tenant's access records made in `[from, to)`.
 pub fn remove_batch(
     conn: &mut Connection,
     tenant: TenantId,
@@ -87,7 +84,7 @@ pub fn remove_batch(
     conn.execute(
         "DELETE FROM access_log WHERE tenant_id = ?1 AND (at, id) IN
              (SELECT at, id FROM access_log WHERE tenant_id = ?1 AND at >= ?2 AND at < ?3 LIMIT ?4)",
-        rusqlite::params![tenant.0, micros(from), micros(to), REMOVE_BATCH as i64],
+        rusqlite::params![tenant.0, micros(from), micros(to), crate::RANGE_REMOVE_BATCH],
     )
     .map(|n| n as u64)
     .map_err(db("removing access records"))

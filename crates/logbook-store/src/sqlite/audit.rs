@@ -536,10 +536,12 @@ impl AuditStore for SqliteStore {
             // One batch per write: appends wait behind one batch at most.
             loop {
                 let batch = self
-                    .write(move |conn| super::audit::remove_cut_batch(conn, tenant, seq, CUT_BATCH))
+                    .write(move |conn| {
+                        super::audit::remove_cut_batch(conn, tenant, seq, crate::RANGE_REMOVE_BATCH)
+                    })
                     .await?;
                 removed += batch;
-                if batch < CUT_BATCH as u64 {
+                if batch < crate::RANGE_REMOVE_BATCH as u64 {
                     break;
                 }
             }
@@ -547,6 +549,3 @@ impl AuditStore for SqliteStore {
         Ok(removed)
     }
 }
-
-/// Audit events removed per write transaction after a cut.
-const CUT_BATCH: i64 = 5_000;

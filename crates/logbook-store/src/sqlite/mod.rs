@@ -293,7 +293,7 @@ impl LifecycleStore for SqliteStore {
                 .write(move |conn| access::remove_batch(conn, tenant, from, to))
                 .await?;
             removed += batch;
-            if batch < access::REMOVE_BATCH {
+            if batch < crate::RANGE_REMOVE_BATCH as u64 {
                 return Ok(removed);
             }
         }

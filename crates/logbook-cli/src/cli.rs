@@ -81,6 +81,11 @@ pub struct StoreArgs {
     /// Directory for the embedded SQLite database.
     #[arg(long, env = "LOGBOOK_DATA_DIR", default_value = "./logbook-data")]
     pub data_dir: PathBuf,
+    /// How a new PostgreSQL store lays out events: auto (a TimescaleDB hypertable when
+    /// the extension is available, else day partitions), hypertable, or partitions. An
+    /// existing store keeps the layout it was made with.
+    #[arg(long, env = "LOGBOOK_POSTGRES_LAYOUT", default_value = "auto")]
+    pub postgres_layout: logbook_store::postgres::LayoutChoice,
 }
 
 impl StoreArgs {
@@ -412,6 +417,10 @@ pub enum BenchCommand {
             default_value = "postgres://postgres@127.0.0.1:5432/postgres"
         )]
         database_url: String,
+        /// A TimescaleDB to measure a compressed hypertable on too (an empty database;
+        /// the PGlite harness of scripts/timescaledb will do).
+        #[arg(long)]
+        timescaledb_url: Option<String>,
     },
     /// Read routes at scale: loads events over many days into SQLite and PostgreSQL and
     /// prints each dashboard and lookup route's p50 beside a scan of the events table.

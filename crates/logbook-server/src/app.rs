@@ -51,7 +51,11 @@ impl App {
     /// (so every server sharing the store verifies its checkpoints), and starts the
     /// ingest writers and jobs.
     pub async fn build(config: Config) -> Result<Self, logbook_store::StoreError> {
-        let store = logbook_store::open(&config.location).await?;
+        let options = logbook_store::OpenOptions {
+            layout: config.postgres_layout,
+            ..Default::default()
+        };
+        let store = logbook_store::open_with(&config.location, options).await?;
         if let Some(checkpointer) = &config.checkpoints {
             store.trust_signing_key(checkpointer.public_key()).await?;
         }

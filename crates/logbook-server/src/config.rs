@@ -9,6 +9,8 @@ pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(24);
 #[derive(Clone, Debug)]
 pub struct Config {
     pub location: StoreLocation,
+    /// How a new PostgreSQL store lays out events.
+    pub postgres_layout: logbook_store::postgres::LayoutChoice,
     pub ingest: IngestConfig,
     /// Object keys whose values are replaced by `[REDACTED]` before storage.
     pub redact_keys: Vec<String>,
@@ -90,6 +92,7 @@ impl Config {
         Self {
             retention: Retention::default_for(&location),
             location,
+            postgres_layout: Default::default(),
             ingest: IngestConfig::default(),
             rate_limits: Default::default(),
             timeouts: Timeouts::default(),

@@ -184,6 +184,19 @@ pub struct StorageReport {
     /// Each index with its size, and on PostgreSQL how often it was used since the
     /// statistics were last reset (summed over the day partitions).
     pub indexes: Vec<IndexUse>,
+    /// TimescaleDB's compression of `events`, in the hypertable layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+}
+
+/// Chunks of `events` and their bytes before and after compression (of the compressed
+/// chunks alone).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Compression {
+    pub chunks: i64,
+    pub compressed_chunks: i64,
+    pub bytes_before: i64,
+    pub bytes_after: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -286,6 +299,12 @@ pub struct OpenOptions {
     /// progress handler): a little under the server's 30 s request limit, so a read
     /// whose request has given up does not go on holding a connection.
     pub read_time_limit: std::time::Duration,
+    /// How a new PostgreSQL store lays out `events`; an existing one keeps its own.
+    pub layout: postgres::LayoutChoice,
+    /// How PostgreSQL rows are written.
+    pub writes: postgres::RowWrites,
+    /// PostgreSQL connections in the pool.
+    pub pool_size: usize,
 }
 
 impl Default for OpenOptions {
@@ -293,6 +312,9 @@ impl Default for OpenOptions {
         Self {
             mode: OpenMode::Create,
             read_time_limit: std::time::Duration::from_secs(25),
+            layout: postgres::LayoutChoice::Auto,
+            writes: postgres::RowWrites::Copy,
+            pool_size: postgres::POOL_SIZE,
         }
     }
 }

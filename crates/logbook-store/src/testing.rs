@@ -50,6 +50,67 @@ pub async fn fresh_postgres_url() -> String {
     crate::location::with_database(&base, &name)
 }
 
+/// A fresh TimescaleDB store: the PGlite harness of `scripts/timescaledb` (installed
+/// under `target/timescaledb` by scripts/test), started for this call on a free loopback
+/// port. It exits when this process does: it ends when its standard input closes.
+/// The harness takes one connection at a time and no COPY, so the store gets one
+/// connection and writes with INSERTs.
+pub async fn timescaledb() -> std::sync::Arc<dyn Store> {
+    let url = start_timescaledb_harness();
+    let options = crate::OpenOptions {
+        layout: crate::postgres::LayoutChoice::Hypertable,
+        writes: crate::postgres::RowWrites::Inserts,
+        pool_size: 1,
+        ..Default::default()
+    };
+    crate::open_with(&crate::StoreLocation::Postgres(url), options)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a store on the TimescaleDB harness: {e}"))
+}
+
+/// Starts a harness and returns its URL.
+pub fn start_timescaledb_harness() -> String {
+    use std::io::BufRead;
+    static HARNESSES: std::sync::Mutex<Vec<std::process::Child>> =
+        std::sync::Mutex::new(Vec::new());
+    let script = std::env::var_os("LOGBOOK_TIMESCALEDB_HARNESS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/timescaledb/harness.mjs")
+        });
+    assert!(
+        script.exists(),
+        "the TimescaleDB harness is not installed at {}: run scripts/test, which installs it",
+        script.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .arg(port.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start node for the TimescaleDB harness: {e}"));
+    let stdout = child.stdout.take().expect("the harness's output");
+    let mut ready = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut ready)
+        .expect("the harness's first line");
+    assert_eq!(
+        ready.trim(),
+        "ready",
+        "the TimescaleDB harness did not start"
+    );
+    HARNESSES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(child);
+    format!("postgres://postgres:harness@127.0.0.1:{port}/postgres?sslmode=disable")
+}
+
 /// Whether the server runs on this machine, so the process ids in its test databases'
 /// names are this machine's.
 fn is_local(url: &str) -> bool {

@@ -65,6 +65,8 @@ pub async fn open_with(
     let options = logbook_store::OpenOptions {
         mode,
         read_time_limit: std::time::Duration::from_secs(24 * 3600),
+        layout: store.postgres_layout,
+        ..Default::default()
     };
     logbook_store::open_with(&location, options)
         .await

@@ -19,6 +19,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let location = args.store.location()?;
     let described = location.describe();
     let mut config = Config::new(location);
+    config.postgres_layout = args.store.postgres_layout;
     if let Some(keys) = args.redact_keys {
         config.redact_keys = keys
             .into_iter()

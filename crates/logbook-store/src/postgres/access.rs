@@ -1,20 +1,19 @@
 //! Access records: appended with the batch that answers a read, listed by admins.
 
 use deadpool_postgres::Client;
-use futures_util::pin_mut;
 use logbook_model::{
     TenantId,
     access::{AccessPage, AccessQuery, AccessRecord},
 };
 use tokio_postgres::{
     Row, Transaction,
-    binary_copy::BinaryCopyInWriter,
     types::{ToSql, Type},
 };
 
 use super::{
     column, db,
     dialect::{Postgres, refs},
+    rows::{RowWriter, RowWrites},
 };
 use crate::{Result, statements};
 
@@ -36,23 +35,17 @@ const TYPES: [Type; 12] = [
     Type::INET,
 ];
 
-/// Writes access records with one binary COPY.
-pub async fn copy<'r>(
+/// Writes access records in the ingest transaction.
+pub async fn write<'r>(
     tx: &Transaction<'_>,
+    writes: RowWrites,
     records: impl IntoIterator<Item = &'r AccessRecord>,
 ) -> Result<()> {
     let mut records = records.into_iter().peekable();
     if records.peek().is_none() {
         return Ok(());
     }
-    let sink = tx
-        .copy_in(&format!(
-            "COPY access_log ({COLUMNS}) FROM STDIN (FORMAT binary)"
-        ))
-        .await
-        .map_err(db("starting the access COPY"))?;
-    let writer = BinaryCopyInWriter::new(sink, &TYPES);
-    pin_mut!(writer);
+    let mut writer = RowWriter::start(tx, writes, "access_log", COLUMNS, &TYPES).await?;
     for r in records {
         let values: [&(dyn ToSql + Sync); 12] = [
             &r.tenant_id.0,
@@ -68,16 +61,9 @@ pub async fn copy<'r>(
             &r.outcome,
             &r.client_ip,
         ];
-        writer
-            .as_mut()
-            .write(&values)
-            .await
-            .map_err(db("writing an access record"))?;
+        writer.write(&values).await?;
     }
-    writer
-        .finish()
-        .await
-        .map_err(db("finishing the access COPY"))?;
+    writer.finish().await?;
     Ok(())
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, GenericClient};
-use futures_util::pin_mut;
 use logbook_model::{
     TenantId,
     audit::{
@@ -18,7 +17,6 @@ use logbook_model::{
 };
 use tokio_postgres::{
     Row, Transaction,
-    binary_copy::BinaryCopyInWriter,
     types::{ToSql, Type},
 };
 use uuid::Uuid;
@@ -26,6 +24,7 @@ use uuid::Uuid;
 use super::{
     PgStore, column, db,
     dialect::{Postgres, refs},
+    rows::{RowWriter, RowWrites},
 };
 use crate::{AuditStore, Result, SeqRange, StoreError, columns::AUDIT_COLUMNS, statements};
 
@@ -132,19 +131,12 @@ const TYPES: [Type; 28] = [
     Type::BPCHAR,
 ];
 
-/// Writes linked audit events with one binary COPY.
-pub async fn copy(tx: &Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
+/// Writes linked audit events in the ingest transaction.
+pub async fn write(tx: &Transaction<'_>, writes: RowWrites, events: &[AuditEvent]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let sink = tx
-        .copy_in(&format!(
-            "COPY audit_events ({AUDIT_COLUMNS}) FROM STDIN (FORMAT binary)"
-        ))
-        .await
-        .map_err(db("starting the audit COPY"))?;
-    let writer = BinaryCopyInWriter::new(sink, &TYPES);
-    pin_mut!(writer);
+    let mut writer = RowWriter::start(tx, writes, "audit_events", AUDIT_COLUMNS, &TYPES).await?;
     for e in events {
         let (outcome, severity) = (e.outcome.as_str(), e.severity.as_str());
         let values: [&(dyn ToSql + Sync); 28] = [
@@ -177,16 +169,9 @@ pub async fn copy(tx: &Transaction<'_>, events: &[AuditEvent]) -> Result<()> {
             &e.prev_hash,
             &e.hash,
         ];
-        writer
-            .as_mut()
-            .write(&values)
-            .await
-            .map_err(db("writing an audit COPY row"))?;
+        writer.write(&values).await?;
     }
-    writer
-        .finish()
-        .await
-        .map_err(db("finishing the audit COPY"))?;
+    writer.finish().await?;
     Ok(())
 }
 

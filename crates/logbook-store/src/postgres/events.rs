@@ -113,7 +113,7 @@ impl EventStore for PgStore {
         idempotency_since: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         let mut client = self.client().await?;
-        super::ingest::append(&mut client, &items, idempotency_since).await
+        super::ingest::append(&mut client, self.writes, &items, idempotency_since).await
     }
 
     async fn idempotent_response(

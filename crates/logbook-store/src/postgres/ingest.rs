@@ -3,14 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Client, GenericClient};
-use futures_util::pin_mut;
 use logbook_model::{Event, TenantId, access::AccessRecord};
-use tokio_postgres::{
-    binary_copy::BinaryCopyInWriter,
-    types::{ToSql, Type},
-};
+use tokio_postgres::types::{ToSql, Type};
 
-use super::{audit, column, db, rollups};
+use super::{
+    audit, column, db, rollups,
+    rows::{RowWriter, RowWrites},
+};
 use crate::{
     IdempotencyRecord, ItemOutcome, Result, SeqRange, WriteItem, columns::EVENT_COLUMNS,
     rollups::Rollup,
@@ -18,6 +17,7 @@ use crate::{
 
 pub async fn append(
     client: &mut Client,
+    writes: RowWrites,
     items: &[WriteItem],
     idempotency_since: DateTime<Utc>,
 ) -> Result<Vec<ItemOutcome>> {
@@ -55,7 +55,7 @@ pub async fn append(
             rollup.add_event(event);
         }
         rollups::append(&tx, &rollup.rows(), false).await?;
-        copy_events(&tx, events).await?;
+        write_events(&tx, writes, events).await?;
     }
     let mut linked = Vec::new();
     for (item, outcome) in items.iter().zip(outcomes.iter_mut()) {
@@ -63,10 +63,10 @@ pub async fn append(
             *audit = audit::link(&mut heads, item.tenant, &item.audit, &mut linked);
         }
     }
-    audit::copy(&tx, &linked).await?;
+    audit::write(&tx, writes, &linked).await?;
     audit::move_heads(&tx, &heads).await?;
     let access: Vec<&AccessRecord> = stored.iter().flat_map(|i| i.access.iter()).collect();
-    super::access::copy(&tx, access).await?;
+    super::access::write(&tx, writes, access).await?;
     for (item, outcome) in items.iter().zip(&outcomes) {
         if let (Some(record), ItemOutcome::Stored { audit: Some(range) }) =
             (&item.idempotency, outcome)
@@ -156,23 +156,19 @@ pub async fn copy_events<'e>(
     tx: &tokio_postgres::Transaction<'_>,
     events: impl IntoIterator<Item = &'e Event>,
 ) -> Result<u64> {
-    let sink = tx
-        .copy_in(&format!(
-            "COPY events ({EVENT_COLUMNS}) FROM STDIN (FORMAT binary)"
-        ))
-        .await
-        .map_err(db("starting COPY"))?;
-    let writer = BinaryCopyInWriter::new(sink, &TYPES);
-    pin_mut!(writer);
+    write_events(tx, RowWrites::Copy, events).await
+}
+
+async fn write_events<'e>(
+    tx: &tokio_postgres::Transaction<'_>,
+    writes: RowWrites,
+    events: impl IntoIterator<Item = &'e Event>,
+) -> Result<u64> {
+    let mut writer = RowWriter::start(tx, writes, "events", EVENT_COLUMNS, &TYPES).await?;
     for e in events {
-        let row = EventRow::new(e);
-        writer
-            .as_mut()
-            .write(&row.values())
-            .await
-            .map_err(db("writing a COPY row"))?;
+        writer.write(&EventRow::new(e).values()).await?;
     }
-    writer.finish().await.map_err(db("finishing COPY"))
+    writer.finish().await
 }
 
 /// One INSERT per event, in autocommit: seed 000's way, kept only as the reference the

@@ -7,11 +7,13 @@ mod audit;
 mod dialect;
 mod events;
 mod ingest;
+mod layout;
 mod leadership;
 mod migrations;
 mod partitions;
 mod retention;
 mod rollups;
+mod rows;
 mod statistics;
 mod storage;
 mod summary;
@@ -29,7 +31,9 @@ use logbook_model::{
 use tokio_postgres::NoTls;
 
 pub use ingest::{copy_events, insert_single};
+pub use layout::{Layout, LayoutChoice};
 pub use partitions::{DAYS_AHEAD, existing_days as partition_days};
+pub use rows::RowWrites;
 
 use crate::{
     ArchivedGroup, EventGroup, Lease, LifecycleStore, Result, StorageReport, StoreError, Upkeep,
@@ -46,6 +50,8 @@ pub struct PgStore {
     row_security: bool,
     /// `statement_timeout` of every read.
     read_time_limit: String,
+    layout: Layout,
+    writes: RowWrites,
 }
 
 impl PgStore {
@@ -69,7 +75,7 @@ impl PgStore {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(options.pool_size.max(1))
             .timeouts(Timeouts {
                 wait: Some(Duration::from_secs(30)),
                 create: Some(Duration::from_secs(10)),
@@ -82,10 +88,14 @@ impl PgStore {
             pool,
             row_security: false,
             read_time_limit: format!("{}ms", options.read_time_limit.as_millis().max(1)),
+            layout: Layout::Partitions,
+            writes: options.writes,
         };
         let mut client = store.client().await?;
-        migrations::apply(&mut client).await?;
-        partitions::maintain(&mut client, &mut Upkeep::default()).await?;
+        store.layout = migrations::apply(&mut client, options.layout).await?;
+        if store.layout == Layout::Partitions {
+            partitions::maintain(&mut client, &mut Upkeep::default()).await?;
+        }
         store.row_security = client
             .query_one(
                 "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'logbook_reader')
@@ -99,6 +109,13 @@ impl PgStore {
             tracing::warn!(
                 "the role logbook_reader is missing (making it needs CREATEROLE): tenant isolation \
                  rests on query conditions alone, without row-level security"
+            );
+        }
+        if store.layout == Layout::Hypertable {
+            tracing::info!(
+                "events are a TimescaleDB hypertable: TimescaleDB compresses no table under \
+                 row-level security, so events are kept to their tenant by query conditions \
+                 alone; the audit trail and access records keep their policies"
             );
         }
         Ok(store)
@@ -162,6 +179,10 @@ impl PgStore {
     pub fn row_security(&self) -> bool {
         self.row_security
     }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
 }
 
 /// A read-only REPEATABLE READ transaction: several statements that see one moment, so
@@ -222,7 +243,7 @@ impl LifecycleStore for PgStore {
     }
 
     async fn storage(&self) -> Result<StorageReport> {
-        storage::report(&self.client().await?).await
+        storage::report(&self.client().await?, self.layout).await
     }
 
     async fn retention_rules(&self) -> Result<Vec<(TenantId, RetentionRules)>> {
@@ -234,13 +255,15 @@ impl LifecycleStore for PgStore {
     }
 
     async fn remove_events(&self, archived: &[ArchivedGroup]) -> Result<u64> {
-        retention::remove(&mut self.client().await?, archived).await
+        retention::remove(&mut self.client().await?, self.layout, archived).await
     }
 
     async fn maintain(&self) -> Result<Upkeep> {
         let mut client = self.client().await?;
         let mut upkeep = Upkeep::default();
-        partitions::maintain(&mut client, &mut upkeep).await?;
+        if self.layout == Layout::Partitions {
+            partitions::maintain(&mut client, &mut upkeep).await?;
+        }
         upkeep.tables_analyzed = statistics::refresh(&client).await?;
         Ok(upkeep)
     }

@@ -2,7 +2,7 @@
 //! (`DROP TABLE`, no row-by-row DELETE to vacuum afterwards); rows that expire while
 //! others of their day are kept go in small DELETEs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use deadpool_postgres::Client;
@@ -10,7 +10,7 @@ use logbook_model::{EventType, TenantId, retention::RetentionRules};
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::{column, db, partitions};
+use super::{Layout, column, db, partitions};
 use crate::{ArchivedGroup, EventGroup, REMOVE_BATCH, Result, StoreError};
 
 pub async fn groups_before(
@@ -43,17 +43,29 @@ pub async fn groups_before(
     Ok(groups)
 }
 
-pub async fn remove(client: &mut Client, archived: &[ArchivedGroup]) -> Result<u64> {
+pub async fn remove(
+    client: &mut Client,
+    layout: Layout,
+    archived: &[ArchivedGroup],
+) -> Result<u64> {
     let mut by_day: BTreeMap<NaiveDate, Vec<&ArchivedGroup>> = BTreeMap::new();
     for group in archived {
         by_day.entry(group.group.day).or_default().push(group);
     }
-    let with_partition = partitions::existing_days(client).await?;
+    let with_partition = match layout {
+        Layout::Partitions => partitions::existing_days(client).await?,
+        Layout::Hypertable => BTreeSet::new(),
+    };
     let mut removed = 0;
     for (day, groups) in by_day {
-        if with_partition.contains(&day)
-            && let Some(rows) = drop_if_whole(client, day, &groups).await?
-        {
+        let whole = match layout {
+            Layout::Partitions if with_partition.contains(&day) => {
+                drop_if_whole(client, day, &groups).await?
+            }
+            Layout::Partitions => None,
+            Layout::Hypertable => drop_chunks_if_whole(client, &groups).await?,
+        };
+        if let Some(rows) = whole {
             removed += rows;
             continue;
         }
@@ -95,12 +107,17 @@ async fn drop_if_whole(
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
         Err(e) => return Err(db("locking a day partition")(e)),
     }
-    let held: i64 = tx
-        .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
+    let exactly: bool = tx
+        .query_one(
+            &format!(
+                "SELECT COUNT(*) = $2 AND COUNT(*) FILTER (WHERE id = ANY($1)) = $2 FROM {name}"
+            ),
+            &[&ids(groups), &(archived as i64)],
+        )
         .await
         .map_err(db("counting a day partition"))?
         .get(0);
-    if held as u64 != archived {
+    if !exactly {
         return Ok(None);
     }
     tx.batch_execute(&format!("DROP TABLE {name}"))
@@ -110,6 +127,75 @@ async fn drop_if_whole(
         .await
         .map_err(db("committing a partition drop"))?;
     Ok(Some(archived))
+}
+
+/// Drops `day`'s chunks when the day's rows are exactly the archived ones, as
+/// [`drop_if_whole`] does for a partition. TimescaleDB's own retention policy is not
+/// used: it would drop days that were never archived.
+async fn drop_chunks_if_whole(
+    client: &mut Client,
+    groups: &[&ArchivedGroup],
+) -> Result<Option<u64>> {
+    let archived: u64 = groups.iter().map(|g| g.keys.len() as u64).sum();
+    let (start, end) = groups[0].group.window();
+    let tx = client
+        .transaction()
+        .await
+        .map_err(db("starting a chunk drop"))?;
+    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+        .await
+        .map_err(db("bounding the wait for a lock"))?;
+    match tx
+        .batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
+        Err(e) => return Err(db("locking events")(e)),
+    }
+    let exactly: bool = tx
+        .query_one(
+            "SELECT COUNT(*) = $4 AND COUNT(*) FILTER (WHERE id = ANY($3)) = $4
+               FROM events WHERE created_at >= $1 AND created_at < $2",
+            &[&start, &end, &ids(groups), &(archived as i64)],
+        )
+        .await
+        .map_err(db("counting a day's events"))?
+        .get(0);
+    if !exactly {
+        return Ok(None);
+    }
+    // A chunk reaching past the day (its interval changed by hand) is left whole, and
+    // the day's rows go by key.
+    let dropped = tx
+        .query(
+            "SELECT drop_chunks('events', older_than => $2::timestamptz, newer_than => $1::timestamptz)",
+            &[&start, &end],
+        )
+        .await
+        .map_err(db("dropping a day's chunks"))?;
+    let left: i64 = tx
+        .query_one(
+            "SELECT COUNT(*) FROM events WHERE created_at >= $1 AND created_at < $2",
+            &[&start, &end],
+        )
+        .await
+        .map_err(db("counting a day's events"))?
+        .get(0);
+    if dropped.is_empty() || left != 0 {
+        return Ok(None);
+    }
+    tx.commit().await.map_err(db("committing a chunk drop"))?;
+    Ok(Some(archived))
+}
+
+/// The ids of the archived rows: a day goes whole only when it holds exactly these, so
+/// a row that arrived after the archive never goes with it, however the counts fall.
+fn ids(groups: &[&ArchivedGroup]) -> Vec<Uuid> {
+    groups
+        .iter()
+        .flat_map(|g| g.keys.iter().map(|(_, id)| *id))
+        .collect()
 }
 
 /// How long a partition drop waits for its locks before leaving the day to row

@@ -7,17 +7,21 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use deadpool_postgres::Client;
 
-use super::{column, db, partitions};
-use crate::{DaySize, IndexUse, Result, StorageReport, TableSize};
+use super::{Layout, column, db, partitions};
+use crate::{Compression, DaySize, IndexUse, Result, StorageReport, TableSize};
 
-pub async fn report(client: &Client) -> Result<StorageReport> {
+pub async fn report(client: &Client, layout: Layout) -> Result<StorageReport> {
     let mut tables = Vec::new();
-    for (table, size) in [
-        (
-            "events",
+    let events_size = match layout {
+        Layout::Partitions => {
             "SELECT COALESCE(SUM(pg_total_relation_size(inhrelid)), 0)::bigint
-               FROM pg_inherits WHERE inhparent = 'events'::regclass",
-        ),
+               FROM pg_inherits WHERE inhparent = 'events'::regclass"
+        }
+        // Compressed chunks' data lives in tables of their own, which this counts.
+        Layout::Hypertable => "SELECT COALESCE(hypertable_size('events'), 0)::bigint",
+    };
+    for (table, size) in [
+        ("events", events_size),
         (
             "audit_events",
             "SELECT pg_total_relation_size('audit_events')",
@@ -41,24 +45,13 @@ pub async fn report(client: &Client) -> Result<StorageReport> {
             bytes,
         });
     }
-    let partition_bytes: BTreeMap<NaiveDate, i64> = {
-        let rows = client
-            .query(
-                "SELECT c.relname, pg_total_relation_size(c.oid)
-                   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                  WHERE i.inhparent = 'events'::regclass",
-                &[],
-            )
-            .await
-            .map_err(db("measuring day partitions"))?;
-        let mut sizes = BTreeMap::new();
-        for row in &rows {
-            let name: String = column(row, 0)?;
-            if let Some(day) = partitions::day_of(&name) {
-                sizes.insert(day, column(row, 1)?);
-            }
-        }
-        sizes
+    let partition_bytes: BTreeMap<NaiveDate, i64> = match layout {
+        Layout::Partitions => partition_bytes(client).await?,
+        Layout::Hypertable => chunk_bytes(client).await?,
+    };
+    let compression = match layout {
+        Layout::Partitions => None,
+        Layout::Hypertable => compression(client).await?,
     };
     let days = client
         .query(
@@ -83,7 +76,9 @@ pub async fn report(client: &Client) -> Result<StorageReport> {
         .map_err(db("finding the oldest event"))?;
     let indexes = client
         .query(
-            "SELECT COALESCE(pi.relname, i.relname), COALESCE(pt.relname, t.relname),
+            // A partition's index is attached to its parent's; a TimescaleDB chunk's is
+            // not, and is named after the hypertable's index it copies.
+            "SELECT COALESCE(pi.relname, h.relname, i.relname), COALESCE(pt.relname, t.relname),
                     SUM(pg_relation_size(s.indexrelid))::bigint, SUM(s.idx_scan)::bigint,
                     bool_or(x.indisprimary)
                FROM pg_stat_user_indexes s
@@ -94,7 +89,12 @@ pub async fn report(client: &Client) -> Result<StorageReport> {
                LEFT JOIN pg_class pi ON pi.oid = ii.inhparent
                LEFT JOIN pg_inherits ti ON ti.inhrelid = s.relid
                LEFT JOIN pg_class pt ON pt.oid = ti.inhparent
-              WHERE s.schemaname = current_schema()
+               LEFT JOIN LATERAL (
+                    SELECT hc.relname FROM pg_index hx JOIN pg_class hc ON hc.oid = hx.indexrelid
+                     WHERE pi.oid IS NULL AND hx.indrelid = pt.oid
+                       AND right(i.relname, length(hc.relname) + 1) = '_' || hc.relname
+                     ORDER BY length(hc.relname) DESC LIMIT 1) h ON true
+              WHERE s.schemaname IN (current_schema(), '_timescaledb_internal')
                 AND COALESCE(pt.relname, t.relname) IN ('events', 'audit_events', 'access_log')
               GROUP BY 1, 2 ORDER BY 2, 1",
             &[],
@@ -117,5 +117,67 @@ pub async fn report(client: &Client) -> Result<StorageReport> {
         events_by_day,
         oldest_event: column(&oldest, 0)?,
         indexes,
+        compression,
     })
+}
+
+/// Bytes of each day's partition.
+async fn partition_bytes(client: &Client) -> Result<BTreeMap<NaiveDate, i64>> {
+    let rows = client
+        .query(
+            "SELECT c.relname, pg_total_relation_size(c.oid)
+               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'events'::regclass",
+            &[],
+        )
+        .await
+        .map_err(db("measuring day partitions"))?;
+    let mut sizes = BTreeMap::new();
+    for row in &rows {
+        let name: String = column(row, 0)?;
+        if let Some(day) = partitions::day_of(&name) {
+            sizes.insert(day, column(row, 1)?);
+        }
+    }
+    Ok(sizes)
+}
+
+/// Bytes of each day's chunks, compressed ones as compressed.
+async fn chunk_bytes(client: &Client) -> Result<BTreeMap<NaiveDate, i64>> {
+    let rows = client
+        .query(
+            "SELECT (c.range_start AT TIME ZONE 'UTC')::date, SUM(d.total_bytes)::bigint
+               FROM timescaledb_information.chunks c
+               JOIN chunks_detailed_size('events') d
+                 ON d.chunk_schema = c.chunk_schema AND d.chunk_name = c.chunk_name
+              WHERE c.hypertable_name = 'events' AND c.hypertable_schema = current_schema()
+              GROUP BY 1",
+            &[],
+        )
+        .await
+        .map_err(db("measuring chunks"))?;
+    rows.iter()
+        .map(|row| Ok((column(row, 0)?, column(row, 1)?)))
+        .collect()
+}
+
+async fn compression(client: &Client) -> Result<Option<Compression>> {
+    let row = client
+        .query_opt(
+            "SELECT total_chunks, number_compressed_chunks,
+                    COALESCE(before_compression_total_bytes, 0), COALESCE(after_compression_total_bytes, 0)
+               FROM hypertable_compression_stats('events')",
+            &[],
+        )
+        .await
+        .map_err(db("reading compression figures"))?;
+    row.map(|row| {
+        Ok(Compression {
+            chunks: column(&row, 0)?,
+            compressed_chunks: column(&row, 1)?,
+            bytes_before: column(&row, 2)?,
+            bytes_after: column(&row, 3)?,
+        })
+    })
+    .transpose()
 }

@@ -86,5 +86,6 @@ pub fn report(conn: &Connection) -> Result<StorageReport> {
         events_by_day,
         oldest_event: oldest.map(from_micros).transpose()?,
         indexes,
+        compression: None,
     })
 }

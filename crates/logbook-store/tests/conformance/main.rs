@@ -26,6 +26,10 @@ macro_rules! conformance {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$module::$name(super::support::postgres().await).await })*
         }
+        mod timescaledb {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$module::$name(super::support::timescaledb().await).await })*
+        }
     };
 }
 
@@ -58,6 +62,7 @@ conformance!(
     retention::old_events_are_grouped_and_removed,
     retention::tenants_keep_their_own_retention_rules,
     retention::a_large_group_is_removed_whole,
+    retention::a_day_goes_whole_only_with_exactly_its_archived_rows,
     retention::storage_counts_rows_by_stream_and_day,
     retention::access_records_go_only_as_counted,
     rollups::a_late_event_corrects_its_bucket_and_compaction_changes_no_answer,

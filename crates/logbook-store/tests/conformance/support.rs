@@ -17,6 +17,10 @@ pub async fn postgres() -> Arc<dyn Store> {
         .unwrap()
 }
 
+pub async fn timescaledb() -> Arc<dyn Store> {
+    testing::timescaledb().await
+}
+
 /// The fixed "now" of the suite; the store itself never reads the clock for these.
 pub fn now() -> DateTime<Utc> {
     "2026-03-10T12:30:00Z".parse().unwrap()

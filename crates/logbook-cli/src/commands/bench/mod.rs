@@ -58,7 +58,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Storage {
             events,
             database_url,
-        } => return storage::run(events, &database_url).await,
+            timescaledb_url,
+        } => return storage::run(events, &database_url, timescaledb_url.as_deref()).await,
         BenchCommand::Scale {
             events,
             days,

@@ -11,7 +11,11 @@ use super::{postgres::Databases, workload::Workload};
 
 const CHUNK: usize = 10_000;
 
-pub async fn run(events: usize, database_url: &str) -> anyhow::Result<()> {
+pub async fn run(
+    events: usize,
+    database_url: &str,
+    timescaledb_url: Option<&str>,
+) -> anyhow::Result<()> {
     let workload = Workload::generate(events, 1000);
     let tenant = TenantId::new();
     println!(
@@ -23,7 +27,7 @@ pub async fn run(events: usize, database_url: &str) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
 
     let sqlite = SqliteStore::open(&dir.join("events.db"), Default::default()).await?;
-    load(&sqlite, tenant, &workload).await?;
+    load(&sqlite, tenant, &workload, CHUNK).await?;
     let sqlite_bytes = events_bytes(&sqlite).await?;
     let file_bytes: u64 = logbook_store::files::database_files(&dir.join("events.db"))
         .iter()
@@ -36,7 +40,7 @@ pub async fn run(events: usize, database_url: &str) -> anyhow::Result<()> {
     let databases = Databases::connect(database_url).await?;
     let url = databases.fresh("storage").await?;
     let pg = PgStore::connect(&url, Default::default()).await?;
-    load(&pg, tenant, &workload).await?;
+    load(&pg, tenant, &workload, CHUNK).await?;
     pg.client()
         .await?
         .batch_execute("VACUUM ANALYZE events")
@@ -63,6 +67,10 @@ pub async fn run(events: usize, database_url: &str) -> anyhow::Result<()> {
     )?
     .len();
     let _ = std::fs::remove_dir_all(&dir);
+    let hypertable = match timescaledb_url {
+        Some(url) => Some(compressed_hypertable(url, tenant, &workload).await?),
+        None => None,
+    };
 
     let per = |bytes: u64| bytes as f64 / events as f64;
     let archived_per = per(archived);
@@ -79,6 +87,18 @@ pub async fn run(events: usize, database_url: &str) -> anyhow::Result<()> {
             per(bytes) / archived_per
         );
     }
+    if let Some((before, after)) = hypertable {
+        for (what, bytes) in [
+            ("TimescaleDB: hypertable, before compression", before),
+            ("TimescaleDB: hypertable, compressed", after),
+        ] {
+            println!(
+                "  {what:<52} {:>8.0}   {:>5.1}x the archive",
+                per(bytes),
+                per(bytes) / archived_per
+            );
+        }
+    }
     println!(
         "  per million events: SQLite {:.0} MB, PostgreSQL {:.0} MB, archived {:.0} MB",
         per(sqlite_bytes),
@@ -88,13 +108,40 @@ pub async fn run(events: usize, database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The events' bytes in a TimescaleDB hypertable before and after compressing every
+/// chunk (what the compression policy does after 7 days). One connection and INSERTs, so
+/// the PGlite harness can be measured too.
+async fn compressed_hypertable(
+    url: &str,
+    tenant: TenantId,
+    workload: &Workload,
+) -> anyhow::Result<(u64, u64)> {
+    let options = logbook_store::OpenOptions {
+        layout: logbook_store::postgres::LayoutChoice::Hypertable,
+        writes: logbook_store::postgres::RowWrites::Inserts,
+        pool_size: 1,
+        ..Default::default()
+    };
+    let store = PgStore::connect(url, options).await?;
+    // Small batches: the harness cannot take a large statement.
+    load(&store, tenant, workload, 200).await?;
+    let before = events_bytes(&store).await?;
+    store
+        .client()
+        .await?
+        .batch_execute("SELECT compress_chunk(c) FROM show_chunks('events') c")
+        .await?;
+    Ok((before, events_bytes(&store).await?))
+}
+
 async fn load(
     store: &impl EventStore,
     tenant: TenantId,
     workload: &Workload,
+    chunk: usize,
 ) -> anyhow::Result<()> {
     let since = chrono::Utc::now();
-    for chunk in workload.events(tenant).chunks(CHUNK) {
+    for chunk in workload.events(tenant).chunks(chunk) {
         store
             .append(
                 vec![WriteItem::events(tenant, chunk.to_vec())].into(),

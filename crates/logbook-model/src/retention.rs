@@ -105,6 +105,10 @@ pub struct RetentionRules {
     /// Days for event types with no period of their own.
     pub days: Option<u32>,
     pub by_type: Vec<TypeDays>,
+    /// Days the audit trail is kept, counted from when each event was received.
+    pub audit_days: Option<u32>,
+    /// Days access records are kept.
+    pub access_days: Option<u32>,
 }
 
 impl RetentionRules {
@@ -161,8 +165,8 @@ mod tests {
             by_type: vec!["REQUEST=30".parse().unwrap(), "AUDIT=400".parse().unwrap()],
         };
         let rules = RetentionRules {
-            days: None,
             by_type: vec!["REQUEST=7".parse().unwrap(), "ERROR=365".parse().unwrap()],
+            ..Default::default()
         };
         let merged = rules.over(&defaults);
         assert_eq!(merged.days, 90);
@@ -173,7 +177,7 @@ mod tests {
         );
         let longer = RetentionRules {
             days: Some(180),
-            by_type: vec![],
+            ..Default::default()
         };
         assert_eq!(longer.over(&defaults).days, 180);
         assert_eq!(RetentionRules::default().over(&defaults), defaults);

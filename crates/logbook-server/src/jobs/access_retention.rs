@@ -28,16 +28,16 @@ pub struct AccessRemoved {
     pub records: u64,
 }
 
-/// Archives, then removes, every tenant's access records older than `days` days.
+/// Archives, then removes, every tenant's access records older than its `days` days.
 pub async fn remove_old_access(
     store: &dyn Store,
     archive: &ArchiveDir,
-    days: u32,
+    days: &(dyn Fn(TenantId) -> u32 + Sync),
     now: DateTime<Utc>,
 ) -> Result<AccessRemoved, StoreError> {
-    let first_kept = first_kept_day(days, now);
     let mut done = AccessRemoved::default();
     for tenant in store.list_tenants().await? {
+        let first_kept = first_kept_day(days(tenant.id), now);
         for _ in 0..DAYS_PER_ROUND {
             let Some(oldest) = store.oldest_access(tenant.id).await? else {
                 break;

@@ -34,21 +34,21 @@ pub struct AuditCuts {
     pub events: u64,
 }
 
-/// Cuts every tenant's trail whose events received before `days` days ago include a
-/// checkpoint. Without a signing key nothing is cut.
+/// Cuts every tenant's trail whose events received before its `days` days ago include
+/// a checkpoint. Without a signing key nothing is cut.
 pub async fn cut_audit_trails(
     store: &dyn Store,
     archive: &ArchiveDir,
-    days: u32,
+    days: &(dyn Fn(TenantId) -> u32 + Sync),
     signer: Option<&Checkpointer>,
     now: DateTime<Utc>,
 ) -> Result<AuditCuts, StoreError> {
     let mut done = AuditCuts::default();
     if let Some(signer) = signer {
-        let before = first_kept_day(days, now)
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc();
         for (tenant, _, _) in store.audit_heads().await? {
+            let before = first_kept_day(days(tenant), now)
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc();
             signer.witness_own_cut(store, tenant).await?;
             if let Some(point) = store.audit_cut_point(tenant, before).await? {
                 match cut(store, archive, signer, tenant, &point).await {

@@ -6,7 +6,11 @@
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use logbook_model::{TenantId, filter::Cursor, retention::EventRetention};
+use logbook_model::{
+    TenantId,
+    filter::Cursor,
+    retention::{EventRetention, RetentionRules},
+};
 use logbook_store::{
     ArchivedGroup, EventGroup, Store, StoreError,
     archive::{ArchiveDir, ArchiveWriter},
@@ -69,10 +73,24 @@ impl RetentionJob {
                 "archived and removed events past their retention"
             );
         }
+        let rules: HashMap<TenantId, RetentionRules> =
+            self.store.retention_rules().await?.into_iter().collect();
+        let audit_days = |tenant: TenantId| {
+            rules
+                .get(&tenant)
+                .and_then(|r| r.audit_days)
+                .unwrap_or(self.retention.audit_days)
+        };
+        let access_days = |tenant: TenantId| {
+            rules
+                .get(&tenant)
+                .and_then(|r| r.access_days)
+                .unwrap_or(self.retention.access_days)
+        };
         let audit = cut_audit_trails(
             self.store.as_ref(),
             &self.retention.archive,
-            self.retention.audit_days,
+            &audit_days,
             self.signer.as_deref(),
             now,
         )
@@ -80,7 +98,7 @@ impl RetentionJob {
         let access = remove_old_access(
             self.store.as_ref(),
             &self.retention.archive,
-            self.retention.access_days,
+            &access_days,
             now,
         )
         .await?;

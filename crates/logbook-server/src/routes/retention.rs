@@ -1,7 +1,8 @@
-//! `/api/v1/retention`: how long a tenant's events are kept. The server's defaults
-//! (`--retention-days`, `--retention`) hold unless the tenant sets its own, with an admin
-//! key (an operator admin may name another tenant with `?tenant=`). Setting them is
-//! appended to the tenant's audit trail. Only the `events` stream can be set so far.
+//! `/api/v1/retention`: how long a tenant's events, audit trail and access records are
+//! kept. The server's defaults (`--retention-days`, `--retention`,
+//! `--audit-retention-days`, `--access-retention-days`) hold unless the tenant sets its
+//! own, with an admin key (an operator admin may name another tenant with `?tenant=`).
+//! Setting them is appended to the tenant's audit trail.
 
 use std::collections::BTreeMap;
 
@@ -64,10 +65,32 @@ fn by_type(rules: &[TypeDays]) -> BTreeMap<String, u32> {
         .collect()
 }
 
-#[derive(Deserialize)]
+/// A tenant's own rules, as PUT takes them and the audit trail records them.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct NewRetention {
+struct OwnRules {
+    #[serde(default)]
     events: Periods,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audit: Option<StreamDays>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access: Option<StreamDays>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct StreamDays {
+    days: u32,
+}
+
+impl From<&RetentionRules> for OwnRules {
+    fn from(rules: &RetentionRules) -> Self {
+        Self {
+            events: rules.into(),
+            audit: rules.audit_days.map(|days| StreamDays { days }),
+            access: rules.access_days.map(|days| StreamDays { days }),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -78,13 +101,18 @@ struct RetentionView {
     rules: Periods,
     /// The server's defaults.
     defaults: Periods,
-    /// How long the audit trail is kept: the server's period, for every tenant.
-    audit: AuditPeriod,
+    /// How long the audit trail is kept, counted from when each event was received.
+    audit: StreamPeriod,
+    /// How long access records are kept.
+    access: StreamPeriod,
 }
 
 #[derive(Serialize)]
-struct AuditPeriod {
+struct StreamPeriod {
+    /// What holds for the tenant.
     days: u32,
+    /// The server's.
+    default: u32,
 }
 
 async fn rules_of(
@@ -106,8 +134,13 @@ fn view(state: &AppState, rules: &RetentionRules) -> RetentionView {
         events: (&rules.over(&state.retention.events)).into(),
         rules: rules.into(),
         defaults: (&state.retention.events).into(),
-        audit: AuditPeriod {
-            days: state.retention.audit_days,
+        audit: StreamPeriod {
+            days: rules.audit_days.unwrap_or(state.retention.audit_days),
+            default: state.retention.audit_days,
+        },
+        access: StreamPeriod {
+            days: rules.access_days.unwrap_or(state.retention.access_days),
+            default: state.retention.access_days,
         },
     }
 }
@@ -138,8 +171,8 @@ async fn set(
     let mut params = Params::new(pairs)?;
     let tenant = super::keys::target_tenant(&state, &principal, params.text("tenant")).await?;
     params.finish()?;
-    let new: NewRetention = body.json()?;
-    let rules = parse_rules(new.events)?;
+    let new: OwnRules = body.json()?;
+    let rules = parse_rules(new)?;
     let before = rules_of(&state, tenant).await?;
     state.store.set_retention_rules(tenant, &rules).await?;
     access
@@ -149,8 +182,8 @@ async fn set(
             tenant,
             json!({
                 "action": "retention.set", "resource_type": "retention",
-                "resource_id": "events",
-                "before": Periods::from(&before), "after": Periods::from(&rules),
+                "resource_id": tenant.to_string(),
+                "before": OwnRules::from(&before), "after": OwnRules::from(&rules),
             }),
         )
         .await?;
@@ -160,7 +193,8 @@ async fn set(
 /// More event types than any application names; keeps a tenant's rules small.
 const MAX_RULES: usize = 100;
 
-fn parse_rules(periods: Periods) -> Result<RetentionRules, ApiError> {
+fn parse_rules(own: OwnRules) -> Result<RetentionRules, ApiError> {
+    let periods = own.events;
     if periods.by_type.len() > MAX_RULES {
         return Err(ApiError::BadRequest(format!(
             "events.by_type names {} event types; at most {MAX_RULES}",
@@ -187,5 +221,13 @@ fn parse_rules(periods: Periods) -> Result<RetentionRules, ApiError> {
             Ok(TypeDays { event_type, days })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(RetentionRules { days, by_type })
+    Ok(RetentionRules {
+        days,
+        by_type,
+        audit_days: own.audit.map(|a| check("audit.days", a.days)).transpose()?,
+        access_days: own
+            .access
+            .map(|a| check("access.days", a.days))
+            .transpose()?,
+    })
 }

@@ -202,9 +202,24 @@ pub async fn old_access_records_are_archived_then_removed(backend: Backend) {
         client_ip: None,
     };
     let records: Vec<_> = (0..3).map(|i| old(40, i)).chain([old(35, 9)]).collect();
+    // Another tenant keeps its access records fifty days: its forty-day-old one stays.
+    let acme = store.create_tenant("acme").await.unwrap().id;
+    let rules = logbook_model::retention::RetentionRules {
+        access_days: Some(50),
+        ..Default::default()
+    };
+    store.set_retention_rules(acme, &rules).await.unwrap();
+    let acmes = logbook_model::access::AccessRecord {
+        tenant_id: acme,
+        ..old(40, 1)
+    };
     store
         .append(
-            vec![logbook_store::WriteItem::access(tenant, records)].into(),
+            vec![
+                logbook_store::WriteItem::access(tenant, records),
+                logbook_store::WriteItem::access(acme, vec![acmes]),
+            ]
+            .into(),
             Utc::now(),
         )
         .await

@@ -712,6 +712,46 @@ impl Cutting {
     }
 }
 
+/// A tenant's own audit period replaces the server's for its trail: the events the
+/// server's one day would cut stay while the tenant keeps ten days, and go when it
+/// returns to the default.
+pub async fn a_tenants_audit_period_replaces_the_servers(backend: Backend) {
+    use chrono::{Duration, Utc};
+
+    let Cutting {
+        app, signer, job, ..
+    } = Cutting::start(backend).await;
+    let store = app.app.store().clone();
+    let tenant = store.tenant_by_name("default").await.unwrap().unwrap().id;
+    let parser = logbook_model::audit::AuditParser::default();
+    let received = Utc::now() - Duration::days(5);
+    let raw = json!({"action": "update", "resource_type": "doc", "resource_id": "old"});
+    let events = vec![
+        parser
+            .parse_json(tenant, &raw.to_string(), received)
+            .unwrap(),
+    ];
+    store.append_audit(tenant, events).await.unwrap();
+    signer.checkpoint(store.as_ref(), tenant, 1).await.unwrap();
+    append_three(&app).await;
+    let ten_days = json!({"audit": {"days": 10}});
+    let set = app
+        .put_to("/api/v1/retention", &app.admin, ten_days.to_string())
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(set.body["audit"]["days"], 10);
+    assert_eq!(job.run_once().await.unwrap().audit.cuts, 0, "kept ten days");
+    let back = app
+        .put_to("/api/v1/retention", &app.admin, json!({}).to_string())
+        .await;
+    assert_eq!(back.body["audit"]["days"], back.body["audit"]["default"]);
+    assert_eq!(
+        job.run_once().await.unwrap().audit.cuts,
+        1,
+        "the server's day"
+    );
+}
+
 /// Retention cuts the chain at a signed checkpoint: the events up to it are archived first,
 /// one file per day received, in files that verify offline alone, and all together with
 /// the export that follows them as one chain from the first event; then verification,

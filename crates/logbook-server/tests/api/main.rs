@@ -71,6 +71,7 @@ api_tests!(
     audit_trail::truncation_and_forged_checkpoints_are_caught,
     audit_trail::exports_stream_and_verify_offline,
     audit_trail::retention_cuts_the_chain_at_a_signed_checkpoint,
+    audit_trail::a_tenants_audit_period_replaces_the_servers,
     audit_trail::cuts_never_launder_a_break_or_hide_the_witness,
     audit_trail::verify_is_a_snapshot_while_appends_go_on,
     audit_trail::audit_appends_are_idempotent_and_queued,

@@ -146,7 +146,8 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
     assert_eq!(
         shown.body,
         json!({"events": {"days": 90, "by_type": {}}, "rules": {"by_type": {}},
-               "defaults": {"days": 90, "by_type": {}}, "audit": {"days": 2555}})
+               "defaults": {"days": 90, "by_type": {}}, "audit": {"days": 2555, "default": 2555},
+               "access": {"days": 2555, "default": 2555}})
     );
     let acme = app.tenant_key("acme", "ingest,read,admin").await;
     let reader = app.tenant_key("acme", "read").await;
@@ -177,7 +178,10 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
             json!({"events": {"by_type": {"REQUEST": 0}}}),
             "events.by_type.REQUEST",
         ),
-        (json!({"audit": {"days": 5}}), "audit"),
+        (json!({"audit": {"days": 0}}), "audit.days"),
+        (json!({"access": {"days": 36501}}), "access.days"),
+        (json!({"access": {"hours": 5}}), "hours"),
+        (json!({"logs": {"days": 5}}), "logs"),
     ] {
         let refused = app
             .put_to("/api/v1/retention", &acme, body.to_string())
@@ -240,8 +244,8 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
         .get("/api/v1/audit/search?action=retention.set", &acme)
         .await;
     let change = &trail.body["items"][0];
-    assert_eq!(change["after"]["days"], 30);
-    assert_eq!(change["before"], json!({"by_type": {}}));
+    assert_eq!(change["after"]["events"]["days"], 30);
+    assert_eq!(change["before"], json!({"events": {"by_type": {}}}));
 }
 
 /// Mutated retention bodies (bytes flipped, cut, spliced with tokens that break parsers)

@@ -192,11 +192,14 @@ pub async fn tenants_keep_their_own_retention_rules(store: Arc<dyn Store>) {
             "AUTH_FAILURE=3650".parse::<TypeDays>().unwrap(),
             "REQUEST=7".parse().unwrap(),
         ],
+        audit_days: Some(3650),
+        access_days: Some(400),
     };
     store.set_retention_rules(a, &rules).await.unwrap();
     let only_types = RetentionRules {
-        days: None,
         by_type: vec!["LOG=1".parse().unwrap()],
+        access_days: Some(30),
+        ..Default::default()
     };
     store.set_retention_rules(b, &only_types).await.unwrap();
     let mut stored = store.retention_rules().await.unwrap();

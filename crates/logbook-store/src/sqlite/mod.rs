@@ -7,6 +7,7 @@
 mod access;
 mod anonymize;
 mod audit;
+mod checkpoints;
 mod dialect;
 mod events;
 mod functions;
@@ -47,6 +48,7 @@ struct Inner {
     read_time_limit: std::time::Duration,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    checkpoints: checkpoints::BackgroundCheckpoints,
 }
 
 /// Idle read connections kept open.
@@ -73,12 +75,17 @@ impl SqliteStore {
             let mut writer = connect(&path)?;
             migrations::apply(&mut writer)?;
             refresh_statistics(&writer)?;
+            writer
+                .pragma_update(None, "wal_autocheckpoint", checkpoints::WRITER_CHECKPOINT_PAGES)
+                .map_err(db("configuring checkpoints"))?;
+            let checkpoints = checkpoints::BackgroundCheckpoints::start(&path)?;
             Ok(Self {
                 inner: Arc::new(Inner {
                     path,
                     read_time_limit: options.read_time_limit,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
+                    checkpoints,
                 }),
             })
         })
@@ -139,7 +146,10 @@ impl SqliteStore {
         let inner = self.inner.clone();
         blocking(move || {
             let mut conn = inner.writer.lock().expect("writer lock");
-            f(&mut conn)
+            let result = f(&mut conn);
+            drop(conn);
+            inner.checkpoints.after_commit();
+            result
         })
         .await
     }

@@ -155,7 +155,7 @@ const TYPES: [Type; 32] = [
 pub async fn copy_events<'e>(
     tx: &tokio_postgres::Transaction<'_>,
     events: impl IntoIterator<Item = &'e Event>,
-) -> Result<u64> {
+) -> Result<()> {
     write_events(tx, RowWrites::Copy, events).await
 }
 
@@ -163,7 +163,7 @@ async fn write_events<'e>(
     tx: &tokio_postgres::Transaction<'_>,
     writes: RowWrites,
     events: impl IntoIterator<Item = &'e Event>,
-) -> Result<u64> {
+) -> Result<()> {
     let mut writer = RowWriter::start(tx, writes, "events", EVENT_COLUMNS, &TYPES).await?;
     for e in events {
         writer.write(&EventRow::new(e).values()).await?;

@@ -113,3 +113,20 @@ async fn timescaledb_available<C: GenericClient>(client: &C) -> Result<bool> {
         .map_err(db("looking for the timescaledb extension"))?
         .get(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layout_is_chosen_by_its_name() {
+        assert_eq!("auto".parse(), Ok(LayoutChoice::Auto));
+        assert_eq!("partitions".parse(), Ok(LayoutChoice::Partitions));
+        assert_eq!("hypertable".parse(), Ok(LayoutChoice::Hypertable));
+        let refused = "timescale".parse::<LayoutChoice>().unwrap_err();
+        assert!(
+            refused.contains("auto, partitions or hypertable"),
+            "{refused}"
+        );
+    }
+}

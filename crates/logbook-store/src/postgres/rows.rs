@@ -31,7 +31,6 @@ enum Sink<'r, 'c> {
     Inserts {
         tx: &'r Transaction<'c>,
         statement: Statement,
-        written: u64,
     },
 }
 
@@ -68,11 +67,7 @@ impl<'r, 'c> RowWriter<'r, 'c> {
                     )
                     .await
                     .map_err(db("preparing an INSERT"))?;
-                Sink::Inserts {
-                    tx,
-                    statement,
-                    written: 0,
-                }
+                Sink::Inserts { tx, statement }
             }
         };
         Ok(Self { sink })
@@ -85,13 +80,8 @@ impl<'r, 'c> RowWriter<'r, 'c> {
                 .write(values)
                 .await
                 .map_err(db("writing a COPY row")),
-            Sink::Inserts {
-                tx,
-                statement,
-                written,
-            } => {
-                *written += tx
-                    .execute(statement, values)
+            Sink::Inserts { tx, statement } => {
+                tx.execute(statement, values)
                     .await
                     .map_err(db("inserting a row"))?;
                 Ok(())
@@ -99,11 +89,14 @@ impl<'r, 'c> RowWriter<'r, 'c> {
         }
     }
 
-    /// The rows written.
-    pub async fn finish(self) -> Result<u64> {
-        match self.sink {
-            Sink::Copy(mut writer) => writer.as_mut().finish().await.map_err(db("finishing COPY")),
-            Sink::Inserts { written, .. } => Ok(written),
+    pub async fn finish(self) -> Result<()> {
+        if let Sink::Copy(mut writer) = self.sink {
+            writer
+                .as_mut()
+                .finish()
+                .await
+                .map_err(db("finishing COPY"))?;
         }
+        Ok(())
     }
 }

@@ -278,7 +278,17 @@ async fn the_layout_is_chosen_once_and_kept() {
                 pool_size: 1,
                 ..Default::default()
             };
-            PgStore::connect(&url, options).await.unwrap()
+            // The harness serves one connection at a time: the one just closed may
+            // still be going away (slowly on a busy machine), so a refused first try
+            // is tried again.
+            for _ in 0..5 {
+                match PgStore::connect(&url, options).await {
+                    Ok(store) => return store,
+                    Err(logbook_store::StoreError::Unavailable(_)) => continue,
+                    Err(other) => panic!("{other}"),
+                }
+            }
+            panic!("the harness took no connection in five tries")
         }
     };
     let first = open(LayoutChoice::Partitions).await;

@@ -268,42 +268,50 @@ async fn retention_drops_a_wholly_archived_day_as_its_chunk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_layout_is_chosen_once_and_kept() {
-    let url = testing::start_timescaledb_harness();
-    let open = |layout| {
-        let url = url.clone();
-        async move {
-            let options = OpenOptions {
-                layout,
-                writes: RowWrites::Inserts,
-                pool_size: 1,
-                ..Default::default()
-            };
-            // The harness serves one connection at a time: the one just closed may
-            // still be going away (slowly on a busy machine), so a refused first try
-            // is tried again.
-            for _ in 0..5 {
-                match PgStore::connect(&url, options).await {
-                    Ok(store) => return store,
-                    Err(logbook_store::StoreError::Unavailable(_)) => continue,
-                    Err(other) => panic!("{other}"),
-                }
-            }
-            panic!("the harness took no connection in five tries")
-        }
-    };
-    let first = open(LayoutChoice::Partitions).await;
+    let partitioned = testing::start_timescaledb_harness();
+    let first = reopen(&partitioned, LayoutChoice::Partitions).await;
     assert_eq!(
         first.layout(),
         Layout::Partitions,
         "chosen though TimescaleDB is there"
     );
     drop(first);
-    let again = open(LayoutChoice::Auto).await;
+    let again = reopen(&partitioned, LayoutChoice::Auto).await;
     assert_eq!(
         again.layout(),
         Layout::Partitions,
         "a store keeps its layout"
     );
+
+    let hypertable = testing::start_timescaledb_harness();
+    let first = reopen(&hypertable, LayoutChoice::Auto).await;
+    assert_eq!(
+        first.layout(),
+        Layout::Hypertable,
+        "auto takes TimescaleDB when there"
+    );
+    drop(first);
+    let again = reopen(&hypertable, LayoutChoice::Partitions).await;
+    assert_eq!(again.layout(), Layout::Hypertable, "and keeps it");
+}
+
+async fn reopen(url: &str, layout: LayoutChoice) -> PgStore {
+    let options = OpenOptions {
+        layout,
+        writes: RowWrites::Inserts,
+        pool_size: 1,
+        ..Default::default()
+    };
+    // The harness serves one connection at a time: the one just closed may still be
+    // going away (slowly on a busy machine), so a refused try is tried again.
+    for _ in 0..5 {
+        match PgStore::connect(url, options).await {
+            Ok(store) => return store,
+            Err(logbook_store::StoreError::Unavailable(_)) => continue,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    panic!("the harness took no connection in five tries")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

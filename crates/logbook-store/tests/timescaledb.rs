@@ -293,6 +293,32 @@ async fn the_layout_is_chosen_once_and_kept() {
     drop(first);
     let again = reopen(&hypertable, LayoutChoice::Partitions).await;
     assert_eq!(again.layout(), Layout::Hypertable, "and keeps it");
+
+    // A layout a later version recorded is not guessed at.
+    again
+        .client()
+        .await
+        .unwrap()
+        .batch_execute("UPDATE schema_layout SET layout = 'columnar'")
+        .await
+        .unwrap();
+    drop(again);
+    let options = OpenOptions {
+        writes: RowWrites::Inserts,
+        pool_size: 1,
+        ..Default::default()
+    };
+    let refused = loop {
+        match PgStore::connect(&hypertable, options).await {
+            Err(logbook_store::StoreError::Unavailable(_)) => continue,
+            Err(refused) => break refused,
+            Ok(_) => panic!("an unknown layout was taken"),
+        }
+    };
+    assert!(
+        refused.to_string().contains("\"columnar\" is unknown"),
+        "{refused}"
+    );
 }
 
 async fn reopen(url: &str, layout: LayoutChoice) -> PgStore {

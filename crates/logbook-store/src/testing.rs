@@ -57,15 +57,20 @@ pub async fn fresh_postgres_url() -> String {
 /// connection and writes with INSERTs.
 pub async fn timescaledb() -> std::sync::Arc<dyn Store> {
     let url = start_timescaledb_harness();
-    let options = crate::OpenOptions {
-        layout: crate::postgres::LayoutChoice::Hypertable,
-        writes: crate::postgres::RowWrites::Inserts,
-        pool_size: 1,
-        ..Default::default()
-    };
+    let options = harness_options(crate::postgres::LayoutChoice::Hypertable);
     crate::open_with(&crate::StoreLocation::Postgres(url), options)
         .await
         .unwrap_or_else(|e| panic!("cannot open a store on the TimescaleDB harness: {e}"))
+}
+
+/// How a store is opened on the harness: one connection, rows written by INSERTs.
+pub fn harness_options(layout: crate::postgres::LayoutChoice) -> crate::OpenOptions {
+    crate::OpenOptions {
+        layout,
+        writes: crate::postgres::RowWrites::Inserts,
+        pool_size: 1,
+        ..Default::default()
+    }
 }
 
 /// Starts a harness and returns its URL.

@@ -7,20 +7,22 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use logbook_model::{Event, EventQuery, EventType, TenantId};
 use logbook_store::{
     ArchivedGroup, EventStore, KeyStore, LifecycleStore, OpenOptions, RollupStore, WriteItem,
-    postgres::{Layout, LayoutChoice, PgStore, RowWrites},
+    postgres::{Layout, LayoutChoice, PgStore},
     testing,
 };
 
 async fn hypertable_store() -> PgStore {
-    let options = OpenOptions {
-        layout: LayoutChoice::Hypertable,
-        writes: RowWrites::Inserts,
-        pool_size: 1,
-        ..Default::default()
-    };
+    let options = testing::harness_options(LayoutChoice::Hypertable);
     PgStore::connect(&testing::start_timescaledb_harness(), options)
         .await
         .unwrap()
+}
+
+/// The first column of every row of a query, as text.
+async fn texts(store: &PgStore, sql: &str) -> Vec<String> {
+    let client = store.client().await.unwrap();
+    let rows = client.query(sql, &[]).await.unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
 }
 
 /// Requests and failed logins spread over the last `days` days, an hour apart.
@@ -83,18 +85,12 @@ async fn events_are_a_hypertable_compressed_by_policy_without_changing_an_answer
         store.daily(tenant, since).await.unwrap(),
     );
     {
-        let client = store.client().await.unwrap();
-        let jobs: Vec<String> = client
-            .query(
-                "SELECT proc_name || ' ' || hypertable_name FROM timescaledb_information.jobs
-                  WHERE hypertable_name IS NOT NULL ORDER BY 1",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let jobs = texts(
+            &store,
+            "SELECT proc_name || ' ' || hypertable_name FROM timescaledb_information.jobs
+              WHERE hypertable_name IS NOT NULL ORDER BY 1",
+        )
+        .await;
         assert_eq!(
             jobs,
             [
@@ -103,20 +99,16 @@ async fn events_are_a_hypertable_compressed_by_policy_without_changing_an_answer
                 "policy_refresh_continuous_aggregate events_hourly"
             ]
         );
-        let segmented: Vec<String> = client
-            .query(
-                "SELECT attname::text FROM timescaledb_information.compression_settings
-                  WHERE hypertable_name = 'events' AND segmentby_column_index IS NOT NULL
-                  ORDER BY segmentby_column_index",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let segmented = texts(
+            &store,
+            "SELECT attname::text FROM timescaledb_information.compression_settings
+              WHERE hypertable_name = 'events' AND segmentby_column_index IS NOT NULL
+              ORDER BY segmentby_column_index",
+        )
+        .await;
         assert_eq!(segmented, ["tenant_id", "event_type"]);
         // What the policy would do on its schedule, done now.
+        let client = store.client().await.unwrap();
         let compressed = client
             .query(
                 "SELECT compress_chunk(c) FROM show_chunks('events', older_than => INTERVAL '7 days') c",
@@ -303,11 +295,7 @@ async fn the_layout_is_chosen_once_and_kept() {
         .await
         .unwrap();
     drop(again);
-    let options = OpenOptions {
-        writes: RowWrites::Inserts,
-        pool_size: 1,
-        ..Default::default()
-    };
+    let options = testing::harness_options(LayoutChoice::Auto);
     let refused = loop {
         match PgStore::connect(&hypertable, options).await {
             Err(logbook_store::StoreError::Unavailable(_)) => continue,
@@ -322,12 +310,7 @@ async fn the_layout_is_chosen_once_and_kept() {
 }
 
 async fn reopen(url: &str, layout: LayoutChoice) -> PgStore {
-    let options = OpenOptions {
-        layout,
-        writes: RowWrites::Inserts,
-        pool_size: 1,
-        ..Default::default()
-    };
+    let options = testing::harness_options(layout);
     // The harness serves one connection at a time: the one just closed may still be
     // going away (slowly on a busy machine), so a refused try is tried again.
     for _ in 0..5 {

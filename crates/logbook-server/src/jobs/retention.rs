@@ -46,7 +46,9 @@ impl RetentionJob {
 
     /// One round as it would run at `now`.
     pub async fn run_at(&self, now: DateTime<Utc>) -> Result<Removed, StoreError> {
-        let groups = self.due(now).await?;
+        let rules: HashMap<TenantId, RetentionRules> =
+            self.store.retention_rules().await?.into_iter().collect();
+        let groups = self.due_under(&rules, now).await?;
         let mut archived = Vec::with_capacity(groups.len());
         for group in groups {
             match archive(self.store.as_ref(), &self.retention.archive, &group).await {
@@ -73,8 +75,6 @@ impl RetentionJob {
                 "archived and removed events past their retention"
             );
         }
-        let rules: HashMap<TenantId, RetentionRules> =
-            self.store.retention_rules().await?.into_iter().collect();
         let audit_days = |tenant: TenantId| {
             rules
                 .get(&tenant)
@@ -115,13 +115,20 @@ impl RetentionJob {
     /// asked about on their own, so one short rule never makes every tenant's old
     /// events be counted.
     pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<EventGroup>, StoreError> {
+        let rules = self.store.retention_rules().await?.into_iter().collect();
+        self.due_under(&rules, now).await
+    }
+
+    /// [`Self::due`] under tenants' rules already read.
+    async fn due_under(
+        &self,
+        rules: &HashMap<TenantId, RetentionRules>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EventGroup>, StoreError> {
         let defaults = &self.retention.events;
-        let tenants: HashMap<TenantId, EventRetention> = self
-            .store
-            .retention_rules()
-            .await?
-            .into_iter()
-            .map(|(tenant, rules)| (tenant, rules.over(defaults)))
+        let tenants: HashMap<TenantId, EventRetention> = rules
+            .iter()
+            .map(|(tenant, rules)| (*tenant, rules.over(defaults)))
             .collect();
         let everyone_from = defaults.first_day_every_type_keeps(now);
         let mut found = self.store.event_groups_before(everyone_from, None).await?;

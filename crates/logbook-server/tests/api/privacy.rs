@@ -253,10 +253,11 @@ pub async fn a_tenant_sets_how_long_its_events_are_kept(backend: Backend) {
 /// documented bounds.
 pub async fn hostile_retention_bodies_get_a_clear_answer(backend: Backend) {
     const CASES: usize = 300;
-    const SEEDS: [&str; 3] = [
+    const SEEDS: [&str; 4] = [
         r#"{"events":{"days":30,"by_type":{"AUTH_FAILURE":365,"REQUEST":7}}}"#,
         r#"{"events":{}}"#,
         r#"{"events":{"by_type":{"SECURITY_ALERT":36500}}}"#,
+        r#"{"audit":{"days":3650},"access":{"days":400}}"#,
     ];
     const TOKENS: [&str; 12] = [
         "\"",
@@ -313,5 +314,9 @@ pub async fn hostile_retention_bodies_get_a_clear_answer(backend: Backend) {
     assert!((1..=36_500).contains(&days), "{}", shown.body);
     for (_, days) in shown.body["events"]["by_type"].as_object().unwrap() {
         assert!((1..=36_500).contains(&days.as_u64().unwrap()));
+    }
+    for stream in ["audit", "access"] {
+        let days = shown.body[stream]["days"].as_u64().unwrap();
+        assert!((1..=36_500).contains(&days), "{}", shown.body);
     }
 }

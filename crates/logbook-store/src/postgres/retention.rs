@@ -59,11 +59,8 @@ pub async fn remove(
     let mut removed = 0;
     for (day, groups) in by_day {
         let whole = match layout {
-            Layout::Partitions if with_partition.contains(&day) => {
-                drop_if_whole(client, day, &groups).await?
-            }
-            Layout::Partitions => None,
-            Layout::Hypertable => drop_chunks_if_whole(client, &groups).await?,
+            Layout::Partitions if !with_partition.contains(&day) => None,
+            _ => drop_day_if_whole(client, layout, &groups).await?,
         };
         if let Some(rows) = whole {
             removed += rows;
@@ -76,126 +73,90 @@ pub async fn remove(
     Ok(removed)
 }
 
-/// Drops `day`'s partition when its rows are exactly the archived ones; the rows
-/// dropped, or `None` when some are to stay or the lock is not to be had now.
+/// Drops a day as a whole — its partition, or on a hypertable its chunks — when it holds
+/// exactly the archived rows; the rows dropped, or `None` when some are to stay, the
+/// day's storage reaches past it, or the lock is not to be had now. TimescaleDB's own
+/// retention policy is not used: it would drop days that were never archived.
 ///
 /// `events` is locked before its partition, in the order every query takes them, so no
-/// reader can deadlock with the drop; the wait for the lock is bounded, and the count
+/// reader can deadlock with the drop; the wait for the lock is bounded, and the check
 /// under it is of one day, so ingest and reads wait at most that long.
-async fn drop_if_whole(
+async fn drop_day_if_whole(
     client: &mut Client,
-    day: NaiveDate,
-    groups: &[&ArchivedGroup],
-) -> Result<Option<u64>> {
-    let archived: u64 = groups.iter().map(|g| g.keys.len() as u64).sum();
-    let name = partitions::name(day);
-    let tx = client
-        .transaction()
-        .await
-        .map_err(db("starting a partition drop"))?;
-    tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
-        .await
-        .map_err(db("bounding the wait for a lock"))?;
-    // The name comes from a typed date, never from text a client sent.
-    let locked = tx
-        .batch_execute(&format!(
-            "LOCK TABLE events IN ACCESS EXCLUSIVE MODE; LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"
-        ))
-        .await;
-    match locked {
-        Ok(()) => {}
-        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
-        Err(e) => return Err(db("locking a day partition")(e)),
-    }
-    let exactly: bool = tx
-        .query_one(
-            &format!(
-                "SELECT COUNT(*) = $2 AND COUNT(*) FILTER (WHERE id = ANY($1)) = $2 FROM {name}"
-            ),
-            &[&ids(groups), &(archived as i64)],
-        )
-        .await
-        .map_err(db("counting a day partition"))?
-        .get(0);
-    if !exactly {
-        return Ok(None);
-    }
-    tx.batch_execute(&format!("DROP TABLE {name}"))
-        .await
-        .map_err(db("dropping a day partition"))?;
-    tx.commit()
-        .await
-        .map_err(db("committing a partition drop"))?;
-    Ok(Some(archived))
-}
-
-/// Drops `day`'s chunks when the day's rows are exactly the archived ones, as
-/// [`drop_if_whole`] does for a partition. TimescaleDB's own retention policy is not
-/// used: it would drop days that were never archived.
-async fn drop_chunks_if_whole(
-    client: &mut Client,
+    layout: Layout,
     groups: &[&ArchivedGroup],
 ) -> Result<Option<u64>> {
     let archived: u64 = groups.iter().map(|g| g.keys.len() as u64).sum();
     let (start, end) = groups[0].group.window();
+    // The name comes from a typed date, never from text a client sent.
+    let partition = partitions::name(groups[0].group.day);
     let tx = client
         .transaction()
         .await
-        .map_err(db("starting a chunk drop"))?;
+        .map_err(db("starting a day's drop"))?;
     tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
         .await
         .map_err(db("bounding the wait for a lock"))?;
-    match tx
-        .batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-        .await
-    {
+    let locks = match layout {
+        Layout::Partitions => format!(
+            "LOCK TABLE events IN ACCESS EXCLUSIVE MODE; LOCK TABLE {partition} IN ACCESS EXCLUSIVE MODE"
+        ),
+        Layout::Hypertable => "LOCK TABLE events IN ACCESS EXCLUSIVE MODE".to_owned(),
+    };
+    match tx.batch_execute(&locks).await {
         Ok(()) => {}
         Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => return Ok(None),
-        Err(e) => return Err(db("locking events")(e)),
+        Err(e) => return Err(db("locking a day's events")(e)),
     }
-    let exactly: bool = tx
-        .query_one(
-            "SELECT COUNT(*) = $4 AND COUNT(*) FILTER (WHERE id = ANY($3)) = $4
-               FROM events WHERE created_at >= $1 AND created_at < $2",
-            &[&start, &end, &ids(groups), &(archived as i64)],
-        )
-        .await
-        .map_err(db("counting a day's events"))?
-        .get(0);
-    if !exactly {
+    if !holds_exactly(&tx, start, end, groups, archived).await? {
         return Ok(None);
     }
-    // A chunk reaching past the day (its interval changed by hand) is left whole, and
-    // the day's rows go by key.
-    let dropped = tx
-        .query(
-            "SELECT drop_chunks('events', older_than => $2::timestamptz, newer_than => $1::timestamptz)",
-            &[&start, &end],
-        )
-        .await
-        .map_err(db("dropping a day's chunks"))?;
-    let left: i64 = tx
-        .query_one(
-            "SELECT COUNT(*) FROM events WHERE created_at >= $1 AND created_at < $2",
-            &[&start, &end],
-        )
-        .await
-        .map_err(db("counting a day's events"))?
-        .get(0);
-    if dropped.is_empty() || left != 0 {
-        return Ok(None);
+    match layout {
+        Layout::Partitions => tx
+            .batch_execute(&format!("DROP TABLE {partition}"))
+            .await
+            .map_err(db("dropping a day partition"))?,
+        Layout::Hypertable => {
+            let dropped = tx
+                .query(
+                    "SELECT drop_chunks('events', older_than => $2::timestamptz, newer_than => $1::timestamptz)",
+                    &[&start, &end],
+                )
+                .await
+                .map_err(db("dropping a day's chunks"))?;
+            // A chunk reaching past the day (its interval changed by hand) is left
+            // whole, and the day's rows go by key.
+            if dropped.is_empty() || !holds_exactly(&tx, start, end, &[], 0).await? {
+                return Ok(None);
+            }
+        }
     }
-    tx.commit().await.map_err(db("committing a chunk drop"))?;
+    tx.commit().await.map_err(db("committing a day's drop"))?;
     Ok(Some(archived))
 }
 
-/// The ids of the archived rows: a day goes whole only when it holds exactly these, so
-/// a row that arrived after the archive never goes with it, however the counts fall.
-fn ids(groups: &[&ArchivedGroup]) -> Vec<Uuid> {
-    groups
+/// Whether the day holds exactly the archived rows: as many, and each of them, so a row
+/// that arrived after the archive never goes with it, however the counts fall.
+async fn holds_exactly(
+    tx: &deadpool_postgres::Transaction<'_>,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    groups: &[&ArchivedGroup],
+    archived: u64,
+) -> Result<bool> {
+    let ids: Vec<Uuid> = groups
         .iter()
         .flat_map(|g| g.keys.iter().map(|(_, id)| *id))
-        .collect()
+        .collect();
+    Ok(tx
+        .query_one(
+            "SELECT COUNT(*) = $4 AND COUNT(*) FILTER (WHERE id = ANY($3)) = $4
+               FROM events WHERE created_at >= $1 AND created_at < $2",
+            &[&start, &end, &ids, &(archived as i64)],
+        )
+        .await
+        .map_err(db("counting a day's events"))?
+        .get(0))
 }
 
 /// How long a partition drop waits for its locks before leaving the day to row

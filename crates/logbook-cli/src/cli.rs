@@ -430,6 +430,11 @@ pub enum BenchCommand {
         /// Days the events are spread over, ending now.
         #[arg(long, default_value_t = 30)]
         days: i64,
+        /// End the load at the end of today (UTC) instead of now, so today's part of
+        /// SQLite's day-led indexes holds a whole day when the HTTP sample arrives: the
+        /// worst hour for ingest into the full store.
+        #[arg(long)]
+        full_day: bool,
         /// Timed runs per route (the table scans run at most 3 times).
         #[arg(long, default_value_t = 21)]
         runs: usize,

@@ -81,6 +81,31 @@ impl<D: Dialect> Where<D> {
     }
 }
 
+/// The time buckets a statement reads, for a backend whose indexes are led by a bucket
+/// (SQLite's hours, see `sqlite/hours.rs`): naming them lets each lookup seek bucket by
+/// bucket instead of walking the whole index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Buckets {
+    /// The bucket of a row, as the index spells it.
+    pub of_row: &'static str,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl<D: Dialect> Where<D> {
+    /// `AND` the row's bucket is one of `buckets`, listed one by one so an index led by
+    /// the bucket is searched once per bucket.
+    pub fn in_buckets(&mut self, buckets: Buckets) {
+        let first = self.bind(Param::Int(buckets.first));
+        let last = self.bind(Param::Int(buckets.last));
+        self.and_sql(&format!(
+            "{} IN (WITH RECURSIVE bucket(n) AS (SELECT {first} UNION ALL \
+             SELECT n + 1 FROM bucket WHERE n < {last}) SELECT n FROM bucket)",
+            buckets.of_row
+        ));
+    }
+}
+
 /// The comparison each test makes, where both databases spell it alike.
 pub fn common_test(test: &Test, column: &str, mark: &str) -> Option<String> {
     Some(match test {

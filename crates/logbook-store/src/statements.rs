@@ -8,33 +8,53 @@ use logbook_model::{
 use crate::{
     columns::{EVENT_COLUMNS, keyset},
     conditions::{self, FAILED_AUTH, Param},
-    dialect::{Dialect, Where},
+    dialect::{Buckets, Dialect, Where},
 };
 
 /// A `/logs` page: the filter's events in keyset order, one more than the page holds.
-pub fn list_events<D: Dialect>(tenant: TenantId, query: &EventQuery) -> (String, Where<D>) {
+/// Read bucket by bucket when `buckets` are named, the bucket first in the order (the
+/// same order: a later time never falls in an earlier bucket).
+pub fn list_events<D: Dialect>(
+    tenant: TenantId,
+    query: &EventQuery,
+    buckets: Option<Buckets>,
+) -> (String, Where<D>) {
     let mut clause = Where::<D>::new(tenant);
     clause.conditions(conditions::for_filter(&query.filter));
     let (cmp, dir) = keyset(query.order);
     if let Some(cursor) = query.cursor {
         clause.after("created_at", cmp, cursor);
     }
+    let bucket_first = match buckets {
+        Some(buckets) => {
+            clause.in_buckets(buckets);
+            format!("{} {dir}, ", buckets.of_row)
+        }
+        None => String::new(),
+    };
     let limit = clause.bind(Param::Int(i64::from(query.limit) + 1));
     let skip = clause.bind(Param::Int(query.skip.min(i64::MAX as u64) as i64));
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY created_at {dir}, id {dir} \
-         LIMIT {limit} OFFSET {skip}",
+        "SELECT {EVENT_COLUMNS} FROM events WHERE {} \
+         ORDER BY {bucket_first}created_at {dir}, id {dir} LIMIT {limit} OFFSET {skip}",
         clause.sql
     );
     (sql, clause)
 }
 
 /// Seed 000's failed-login count, which rate limiting asks on every login.
-pub fn failed_auth<D: Dialect>(tenant: TenantId, q: &FailedAuthQuery) -> (String, Where<D>) {
+pub fn failed_auth<D: Dialect>(
+    tenant: TenantId,
+    q: &FailedAuthQuery,
+    buckets: Option<Buckets>,
+) -> (String, Where<D>) {
     let mut clause = Where::<D>::new(tenant);
     clause.and_sql(FAILED_AUTH);
     clause.and_sql(D::FAILED);
     clause.conditions(conditions::for_failed_auth(q));
+    if let Some(buckets) = buckets {
+        clause.in_buckets(buckets);
+    }
     let sql = format!("SELECT COUNT(*) FROM events WHERE {}", clause.sql);
     (sql, clause)
 }

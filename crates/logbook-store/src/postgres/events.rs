@@ -42,7 +42,7 @@ pub async fn plan(client: &Client, sql: &str, params: &[Value]) -> Result<Vec<St
 
 /// The statement a `/logs` query runs, with its parameters.
 pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Vec<Value>) {
-    let (sql, clause) = statements::list_events::<Postgres>(tenant, query);
+    let (sql, clause) = statements::list_events::<Postgres>(tenant, query, None);
     (sql, clause.params)
 }
 

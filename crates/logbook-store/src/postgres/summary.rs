@@ -38,7 +38,7 @@ pub async fn count_failed_auth(
 
 /// The statement a failed-auth count runs, with its parameters.
 pub fn failed_auth_statement(tenant: TenantId, q: &FailedAuthQuery) -> (String, Vec<Value>) {
-    let (sql, clause) = statements::failed_auth::<Postgres>(tenant, q);
+    let (sql, clause) = statements::failed_auth::<Postgres>(tenant, q, None);
     (sql, clause.params)
 }
 

@@ -18,7 +18,7 @@ use crate::{
 };
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
-    let (sql, params) = list_statement(tenant, query);
+    let (sql, params) = list_statement(conn, tenant, query)?;
     let rows = select_events(conn, &sql, params)?;
     Ok(Page::from_rows(rows, query.limit))
 }
@@ -37,9 +37,14 @@ pub fn plan(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<Vec<Stri
 }
 
 /// The statement a `/logs` query runs, with its parameters.
-pub fn list_statement(tenant: TenantId, query: &EventQuery) -> (String, Vec<Value>) {
-    let (sql, clause) = statements::list_events::<Sqlite>(tenant, query);
-    (sql, clause.params)
+pub fn list_statement(
+    conn: &Connection,
+    tenant: TenantId,
+    query: &EventQuery,
+) -> Result<(String, Vec<Value>)> {
+    let hours = super::hours::of_list(conn, tenant, query)?;
+    let (sql, clause) = statements::list_events::<Sqlite>(tenant, query, hours);
+    Ok((sql, clause.params))
 }
 
 pub fn get(conn: &Connection, tenant: TenantId, id: Uuid) -> Result<Option<Event>> {

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "endpoint_rollups",
         include_str!("migrations/0008_endpoint_rollups.sql"),
     ),
+    (
+        9,
+        "hour_led_indexes",
+        include_str!("migrations/0009_hour_led_indexes.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -11,6 +11,7 @@ mod checkpoints;
 mod dialect;
 mod events;
 mod functions;
+mod hours;
 mod ingest;
 mod limits;
 mod migrations;
@@ -96,9 +97,12 @@ impl SqliteStore {
     /// How a `/logs` query would be answered (`EXPLAIN QUERY PLAN`), to check that its
     /// filter finds an index.
     pub async fn plan_of_list(&self, tenant: TenantId, query: &EventQuery) -> Result<Vec<String>> {
-        let (sql, params) = events::list_statement(tenant, query);
-        self.read(move |conn| events::plan(conn, &sql, params))
-            .await
+        let query = query.clone();
+        self.read(move |conn| {
+            let (sql, params) = events::list_statement(conn, tenant, &query)?;
+            events::plan(conn, &sql, params)
+        })
+        .await
     }
 
     /// How a failed-auth count would be answered.
@@ -107,9 +111,12 @@ impl SqliteStore {
         tenant: TenantId,
         query: &FailedAuthQuery,
     ) -> Result<Vec<String>> {
-        let (sql, params) = summary::failed_auth_statement(tenant, query);
-        self.read(move |conn| events::plan(conn, &sql, params))
-            .await
+        let query = query.clone();
+        self.read(move |conn| {
+            let (sql, params) = summary::failed_auth_statement(conn, tenant, &query)?;
+            events::plan(conn, &sql, params)
+        })
+        .await
     }
 
     pub fn path(&self) -> &Path {

@@ -20,16 +20,21 @@ use crate::{
 };
 
 pub fn count_failed_auth(conn: &Connection, tenant: TenantId, q: &FailedAuthQuery) -> Result<i64> {
-    let (sql, params) = failed_auth_statement(tenant, q);
+    let (sql, params) = failed_auth_statement(conn, tenant, q)?;
     conn.prepare_cached(&sql)
         .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |r| r.get(0)))
         .map_err(db("counting failed logins"))
 }
 
 /// The statement a failed-auth count runs, with its parameters.
-pub fn failed_auth_statement(tenant: TenantId, q: &FailedAuthQuery) -> (String, Vec<Value>) {
-    let (sql, clause) = statements::failed_auth::<Sqlite>(tenant, q);
-    (sql, clause.params)
+pub fn failed_auth_statement(
+    conn: &Connection,
+    tenant: TenantId,
+    q: &FailedAuthQuery,
+) -> Result<(String, Vec<Value>)> {
+    let hours = super::hours::of_failed_auth(conn, tenant, q)?;
+    let (sql, clause) = statements::failed_auth::<Sqlite>(tenant, q, hours);
+    Ok((sql, clause.params))
 }
 
 #[async_trait]

@@ -8,7 +8,7 @@ use logbook_store::{EventStore, Store};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{append, event, ids, minutes_ago, now};
+use crate::support::{append, at, event, ids, minutes_ago, now};
 
 pub async fn round_trips_every_field(store: Arc<dyn Store>) {
     let tenant = TenantId::new();
@@ -431,4 +431,123 @@ async fn postgres_one_insert_per_event_stores_the_event() {
         .unwrap();
     assert_eq!(inserted, 1);
     assert_eq!(store.get_event(tenant, e.id).await.unwrap(), Some(e));
+}
+
+/// Lookups by user, device and address page across hour and day edges: events a
+/// microsecond either side of midnight, ties at midnight, in both orders, with windows
+/// cut at midnight and with offsets. (SQLite reads these lookups hour by hour; an edge
+/// counted into the wrong hour would lose or repeat an event here.)
+pub async fn lookups_page_across_day_edges(store: Arc<dyn Store>) {
+    let t = TenantId::new();
+    let midnight = at("2026-03-06T00:00:00Z");
+    let day = Duration::days(1);
+    let micro = Duration::microseconds(1);
+    let mut events = Vec::new();
+    for k in 0..4 {
+        let edge = midnight + day * k;
+        for at in [edge - micro, edge, edge, edge + Duration::hours(6)] {
+            let mut e = event(t, "AUTH_LOGIN", at);
+            e.user_id = Some("u".into());
+            e.fingerprint = Some("f".into());
+            e.ip_address = Some("192.0.2.7".parse().unwrap());
+            events.push(e);
+            let mut other = event(t, "AUTH_LOGIN", at);
+            other.user_id = Some("someone else".into());
+            other.fingerprint = Some("g".into());
+            other.ip_address = Some("192.0.2.8".parse().unwrap());
+            events.push(other);
+        }
+    }
+    append(&store, &events).await;
+    events.retain(|e| e.user_id.as_deref() == Some("u"));
+    events.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
+    let newest_first = events;
+    let filters = [
+        EventFilter {
+            user_id: Some("u".into()),
+            ..Default::default()
+        },
+        EventFilter {
+            fingerprint: Some("f".into()),
+            ..Default::default()
+        },
+        EventFilter {
+            ip: Some(ip("192.0.2.7")),
+            ..Default::default()
+        },
+    ];
+    let second_day = midnight + day;
+    let within =
+        |e: &&logbook_model::Event| e.created_at >= second_day && e.created_at < second_day + day;
+    for filter in filters {
+        for order in [Order::Desc, Order::Asc] {
+            let ordered = |events: Vec<&logbook_model::Event>| {
+                let mut ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+                if order == Order::Asc {
+                    ids.reverse();
+                }
+                ids
+            };
+            let all = ordered(newest_first.iter().collect());
+            let page = |cursor, skip, window: bool| {
+                let mut filter = filter.clone();
+                if window {
+                    filter.from = Some(second_day);
+                    filter.to = Some(second_day + day);
+                }
+                EventQuery {
+                    filter,
+                    order,
+                    limit: 3,
+                    cursor,
+                    skip,
+                }
+            };
+            let mut seen = Vec::new();
+            let mut cursor: Option<Cursor> = None;
+            loop {
+                let found = store.list_events(t, &page(cursor, 0, false)).await.unwrap();
+                seen.extend(ids(&found.items));
+                match found.next_cursor {
+                    Some(next) => cursor = Some(next.parse().unwrap()),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, all, "{filter:?} {order:?}");
+            let skipped = store.list_events(t, &page(None, 5, false)).await.unwrap();
+            assert_eq!(ids(&skipped.items), all[5..8], "{filter:?} {order:?}");
+            let day_two = store.list_events(t, &page(None, 0, true)).await.unwrap();
+            let expected = ordered(newest_first.iter().filter(within).collect());
+            assert_eq!(expected.len(), 4);
+            assert_eq!(ids(&day_two.items), expected[..3], "{filter:?} {order:?}");
+        }
+    }
+}
+
+/// A user's events decades apart are all found, oldest and newest, in order.
+pub async fn lookups_find_events_decades_apart(store: Arc<dyn Store>) {
+    let t = TenantId::new();
+    let events: Vec<_> = [
+        now() - Duration::days(365 * 20),
+        now() - Duration::days(1),
+        now(),
+    ]
+    .into_iter()
+    .map(|at| {
+        let mut e = event(t, "AUTH_LOGIN", at);
+        e.user_id = Some("u".into());
+        e
+    })
+    .collect();
+    append(&store, &events).await;
+    let query = EventQuery {
+        filter: EventFilter {
+            user_id: Some("u".into()),
+            ..Default::default()
+        },
+        order: Order::Asc,
+        ..Default::default()
+    };
+    let found = store.list_events(t, &query).await.unwrap();
+    assert_eq!(ids(&found.items), ids(&events));
 }

@@ -39,6 +39,8 @@ conformance!(
     events::filters_select_the_right_events,
     events::cursor_pages_cover_everything_once,
     events::skip_offsets_the_page,
+    events::lookups_page_across_day_edges,
+    events::lookups_find_events_decades_apart,
     summaries::summary_counts_seed_fields,
     summaries::hourly_buckets_from_the_first_whole_hour,
     summaries::daily_buckets_with_p95,

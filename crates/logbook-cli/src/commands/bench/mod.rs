@@ -63,6 +63,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Scale {
             events,
             days,
+            full_day,
             runs,
             database_url,
             skip_sqlite,
@@ -71,6 +72,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             return scale::run(scale::ScaleArgs {
                 events,
                 days,
+                full_day,
                 runs,
                 database_url,
                 skip_sqlite,

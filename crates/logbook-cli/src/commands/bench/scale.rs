@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::Utc;
+use chrono::{DurationRound, Utc};
 use logbook_model::{
     EventFilter, EventQuery, FailedAuthQuery, TenantId,
     summary::{DAY, HOUR, first_bucket},
@@ -38,6 +38,7 @@ const CLIENTS: usize = 16;
 pub struct ScaleArgs {
     pub events: usize,
     pub days: i64,
+    pub full_day: bool,
     pub runs: usize,
     pub database_url: String,
     pub skip_sqlite: bool,
@@ -68,7 +69,12 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
 
 /// Appends the stream, timing the first and last [`SAMPLE`] events.
 async fn load(store: &dyn Store, tenant: TenantId, args: &ScaleArgs) -> anyhow::Result<Load> {
-    let mut stream = Stream::new(tenant, args.events, chrono::Duration::days(args.days));
+    let now = Utc::now();
+    let end = match args.full_day {
+        true => now.duration_trunc(chrono::Duration::days(1))? + chrono::Duration::days(1),
+        false => now,
+    };
+    let mut stream = Stream::new(tenant, args.events, end, chrono::Duration::days(args.days));
     let since = Utc::now();
     let (mut first, mut last, mut stored) = (Duration::ZERO, Duration::ZERO, 0);
     let began = Instant::now();

@@ -81,12 +81,18 @@ pub struct Stream {
 }
 
 impl Stream {
-    pub fn new(tenant: TenantId, total: usize, span: chrono::Duration) -> Self {
+    /// `total` events spread evenly over the `span` before `end`.
+    pub fn new(
+        tenant: TenantId,
+        total: usize,
+        end: chrono::DateTime<Utc>,
+        span: chrono::Duration,
+    ) -> Self {
         Self {
             rng: Rng(0x9e37_79b9_7f4a_7c15),
             parser: EventParser::default().with_backfill(span + chrono::Duration::days(1)),
             tenant,
-            start: Utc::now() - span,
+            start: end - span,
             step_micros: span.num_microseconds().unwrap_or(i64::MAX) / total.max(1) as i64,
             made: 0,
             total,
@@ -104,8 +110,9 @@ impl Stream {
                     + chrono::Duration::microseconds(self.step_micros * (self.made + i) as i64);
                 event["created_at"] =
                     json!(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+                // Parsed as if received at its own time when that lies ahead.
                 self.parser
-                    .parse_json(self.tenant, &event.to_string(), now)
+                    .parse_json(self.tenant, &event.to_string(), now.max(at))
                     .expect("generated events are valid")
             })
             .collect();

@@ -18,8 +18,13 @@ use crate::{
 };
 
 pub fn list(conn: &Connection, tenant: TenantId, query: &EventQuery) -> Result<Page> {
-    let (sql, params) = list_statement(conn, tenant, query)?;
-    let rows = select_events(conn, &sql, params)?;
+    // The hours a lookup names and its page are read from one snapshot, so an event
+    // committed between the two is in both or in neither.
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(db("starting an event read"))?;
+    let (sql, params) = list_statement(&tx, tenant, query)?;
+    let rows = select_events(&tx, &sql, params)?;
     Ok(Page::from_rows(rows, query.limit))
 }
 

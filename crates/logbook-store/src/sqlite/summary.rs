@@ -20,8 +20,12 @@ use crate::{
 };
 
 pub fn count_failed_auth(conn: &Connection, tenant: TenantId, q: &FailedAuthQuery) -> Result<i64> {
-    let (sql, params) = failed_auth_statement(conn, tenant, q)?;
-    conn.prepare_cached(&sql)
+    // One snapshot for the hours named and the count (see `events::list`).
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(db("starting a failed-login count"))?;
+    let (sql, params) = failed_auth_statement(&tx, tenant, q)?;
+    tx.prepare_cached(&sql)
         .and_then(|mut stmt| stmt.query_row(params_from_iter(params), |r| r.get(0)))
         .map_err(db("counting failed logins"))
 }

@@ -551,3 +551,65 @@ pub async fn lookups_find_events_decades_apart(store: Arc<dyn Store>) {
     let found = store.list_events(t, &query).await.unwrap();
     assert_eq!(ids(&found.items), ids(&events));
 }
+
+/// A tenant's access records page by cursor in both orders, each record once, the last
+/// page saying there is no next one; another tenant's records never appear.
+pub async fn access_pages_cover_every_record_once(store: Arc<dyn Store>) {
+    use logbook_model::access::{AccessQuery, AccessRecord};
+
+    let (t, other) = (TenantId::new(), TenantId::new());
+    let record = |tenant, at| AccessRecord {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        at,
+        key_id: Uuid::nil(),
+        method: "GET".into(),
+        route: "/api/v1/logs".into(),
+        path: "/api/v1/logs".into(),
+        filters: None,
+        rows: None,
+        status: 200,
+        outcome: "completed".into(),
+        client_ip: None,
+    };
+    // Seven records, two of them at the same instant so the id breaks the tie.
+    let mut records: Vec<_> = (0..6).map(|i| record(t, minutes_ago(i))).collect();
+    records.push(record(t, minutes_ago(3)));
+    store
+        .append(
+            vec![
+                logbook_store::WriteItem::access(t, records.clone()),
+                logbook_store::WriteItem::access(other, vec![record(other, minutes_ago(2))]),
+            ]
+            .into(),
+            now(),
+        )
+        .await
+        .unwrap();
+    records.sort_by_key(|r| std::cmp::Reverse((r.at, r.id)));
+    for order in [Order::Desc, Order::Asc] {
+        let mut expected: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+        if order == Order::Asc {
+            expected.reverse();
+        }
+        let (mut seen, mut pages, mut cursor) = (Vec::new(), 0, None);
+        loop {
+            let query = AccessQuery {
+                order,
+                limit: 3,
+                cursor,
+                ..Default::default()
+            };
+            let page = store.list_access(t, &query).await.unwrap();
+            pages += 1;
+            assert!(page.items.len() <= 3, "{order:?}");
+            seen.extend(page.items.iter().map(|r| r.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next.parse().unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3, "{order:?}");
+        assert_eq!(seen, expected, "{order:?}");
+    }
+}

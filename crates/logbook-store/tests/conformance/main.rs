@@ -42,6 +42,7 @@ conformance!(
     events::lookups_page_across_day_edges,
     events::lookups_find_events_decades_apart,
     events::access_pages_cover_every_record_once,
+    events::lookups_page_truly_while_writers_run,
     summaries::summary_counts_seed_fields,
     summaries::hourly_buckets_from_the_first_whole_hour,
     summaries::daily_buckets_with_p95,

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod body;
+pub mod error_groups;
 pub mod event;
 pub mod event_type;
 pub mod filter;

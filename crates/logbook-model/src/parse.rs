@@ -30,7 +30,8 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn field(name: &str, reason: impl Into<String>) -> Self {
+    /// A rejection naming the field at fault.
+    pub fn field(name: &str, reason: impl Into<String>) -> Self {
         Self {
             field: Some(name.to_owned()),
             reason: reason.into(),
@@ -45,7 +46,7 @@ impl ParseError {
     }
 
     /// Refuses an event's JSON text over [`Limits::EVENT_BYTES`], before any parsing.
-    pub(crate) fn check_size(raw: &str) -> Result<(), Self> {
+    pub fn check_size(raw: &str) -> Result<(), Self> {
         if raw.len() > Limits::EVENT_BYTES {
             return Err(Self::whole(format!(
                 "event is {} bytes; the limit is {} bytes",

@@ -1,5 +1,6 @@
 //! A bounded fuzzer for the ingest parser: mutated and generated bodies go through the
-//! same steps as an ingest request (framing, then each event), and must never panic.
+//! same steps as an ingest request (framing, then each event — read as an event and as an
+//! error report), and must never panic.
 //! Every event that is accepted must hold the model's promises: text within its column
 //! limit, no NUL, secrets redacted at any depth, nesting within the limit, a valid type
 //! and a time no more than 5 minutes ahead.
@@ -11,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use logbook_model::{
     Event, EventParser, Limits, TenantId,
     body::{self, Framing},
+    error_groups::report::ErrorReport,
     redact::REDACTED,
 };
 use serde_json::Value;
@@ -36,6 +38,7 @@ impl Rng {
 }
 
 const SEEDS: &[&str] = &[
+    r#"{"error_type":"KeyError","message":"user 17 not found","frames":["app.users:load"],"user_id":"u-1","environment":"production","endpoint":"/profile","method":"get","status_code":500,"context":{"password":"p","deep":{"token":"t"}},"breadcrumbs":[{"message":"clicked","data":{"secret":"s"}}],"fingerprint":["a","b"],"line_number":12}"#,
     r#"{"event_type":"REQUEST","http_method":"GET","request_path":"/api/items","response_status_code":200,"response_time_ms":12,"ip_address":"203.0.113.9","user_id":"u-1","request_params":{"page":"2"}}"#,
     r#"{"eventType":"AUTH_FAILURE","ipAddress":"::ffff:10.0.0.1","success":false,"requestBodySummary":{"email":"a@b.c","password":"x","nested":[{"token":"t"}]},"message":"bad"}"#,
     r#"{"event_type":"AUTH_LOGIN","created_at":"2026-11-21T11:59:00Z","severity":"warn","metadata":{"Authorization":"Bearer x","list":[1,2,{"apiKey":"k"}]},"userId":42}"#,
@@ -264,6 +267,15 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
                     if let Ok(event) = parser.parse_json(tenant, raw, now) {
                         accepted += 1;
                         check_event(&event, now);
+                    }
+                    // The same text as an error report: its event keeps the same promises.
+                    if let Ok((event, occurrence)) = ErrorReport::parse(raw)
+                        .and_then(|report| report.accept(&parser, tenant, now))
+                    {
+                        accepted += 1;
+                        check_event(&event, now);
+                        assert_eq!(occurrence.event_id, event.id);
+                        assert_eq!(occurrence.fingerprint.len(), 32);
                     }
                 }
             }

@@ -16,6 +16,10 @@ pub enum Param {
     Time(DateTime<Utc>),
     Ip(IpAddr),
     Uuid(uuid::Uuid),
+    /// Text that may be absent (NULL).
+    MaybeText(Option<String>),
+    /// A time that may be absent (NULL).
+    MaybeTime(Option<DateTime<Utc>>),
 }
 
 pub enum Test {

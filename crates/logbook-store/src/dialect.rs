@@ -21,6 +21,10 @@ pub trait Dialect {
     fn test(test: &Test, column: &str, marks: &[String]) -> String;
     /// The condition "this event failed", as the partial indexes spell it.
     const FAILED: &'static str;
+    /// The smaller and the larger of two values (`LEAST`/`GREATEST`; SQLite's scalar
+    /// `MIN`/`MAX`).
+    const SMALLER: &'static str;
+    const LARGER: &'static str;
 }
 
 /// A WHERE clause scoped to one tenant, with its parameters in order.
@@ -30,6 +34,14 @@ pub struct Where<D: Dialect> {
 }
 
 impl<D: Dialect> Where<D> {
+    /// No condition yet: for statements that only bind values.
+    pub fn values() -> Self {
+        Self {
+            sql: String::new(),
+            params: Vec::new(),
+        }
+    }
+
     pub fn new(tenant: TenantId) -> Self {
         let mut clause = Self {
             sql: String::new(),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use logbook_model::{Event, Scopes, TenantId, access::AccessRecord, audit::AuditEvent};
+use logbook_model::{
+    Event, Scopes, TenantId, access::AccessRecord, audit::AuditEvent, error_groups::ErrorOccurrence,
+};
 use uuid::Uuid;
 
 pub mod postgres;
@@ -18,6 +20,7 @@ pub use columns::AUDIT_COLUMNS;
 mod conditions;
 mod dialect;
 mod error;
+mod error_groups;
 pub mod files;
 mod location;
 mod pattern;
@@ -25,7 +28,7 @@ mod retention_rows;
 pub mod rollups;
 mod statements;
 mod store;
-pub use store::{AuditStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store};
+pub use store::{AuditStore, ErrorStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store};
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -43,6 +46,8 @@ pub struct WriteItem {
     /// Linked onto the tenant's chain by the store (seq, prev_hash and hash set there).
     pub audit: Vec<AuditEvent>,
     pub access: Vec<AccessRecord>,
+    /// The error groups its ERROR events count into (one per such event).
+    pub errors: Vec<ErrorOccurrence>,
     /// When set, the item is stored only if this key is new for the tenant.
     pub idempotency: Option<IdempotencyRecord>,
 }
@@ -54,6 +59,7 @@ impl WriteItem {
             events,
             audit: Vec::new(),
             access: Vec::new(),
+            errors: Vec::new(),
             idempotency: None,
         }
     }

@@ -13,6 +13,7 @@ use logbook_model::{
         chain::Verification,
         checkpoint::{Checkpoint, Keyring},
     },
+    error_groups::{ErrorGroup, GroupChange, GroupPage, GroupQuery},
     pseudonym::Pseudonymizer,
     retention::RetentionRules,
     summary::{
@@ -29,7 +30,9 @@ use crate::{
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
-pub trait Store: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore {
+pub trait Store:
+    LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore
+{
     /// Appends audit events to the tenant's chain in one transaction, setting each one's
     /// seq, prev_hash and hash; returns them as stored.
     async fn append_audit(
@@ -50,7 +53,10 @@ pub trait Store: LifecycleStore + EventStore + RollupStore + AuditStore + KeySto
     }
 }
 
-impl<T: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore> Store for T {}
+impl<T: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore> Store
+    for T
+{
+}
 
 /// Upkeep of the store itself: health, leadership of periodic jobs, maintenance, and
 /// the jobs that change stored rows in bulk.
@@ -254,4 +260,28 @@ pub trait KeyStore: Send + Sync + 'static {
     /// A number that changes whenever a key is created or revoked, by any server or the
     /// CLI: each server's key cache starts over when it sees it change.
     async fn key_changes(&self) -> Result<i64>;
+}
+
+/// Error groups: counted by [`EventStore::append`] from each item's occurrences, read
+/// and moved through their workflow here.
+#[async_trait]
+pub trait ErrorStore: Send + Sync + 'static {
+    async fn list_error_groups(&self, tenant: TenantId, query: &GroupQuery) -> Result<GroupPage>;
+    async fn error_group(&self, tenant: TenantId, id: Uuid) -> Result<Option<ErrorGroup>>;
+    /// The events of the group's newest occurrences, newest first (those retention has
+    /// removed are left out).
+    async fn error_group_events(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
+    /// Changes the group's status, assignee or note; returns it as it was and as it is,
+    /// or `None` when the tenant has no such group.
+    async fn change_error_group(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        change: &GroupChange,
+    ) -> Result<Option<(ErrorGroup, ErrorGroup)>>;
 }

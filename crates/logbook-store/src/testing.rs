@@ -583,4 +583,46 @@ mod faulty {
             self.inner.key_changes().await
         }
     }
+
+    #[async_trait]
+    impl crate::ErrorStore for FaultyStore {
+        async fn list_error_groups(
+            &self,
+            tenant: TenantId,
+            query: &logbook_model::error_groups::GroupQuery,
+        ) -> Result<logbook_model::error_groups::GroupPage> {
+            self.inner.list_error_groups(tenant, query).await
+        }
+
+        async fn error_group(
+            &self,
+            tenant: TenantId,
+            id: Uuid,
+        ) -> Result<Option<logbook_model::error_groups::ErrorGroup>> {
+            self.inner.error_group(tenant, id).await
+        }
+
+        async fn error_group_events(
+            &self,
+            tenant: TenantId,
+            id: Uuid,
+            limit: u32,
+        ) -> Result<Vec<logbook_model::Event>> {
+            self.inner.error_group_events(tenant, id, limit).await
+        }
+
+        async fn change_error_group(
+            &self,
+            tenant: TenantId,
+            id: Uuid,
+            change: &logbook_model::error_groups::GroupChange,
+        ) -> Result<
+            Option<(
+                logbook_model::error_groups::ErrorGroup,
+                logbook_model::error_groups::ErrorGroup,
+            )>,
+        > {
+            self.inner.change_error_group(tenant, id, change).await
+        }
+    }
 }

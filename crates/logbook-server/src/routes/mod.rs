@@ -3,6 +3,7 @@
 mod access_log;
 mod audit;
 mod endpoints;
+mod errors;
 mod events;
 mod export;
 mod failed_auth;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(summaries::router())
         .merge(endpoints::router())
+        .merge(errors::router())
         .merge(failed_auth::router())
         .merge(keys::router())
         .merge(retention::router())

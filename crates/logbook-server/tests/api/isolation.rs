@@ -187,6 +187,13 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         json!({"event_type": "OTP_SENT", "message": "globex"}).to_string(),
     )
     .await;
+    let error = json!({"error_type": "AcmeError", "message": marker, "user_id": "u-acme"});
+    let reported = app.post_to("/api/v1/errors", &a, error.to_string()).await;
+    assert_eq!(reported.body["accepted"], 1, "{}", reported.body);
+    let group_id = app.get("/api/v1/errors", &a).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let kept = json!({"events": {"by_type": {"ACME_ONLY": 77}}});
     let put = app.put_to("/api/v1/retention", &a, kept.to_string()).await;
     assert_eq!(put.status, 200, "{}", put.body);
@@ -227,6 +234,8 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/audit/search?actor_id=u-acme".into(),
         ),
         ("/api/v1/audit/verify", "/api/v1/audit/verify".into()),
+        ("/api/v1/errors", "/api/v1/errors".into()),
+        ("/api/v1/errors/{id}", format!("/api/v1/errors/{group_id}")),
         ("/api/v1/keys", "/api/v1/keys".into()),
         ("/api/v1/logs", "/api/v1/logs?user_id=u-acme".into()),
         (
@@ -291,6 +300,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         "10.9.9.9",
         &event_id,
         &action_id,
+        &group_id,
         &a_tenant,
         "ACME_ONLY",
     ];

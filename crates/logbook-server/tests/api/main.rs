@@ -3,6 +3,7 @@
 mod access;
 mod audit_trail;
 mod auth;
+mod errors;
 mod ingest;
 mod isolation;
 mod otlp;
@@ -84,4 +85,6 @@ api_tests!(
     otlp::otlp_logs_are_stored_with_mapped_fields,
     otlp::hostile_otlp_requests_are_bounded,
     privacy::encrypted_fields_are_ciphertext_at_rest,
+    errors::errors_are_grouped_counted_and_reopened,
+    errors::bad_error_reports_and_changes_are_named,
 );

@@ -206,6 +206,10 @@ impl TestApp {
         self.send_json(Method::PUT, path, key, body).await
     }
 
+    pub async fn patch_to(&self, path: &str, key: &str, body: impl Into<Body>) -> Reply {
+        self.send_json(Method::PATCH, path, key, body).await
+    }
+
     async fn send_json(
         &self,
         method: Method,

@@ -33,6 +33,8 @@ impl Dialect for Postgres {
             Param::Ip(ip) => Box::new(ip),
             Param::Uuid(id) => Box::new(id),
             Param::TextList(values) => Box::new(values),
+            Param::MaybeText(text) => Box::new(text),
+            Param::MaybeTime(at) => Box::new(at),
         }
     }
 
@@ -51,6 +53,8 @@ impl Dialect for Postgres {
     }
 
     const FAILED: &'static str = "NOT success";
+    const SMALLER: &'static str = "LEAST";
+    const LARGER: &'static str = "GREATEST";
 }
 
 /// The parameters of a statement, as tokio-postgres takes them.

@@ -56,6 +56,8 @@ pub async fn append(
         }
         rollups::append(&tx, &rollup.rows(), false).await?;
         write_events(&tx, writes, events).await?;
+        super::error_groups::record(&tx, &crate::error_groups::tally(stored.iter().copied()))
+            .await?;
     }
     let mut linked = Vec::new();
     for (item, outcome) in items.iter().zip(outcomes.iter_mut()) {

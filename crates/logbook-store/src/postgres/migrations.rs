@@ -109,6 +109,11 @@ const MIGRATIONS: &[Migration] = &[
     Migration::new(11, "compression_and_aggregates", "").in_hypertable(InHypertable::Instead(
         include_str!("migrations/hypertable/0011_compression_and_aggregates.sql"),
     )),
+    Migration::new(
+        12,
+        "error_groups",
+        include_str!("migrations/0012_error_groups.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -5,6 +5,7 @@ mod access;
 mod anonymize;
 mod audit;
 mod dialect;
+mod error_groups;
 mod events;
 mod ingest;
 mod layout;

@@ -32,6 +32,8 @@ impl Dialect for Sqlite {
             Param::Ip(ip) => Value::Text(ip.to_string()),
             Param::Uuid(id) => Value::Blob(id.as_bytes().to_vec()),
             Param::TextList(values) => Value::Text(values.join(",")),
+            Param::MaybeText(text) => text.map_or(Value::Null, Value::Text),
+            Param::MaybeTime(at) => at.map_or(Value::Null, |at| Value::Integer(micros(at))),
         }
     }
 
@@ -60,4 +62,6 @@ impl Dialect for Sqlite {
     }
 
     const FAILED: &'static str = "success = 0";
+    const SMALLER: &'static str = "MIN";
+    const LARGER: &'static str = "MAX";
 }

@@ -17,6 +17,7 @@ pub fn append(
         .map_err(db("starting an ingest transaction"))?;
     let mut outcomes = Vec::with_capacity(items.len());
     let mut rollup = Rollup::default();
+    let mut stored = Vec::with_capacity(items.len());
     {
         let sql = format!(
             "INSERT INTO events ({EVENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
@@ -58,9 +59,11 @@ pub fn append(
                 .map_err(db("recording an idempotency key"))?;
             }
             outcomes.push(ItemOutcome::Stored { audit });
+            stored.push(item);
         }
     }
     super::rollups::append(&tx, &rollup.rows(), false)?;
+    super::error_groups::record(&tx, &crate::error_groups::tally(stored))?;
     tx.commit().map_err(db("committing an ingest batch"))?;
     Ok(outcomes)
 }

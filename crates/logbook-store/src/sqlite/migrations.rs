@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "hour_led_indexes",
         include_str!("migrations/0009_hour_led_indexes.sql"),
     ),
+    (
+        10,
+        "error_groups",
+        include_str!("migrations/0010_error_groups.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -9,6 +9,7 @@ mod anonymize;
 mod audit;
 mod checkpoints;
 mod dialect;
+mod error_groups;
 mod events;
 mod functions;
 mod hours;

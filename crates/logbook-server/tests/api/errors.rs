@@ -1,0 +1,321 @@
+//! Error groups over HTTP: reports grouped and counted exactly, the workflow recorded in
+//! the audit trail, a resolved group reopened by a new occurrence.
+
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestApp, assert_problem};
+
+/// 15 "user N not found" from one place (5 users), 10 "bad amount" from another (2 users
+/// and 4 without one), 5 with the client's own fingerprint and varying messages.
+fn thirty_reports() -> Vec<Value> {
+    let mut reports = Vec::new();
+    for i in 0..15 {
+        reports.push(json!({
+            "error_type": "KeyError", "message": format!("user {} not found", 1000 + i),
+            "frames": ["app.users:load", "app.views:profile"], "user_id": format!("u{}", i % 5),
+            "environment": if i % 2 == 0 { "production" } else { "staging" },
+            "endpoint": "/profile", "method": "GET", "status_code": 500,
+            "stack_trace": "Traceback ...", "breadcrumbs": [{"message": "clicked"}],
+            "context": {"password": "hunter2", "plan": "pro"}
+        }));
+    }
+    for i in 0..10 {
+        let mut report = json!({
+            "error_type": "ValueError", "message": format!("bad amount '{i}.50'"),
+            "frames": ["app.billing:charge"], "severity": "fatal", "environment": "production"
+        });
+        if i < 6 {
+            report["user_id"] = json!(if i % 2 == 0 { "alice" } else { "bob" });
+        }
+        reports.push(report);
+    }
+    for i in 0..5 {
+        reports.push(json!({
+            "error_type": format!("Timeout{i}"), "message": format!("upstream {i} slow"),
+            "fingerprint": ["checkout", "upstream-timeout"]
+        }));
+    }
+    reports
+}
+
+pub async fn errors_are_grouped_counted_and_reopened(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let posted = app
+        .post_to(
+            "/api/v1/errors",
+            &app.admin,
+            json!(thirty_reports()).to_string(),
+        )
+        .await;
+    assert_eq!(
+        posted.body,
+        json!({"accepted": 30, "rejected": []}),
+        "{}",
+        posted.body
+    );
+
+    let top = app.get("/api/v1/errors?sort=occurrences", &app.admin).await;
+    assert_eq!(top.status, 200, "{}", top.body);
+    let items = top.body["items"].as_array().unwrap();
+    let summary: Vec<(Value, Value, Value, Value, Value)> = items
+        .iter()
+        .map(|g| {
+            (
+                g["error_type"].clone(),
+                g["occurrence_count"].clone(),
+                g["affected_users"].clone(),
+                g["status"].clone(),
+                g["environments"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                json!("KeyError"),
+                json!(15),
+                json!(5),
+                json!("new"),
+                json!(["production", "staging"])
+            ),
+            (
+                json!("ValueError"),
+                json!(10),
+                json!(2),
+                json!("new"),
+                json!(["production"])
+            ),
+            // The newest report names the group; the client's fingerprint held them together.
+            (
+                json!("Timeout4"),
+                json!(5),
+                json!(0),
+                json!("new"),
+                json!([])
+            ),
+        ]
+    );
+    assert_eq!(items[0]["culprit"], "app.users:load");
+    assert_eq!(items[1]["severity"], "fatal");
+    assert!(top.body["next_cursor"].is_null());
+
+    // Newest first pages by cursor.
+    let first = app.get("/api/v1/errors?limit=2", &app.admin).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
+    let second = app
+        .get(
+            &format!("/api/v1/errors?limit=2&cursor={cursor}"),
+            &app.admin,
+        )
+        .await;
+    let seen: Vec<Value> = first.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second.body["items"].as_array().unwrap())
+        .map(|g| g["id"].clone())
+        .collect();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter()
+            .all(|id| seen.iter().filter(|x| *x == id).count() == 1)
+    );
+
+    let key_error = items[0]["id"].as_str().unwrap().to_owned();
+    let detail = app
+        .get(&format!("/api/v1/errors/{key_error}"), &app.admin)
+        .await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    let recent = detail.body["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 15);
+    assert_eq!(recent[0]["event_type"], "ERROR");
+    assert_eq!(recent[0]["request_path"], "/profile");
+    assert_eq!(recent[0]["metadata"]["error"]["type"], "KeyError");
+    assert_eq!(
+        recent[0]["metadata"]["error"]["stack_trace"],
+        "Traceback ..."
+    );
+    assert_eq!(
+        recent[0]["metadata"]["error"]["context"]["password"], "[REDACTED]",
+        "reports are redacted like events"
+    );
+
+    // Resolve the ValueError group; a new occurrence reopens it as a regression.
+    let value_error = items[1]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/errors/{value_error}");
+    let resolved = app
+        .patch_to(&path, &app.admin, json!({"status": "resolved", "resolution_note": "fixed rounding", "assigned_to": "dana"}).to_string())
+        .await;
+    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    assert_eq!(
+        (
+            resolved.body["status"].clone(),
+            resolved.body["assigned_to"].clone(),
+            resolved.body["resolution_note"].clone()
+        ),
+        (json!("resolved"), json!("dana"), json!("fixed rounding"))
+    );
+    assert!(resolved.body["resolved_at"].is_string());
+    let listed = app.get("/api/v1/errors?status=resolved", &app.admin).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+
+    let audit = app
+        .get(
+            &format!("/api/v1/audit/search?resource_type=error_group&resource_id={value_error}"),
+            &app.admin,
+        )
+        .await;
+    let trail = audit.body.to_string();
+    assert!(
+        trail.contains(&value_error) && trail.contains("fixed rounding"),
+        "{trail}"
+    );
+
+    let again = json!({"error_type": "ValueError", "message": "bad amount '9.99'",
+                       "frames": ["app.billing:charge"], "user_id": "carol"});
+    assert_eq!(
+        app.post_to("/api/v1/errors", &app.admin, again.to_string())
+            .await
+            .body["accepted"],
+        1
+    );
+    let reopened = app.get(&path, &app.admin).await.body;
+    assert_eq!(
+        (
+            reopened["status"].clone(),
+            reopened["occurrence_count"].clone(),
+            reopened["affected_users"].clone(),
+            reopened["times_regressed"].clone(),
+            reopened["resolved_at"].clone(),
+        ),
+        (json!("new"), json!(11), json!(3), json!(1), Value::Null)
+    );
+    assert!(reopened["regressed_at"].is_string());
+    assert_eq!(
+        reopened["resolution_note"], "fixed rounding",
+        "the note stays"
+    );
+    let listed = app.get("/api/v1/errors?status=resolved", &app.admin).await;
+    assert_eq!(listed.body["items"], json!([]));
+    let open = app
+        .get("/api/v1/errors?status=new,acknowledged", &app.admin)
+        .await;
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 3);
+}
+
+pub async fn bad_error_reports_and_changes_are_named(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let reports = json!([
+        {"error_type": "E", "message": "fine"},
+        {"error_type": "E"},
+        {"error_type": "E", "message": "m", "colour": "red"},
+        {"error_type": "E", "message": "m", "severity": "loud"},
+        {"error_type": "E", "message": "m", "endpoint": "/x\u{0}"},
+        {"error_type": "", "message": "m"},
+        {"error_type": "E", "message": "m", "frames": vec!["f"; 51]},
+    ]);
+    let posted = app
+        .post_to("/api/v1/errors", &app.admin, reports.to_string())
+        .await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    assert_eq!(posted.body["accepted"], 1);
+    let rejected: Vec<(Value, Value)> = posted.body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].clone(), r["field"].clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (json!(1), Value::Null),
+            (json!(2), Value::Null),
+            (json!(3), json!("severity")),
+            (json!(4), json!("endpoint")),
+            (json!(5), json!("error_type")),
+            (json!(6), json!("frames")),
+        ],
+        "{}",
+        posted.body
+    );
+    assert!(posted.body.to_string().contains("missing field `message`"));
+    assert!(posted.body.to_string().contains("unknown field `colour`"));
+
+    let nothing = app
+        .post_to(
+            "/api/v1/errors",
+            &app.admin,
+            json!([{"message": "m"}]).to_string(),
+        )
+        .await;
+    assert_eq!(nothing.status, 400, "{}", nothing.body);
+
+    let id = app.get("/api/v1/errors", &app.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/errors/{id}");
+    assert_problem(
+        &app.patch_to(&path, &app.admin, json!({"status": "done"}).to_string())
+            .await,
+        400,
+        "not an error status",
+    );
+    assert_problem(
+        &app.patch_to(&path, &app.admin, json!({"owner": "x"}).to_string())
+            .await,
+        400,
+        "owner",
+    );
+    let unknown = "/api/v1/errors/00000000-0000-4000-8000-000000000000";
+    assert_problem(
+        &app.patch_to(
+            unknown,
+            &app.admin,
+            json!({"status": "ignored"}).to_string(),
+        )
+        .await,
+        404,
+        "no error group",
+    );
+    assert_problem(&app.get(unknown, &app.admin).await, 404, "no error group");
+    assert_problem(
+        &app.get("/api/v1/errors/nope", &app.admin).await,
+        400,
+        "not a UUID",
+    );
+    assert_problem(
+        &app.get("/api/v1/errors?sort=loud", &app.admin).await,
+        400,
+        "sort",
+    );
+    assert_problem(
+        &app.get("/api/v1/errors?status=open", &app.admin).await,
+        400,
+        "status",
+    );
+
+    // Reading takes a read key; changing takes an admin key.
+    let ingest = app.tenant_key("default", "ingest").await;
+    assert_eq!(app.get("/api/v1/errors", &ingest).await.status, 403);
+    let read = app.tenant_key("default", "read").await;
+    assert_eq!(
+        app.patch_to(&path, &read, json!({"status": "ignored"}).to_string())
+            .await
+            .status,
+        403
+    );
+    let ignored = app
+        .patch_to(
+            &path,
+            &app.admin,
+            json!({"status": "ignored", "assigned_to": null}).to_string(),
+        )
+        .await;
+    assert_eq!(ignored.body["status"], "ignored", "{}", ignored.body);
+}

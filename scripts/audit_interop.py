@@ -21,13 +21,12 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
+
+from interop_server import Server, fresh_postgres_url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,12 +41,6 @@ def load_verifier():
     return namespace["verify"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def days_ago(days):
     """The environment that runs a program with its clock `days` behind."""
     import libfaketime
@@ -55,44 +48,6 @@ def days_ago(days):
     _, env = libfaketime.get_reload_information()
     return dict(env, FAKETIME=f"-{days}d", DONT_FAKE_MONOTONIC="1")
 
-
-class Server:
-    def __init__(self, binary, data_dir, database_url=None, clock=None, key=None):
-        self.port = free_port()
-        env = dict(os.environ, LOGBOOK_DATA_DIR=data_dir, LOGBOOK_RATE_LIMIT_INGEST="0",
-                   LOGBOOK_RATE_LIMIT_READ="0", LOGBOOK_LOG="warn", **(clock or {}))
-        env.pop("LOGBOOK_SIGNING_KEY", None)
-        env.pop("LOGBOOK_DATABASE_URL", None)
-        args = [binary, "serve", "--listen", f"127.0.0.1:{self.port}"]
-        if database_url:
-            args += ["--database-url", database_url]
-        self.process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
-        # The admin key is printed at the first start only.
-        self.key = key
-        for line in [] if key else self.process.stdout:
-            if line.strip().startswith("lbk_"):
-                self.key = line.strip()
-                break
-        if not self.key:
-            raise SystemExit(f"logbook serve printed no admin key (exit {self.process.poll()})")
-        for _ in range(200):
-            try:
-                self.call("GET", "/ready")
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("logbook serve did not become ready")
-
-    def call(self, method, path, body=None):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=body, method=method,
-            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/x-ndjson"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read()
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
 
 
 # Times as clients write them: whole seconds, whole milliseconds, microseconds,
@@ -260,14 +215,7 @@ def main():
     binary = sys.argv[1]
     events = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
     run(binary, "sqlite", events)
-    base = os.environ.get("LOGBOOK_TEST_DATABASE_URL")
-    if not base:
-        raise SystemExit("LOGBOOK_TEST_DATABASE_URL is not set: the PostgreSQL run is never skipped")
-    name = "logbook_test_interop_" + uuid.uuid4().hex
-    subprocess.run(["psql", base, "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", base.split("://", 1)[1], count=1)
-    run(binary, "postgres", events, base.split("://", 1)[0] + "://" + url)
-
+    run(binary, "postgres", events, fresh_postgres_url())
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ pub mod otlp;
 mod params;
 pub mod request_body;
 mod routes;
+mod sentry;
 mod serve;
 pub mod storage;
 

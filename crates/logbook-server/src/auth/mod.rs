@@ -1,4 +1,5 @@
-//! API-key authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+//! API-key authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>` (or, as
+//! Sentry SDKs send it, `X-Sentry-Auth: Sentry sentry_key=<key>, …`).
 //!
 //! A request's key becomes a [`Principal`] (key id, tenant, scopes); every handler reads
 //! its tenant from there, so no query runs without one. Route scopes are enforced by
@@ -37,10 +38,26 @@ fn presented_key(parts: &Parts) -> Option<&str> {
         let (scheme, key) = value.trim().split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| key.trim());
     }
+    if let Some(value) = headers.get("x-sentry-auth").and_then(|v| v.to_str().ok()) {
+        return sentry_key(value);
+    }
     headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
+}
+
+/// The key in a Sentry SDK's `X-Sentry-Auth: Sentry sentry_key=<key>, sentry_version=7`.
+fn sentry_key(value: &str) -> Option<&str> {
+    let fields = value.trim();
+    let fields = fields
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("sentry "))
+        .map_or(fields, |_| &fields[7..]);
+    fields.split(',').find_map(|field| {
+        let (name, value) = field.split_once('=')?;
+        (name.trim() == "sentry_key").then(|| value.trim())
+    })
 }
 
 async fn authenticate(

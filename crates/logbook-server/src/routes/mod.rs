@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(crate::otlp::router())
+        .merge(crate::sentry::router())
         .method_not_allowed_fallback(method_not_allowed)
         .nest("/api/v1", api)
         .fallback(

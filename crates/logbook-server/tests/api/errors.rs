@@ -319,3 +319,126 @@ pub async fn bad_error_reports_and_changes_are_named(backend: Backend) {
         .await;
     assert_eq!(ignored.body["status"], "ignored", "{}", ignored.body);
 }
+
+fn envelope(
+    path: &str,
+    auth: &str,
+    body: impl Into<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("x-sentry-auth", auth)
+        .header("content-type", "application/x-sentry-envelope")
+        .body(body.into())
+        .unwrap()
+}
+
+/// What a Sentry SDK sends, framed by hand: the real SDK's run is scripts/sentry_interop.py.
+pub async fn sentry_envelopes_become_error_groups(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let key = app.tenant_key("default", "ingest").await;
+    let auth = format!("Sentry sentry_key={key}, sentry_version=7, sentry_client=test/1.0");
+    let event = json!({
+        "event_id": "9ec79c33ec9942ab8353589fcb2e04dc", "level": "error", "environment": "staging",
+        "user": {"id": "u-1"},
+        "exception": {"values": [{"type": "RuntimeError", "value": "boom 17",
+            "stacktrace": {"frames": [{"module": "app.jobs", "function": "run", "lineno": 3, "in_app": true}]}}]}
+    })
+    .to_string();
+    let body = format!(
+        "{{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\"}}\n\
+         {{\"type\":\"client_report\"}}\n{{\"discarded_events\":[]}}\n\
+         {{\"type\":\"event\",\"length\":{}}}\n{event}\n\
+         {{\"type\":\"attachment\",\"length\":3}}\nabc\n",
+        event.len()
+    );
+    let reply = app.send(envelope("/api/7/envelope/", &auth, body)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body,
+        json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"})
+    );
+    let stored = app
+        .send(envelope("/api/7/store/", &auth, event.replace("17", "18")))
+        .await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let sessions_only = "{}\n{\"type\":\"session\"}\n{\"sid\":\"x\"}\n";
+    assert_eq!(
+        app.send(envelope("/api/7/envelope/", &auth, sessions_only))
+            .await
+            .body,
+        json!({})
+    );
+
+    let groups = app.get("/api/v1/errors", &app.admin).await.body["items"].clone();
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    assert_eq!(
+        (
+            groups[0]["error_type"].clone(),
+            groups[0]["occurrence_count"].clone(),
+            groups[0]["affected_users"].clone(),
+            groups[0]["service"].clone(),
+            groups[0]["culprit"].clone(),
+            groups[0]["environments"].clone(),
+        ),
+        (
+            json!("RuntimeError"),
+            json!(2),
+            json!(1),
+            json!("7"),
+            json!("app.jobs:run"),
+            json!(["staging"])
+        )
+    );
+
+    assert_problem(
+        &app.send(envelope("/api/7/envelope/", &auth, "not json\n"))
+            .await,
+        400,
+        "header",
+    );
+    assert_problem(
+        &app.send(envelope(
+            "/api/7/envelope/",
+            &auth,
+            "{}\n{\"type\":\"event\",\"length\":999}\n{}",
+        ))
+        .await,
+        400,
+        "runs past",
+    );
+    assert_problem(
+        &app.send(envelope(
+            "/api/7/envelope/",
+            &auth,
+            "{}\n{\"type\":\"event\"}\n[1,2]",
+        ))
+        .await,
+        400,
+        "event 0",
+    );
+    assert_problem(
+        &app.send(envelope("/api/v2/envelope/", &auth, "{}")).await,
+        404,
+        "number",
+    );
+    let read = app.tenant_key("default", "read").await;
+    let reader = format!("Sentry sentry_key={read}, sentry_version=7");
+    assert_eq!(
+        app.send(envelope("/api/7/envelope/", &reader, "{}"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.send(envelope(
+            "/api/7/envelope/",
+            "Sentry sentry_version=7",
+            "{}"
+        ))
+        .await
+        .status,
+        401
+    );
+}

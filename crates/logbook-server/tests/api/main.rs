@@ -87,4 +87,5 @@ api_tests!(
     privacy::encrypted_fields_are_ciphertext_at_rest,
     errors::errors_are_grouped_counted_and_reopened,
     errors::bad_error_reports_and_changes_are_named,
+    errors::sentry_envelopes_become_error_groups,
 );

@@ -174,3 +174,26 @@ impl GroupPage {
         }
     }
 }
+
+/// Seed 001's error trend: one error type on one UTC day.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorTrend {
+    pub error_type: String,
+    pub day: DateTime<Utc>,
+    pub error_count: i64,
+    pub affected_users: i64,
+}
+
+/// Seed 001's unresolved errors of one severity.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnresolvedBySeverity {
+    pub severity: Severity,
+    pub unresolved_count: i64,
+    pub total_occurrences: i64,
+    pub total_users_affected: i64,
+}
+
+/// The gravest severity first, as seed 001 orders them.
+pub fn gravest_first(rows: &mut [UnresolvedBySeverity]) {
+    rows.sort_by_key(|row| std::cmp::Reverse(row.severity));
+}

@@ -25,6 +25,8 @@ pub trait Dialect {
     /// `MIN`/`MAX`).
     const SMALLER: &'static str;
     const LARGER: &'static str;
+    /// The start of the UTC day of a time column (a `timestamptz`; SQLite's microseconds).
+    fn day_of(column: &str) -> String;
 }
 
 /// A WHERE clause scoped to one tenant, with its parameters in order.

@@ -169,10 +169,11 @@ pub fn add_occurrence<D: Dialect>(
         v.bind(Param::Uuid(group)),
         v.bind(Param::Time(o.occurred_at)),
         v.bind(Param::Uuid(o.event_id)),
+        v.bind(Param::MaybeText(o.user_id.as_deref().map(user_key))),
     ]
     .join(", ");
     let sql = format!(
-        "INSERT INTO error_occurrences (tenant_id, group_id, occurred_at, event_id) \
+        "INSERT INTO error_occurrences (tenant_id, group_id, occurred_at, event_id, user_key) \
          VALUES ({marks}) ON CONFLICT DO NOTHING"
     );
     (sql, v)
@@ -290,6 +291,46 @@ pub fn change<D: Dialect>(
     let sql = format!(
         "UPDATE error_groups SET {} WHERE tenant_id = {tenant_mark} AND id = {id_mark}",
         sets.join(", ")
+    );
+    (sql, w)
+}
+
+/// Seed 001's error trend: occurrences and distinct users per group type and UTC day
+/// since `since`, newest day first, the most frequent first within a day.
+pub fn trend<D: Dialect>(tenant: TenantId, since: DateTime<Utc>) -> (String, Where<D>) {
+    let mut w = Where::<D>::values();
+    let tenant = w.bind(Param::Uuid(tenant.0));
+    let since = w.bind(Param::Time(since));
+    let day = D::day_of("o.occurred_at");
+    let sql = format!(
+        "SELECT g.error_type, {day} AS day, COUNT(*) AS error_count, \
+         COUNT(DISTINCT o.user_key) AS affected_users \
+         FROM error_occurrences o JOIN error_groups g \
+         ON g.tenant_id = o.tenant_id AND g.id = o.group_id \
+         WHERE o.tenant_id = {tenant} AND o.occurred_at >= {since} \
+         GROUP BY g.error_type, {day} ORDER BY day DESC, error_count DESC, g.error_type"
+    );
+    (sql, w)
+}
+
+/// Seed 001's unresolved errors by severity: open groups seen since `since`.
+pub fn unresolved_by_severity<D: Dialect>(
+    tenant: TenantId,
+    since: DateTime<Utc>,
+) -> (String, Where<D>) {
+    let mut w = Where::<D>::new(tenant);
+    let since = w.bind(Param::Time(since));
+    let open: Vec<String> = ErrorStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let sql = format!(
+        "SELECT severity, COUNT(*), SUM(occurrence_count), SUM(affected_users) \
+         FROM error_groups WHERE {} AND last_seen >= {since} AND status IN ({}) \
+         GROUP BY severity",
+        w.sql,
+        open.join(", ")
     );
     (sql, w)
 }

@@ -13,7 +13,9 @@ use logbook_model::{
         chain::Verification,
         checkpoint::{Checkpoint, Keyring},
     },
-    error_groups::{ErrorGroup, GroupChange, GroupPage, GroupQuery},
+    error_groups::{
+        ErrorGroup, ErrorTrend, GroupChange, GroupPage, GroupQuery, UnresolvedBySeverity,
+    },
     pseudonym::Pseudonymizer,
     retention::RetentionRules,
     summary::{
@@ -284,4 +286,14 @@ pub trait ErrorStore: Send + Sync + 'static {
         id: Uuid,
         change: &GroupChange,
     ) -> Result<Option<(ErrorGroup, ErrorGroup)>>;
+    /// Occurrences and distinct users per error type and UTC day since `since`, newest
+    /// day first.
+    async fn error_trend(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Vec<ErrorTrend>>;
+    /// Open groups (new, acknowledged, in progress) seen since `since`, by severity,
+    /// the gravest first.
+    async fn unresolved_errors(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<UnresolvedBySeverity>>;
 }

@@ -624,5 +624,21 @@ mod faulty {
         > {
             self.inner.change_error_group(tenant, id, change).await
         }
+
+        async fn error_trend(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<logbook_model::error_groups::ErrorTrend>> {
+            self.inner.error_trend(tenant, since).await
+        }
+
+        async fn unresolved_errors(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<logbook_model::error_groups::UnresolvedBySeverity>> {
+            self.inner.unresolved_errors(tenant, since).await
+        }
     }
 }

@@ -3,7 +3,9 @@
 //! for events); each is stored as an ERROR event and counted into its group in the same
 //! transaction. `GET` lists groups (newest first, or `sort=occurrences` for the top
 //! ones), `GET /errors/{id}` shows one with its recent occurrences, and `PATCH` moves it
-//! through its workflow — recorded in the tenant's audit trail.
+//! through its workflow — recorded in the tenant's audit trail. `/errors/trend` and
+//! `/errors/unresolved` are seed 001's error trend by type and unresolved errors by
+//! severity.
 
 use axum::{
     Json, Router,
@@ -15,7 +17,8 @@ use chrono::{Duration, Utc};
 use logbook_model::{
     Cursor, Event,
     error_groups::{
-        ErrorGroup, GroupChange, GroupOrder, GroupPage, GroupQuery, report::ErrorReport,
+        ErrorGroup, ErrorTrend, GroupChange, GroupOrder, GroupPage, GroupQuery,
+        UnresolvedBySeverity, report::ErrorReport,
     },
 };
 use logbook_store::{ItemOutcome, WriteItem};
@@ -40,6 +43,8 @@ const MAX_DAYS: i64 = 36_500;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/errors", get(list_groups).post(report_errors))
+        .route("/errors/trend", get(error_trend))
+        .route("/errors/unresolved", get(unresolved_errors))
         .route("/errors/{id}", get(show_group).patch(change_group))
 }
 
@@ -157,6 +162,46 @@ async fn list_groups(
         .record(&state, &principal, Answer::rows(page.items.len(), filters))
         .await?;
     Ok(Json(page))
+}
+
+/// Seed 001's windows: 30 days unless asked otherwise.
+const TREND_DAYS: i64 = 30;
+
+async fn error_trend(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<ErrorTrend>>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let days = params.int("days", TREND_DAYS, 1, MAX_DAYS)?;
+    let filters = params.finish()?;
+    let since = Utc::now() - Duration::days(days);
+    let rows = state.store.error_trend(principal.tenant, since).await?;
+    access
+        .record(&state, &principal, Answer::rows(rows.len(), filters))
+        .await?;
+    Ok(Json(rows))
+}
+
+async fn unresolved_errors(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Vec<UnresolvedBySeverity>>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let days = params.int("days", TREND_DAYS, 1, MAX_DAYS)?;
+    let filters = params.finish()?;
+    let since = Utc::now() - Duration::days(days);
+    let rows = state
+        .store
+        .unresolved_errors(principal.tenant, since)
+        .await?;
+    access
+        .record(&state, &principal, Answer::rows(rows.len(), filters))
+        .await?;
+    Ok(Json(rows))
 }
 
 #[derive(Serialize)]

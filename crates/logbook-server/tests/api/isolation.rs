@@ -235,6 +235,11 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         ),
         ("/api/v1/audit/verify", "/api/v1/audit/verify".into()),
         ("/api/v1/errors", "/api/v1/errors".into()),
+        ("/api/v1/errors/trend", "/api/v1/errors/trend".into()),
+        (
+            "/api/v1/errors/unresolved",
+            "/api/v1/errors/unresolved".into(),
+        ),
         ("/api/v1/errors/{id}", format!("/api/v1/errors/{group_id}")),
         ("/api/v1/keys", "/api/v1/keys".into()),
         ("/api/v1/logs", "/api/v1/logs?user_id=u-acme".into()),

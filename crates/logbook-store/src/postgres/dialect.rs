@@ -55,6 +55,10 @@ impl Dialect for Postgres {
     const FAILED: &'static str = "NOT success";
     const SMALLER: &'static str = "LEAST";
     const LARGER: &'static str = "GREATEST";
+
+    fn day_of(column: &str) -> String {
+        format!("date_trunc('day', {column}, 'UTC')")
+    }
 }
 
 /// The parameters of a statement, as tokio-postgres takes them.

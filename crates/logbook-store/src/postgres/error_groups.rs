@@ -2,11 +2,14 @@
 //! tenant's row-level security, changed under the group row's lock.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use logbook_model::{
     Event, TenantId,
-    error_groups::{ErrorGroup, GroupChange, GroupPage, GroupQuery},
+    error_groups::{
+        ErrorGroup, ErrorTrend, GroupChange, GroupPage, GroupQuery, UnresolvedBySeverity,
+        gravest_first,
+    },
 };
 use tokio_postgres::{Row, Transaction};
 use uuid::Uuid;
@@ -135,6 +138,52 @@ impl ErrorStore for PgStore {
             .await
             .map_err(db("committing an error group change"))?;
         Ok(Some((before, after)))
+    }
+
+    async fn error_trend(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Vec<ErrorTrend>> {
+        let client = self.tenant_client(tenant).await?;
+        let (sql, w) = statements::trend::<Postgres>(tenant, since);
+        let rows = client
+            .query(&sql, &refs(&w.params))
+            .await
+            .map_err(db("reading the error trend"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ErrorTrend {
+                    error_type: column(r, 0)?,
+                    day: column(r, 1)?,
+                    error_count: column(r, 2)?,
+                    affected_users: column(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn unresolved_errors(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<UnresolvedBySeverity>> {
+        let client = self.tenant_client(tenant).await?;
+        let (sql, w) = statements::unresolved_by_severity::<Postgres>(tenant, since);
+        let rows = client
+            .query(&sql, &refs(&w.params))
+            .await
+            .map_err(db("counting unresolved errors"))?;
+        let mut counts = rows
+            .iter()
+            .map(|r| {
+                let severity: String = column(r, 0)?;
+                Ok(UnresolvedBySeverity {
+                    severity: severity.parse().map_err(StoreError::Invalid)?,
+                    unresolved_count: column(r, 1)?,
+                    total_occurrences: column(r, 2)?,
+                    total_users_affected: column(r, 3)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        gravest_first(&mut counts);
+        Ok(counts)
     }
 }
 

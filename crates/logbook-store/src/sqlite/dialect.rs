@@ -64,4 +64,8 @@ impl Dialect for Sqlite {
     const FAILED: &'static str = "success = 0";
     const SMALLER: &'static str = "MIN";
     const LARGER: &'static str = "MAX";
+
+    fn day_of(column: &str) -> String {
+        format!("({column} / 86400000000 * 86400000000)")
+    }
 }

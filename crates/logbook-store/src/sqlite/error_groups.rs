@@ -2,10 +2,13 @@
 //! one snapshot, changed by the writer.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use logbook_model::{
     Event, TenantId,
-    error_groups::{ErrorGroup, GroupChange, GroupPage, GroupQuery},
+    error_groups::{
+        ErrorGroup, ErrorTrend, GroupChange, GroupPage, GroupQuery, UnresolvedBySeverity,
+        gravest_first,
+    },
 };
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use uuid::Uuid;
@@ -145,6 +148,67 @@ impl ErrorStore for SqliteStore {
             tx.commit()
                 .map_err(db("committing an error group change"))?;
             Ok(Some((before, after)))
+        })
+        .await
+    }
+
+    async fn error_trend(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Vec<ErrorTrend>> {
+        self.read(move |conn| {
+            let (sql, w) = statements::trend::<Sqlite>(tenant, since);
+            let rows: Vec<(String, i64, i64, i64)> = conn
+                .prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(w.params), |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect()
+                })
+                .map_err(db("reading the error trend"))?;
+            rows.into_iter()
+                .map(|(error_type, day, error_count, affected_users)| {
+                    Ok(ErrorTrend {
+                        error_type,
+                        day: from_micros(day)?,
+                        error_count,
+                        affected_users,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn unresolved_errors(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<UnresolvedBySeverity>> {
+        self.read(move |conn| {
+            let (sql, w) = statements::unresolved_by_severity::<Sqlite>(tenant, since);
+            let rows: Vec<(String, i64, i64, i64)> = conn
+                .prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(w.params), |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect()
+                })
+                .map_err(db("counting unresolved errors"))?;
+            let mut counts = rows
+                .into_iter()
+                .map(
+                    |(severity, unresolved_count, total_occurrences, total_users_affected)| {
+                        Ok(UnresolvedBySeverity {
+                            severity: severity.parse().map_err(StoreError::Invalid)?,
+                            unresolved_count,
+                            total_occurrences,
+                            total_users_affected,
+                        })
+                    },
+                )
+                .collect::<Result<Vec<_>>>()?;
+            gravest_first(&mut counts);
+            Ok(counts)
         })
         .await
     }

@@ -1,6 +1,7 @@
 -- Error groups (seed 001's error log): one row per tenant and fingerprint, counted by
 -- ingest in the transaction that stores the ERROR events. Each occurrence is an event;
--- error_occurrences points a group at its events (seed 001's error instances), and
+-- error_occurrences points a group at its events (seed 001's error instances; with the
+-- user's key, for the daily trend's distinct users), and
 -- error_group_values holds the distinct users (hashed) and environments a group has
 -- seen, so affected_users is exact.
 CREATE TABLE error_groups (
@@ -32,6 +33,7 @@ CREATE TABLE error_occurrences (
     group_id uuid NOT NULL,
     occurred_at timestamptz NOT NULL,
     event_id uuid NOT NULL,
+    user_key varchar(32),
     PRIMARY KEY (tenant_id, group_id, occurred_at, event_id)
 );
 CREATE INDEX error_occurrences_by_time ON error_occurrences (tenant_id, occurred_at);

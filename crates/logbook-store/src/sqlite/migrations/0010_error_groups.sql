@@ -29,6 +29,7 @@ CREATE TABLE error_occurrences (
     group_id BLOB NOT NULL,
     occurred_at INTEGER NOT NULL,
     event_id BLOB NOT NULL,
+    user_key TEXT,
     PRIMARY KEY (tenant_id, group_id, occurred_at, event_id)
 );
 CREATE INDEX error_occurrences_by_time ON error_occurrences (tenant_id, occurred_at);

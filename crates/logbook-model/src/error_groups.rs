@@ -15,6 +15,9 @@ use uuid::Uuid;
 
 use crate::{Cursor, Severity};
 
+/// The type of the event each occurrence is stored as.
+pub const EVENT_TYPE: &str = "ERROR";
+
 /// Where a group stands: seed 001's `error_status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -155,6 +155,11 @@ pub struct EventGroup {
 }
 
 impl EventGroup {
+    /// Whether its events are error occurrences, which error groups point at.
+    pub fn holds_errors(&self) -> bool {
+        self.event_type.as_str() == logbook_model::error_groups::EVENT_TYPE
+    }
+
     /// The group's `[start, end)` of `created_at`.
     pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let start = self.day.and_time(chrono::NaiveTime::MIN).and_utc();

@@ -186,7 +186,7 @@ impl ErrorReport {
                 event.insert(key.to_owned(), value);
             }
         };
-        set("event_type", Some(json!("ERROR")));
+        set("event_type", Some(json!(super::EVENT_TYPE)));
         set("message", Some(json!(self.message)));
         set(
             "severity",

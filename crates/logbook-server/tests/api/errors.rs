@@ -442,3 +442,64 @@ pub async fn sentry_envelopes_become_error_groups(backend: Backend) {
         401
     );
 }
+
+/// Retention removes old ERROR events; their groups keep their counts and forget the
+/// occurrences, so nothing points at an event that is gone.
+pub async fn old_occurrences_go_with_their_events(backend: Backend) {
+    let app = TestApp::with_config(backend, |config| {
+        config.ingest.backfill = chrono::Duration::days(60);
+    })
+    .await;
+    let old = (chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339();
+    let reports = json!([
+        {"error_type": "E", "message": "m 1", "user_id": "old", "created_at": old},
+        {"error_type": "E", "message": "m 2", "user_id": "new"},
+    ]);
+    let posted = app
+        .post_to("/api/v1/errors", &app.admin, reports.to_string())
+        .await;
+    assert_eq!(posted.body["accepted"], 2, "{}", posted.body);
+    assert_eq!(trend_counts(&app).await, vec![json!(1), json!(1)]);
+    let kept = json!({"events": {"by_type": {"ERROR": 30}}});
+    assert_eq!(
+        app.put_to("/api/v1/retention", &app.admin, kept.to_string())
+            .await
+            .status,
+        200
+    );
+    app.app.run_jobs_once().await.unwrap();
+    assert_eq!(
+        trend_counts(&app).await,
+        vec![json!(1)],
+        "the old day's occurrence is forgotten"
+    );
+    let group = app.get("/api/v1/errors", &app.admin).await.body["items"][0].clone();
+    assert_eq!(
+        (
+            group["occurrence_count"].clone(),
+            group["affected_users"].clone()
+        ),
+        (json!(2), json!(2))
+    );
+    let detail = app
+        .get(
+            &format!("/api/v1/errors/{}", group["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(detail.body["recent"].as_array().unwrap().len(), 1);
+}
+
+/// The occurrence count of each day of the error trend, newest first.
+async fn trend_counts(app: &TestApp) -> Vec<Value> {
+    let trend = app
+        .get("/api/v1/errors/trend?days=60", &app.admin)
+        .await
+        .body;
+    trend
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error_count"].clone())
+        .collect()
+}

@@ -88,4 +88,5 @@ api_tests!(
     errors::errors_are_grouped_counted_and_reopened,
     errors::bad_error_reports_and_changes_are_named,
     errors::sentry_envelopes_become_error_groups,
+    errors::old_occurrences_go_with_their_events,
 );

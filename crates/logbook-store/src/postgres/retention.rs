@@ -70,6 +70,17 @@ pub async fn remove(
             removed += remove_keys(client, group).await?;
         }
     }
+    for group in archived.iter().filter(|g| g.group.holds_errors()) {
+        // Their events are gone: the groups keep their counts, not pointers to nothing.
+        let (from, to) = group.group.window();
+        client
+            .execute(
+                "DELETE FROM error_occurrences WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3",
+                &[&group.group.tenant.0, &from, &to],
+            )
+            .await
+            .map_err(db("forgetting error occurrences past their retention"))?;
+    }
     Ok(removed)
 }
 

@@ -258,6 +258,11 @@ impl LifecycleStore for SqliteStore {
                     .write(move |conn| retention::remove_keys(conn, tenant, &keys))
                     .await?;
             }
+            if group.group.holds_errors() {
+                let (tenant, (from, to)) = (group.group.tenant, group.group.window());
+                self.write(move |conn| retention::forget_occurrences(conn, tenant, from, to))
+                    .await?;
+            }
         }
         Ok(removed)
     }

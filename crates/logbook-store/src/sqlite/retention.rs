@@ -129,3 +129,32 @@ pub fn set_rules(conn: &mut Connection, tenant: TenantId, rules: &RetentionRules
     }
     tx.commit().map_err(db("committing retention rules"))
 }
+
+/// Forgets the tenant's error occurrences in `[from, to)` — their events are gone — in
+/// small transactions, so ingest never waits long; returns how many.
+pub fn forget_occurrences(
+    conn: &mut Connection,
+    tenant: TenantId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<u64> {
+    let mut forgotten = 0;
+    loop {
+        let n = conn
+            .execute(
+                "DELETE FROM error_occurrences WHERE rowid IN (SELECT rowid FROM error_occurrences \
+                 WHERE tenant_id = ?1 AND occurred_at >= ?2 AND occurred_at < ?3 LIMIT ?4)",
+                params![
+                    tenant.0,
+                    micros(from),
+                    micros(to),
+                    crate::RANGE_REMOVE_BATCH
+                ],
+            )
+            .map_err(db("forgetting error occurrences past their retention"))?;
+        forgotten += n as u64;
+        if (n as i64) < crate::RANGE_REMOVE_BATCH {
+            return Ok(forgotten);
+        }
+    }
+}

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{Cursor, Severity};
+use serde_json::Value;
+
+use crate::{Cursor, Event, Severity};
 
 /// The type of the event each occurrence is stored as.
 pub const EVENT_TYPE: &str = "ERROR";
@@ -89,6 +91,60 @@ pub struct ErrorOccurrence {
     pub environment: Option<String>,
     pub service: Option<String>,
     pub user_id: Option<String>,
+}
+
+impl ErrorOccurrence {
+    /// A LOG event that records an exception as OpenTelemetry's semantic conventions
+    /// spell it (`exception.type`, `exception.message`, `exception.stacktrace` among its
+    /// attributes, which Logbook keeps in `metadata`) is an occurrence of its group too;
+    /// `None` for any other event.
+    pub fn from_log(event: &Event) -> Option<Self> {
+        if event.event_type.as_str() != "LOG" {
+            return None;
+        }
+        let metadata = event.metadata.as_ref()?.as_object()?;
+        let text = |key: &str| {
+            metadata
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+        };
+        let (error_type, message) = match (text("exception.type"), text("exception.message")) {
+            (None, None) => return None,
+            (error_type, message) => (
+                error_type.unwrap_or("Exception"),
+                message.or(event.message.as_deref()).unwrap_or_default(),
+            ),
+        };
+        let error_type: String = error_type.chars().take(report::MAX_ERROR_TYPE).collect();
+        let frames = text("exception.stacktrace").map_or_else(Vec::new, grouping::frames_of_trace);
+        let resource = &metadata.get("otel").and_then(|o| o.get("resource"));
+        let environment = resource
+            .and_then(|r| {
+                r.get("deployment.environment.name")
+                    .or_else(|| r.get("deployment.environment"))
+            })
+            .and_then(Value::as_str)
+            .map(|e| e.chars().take(report::MAX_ENVIRONMENT).collect());
+        Some(Self {
+            event_id: event.id,
+            occurred_at: event.created_at,
+            fingerprint: grouping::fingerprint(None, &error_type, message, &frames),
+            culprit: frames
+                .first()
+                .cloned()
+                .or_else(|| event.request_path.clone()),
+            message: message.chars().take(crate::Limits::MESSAGE).collect(),
+            error_type,
+            severity: event.severity,
+            environment,
+            service: event.service.clone(),
+            user_id: event
+                .user_id
+                .clone()
+                .or_else(|| text("enduser.id").map(str::to_owned)),
+        })
+    }
 }
 
 /// One group, as the API shows it.

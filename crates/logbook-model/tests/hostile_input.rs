@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use logbook_model::{
     Event, EventParser, Limits, TenantId,
     body::{self, Framing},
-    error_groups::report::ErrorReport,
+    error_groups::{ErrorOccurrence, report::ErrorReport},
     redact::REDACTED,
 };
 use serde_json::Value;
@@ -38,6 +38,7 @@ impl Rng {
 }
 
 const SEEDS: &[&str] = &[
+    r#"{"event_type":"LOG","severity":"error","metadata":{"exception.type":"ValueError","exception.message":"bad 7","exception.stacktrace":"Traceback\n  File \"a.py\", line 1, in f\n\tat com.x.Y.z(Y.java:3)","enduser.id":"u","otel":{"resource":{"deployment.environment":"prod"}}}}"#,
     r#"{"error_type":"KeyError","message":"user 17 not found","frames":["app.users:load"],"user_id":"u-1","environment":"production","endpoint":"/profile","method":"get","status_code":500,"context":{"password":"p","deep":{"token":"t"}},"breadcrumbs":[{"message":"clicked","data":{"secret":"s"}}],"fingerprint":["a","b"],"line_number":12}"#,
     r#"{"event_type":"REQUEST","http_method":"GET","request_path":"/api/items","response_status_code":200,"response_time_ms":12,"ip_address":"203.0.113.9","user_id":"u-1","request_params":{"page":"2"}}"#,
     r#"{"eventType":"AUTH_FAILURE","ipAddress":"::ffff:10.0.0.1","success":false,"requestBodySummary":{"email":"a@b.c","password":"x","nested":[{"token":"t"}]},"message":"bad"}"#,
@@ -267,6 +268,10 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
                     if let Ok(event) = parser.parse_json(tenant, raw, now) {
                         accepted += 1;
                         check_event(&event, now);
+                        if let Some(occurrence) = ErrorOccurrence::from_log(&event) {
+                            assert_eq!(occurrence.fingerprint.len(), 32);
+                            assert!(occurrence.error_type.chars().count() <= 100);
+                        }
                     }
                     // The same text as an error report: its event keeps the same promises.
                     if let Ok((event, occurrence)) = ErrorReport::parse(raw)

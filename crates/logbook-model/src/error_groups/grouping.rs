@@ -39,6 +39,34 @@ pub fn fingerprint(
     crate::hex::encode(&hash.finalize()[..16])
 }
 
+/// The frames of a stack trace as text, innermost first, as `file:function`: Python's
+/// (`File "x.py", line 3, in f`) and Java's (`at pkg.Class.method(File.java:3)`) forms;
+/// line numbers are left out, as they move with every release.
+pub fn frames_of_trace(trace: &str) -> Vec<String> {
+    let mut frames: Vec<String> = Vec::new();
+    let mut innermost_last = false;
+    for line in trace.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("File \"") {
+            innermost_last = true;
+            let file = rest.split('"').next().unwrap_or_default();
+            let function = rest.rsplit_once(", in ").map_or("?", |(_, f)| f.trim());
+            frames.push(format!("{file}:{function}"));
+        } else if let Some(rest) = line.strip_prefix("at ") {
+            let call = rest.split('(').next().unwrap_or_default().trim();
+            let (place, function) = call.rsplit_once('.').unwrap_or(("?", call));
+            frames.push(format!("{place}:{function}"));
+        }
+        if frames.len() == crate::error_groups::report::MAX_FRAMES * 4 {
+            break;
+        }
+    }
+    if innermost_last {
+        frames.reverse();
+    }
+    frames.truncate(crate::error_groups::report::MAX_FRAMES);
+    frames
+}
+
 /// The message with what varies per occurrence replaced: quoted text by `<str>`, runs of
 /// hex or id-like characters holding a digit by `<id>`, numbers by `<n>`.
 pub fn normalise(message: &str) -> String {
@@ -144,6 +172,21 @@ mod tests {
             fingerprint(None, "E", "m", &top),
             fingerprint(None, "E", "m", &top[..KEY_FRAMES - 1])
         );
+    }
+
+    #[test]
+    fn frames_are_read_from_python_and_java_traces_innermost_first() {
+        let python = "Traceback (most recent call last):\n  File \"app/views.py\", line 33, in checkout\n    charge(x)\n  File \"app/billing.py\", line 7, in charge\n    1/0\nZeroDivisionError: division by zero";
+        assert_eq!(
+            frames_of_trace(python),
+            vec!["app/billing.py:charge", "app/views.py:checkout"]
+        );
+        let java = "java.lang.IllegalStateException: boom\n\tat com.shop.Billing.charge(Billing.java:7)\n\tat com.shop.Views.checkout(Views.java:33)";
+        assert_eq!(
+            frames_of_trace(java),
+            vec!["com.shop.Billing:charge", "com.shop.Views:checkout"]
+        );
+        assert!(frames_of_trace("no frames here").is_empty());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! Collector can ship logs to Logbook. Each log record becomes an event of type LOG:
 //! severity mapped, body → message, attributes → metadata, resource `service.name` →
 //! service, trace id → request_id (the correlation id). Records then go through the same
-//! checks, redaction and queue as any event.
+//! checks, redaction and queue as any event; a record of an exception (`exception.*`
+//! attributes) also counts into its error group.
 //!
 //! Both encodings are decoded with the official message types (`opentelemetry-proto`),
 //! records counted against the per-request limit before they are decoded, each record
@@ -303,14 +304,21 @@ async fn export_logs(
             first_error.unwrap_or_default()
         )));
     }
+    // Records of exceptions count into error groups; before sealing, so a group keeps
+    // what it is about.
+    let errors = events
+        .iter()
+        .filter_map(logbook_model::error_groups::ErrorOccurrence::from_log)
+        .collect();
     if let Some(cipher) = &state.cipher {
         events.iter_mut().for_each(|event| cipher.seal_event(event));
     }
     if !events.is_empty() {
-        state
-            .ingestor
-            .submit(WriteItem::events(principal.tenant, events))
-            .await?;
+        let item = WriteItem {
+            errors,
+            ..WriteItem::events(principal.tenant, events)
+        };
+        state.ingestor.submit(item).await?;
     }
     Ok(response(is_json, rejected, first_error))
 }

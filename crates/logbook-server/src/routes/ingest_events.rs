@@ -8,7 +8,10 @@ use axum::{
     routing::post,
 };
 use chrono::Utc;
-use logbook_model::body::{self, BodyError, Framing};
+use logbook_model::{
+    body::{self, BodyError, Framing},
+    error_groups::ErrorOccurrence,
+};
 use logbook_store::{IdempotencyRecord, ItemOutcome, WriteItem};
 use serde::Serialize;
 
@@ -63,6 +66,11 @@ async fn ingest_events(
             }),
         }
     }
+    // Before sealing: a group keeps what it is about, not ciphertext.
+    let errors = events
+        .iter()
+        .filter_map(ErrorOccurrence::from_log)
+        .collect();
     if let Some(cipher) = &state.cipher {
         events.iter_mut().for_each(|event| cipher.seal_event(event));
     }
@@ -82,6 +90,7 @@ async fn ingest_events(
     });
     let item = WriteItem {
         idempotency,
+        errors,
         ..WriteItem::events(tenant, events)
     };
     match state.ingestor.submit(item).await? {

@@ -503,3 +503,72 @@ async fn trend_counts(app: &TestApp) -> Vec<Value> {
         .map(|r| r["error_count"].clone())
         .collect()
 }
+
+/// Log records of exceptions (OpenTelemetry's `exception.*` attributes), through OTLP or
+/// the event API, count into error groups; other log records do not.
+pub async fn exception_logs_count_into_error_groups(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let attribute = |key: &str, value: &str| json!({"key": key, "value": {"stringValue": value}});
+    let trace = "Traceback (most recent call last):\n  File \"shop/pay.py\", line 9, in pay\nValueError: bad 7";
+    let record = |n: u32| {
+        json!({"severityNumber": 17, "body": {"stringValue": format!("payment {n} failed")},
+               "attributes": [attribute("exception.type", "ValueError"),
+                              attribute("exception.message", &format!("bad amount {n}")),
+                              attribute("exception.stacktrace", trace),
+                              attribute("enduser.id", &format!("u{}", n % 2))]})
+    };
+    let plain = json!({"severityNumber": 9, "body": {"stringValue": "all fine"}});
+    let otlp = json!({"resourceLogs": [{
+        "resource": {"attributes": [attribute("service.name", "shop"), attribute("deployment.environment", "prod")]},
+        "scopeLogs": [{"logRecords": [record(1), record(2), record(3), plain]}]
+    }]});
+    let request = axum::http::Request::post("/v1/logs")
+        .header("authorization", format!("Bearer {}", app.admin))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(otlp.to_string()))
+        .unwrap();
+    assert_eq!(app.send(request).await.status, 200);
+    let event = json!({"event_type": "LOG", "message": "payment 4 failed", "service": "shop", "severity": "error",
+                       "metadata": {"exception.type": "ValueError", "exception.message": "bad amount 4",
+                                    "exception.stacktrace": trace}});
+    let other = json!({"event_type": "LOG", "message": "no exception", "metadata": {"k": 1}});
+    let posted = app
+        .post_events(&app.admin, json!([event, other]).to_string())
+        .await;
+    assert_eq!(posted.body["accepted"], 2, "{}", posted.body);
+
+    let groups = app.get("/api/v1/errors", &app.admin).await.body["items"].clone();
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    let g = &groups[0];
+    assert_eq!(
+        (
+            g["error_type"].clone(),
+            g["occurrence_count"].clone(),
+            g["affected_users"].clone(),
+            g["service"].clone(),
+            g["culprit"].clone(),
+            g["severity"].clone(),
+        ),
+        (
+            json!("ValueError"),
+            json!(4),
+            json!(2),
+            json!("shop"),
+            json!("shop/pay.py:pay"),
+            json!("error")
+        )
+    );
+    let detail = app
+        .get(
+            &format!("/api/v1/errors/{}", g["id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    let recent = detail.body["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 4);
+    assert!(
+        recent.iter().all(|e| e["event_type"] == "LOG"),
+        "the records stay log events"
+    );
+    assert_eq!(g["environments"], json!(["prod"]));
+}

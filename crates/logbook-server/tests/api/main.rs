@@ -89,4 +89,5 @@ api_tests!(
     errors::bad_error_reports_and_changes_are_named,
     errors::sentry_envelopes_become_error_groups,
     errors::old_occurrences_go_with_their_events,
+    errors::exception_logs_count_into_error_groups,
 );

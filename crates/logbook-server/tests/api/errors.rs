@@ -572,3 +572,67 @@ pub async fn exception_logs_count_into_error_groups(backend: Backend) {
     );
     assert_eq!(g["environments"], json!(["prod"]));
 }
+
+/// Many requests at once, through every ingest writer, into the same groups and the same
+/// users: the counts and distinct users come out exact (group rows are upserted under
+/// their lock, users inserted once).
+pub async fn concurrent_reports_count_exactly(backend: Backend) {
+    let app = std::sync::Arc::new(TestApp::start(backend).await);
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                for round in 0..5 {
+                    let reports: Vec<Value> = (0..10)
+                        .map(|i| {
+                            json!({"error_type": if i % 2 == 0 { "A" } else { "B" },
+                                   "message": format!("failure {t}-{round}-{i}"),
+                                   "user_id": format!("user-{}", (t + i) % 6)})
+                        })
+                        .collect();
+                    let reply = app
+                        .post_to("/api/v1/errors", &app.admin, json!(reports).to_string())
+                        .await;
+                    assert_eq!(reply.body["accepted"], 10, "{}", reply.body);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let groups = app
+        .get("/api/v1/errors?sort=occurrences", &app.admin)
+        .await
+        .body["items"]
+        .clone();
+    let mut counts: Vec<(Value, Value, Value)> = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["error_type"].clone(),
+                g["occurrence_count"].clone(),
+                g["affected_users"].clone(),
+            )
+        })
+        .collect();
+    counts.sort_by_key(|c| c.0.to_string());
+    // A: i even, users (t + i) % 6 over t in 0..8 and i in {0,2,4,6,8}: all six; B too.
+    assert_eq!(
+        counts,
+        vec![
+            (json!("A"), json!(200), json!(6)),
+            (json!("B"), json!(200), json!(6))
+        ]
+    );
+    let trend = app.get("/api/v1/errors/trend", &app.admin).await.body;
+    let total: i64 = trend
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error_count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 400, "one occurrence per report");
+}

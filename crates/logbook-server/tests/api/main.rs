@@ -90,4 +90,5 @@ api_tests!(
     errors::sentry_envelopes_become_error_groups,
     errors::old_occurrences_go_with_their_events,
     errors::exception_logs_count_into_error_groups,
+    errors::concurrent_reports_count_exactly,
 );

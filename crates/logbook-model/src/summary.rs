@@ -102,6 +102,45 @@ pub struct ActionStats {
     pub actions_by_provider: std::collections::BTreeMap<String, i64>,
 }
 
+/// Seed 001's integration health, from a provider's ACTION events in the window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IntegrationHealth {
+    pub provider: String,
+    /// `healthy` (≥ 95 % of actions succeeded), `degraded` (≥ 80 %) or `down`.
+    pub status: &'static str,
+    pub total_events: i64,
+    pub success_rate: f64,
+    /// Mean of the actions that carried a response time; `None` when none did.
+    pub avg_response_time_ms: Option<f64>,
+    pub error_count: i64,
+    pub errors_last_hour: i64,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_seen: DateTime<Utc>,
+    /// Seed 001's integration event metrics: the same per action type (subtype).
+    pub events: Vec<IntegrationEvents>,
+}
+
+/// One provider's actions of one type in the window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IntegrationEvents {
+    pub event_type: Option<String>,
+    pub total_events: i64,
+    pub successful_events: i64,
+    pub success_rate: f64,
+    pub avg_response_time_ms: Option<f64>,
+}
+
+/// What a provider's success rate says of it.
+pub fn integration_status(success_rate: f64) -> &'static str {
+    if success_rate >= 95.0 {
+        "healthy"
+    } else if success_rate >= 80.0 {
+        "degraded"
+    } else {
+        "down"
+    }
+}
+
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 24 * HOUR;
 

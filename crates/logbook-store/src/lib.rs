@@ -22,6 +22,7 @@ mod dialect;
 mod error;
 mod error_groups;
 pub mod files;
+mod integrations;
 mod location;
 mod pattern;
 mod retention_rows;

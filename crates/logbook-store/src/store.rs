@@ -20,7 +20,7 @@ use logbook_model::{
     retention::RetentionRules,
     summary::{
         ActionStats, CountryCount, DailyBucket, EndpointMetrics, EndpointStep, HourlyBucket,
-        Summary,
+        IntegrationHealth, Summary,
     },
 };
 use uuid::Uuid;
@@ -168,6 +168,13 @@ pub trait RollupStore: Send + Sync + 'static {
     -> Result<Vec<CountryCount>>;
     /// Seed 004's statistics over ACTION events.
     async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats>;
+    /// Seed 001's integration health: each provider's ACTION events since `since`, the
+    /// most errors first.
+    async fn integrations(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<IntegrationHealth>>;
     /// Seed 001's endpoint performance from `since` on: one row per endpoint over the
     /// window, or per endpoint and five minutes or hour.
     async fn endpoints(

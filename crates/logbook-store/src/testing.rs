@@ -444,6 +444,14 @@ mod faulty {
             self.inner.action_stats(tenant).await
         }
 
+        async fn integrations(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<logbook_model::summary::IntegrationHealth>> {
+            self.inner.integrations(tenant, since).await
+        }
+
         async fn endpoints(
             &self,
             tenant: TenantId,

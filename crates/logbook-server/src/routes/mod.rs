@@ -9,6 +9,7 @@ mod export;
 mod failed_auth;
 mod health;
 pub mod ingest_events;
+mod integrations;
 mod keys;
 mod retention;
 mod seed004;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(summaries::router())
         .merge(endpoints::router())
         .merge(errors::router())
+        .merge(integrations::router())
         .merge(failed_auth::router())
         .merge(keys::router())
         .merge(retention::router())

@@ -241,6 +241,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/errors/unresolved".into(),
         ),
         ("/api/v1/errors/{id}", format!("/api/v1/errors/{group_id}")),
+        ("/api/v1/integrations", "/api/v1/integrations".into()),
         ("/api/v1/keys", "/api/v1/keys".into()),
         ("/api/v1/logs", "/api/v1/logs?user_id=u-acme".into()),
         (

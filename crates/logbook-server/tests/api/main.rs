@@ -82,6 +82,7 @@ api_tests!(
     seed_apis::seed_004_examples_replayed_field_for_field,
     seed_apis::action_lists_open_encrypted_fields,
     seed_apis::seed_001_audit_queries,
+    seed_apis::seed_001_integration_health,
     otlp::otlp_logs_are_stored_with_mapped_fields,
     otlp::hostile_otlp_requests_are_bounded,
     privacy::encrypted_fields_are_ciphertext_at_rest,

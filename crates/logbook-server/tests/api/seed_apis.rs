@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, assert_problem};
 
 fn keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
@@ -387,4 +387,76 @@ pub async fn action_lists_open_encrypted_fields(backend: Backend) {
             "{path}: {listed}"
         );
     }
+}
+
+/// Seed 001's integration health (5.6) over ACTION events, with hand-computed answers.
+pub async fn seed_001_integration_health(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let two_hours_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    let action = |provider: &str, subtype: &str, status: &str, millis: Option<i64>| {
+        let mut event = json!({"event_type": "ACTION", "provider": provider, "event_subtype": subtype,
+                               "status": status, "success": status == "success" || status == "timeout"});
+        if let Some(millis) = millis {
+            event["response_time_ms"] = json!(millis);
+        }
+        event
+    };
+    let mut events: Vec<Value> = [100, 200, 300, 400]
+        .into_iter()
+        .map(|ms| action("hubspot", "crm_create", "success", Some(ms)))
+        .collect();
+    // A timeout counts as failed whatever `success` says.
+    events.push(action("hubspot", "crm_create", "timeout", Some(5000)));
+    let mut old = action("hubspot", "crm_create", "failure", Some(300));
+    old["created_at"] = json!(two_hours_ago);
+    events.push(old);
+    events.push(action("hubspot", "crm_update", "success", None));
+    events.push(action("hubspot", "crm_update", "success", None));
+    events.push(action("hubspot", "crm_update", "failure", Some(1000)));
+    events.push(action("stripe", "charge", "failure", None));
+    events.push(action("stripe", "charge", "failure", None));
+    events
+        .push(json!({"event_type": "ACTION", "event_subtype": "no_provider", "status": "failure"}));
+    events.push(json!({"event_type": "REQUEST", "provider": "hubspot", "success": false}));
+    let posted = app.post_events(&app.admin, json!(events).to_string()).await;
+    assert_eq!(posted.body["accepted"], 12, "{}", posted.body);
+
+    let health = app.get("/api/v1/integrations", &app.admin).await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    let mut body = health.body.clone();
+    for provider in body.as_array_mut().unwrap() {
+        let object = provider.as_object_mut().unwrap();
+        assert!(object.remove("last_seen").unwrap().is_string());
+        let last_success = object.remove("last_success").unwrap();
+        assert_eq!(last_success.is_string(), object["provider"] == "hubspot");
+    }
+    assert_eq!(
+        body,
+        json!([
+            {"provider": "hubspot", "status": "down", "total_events": 9, "success_rate": 66.67,
+             "avg_response_time_ms": 1042.86, "error_count": 3, "errors_last_hour": 2,
+             "events": [
+                {"event_type": "crm_create", "total_events": 6, "successful_events": 4,
+                 "success_rate": 66.67, "avg_response_time_ms": 1050.0},
+                {"event_type": "crm_update", "total_events": 3, "successful_events": 2,
+                 "success_rate": 66.67, "avg_response_time_ms": 1000.0}]},
+            {"provider": "stripe", "status": "down", "total_events": 2, "success_rate": 0.0,
+             "avg_response_time_ms": null, "error_count": 2, "errors_last_hour": 2,
+             "events": [{"event_type": "charge", "total_events": 2, "successful_events": 0,
+                         "success_rate": 0.0, "avg_response_time_ms": null}]}
+        ])
+    );
+    let recent = app
+        .get("/api/v1/integrations?hours=1", &app.admin)
+        .await
+        .body;
+    assert_eq!(
+        recent[0]["total_events"], 8,
+        "the older failure is outside the hour"
+    );
+    assert_problem(
+        &app.get("/api/v1/integrations?hours=721", &app.admin).await,
+        400,
+        "hours",
+    );
 }

@@ -79,6 +79,38 @@ impl RollupStore for PgStore {
         ))
     }
 
+    async fn integrations(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<logbook_model::summary::IntegrationHealth>> {
+        let client = self.tenant_client(tenant).await?;
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let (sql, w) =
+            crate::integrations::statement::<super::dialect::Postgres>(tenant, since, hour_ago);
+        let rows = client
+            .query(&sql, &super::dialect::refs(&w.params))
+            .await
+            .map_err(db("reading integration health"))?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok(crate::integrations::Row {
+                    provider: column(r, 0)?,
+                    event_type: column(r, 1)?,
+                    total: column(r, 2)?,
+                    failures: column(r, 3)?,
+                    failures_last_hour: column(r, 4)?,
+                    timed: column(r, 5)?,
+                    time_sum: column(r, 6)?,
+                    last_success: column(r, 7)?,
+                    last_seen: column(r, 8)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::integrations::health(rows))
+    }
+
     async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
         let client = self.tenant_client(tenant).await?;
         Ok(shape::action_stats(

@@ -89,6 +89,79 @@ impl RollupStore for SqliteStore {
         Ok(shape::by_country(rows))
     }
 
+    async fn integrations(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<logbook_model::summary::IntegrationHealth>> {
+        let hour_ago = Utc::now() - chrono::Duration::hours(1);
+        let rows = self
+            .read(move |conn| {
+                let (sql, w) = crate::integrations::statement::<super::dialect::Sqlite>(
+                    tenant, since, hour_ago,
+                );
+                type Raw = (
+                    String,
+                    Option<String>,
+                    i64,
+                    i64,
+                    i64,
+                    i64,
+                    i64,
+                    Option<i64>,
+                    i64,
+                );
+                let raw: Vec<Raw> = conn
+                    .prepare_cached(&sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_map(rusqlite::params_from_iter(w.params), |r| {
+                            Ok((
+                                r.get(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                r.get(3)?,
+                                r.get(4)?,
+                                r.get(5)?,
+                                r.get(6)?,
+                                r.get(7)?,
+                                r.get(8)?,
+                            ))
+                        })?
+                        .collect()
+                    })
+                    .map_err(db("reading integration health"))?;
+                raw.into_iter()
+                    .map(
+                        |(
+                            provider,
+                            event_type,
+                            total,
+                            failures,
+                            failures_last_hour,
+                            timed,
+                            time_sum,
+                            last_success,
+                            last_seen,
+                        )| {
+                            Ok(crate::integrations::Row {
+                                provider,
+                                event_type,
+                                total,
+                                failures,
+                                failures_last_hour,
+                                timed,
+                                time_sum,
+                                last_success: last_success.map(super::from_micros).transpose()?,
+                                last_seen: super::from_micros(last_seen)?,
+                            })
+                        },
+                    )
+                    .collect::<Result<Vec<_>>>()
+            })
+            .await?;
+        Ok(crate::integrations::health(rows))
+    }
+
     async fn action_stats(&self, tenant: TenantId) -> Result<ActionStats> {
         let rows = self
             .read(move |conn| rollups::all(conn, tenant, Kind::ActionDay))

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each owning its routes.
 
 mod access_log;
+mod anomalies;
 mod audit;
 mod endpoints;
 mod errors;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(summaries::router())
         .merge(endpoints::router())
         .merge(errors::router())
+        .merge(anomalies::router())
         .merge(integrations::router())
         .merge(failed_auth::router())
         .merge(keys::router())

@@ -215,6 +215,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     // Each route with A's identifiers filled in, read with B's key.
     let paths: Vec<(&str, String)> = vec![
         ("/api/v1/access", "/api/v1/access".into()),
+        ("/api/v1/anomalies", "/api/v1/anomalies".into()),
         ("/api/v1/audit", "/api/v1/audit".into()),
         (
             "/api/v1/audit/actors/{actor_id}",

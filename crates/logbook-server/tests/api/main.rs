@@ -56,6 +56,7 @@ api_tests!(
     queries::filters_fold_unicode_refuse_nul_and_stay_bounded,
     queries::csv_exports_defuse_formulas,
     queries::route_windows_count_from_now,
+    queries::a_burst_of_failed_logins_is_an_anomaly,
     isolation::a_tenant_never_sees_another_tenants_events,
     isolation::every_read_route_keeps_to_its_tenant,
     auth::health_and_ready,

@@ -426,3 +426,53 @@ pub async fn endpoint_performance_over_http(backend: Backend) {
     assert!(buckets[0]["bucket"].as_str().unwrap().ends_with(":00Z"));
     assert_eq!(buckets[0]["request_count"], 1);
 }
+
+/// Seed 000's anomaly detection over two days of steady traffic and one burst of failed
+/// logins: the burst's hour is found, in the failed-login series and its event type's,
+/// and nothing else is.
+pub async fn a_burst_of_failed_logins_is_an_anomaly(backend: Backend) {
+    use chrono::{Duration, DurationRound, Utc};
+    let app = TestApp::start(backend).await;
+    let current = Utc::now().duration_trunc(Duration::hours(1)).unwrap();
+    let mut events = Vec::new();
+    for hours_ago in 1..=48 {
+        let at = (current - Duration::hours(hours_ago) + Duration::minutes(10)).to_rfc3339();
+        let failures = if hours_ago == 3 { 30 } else { 2 };
+        for _ in 0..failures {
+            events.push(json!({"event_type": "AUTH_FAILURE", "success": false, "created_at": at, "ip_address": "10.0.0.1"}));
+        }
+        for _ in 0..5 {
+            events.push(json!({"event_type": "REQUEST", "created_at": at}));
+        }
+    }
+    let posted = app.post_events(&app.admin, json!(events).to_string()).await;
+    assert_eq!(posted.body["accepted"], 364, "{}", posted.body);
+    let reply = app.get("/api/v1/anomalies?days=7", &app.admin).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let burst = (current - Duration::hours(3)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let found: Vec<(Value, Value, Value)> = reply.body["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["series"].clone(), a["hour"].clone(), a["count"].clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (json!("events:AUTH_FAILURE"), json!(burst), json!(30)),
+            (json!("failed_logins"), json!(burst), json!(30)),
+        ],
+        "{}",
+        reply.body
+    );
+    assert_eq!(
+        reply.body["anomalies"][0]["mean"],
+        json!(0.73),
+        "124 failures over 169 hours"
+    );
+    assert_problem(
+        &app.get("/api/v1/anomalies?days=31", &app.admin).await,
+        400,
+        "days",
+    );
+}

@@ -1,0 +1,81 @@
+//! `GET /api/v1/anomalies`: hours that stand out over the last days (seed 000's anomaly
+//! detection), from the hourly rollups: per event type its events, and failed logins
+//! (seed 000's series) — each hour against the window's mean + 3σ.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    routing::get,
+};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use logbook_model::{
+    anomalies::{self, Anomaly, SIGMAS},
+    event_type::FAILED_AUTH_TYPES,
+};
+use serde::Serialize;
+
+use crate::{
+    ApiError, AppState,
+    access::{Access, Answer},
+    auth::ReadKey,
+    params::Params,
+};
+
+/// The series of failed logins (AUTH_LOGIN and AUTH_FAILURE with `success` false).
+pub const FAILED_LOGINS: &str = "failed_logins";
+const MAX_DAYS: i64 = 30;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/anomalies", get(list_anomalies))
+}
+
+#[derive(Serialize)]
+struct Anomalies {
+    days: i64,
+    sigmas: f64,
+    anomalies: Vec<Anomaly>,
+}
+
+async fn list_anomalies(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Anomalies>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let days = params.int("days", 7, 1, MAX_DAYS)?;
+    let filters = params.finish()?;
+    let current = Utc::now()
+        .duration_trunc(Duration::hours(1))
+        .map_err(|_| ApiError::Internal)?;
+    let first = current - Duration::days(days);
+    let hours: Vec<DateTime<Utc>> = (0..=days * 24)
+        .map(|i| first + Duration::hours(i))
+        .collect();
+    let mut series: BTreeMap<String, BTreeMap<DateTime<Utc>, i64>> = BTreeMap::new();
+    for bucket in state.store.hourly(principal.tenant, first).await? {
+        *series
+            .entry(format!("events:{}", bucket.event_type))
+            .or_default()
+            .entry(bucket.bucket)
+            .or_default() += bucket.total_count;
+        if FAILED_AUTH_TYPES.contains(&bucket.event_type.as_str()) {
+            *series
+                .entry(FAILED_LOGINS.to_owned())
+                .or_default()
+                .entry(bucket.bucket)
+                .or_default() += bucket.failure_count;
+        }
+    }
+    let found = anomalies::detect(&hours, &series);
+    access
+        .record(&state, &principal, Answer::rows(found.len(), filters))
+        .await?;
+    Ok(Json(Anomalies {
+        days,
+        sigmas: SIGMAS,
+        anomalies: found,
+    }))
+}

@@ -90,7 +90,8 @@ mod tests {
         assert_eq!((found[0].hour, found[0].count), (window[100], 30));
         // 126 events over 168 hours; the zeros are in the baseline.
         assert_eq!(found[0].mean, 0.75);
-        assert!(found[0].threshold > 2.0 && found[0].threshold < 30.0);
+        // Σ(x - 0.75)² = 997.5 over 167 degrees of freedom (the sample deviation).
+        assert_eq!((found[0].stddev, found[0].threshold), (2.44, 8.08));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 pub mod grouping;
 pub mod report;
 
-use std::{fmt, str::FromStr};
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -53,12 +53,6 @@ impl ErrorStatus {
     /// Still wants someone's attention.
     pub fn is_open(self) -> bool {
         matches!(self, Self::New | Self::Acknowledged | Self::InProgress)
-    }
-}
-
-impl fmt::Display for ErrorStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -41,7 +41,9 @@ pub fn fingerprint(
 
 /// The frames of a stack trace as text, innermost first, as `file:function`: Python's
 /// (`File "x.py", line 3, in f`) and Java's (`at pkg.Class.method(File.java:3)`) forms;
-/// line numbers are left out, as they move with every release.
+/// line numbers are left out, as they move with every release. Every line is read (the
+/// trace is bounded by the event's size): a deep Python stack lists its innermost frame
+/// last.
 pub fn frames_of_trace(trace: &str) -> Vec<String> {
     let mut frames: Vec<String> = Vec::new();
     let mut innermost_last = false;
@@ -55,9 +57,6 @@ pub fn frames_of_trace(trace: &str) -> Vec<String> {
             let call = rest.split('(').next().unwrap_or_default().trim();
             let (place, function) = call.rsplit_once('.').unwrap_or(("?", call));
             frames.push(format!("{place}:{function}"));
-        }
-        if frames.len() == crate::error_groups::report::MAX_FRAMES * 4 {
-            break;
         }
     }
     if innermost_last {
@@ -128,6 +127,16 @@ mod tests {
         assert_eq!(normalise("bad pointer 0x7ffee4a1"), "bad pointer <id>");
         assert_eq!(normalise("order ab12cd34ef gone"), "order <id> gone");
         assert_eq!(
+            normalise("frame 3fa9 lost"),
+            "frame <id> lost",
+            "short hex too"
+        );
+        assert_eq!(
+            normalise("see rfc7231"),
+            "see rfc7231",
+            "a short word with digits stays"
+        );
+        assert_eq!(
             normalise("no key 'alice' in \"users\""),
             "no key <str> in <str>"
         );
@@ -187,6 +196,15 @@ mod tests {
             vec!["com.shop.Billing:charge", "com.shop.Views:checkout"]
         );
         assert!(frames_of_trace("no frames here").is_empty());
+        let deep: String = (0..300)
+            .map(|i| format!("  File \"f.py\", line {i}, in level{i}\n"))
+            .collect();
+        let frames = frames_of_trace(&deep);
+        assert_eq!(frames.len(), crate::error_groups::report::MAX_FRAMES);
+        assert_eq!(
+            frames[0], "f.py:level299",
+            "the innermost of a deep stack comes first"
+        );
     }
 
     #[test]

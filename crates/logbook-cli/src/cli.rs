@@ -224,6 +224,17 @@ pub struct ServeArgs {
     /// Address to listen on: HOST:PORT, the host a name (localhost) or an address.
     #[arg(long, env = "LOGBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The SMTP relay alert e-mail leaves through: smtp://[USER:PASSWORD@]HOST[:PORT]
+    /// (STARTTLS when the relay offers it) or smtps://… (TLS from the start). Without it,
+    /// e-mail channels fail. Kept out of logs.
+    #[arg(long, env = "LOGBOOK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of alert e-mail.
+    #[arg(long, env = "LOGBOOK_SMTP_FROM", default_value = logbook_server::alerts::DEFAULT_FROM)]
+    pub smtp_from: String,
+    /// Let alert webhooks reach link-local and cloud metadata addresses (refused by default).
+    #[arg(long, env = "LOGBOOK_ALERTS_ALLOW_LINK_LOCAL")]
+    pub alerts_allow_link_local: bool,
     /// Object keys whose values are stored as "[REDACTED]" (comma-separated; replaces the
     /// default list: password, passwd, secret, token, authorization, cookie, api_key, ssn,
     /// card_number).

@@ -41,6 +41,8 @@ pub struct App {
     writers: Vec<JoinHandle<()>>,
     jobs: JoinHandle<()>,
     jobs_stop: CancellationToken,
+    evaluator: Arc<crate::alerts::Evaluator>,
+    sender: Arc<crate::alerts::Sender>,
 }
 
 /// The tenant a fresh store is given, with an admin key.
@@ -82,6 +84,13 @@ impl App {
             config.checkpoints.clone(),
             jobs_stop.clone(),
         ));
+        let (evaluator, sender) = config.alerts.start(store.clone());
+        let (evaluator, sender) = (Arc::new(evaluator), Arc::new(sender));
+        tokio::spawn(crate::alerts::run(
+            evaluator.clone(),
+            sender.clone(),
+            jobs_stop.clone(),
+        ));
         let state = AppState {
             store,
             keys,
@@ -104,6 +113,8 @@ impl App {
             writers,
             jobs,
             jobs_stop,
+            evaluator,
+            sender,
         }
     }
 
@@ -148,6 +159,16 @@ impl App {
         Ok(())
     }
 
+    /// One round of alert evaluation at `now`, then one of delivery: tests step the
+    /// clock instead of waiting for it.
+    pub async fn run_alerts_once(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, logbook_store::StoreError> {
+        self.evaluator.run_once(now).await?;
+        self.sender.run_once(now).await
+    }
+
     /// The whole HTTP API, each request bounded by the request timeout, every error
     /// answered as problem+json (an extractor's own rejection included).
     pub fn router(&self) -> Router {
@@ -189,7 +210,10 @@ impl App {
             writers,
             jobs,
             jobs_stop,
+            evaluator,
+            sender,
         } = self;
+        drop((evaluator, sender));
         jobs_stop.cancel();
         drop(state);
         for writer in writers {

@@ -26,6 +26,8 @@ pub struct Config {
     pub bodies: crate::request_body::BodyLimits,
     /// How long events are kept, and where they are archived before removal.
     pub retention: Retention,
+    /// Where alert notifications may go, and the SMTP relay e-mail leaves through.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// Events past their time are written to the archive, then removed; so is the audit
@@ -100,6 +102,7 @@ impl Config {
             encryption: None,
             checkpoints: None,
             bodies: Default::default(),
+            alerts: Default::default(),
             redact_keys: logbook_model::redact::DEFAULT_KEYS
                 .iter()
                 .map(|k| (*k).to_owned())

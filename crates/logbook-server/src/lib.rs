@@ -6,6 +6,7 @@
 //! ingest queue so every accepted event is stored before it returns.
 
 pub mod access;
+pub mod alerts;
 mod app;
 pub mod auth;
 pub mod checkpoints;

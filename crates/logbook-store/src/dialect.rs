@@ -27,6 +27,10 @@ pub trait Dialect {
     const LARGER: &'static str;
     /// The start of the UTC day of a time column (a `timestamptz`; SQLite's microseconds).
     fn day_of(column: &str) -> String;
+    /// The event's address as text.
+    const IP_TEXT: &'static str;
+    /// Seconds from the time column `earlier` to `later`, as a float.
+    fn seconds_between(later: &str, earlier: &str) -> String;
 }
 
 /// A WHERE clause scoped to one tenant, with its parameters in order.

@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub mod postgres;
 pub mod sqlite;
 
+pub mod alerts;
 pub mod archive;
 mod columns;
 pub use columns::AUDIT_COLUMNS;
@@ -29,7 +30,9 @@ mod retention_rows;
 pub mod rollups;
 mod statements;
 mod store;
-pub use store::{AuditStore, ErrorStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store};
+pub use store::{
+    AlertStore, AuditStore, ErrorStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store,
+};
 #[cfg(feature = "testing")]
 pub mod testing;
 

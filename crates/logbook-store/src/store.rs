@@ -6,8 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
-    Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
+    Event, EventFilter, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
     access::{AccessPage, AccessQuery},
+    alerts::{Alert, AlertStatus, Rule},
     audit::{
         ActorSummary, AuditEvent, AuditQuery,
         chain::Verification,
@@ -28,12 +29,13 @@ use uuid::Uuid;
 use crate::{
     ApiKey, ArchivedGroup, Compaction, EventGroup, ItemOutcome, Lease, NewApiKey, Result,
     StorageReport, Tenant, Upkeep, WriteItem,
+    alerts::{AlertWrite, Delivery, Notification, Pending, RuleStats},
 };
 
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
 pub trait Store:
-    LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore
+    LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore + AlertStore
 {
     /// Appends audit events to the tenant's chain in one transaction, setting each one's
     /// seq, prev_hash and hash; returns them as stored.
@@ -55,8 +57,8 @@ pub trait Store:
     }
 }
 
-impl<T: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore> Store
-    for T
+impl<T: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore + AlertStore>
+    Store for T
 {
 }
 
@@ -303,4 +305,83 @@ pub trait ErrorStore: Send + Sync + 'static {
         tenant: TenantId,
         since: DateTime<Utc>,
     ) -> Result<Vec<UnresolvedBySeverity>>;
+}
+
+/// Alert rules, the alerts they raise, the notifications queued for delivery, and the
+/// counts rules measure that no summary answers.
+#[async_trait]
+pub trait AlertStore: Send + Sync + 'static {
+    /// The tenant's rules by name. The first call for a tenant stores `defaults` for it,
+    /// once: a default deleted later stays deleted.
+    async fn alert_rules(&self, tenant: TenantId, defaults: &[Rule]) -> Result<Vec<Rule>>;
+    async fn alert_rule(&self, tenant: TenantId, id: Uuid) -> Result<Option<Rule>>;
+    /// Stores a new rule (`Conflict` when its id or name is taken), or with `replace`
+    /// replaces the rule of its id (`false` when there is none). Either way the rule is
+    /// due for evaluation at once.
+    async fn put_alert_rule(&self, tenant: TenantId, rule: &Rule, replace: bool) -> Result<bool>;
+    /// Deletes a rule with its alerts and their notifications; `false` when none.
+    async fn delete_alert_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool>;
+    /// Every tenant's enabled or testing rules due for evaluation at `now`.
+    async fn due_alert_rules(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, Rule)>>;
+    /// The rule's alerts not yet resolved.
+    async fn open_alerts(&self, tenant: TenantId, rule: Uuid) -> Result<Vec<Alert>>;
+    /// How many of the rule's alerts fired at or after `since`.
+    async fn alerts_raised_since(
+        &self,
+        tenant: TenantId,
+        rule: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<u32>;
+    /// In one transaction: each write, only if its alert is still at the version it was
+    /// read at (or, inserted, if the rule and group have no open alert), with the
+    /// notifications of the writes that applied; and, when `evaluated` names a rule, its
+    /// next evaluation. Returns whether each write applied.
+    async fn write_alerts(
+        &self,
+        tenant: TenantId,
+        writes: &[AlertWrite],
+        evaluated: Option<(Uuid, DateTime<Utc>)>,
+    ) -> Result<Vec<bool>>;
+    /// The newest alerts, of one status or any.
+    async fn list_alerts(
+        &self,
+        tenant: TenantId,
+        status: Option<AlertStatus>,
+        limit: u32,
+    ) -> Result<Vec<Alert>>;
+    async fn alert(&self, tenant: TenantId, id: Uuid) -> Result<Option<Alert>>;
+    /// Per rule, statistics of the alerts that fired since `since`.
+    async fn alert_stats(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<Vec<RuleStats>>;
+    /// Every tenant's notifications due for a delivery attempt at `now`.
+    async fn due_notifications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Pending>>;
+    async fn notification_delivered(
+        &self,
+        tenant: TenantId,
+        notification: &Notification,
+        outcome: &Delivery,
+    ) -> Result<()>;
+    /// The tenant's alert stream (notifications to `sse` channels) after a notification.
+    async fn alert_stream(
+        &self,
+        tenant: TenantId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<Notification>>;
+    /// `NOTIFY channel, payload` on PostgreSQL; SQLite has no such thing and refuses.
+    async fn notify(&self, channel: &str, payload: &str) -> Result<()>;
+    /// Events matching `filter`, counted per value of the `group_by` event field (the
+    /// largest counts first, at most `limit`) or in all (one count, named `None`).
+    async fn count_events(
+        &self,
+        tenant: TenantId,
+        filter: &EventFilter,
+        group_by: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(Option<String>, i64)>>;
+    /// Audit events the tenant appended since `since`.
+    async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64>;
 }

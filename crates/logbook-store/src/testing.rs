@@ -271,8 +271,10 @@ impl FaultyStore {
 mod faulty {
     use std::sync::{Arc, atomic::Ordering};
 
+    use crate::alerts::{AlertWrite, Delivery, Notification, Pending, RuleStats};
     use async_trait::async_trait;
     use chrono::{DateTime, Utc};
+    use logbook_model::alerts::{Alert, AlertStatus, Rule};
     use logbook_model::{
         Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
         access::{AccessPage, AccessQuery},
@@ -647,6 +649,107 @@ mod faulty {
             since: DateTime<Utc>,
         ) -> Result<Vec<logbook_model::error_groups::UnresolvedBySeverity>> {
             self.inner.unresolved_errors(tenant, since).await
+        }
+    }
+
+    #[async_trait]
+    impl crate::AlertStore for FaultyStore {
+        async fn alert_rules(&self, tenant: TenantId, defaults: &[Rule]) -> Result<Vec<Rule>> {
+            self.inner.alert_rules(tenant, defaults).await
+        }
+        async fn alert_rule(&self, tenant: TenantId, id: Uuid) -> Result<Option<Rule>> {
+            self.inner.alert_rule(tenant, id).await
+        }
+        async fn put_alert_rule(
+            &self,
+            tenant: TenantId,
+            rule: &Rule,
+            replace: bool,
+        ) -> Result<bool> {
+            self.inner.put_alert_rule(tenant, rule, replace).await
+        }
+        async fn delete_alert_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
+            self.inner.delete_alert_rule(tenant, id).await
+        }
+        async fn due_alert_rules(
+            &self,
+            now: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<(TenantId, Rule)>> {
+            self.inner.due_alert_rules(now, limit).await
+        }
+        async fn open_alerts(&self, tenant: TenantId, rule: Uuid) -> Result<Vec<Alert>> {
+            self.inner.open_alerts(tenant, rule).await
+        }
+        async fn alerts_raised_since(
+            &self,
+            tenant: TenantId,
+            rule: Uuid,
+            since: DateTime<Utc>,
+        ) -> Result<u32> {
+            self.inner.alerts_raised_since(tenant, rule, since).await
+        }
+        async fn write_alerts(
+            &self,
+            tenant: TenantId,
+            writes: &[AlertWrite],
+            evaluated: Option<(Uuid, DateTime<Utc>)>,
+        ) -> Result<Vec<bool>> {
+            self.inner.write_alerts(tenant, writes, evaluated).await
+        }
+        async fn list_alerts(
+            &self,
+            tenant: TenantId,
+            status: Option<AlertStatus>,
+            limit: u32,
+        ) -> Result<Vec<Alert>> {
+            self.inner.list_alerts(tenant, status, limit).await
+        }
+        async fn alert(&self, tenant: TenantId, id: Uuid) -> Result<Option<Alert>> {
+            self.inner.alert(tenant, id).await
+        }
+        async fn alert_stats(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<RuleStats>> {
+            self.inner.alert_stats(tenant, since).await
+        }
+        async fn due_notifications(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Pending>> {
+            self.inner.due_notifications(now, limit).await
+        }
+        async fn notification_delivered(
+            &self,
+            tenant: TenantId,
+            n: &Notification,
+            outcome: &Delivery,
+        ) -> Result<()> {
+            self.inner.notification_delivered(tenant, n, outcome).await
+        }
+        async fn alert_stream(
+            &self,
+            tenant: TenantId,
+            after: Option<Uuid>,
+            limit: u32,
+        ) -> Result<Vec<Notification>> {
+            self.inner.alert_stream(tenant, after, limit).await
+        }
+        async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+            self.inner.notify(channel, payload).await
+        }
+        async fn count_events(
+            &self,
+            tenant: TenantId,
+            filter: &logbook_model::EventFilter,
+            group_by: Option<&str>,
+            limit: u32,
+        ) -> Result<Vec<(Option<String>, i64)>> {
+            self.inner
+                .count_events(tenant, filter, group_by, limit)
+                .await
+        }
+        async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64> {
+            self.inner.count_audit_since(tenant, since).await
         }
     }
 }

@@ -44,6 +44,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.checkpoints = Some(std::sync::Arc::new(checkpointer));
     config.anonymization = anonymization(args.anonymize, &args.store.data_dir)?;
     config.retention = args.retention.retention(&args.store.data_dir);
+    config.alerts = logbook_server::alerts::AlertsConfig {
+        smtp_url: args.smtp_url,
+        smtp_from: Some(args.smtp_from),
+        allow_link_local: args.alerts_allow_link_local,
+    };
+    config.alerts.check().map_err(anyhow::Error::msg)?;
     let shortest = config
         .retention
         .events

@@ -32,7 +32,7 @@ pub use retention::{Removed, RetentionJob};
 use crate::auth::{KeyCache, KeyUsage};
 
 /// Runs `job` if this server leads `name` now; `None` when another server does.
-async fn as_leader<T>(
+pub(crate) async fn as_leader<T>(
     store: &dyn Store,
     name: &'static str,
     job: impl Future<Output = Result<T, StoreError>>,

@@ -47,7 +47,25 @@ async fn list_anomalies(
     let mut params = Params::new(pairs)?;
     let days = params.int("days", 7, 1, MAX_DAYS)?;
     let filters = params.finish()?;
-    let current = Utc::now()
+    let found = find(state.store.as_ref(), principal.tenant, days, Utc::now()).await?;
+    access
+        .record(&state, &principal, Answer::rows(found.len(), filters))
+        .await?;
+    Ok(Json(Anomalies {
+        days,
+        sigmas: SIGMAS,
+        anomalies: found,
+    }))
+}
+
+/// The anomalous hours of the tenant's series over the `days` before `now`'s hour.
+pub(crate) async fn find(
+    store: &dyn logbook_store::Store,
+    tenant: logbook_model::TenantId,
+    days: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Anomaly>, ApiError> {
+    let current = now
         .duration_trunc(Duration::hours(1))
         .map_err(|_| ApiError::Internal)?;
     let first = current - Duration::days(days);
@@ -55,7 +73,7 @@ async fn list_anomalies(
         .map(|i| first + Duration::hours(i))
         .collect();
     let mut series: BTreeMap<String, BTreeMap<DateTime<Utc>, i64>> = BTreeMap::new();
-    for bucket in state.store.hourly(principal.tenant, first).await? {
+    for bucket in store.hourly(tenant, first).await? {
         *series
             .entry(format!("events:{}", bucket.event_type))
             .or_default()
@@ -69,13 +87,5 @@ async fn list_anomalies(
                 .or_default() += bucket.failure_count;
         }
     }
-    let found = anomalies::detect(&hours, &series);
-    access
-        .record(&state, &principal, Answer::rows(found.len(), filters))
-        .await?;
-    Ok(Json(Anomalies {
-        days,
-        sigmas: SIGMAS,
-        anomalies: found,
-    }))
+    Ok(anomalies::detect(&hours, &series))
 }

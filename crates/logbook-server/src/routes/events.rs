@@ -121,7 +121,7 @@ fn bound_search(mut filter: EventFilter) -> Result<EventFilter, ApiError> {
 }
 
 /// The filters, order and page of `/logs`; `user_id` comes from the path when given.
-pub(super) fn event_query(
+pub(crate) fn event_query(
     params: &mut Params,
     user_id: Option<String>,
 ) -> Result<EventQuery, ApiError> {

@@ -1,11 +1,13 @@
 //! The HTTP API: one module per resource, each owning its routes.
 
 mod access_log;
-mod anomalies;
+mod alerts;
+pub(crate) mod anomalies;
 mod audit;
 mod endpoints;
 mod errors;
 mod events;
+pub(crate) use events::event_query;
 mod export;
 mod failed_auth;
 mod health;
@@ -29,6 +31,7 @@ pub fn router() -> Router<AppState> {
     let api = Router::new()
         .merge(ingest_events::router())
         .merge(audit::router())
+        .merge(alerts::router())
         .merge(export::router())
         .merge(seed004::router())
         .merge(events::router())

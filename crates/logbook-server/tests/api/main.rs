@@ -1,6 +1,7 @@
 //! The HTTP API through the real router, on real SQLite and PostgreSQL storage.
 
 mod access;
+mod alerts;
 mod audit_trail;
 mod auth;
 mod errors;
@@ -28,6 +29,8 @@ macro_rules! api_tests {
 }
 
 api_tests!(
+    alerts::failed_logins_per_ip_fire_escalate_and_resolve,
+    alerts::rules_are_checked_and_defaults_start_disabled,
     auth::routes_need_a_key_with_the_right_scope,
     auth::keys_are_managed_with_an_admin_key,
     auth::key_routes_honour_the_tenant_they_name,

@@ -10,7 +10,7 @@ use logbook_store::{StoreLocation, testing};
 use serde_json::Value;
 use tower::ServiceExt;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Backend {
     Sqlite,
     Postgres,

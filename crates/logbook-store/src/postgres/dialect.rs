@@ -59,6 +59,12 @@ impl Dialect for Postgres {
     fn day_of(column: &str) -> String {
         format!("date_trunc('day', {column}, 'UTC')")
     }
+
+    const IP_TEXT: &'static str = "host(ip_address)";
+
+    fn seconds_between(later: &str, earlier: &str) -> String {
+        format!("EXTRACT(EPOCH FROM ({later} - {earlier}))::float8")
+    }
 }
 
 /// The parameters of a statement, as tokio-postgres takes them.

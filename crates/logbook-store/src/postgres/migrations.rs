@@ -114,6 +114,7 @@ const MIGRATIONS: &[Migration] = &[
         "error_groups",
         include_str!("migrations/0012_error_groups.sql"),
     ),
+    Migration::new(13, "alerts", include_str!("migrations/0013_alerts.sql")),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

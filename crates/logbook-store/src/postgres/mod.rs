@@ -2,6 +2,7 @@
 //! Ingest is one binary COPY per batch into `events`, partitioned by day.
 
 mod access;
+mod alerts;
 mod anonymize;
 mod audit;
 mod dialect;

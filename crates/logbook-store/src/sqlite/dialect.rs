@@ -68,4 +68,10 @@ impl Dialect for Sqlite {
     fn day_of(column: &str) -> String {
         format!("({column} / 86400000000 * 86400000000)")
     }
+
+    const IP_TEXT: &'static str = "ip_address";
+
+    fn seconds_between(later: &str, earlier: &str) -> String {
+        format!("(({later} - {earlier}) / 1000000.0)")
+    }
 }

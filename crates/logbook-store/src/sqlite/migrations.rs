@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "error_groups",
         include_str!("migrations/0010_error_groups.sql"),
     ),
+    (11, "alerts", include_str!("migrations/0011_alerts.sql")),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -5,6 +5,7 @@
 //! small pool, and WAL lets them run beside the writer.
 
 mod access;
+mod alerts;
 mod anonymize;
 mod audit;
 mod checkpoints;

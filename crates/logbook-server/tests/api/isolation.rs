@@ -197,6 +197,25 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     let kept = json!({"events": {"by_type": {"ACME_ONLY": 77}}});
     let put = app.put_to("/api/v1/retention", &a, kept.to_string()).await;
     assert_eq!(put.status, 200, "{}", put.body);
+    let rule = json!({"name": marker, "metric_name": "event_count", "comparison_operator": "gte",
+                      "threshold": 1, "filter": {"event_type": "AUTH_FAILURE"}, "group_by": "ip_address",
+                      "evaluation_interval": 1});
+    let rule = app
+        .post_to("/api/v1/alerts/rules", &a, rule.to_string())
+        .await;
+    assert_eq!(rule.status, 201, "{}", rule.body);
+    let rule_id = rule.body["id"].as_str().unwrap().to_owned();
+    app.app
+        .run_alerts_once(chrono::Utc::now() + chrono::Duration::seconds(2))
+        .await
+        .unwrap();
+    let alerts = app.get("/api/v1/alerts", &a).await;
+    assert_eq!(
+        alerts.body["items"][0]["group"], "10.9.9.9",
+        "{}",
+        alerts.body
+    );
+    let alert_id = alerts.body["items"][0]["id"].as_str().unwrap().to_owned();
     let listed = app.get("/api/v1/logs?order=asc", &a).await.body["items"].clone();
     let (event_id, action_id) = (
         listed[0]["id"].as_str().unwrap().to_owned(),
@@ -215,6 +234,14 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     // Each route with A's identifiers filled in, read with B's key.
     let paths: Vec<(&str, String)> = vec![
         ("/api/v1/access", "/api/v1/access".into()),
+        ("/api/v1/alerts", "/api/v1/alerts".into()),
+        ("/api/v1/alerts/rules", "/api/v1/alerts/rules".into()),
+        (
+            "/api/v1/alerts/rules/{id}",
+            format!("/api/v1/alerts/rules/{rule_id}"),
+        ),
+        ("/api/v1/alerts/stats", "/api/v1/alerts/stats".into()),
+        ("/api/v1/alerts/{id}", format!("/api/v1/alerts/{alert_id}")),
         ("/api/v1/anomalies", "/api/v1/anomalies".into()),
         ("/api/v1/audit", "/api/v1/audit".into()),
         (
@@ -308,6 +335,8 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         &event_id,
         &action_id,
         &group_id,
+        &rule_id,
+        &alert_id,
         &a_tenant,
         "ACME_ONLY",
     ];
@@ -329,7 +358,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         if route.ends_with("failed-auth") {
             assert_eq!(reply.body, json!({"count": 0}));
         }
-        if route.ends_with("/stats") {
+        if route.ends_with("/logs/stats") {
             assert_eq!(reply.body["total_actions"], 0, "{}", reply.body);
         }
         if route.ends_with("/actors/{actor_id}") {

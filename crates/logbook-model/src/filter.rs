@@ -81,6 +81,46 @@ pub struct EventFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
+impl EventFilter {
+    /// Whether a stored event matches, as the store's query would answer: for the live
+    /// tail, which filters events as they commit instead of asking the store.
+    pub fn matches(&self, e: &Event) -> bool {
+        let same = |wanted: &Option<String>, value: &Option<String>| {
+            wanted.as_ref().is_none_or(|w| value.as_ref() == Some(w))
+        };
+        self.event_type.as_ref().is_none_or(|t| *t == e.event_type)
+            && same(&self.event_subtype, &e.event_subtype)
+            && same(&self.user_id, &e.user_id)
+            && self
+                .ip
+                .is_none_or(|ip| e.ip_address.is_some_and(|a| ip.matches(a)))
+            && same(&self.fingerprint, &e.fingerprint)
+            && same(&self.session_id, &e.session_id)
+            && same(&self.request_id, &e.request_id)
+            && same(&self.service, &e.service)
+            && same(&self.provider, &e.provider)
+            && (self.statuses.is_empty()
+                || e.status.as_ref().is_some_and(|s| self.statuses.contains(s)))
+            && self.success.is_none_or(|s| s == e.success)
+            && self.severity.is_none_or(|s| s == e.severity)
+            && self
+                .status_code
+                .is_none_or(|c| e.response_status_code == Some(c))
+            && self.path_prefix.as_ref().is_none_or(|p| {
+                e.request_path
+                    .as_ref()
+                    .is_some_and(|path| path.starts_with(p.as_str()))
+            })
+            && self.message_contains.as_ref().is_none_or(|q| {
+                e.message
+                    .as_ref()
+                    .is_some_and(|m| m.to_lowercase().contains(&q.to_lowercase()))
+            })
+            && self.from.is_none_or(|from| e.created_at >= from)
+            && self.to.is_none_or(|to| e.created_at < to)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Order {
     Asc,

@@ -32,6 +32,9 @@ pub struct AppState {
     pub(crate) ingestor: Ingestor,
     pub(crate) parser: Arc<EventParser>,
     pub(crate) audit_parser: Arc<logbook_model::audit::AuditParser>,
+    pub(crate) tail: crate::tail::TailHub,
+    /// Fired when the server begins to stop: streams that never end by themselves end.
+    pub(crate) stopping: CancellationToken,
 }
 
 pub struct App {
@@ -65,7 +68,15 @@ impl App {
     }
 
     pub fn with_store(store: Arc<dyn Store>, config: &Config) -> Self {
-        let (ingestor, writers) = Ingestor::start(store.clone(), &config.ingest);
+        let tail = crate::tail::TailHub::start();
+        if let Some(notes) = store.commit_notes() {
+            tokio::spawn(crate::tail::remote::follow(
+                store.clone(),
+                tail.clone(),
+                notes,
+            ));
+        }
+        let (ingestor, writers) = Ingestor::start(store.clone(), &config.ingest, tail.clone());
         let redactor = Redactor::new(config.redact_keys.iter().map(String::as_str));
         let jobs_stop = CancellationToken::new();
         let usage = Arc::new(KeyUsage::default());
@@ -105,6 +116,8 @@ impl App {
                 EventParser::new(redactor.clone()).with_backfill(config.ingest.backfill),
             ),
             audit_parser: Arc::new(logbook_model::audit::AuditParser::new(redactor)),
+            tail,
+            stopping: CancellationToken::new(),
         };
         Self {
             state,
@@ -196,6 +209,11 @@ impl App {
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
         let router = self.router();
+        let stopping = (shutdown.clone(), self.state.stopping.clone());
+        tokio::spawn(async move {
+            stopping.0.cancelled().await;
+            stopping.1.cancel();
+        });
         crate::serve::serve(listener, router, self.timeouts.header, shutdown).await?;
         self.shutdown().await;
         Ok(())
@@ -214,6 +232,7 @@ impl App {
             sender,
         } = self;
         drop((evaluator, sender));
+        state.stopping.cancel();
         jobs_stop.cancel();
         drop(state);
         for writer in writers {

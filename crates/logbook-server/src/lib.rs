@@ -23,6 +23,7 @@ mod routes;
 mod sentry;
 mod serve;
 pub mod storage;
+mod tail;
 
 pub use app::{App, AppState};
 pub use config::{Anonymization, Config, IngestConfig, Retention, Timeouts};

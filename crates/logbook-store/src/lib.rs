@@ -41,6 +41,15 @@ pub use location::{OpenMode, StoreLocation, with_database};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Another server committed the tenant's events created between `first` and `last`
+/// (inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitNote {
+    pub tenant: TenantId,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
 /// What one request writes, all or nothing: events, audit events appended to the
 /// tenant's chain in order, and records of its own reads.
 #[derive(Clone, Debug)]

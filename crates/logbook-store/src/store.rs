@@ -145,6 +145,11 @@ pub trait EventStore: Send + Sync + 'static {
     async fn get_event(&self, tenant: TenantId, id: Uuid) -> Result<Option<Event>>;
     /// The tenant's access records, newest first unless asked otherwise.
     async fn list_access(&self, tenant: TenantId, query: &AccessQuery) -> Result<AccessPage>;
+    /// Notes of the events other servers commit to this store, as they commit; `None`
+    /// where no other server can write (SQLite).
+    fn commit_notes(&self) -> Option<tokio::sync::mpsc::Receiver<crate::CommitNote>> {
+        None
+    }
 }
 
 /// Summaries over many events: the dashboards' questions.

@@ -58,7 +58,11 @@ pub struct Ingestor {
 impl Ingestor {
     /// Starts the writers. They stop once every `Ingestor` clone is dropped and the
     /// queue is drained.
-    pub fn start(store: Arc<dyn Store>, config: &IngestConfig) -> (Self, Vec<JoinHandle<()>>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        config: &IngestConfig,
+        tail: crate::tail::TailHub,
+    ) -> (Self, Vec<JoinHandle<()>>) {
         let (queue, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let writers = config.writers.unwrap_or(match store.backend() {
@@ -69,11 +73,11 @@ impl Ingestor {
         let handles = (0..writers.max(1))
             .map(|_| {
                 let alive = WriterAlive(alive.clone());
-                let (receiver, store) = (receiver.clone(), store.clone());
+                let (receiver, store, tail) = (receiver.clone(), store.clone(), tail.clone());
                 let max = config.max_batch_events;
                 tokio::spawn(async move {
                     let _alive = alive;
-                    writer::run(receiver, store, max).await
+                    writer::run(receiver, store, max, tail).await
                 })
             })
             .collect();

@@ -8,11 +8,13 @@ use tokio::sync::{Mutex, mpsc};
 
 use super::Job;
 use crate::config::IDEMPOTENCY_WINDOW;
+use crate::tail::TailHub;
 
 pub async fn run(
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
     store: Arc<dyn Store>,
     max_batch_events: usize,
+    tail: TailHub,
 ) {
     while let Some(jobs) = next_batch(&queue, max_batch_events).await {
         let mut items = Vec::with_capacity(jobs.len());
@@ -23,7 +25,7 @@ pub async fn run(
             replies.push(job.reply);
             permits.push(job.permit);
         }
-        let results = store_batch(store.as_ref(), items).await;
+        let results = store_batch(store.as_ref(), items, &tail).await;
         // The queue's room comes back before anyone hears their answer, so a client
         // that sends again as soon as it is answered finds the room there.
         drop(permits);
@@ -36,12 +38,16 @@ pub async fn run(
 type Answer = Result<ItemOutcome, Arc<StoreError>>;
 
 /// Stores the requests of a batch in one transaction: an answer for each, in order.
-async fn store_batch(store: &dyn Store, items: Vec<WriteItem>) -> Vec<Answer> {
+/// What was stored is handed to the live tail once committed.
+async fn store_batch(store: &dyn Store, items: Vec<WriteItem>, tail: &TailHub) -> Vec<Answer> {
     let since = Utc::now() - IDEMPOTENCY_WINDOW;
     let requests = items.len();
     let items = Arc::new(items);
     match store.append(items.clone(), since).await {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Ok(outcomes) => {
+            tail.committed(&items, &outcomes);
+            outcomes.into_iter().map(Ok).collect()
+        }
         // Storage is down: every request of the batch gets the same answer (503).
         Err(error @ StoreError::Unavailable(_)) => vec![Err(Arc::new(error)); requests],
         // Something in the batch was refused. Requests share a batch only to share a
@@ -51,7 +57,11 @@ async fn store_batch(store: &dyn Store, items: Vec<WriteItem>) -> Vec<Answer> {
             let items = Arc::try_unwrap(items).unwrap_or_else(|shared| shared.as_ref().clone());
             let mut answers = Vec::with_capacity(requests);
             for item in items {
-                let result = store.append(Arc::new(vec![item]), since).await;
+                let item = Arc::new(vec![item]);
+                let result = store.append(item.clone(), since).await;
+                if let Ok(outcomes) = &result {
+                    tail.committed(&item, outcomes);
+                }
                 answers.push(
                     result
                         .map(|mut outcomes| outcomes.remove(0))

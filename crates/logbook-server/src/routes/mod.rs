@@ -18,6 +18,7 @@ mod retention;
 mod seed004;
 mod storage;
 mod summaries;
+mod tail;
 mod tenants;
 
 use axum::{
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(alerts::router())
         .merge(export::router())
         .merge(seed004::router())
+        .merge(tail::router())
         .merge(events::router())
         .merge(summaries::router())
         .merge(endpoints::router())

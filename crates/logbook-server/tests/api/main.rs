@@ -13,6 +13,7 @@ mod queries;
 mod seed_apis;
 mod slow_clients;
 mod support;
+mod tail;
 
 /// Generates one test per backend for each behaviour.
 macro_rules! api_tests {
@@ -29,6 +30,9 @@ macro_rules! api_tests {
 }
 
 api_tests!(
+    tail::the_tail_sends_what_commits_as_logs_filters_it,
+    tail::a_tail_that_does_not_read_is_told_what_it_missed,
+    tail::a_tail_sees_other_servers_commits,
     alerts::failed_logins_per_ip_fire_escalate_and_resolve,
     alerts::rules_are_checked_and_defaults_start_disabled,
     auth::routes_need_a_key_with_the_right_scope,

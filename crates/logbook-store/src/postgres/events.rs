@@ -113,7 +113,18 @@ impl EventStore for PgStore {
         idempotency_since: DateTime<Utc>,
     ) -> Result<Vec<ItemOutcome>> {
         let mut client = self.client().await?;
-        super::ingest::append(&mut client, self.writes, &items, idempotency_since).await
+        super::ingest::append(
+            &mut client,
+            self.instance,
+            self.writes,
+            &items,
+            idempotency_since,
+        )
+        .await
+    }
+
+    fn commit_notes(&self) -> Option<tokio::sync::mpsc::Receiver<crate::CommitNote>> {
+        Some(super::commits::listen(self.config.clone(), self.instance))
     }
 
     async fn idempotent_response(

@@ -17,6 +17,7 @@ use crate::{
 
 pub async fn append(
     client: &mut Client,
+    origin: uuid::Uuid,
     writes: RowWrites,
     items: &[WriteItem],
     idempotency_since: DateTime<Utc>,
@@ -55,6 +56,7 @@ pub async fn append(
             rollup.add_event(event);
         }
         rollups::append(&tx, &rollup.rows(), false).await?;
+        super::commits::announce(&tx, origin, &stored).await?;
         write_events(&tx, writes, events).await?;
         super::error_groups::record(&tx, &crate::error_groups::tally(stored.iter().copied()))
             .await?;

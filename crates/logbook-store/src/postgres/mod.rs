@@ -5,6 +5,7 @@ mod access;
 mod alerts;
 mod anonymize;
 mod audit;
+mod commits;
 mod dialect;
 mod error_groups;
 mod events;
@@ -54,6 +55,9 @@ pub struct PgStore {
     read_time_limit: String,
     layout: Layout,
     writes: RowWrites,
+    /// Where the live tail's listener connects; and this instance's id in commit notes.
+    config: tokio_postgres::Config,
+    instance: uuid::Uuid,
 }
 
 impl PgStore {
@@ -68,7 +72,7 @@ impl PgStore {
         // A pooled connection may come back with a read's role and tenant set: each
         // checkout starts from the login role and no tenant.
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Custom(
@@ -92,6 +96,8 @@ impl PgStore {
             read_time_limit: format!("{}ms", options.read_time_limit.as_millis().max(1)),
             layout: Layout::Partitions,
             writes: options.writes,
+            config,
+            instance: uuid::Uuid::new_v4(),
         };
         let mut client = store.client().await?;
         store.layout = migrations::apply(&mut client, options.layout).await?;

@@ -1,0 +1,181 @@
+//! `GET /logs/tail`: the live tail as server-sent events. Takes the `/logs` filters; each
+//! event committed after the request (this server's or, on PostgreSQL, any server's) that
+//! matches is sent as one `data:` line of event JSON, its `id:` the `/logs` cursor after
+//! it. With `cursor` (or a reconnecting client's `Last-Event-ID`) the stored events after
+//! it are sent first. A client too slow to take what comes is sent `event: missed` with
+//! how many events it lost, and is never allowed to slow ingest down.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    convert::Infallible,
+    sync::atomic::Ordering,
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::{Query, State},
+    http::HeaderMap,
+    response::sse::{Event as SseEvent, KeepAlive, Sse},
+    routing::get,
+};
+use futures_util::Stream;
+use logbook_model::{Cursor, Event, EventQuery, Order};
+use serde_json::json;
+
+use crate::{
+    ApiError, AppState,
+    access::{Access, Answer},
+    auth::ReadKey,
+    params::Params,
+};
+
+/// Stored events sent before the live ones at most; a client further behind pages
+/// `/logs` first.
+const MAX_REPLAY: usize = 10_000;
+/// Tails one server serves at once: each holds up to a queue of events.
+pub const MAX_SUBSCRIBERS: usize = 256;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/logs/tail", get(tail))
+}
+
+async fn tail(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(name, _)| ["order", "limit", "skip", "from", "to"].contains(&name.as_str()))
+    {
+        return Err(ApiError::parameter(
+            name,
+            "is not taken by the tail, which sends events as they commit (give cursor to start after a stored event)",
+        ));
+    }
+    let mut params = Params::new(pairs)?;
+    let mut query = super::event_query(&mut params, None)?;
+    let filters = params.finish()?;
+    if query.cursor.is_none()
+        && let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok())
+    {
+        query.cursor = Some(
+            last.parse()
+                .map_err(|e: String| ApiError::BadRequest(format!("Last-Event-ID: {e}")))?,
+        );
+    }
+    if state.tail.subscribers() >= MAX_SUBSCRIBERS {
+        return Err(ApiError::Busy(5));
+    }
+    let tenant = principal.tenant;
+    // Subscribed before the stored events are read, so nothing commits in between unseen.
+    let subscription = state.tail.subscribe(tenant, query.filter.clone());
+    let replay = match query.cursor {
+        Some(cursor) => replay(&state, tenant, &query, cursor).await?,
+        None => Vec::new(),
+    };
+    access
+        .record(&state, &principal, Answer::rows(replay.len(), filters))
+        .await?;
+    let tailing = Tailing {
+        replayed: replay.iter().map(|e| e.id).collect(),
+        replay: replay.into(),
+        pending: None,
+        subscription,
+        stopping: state.stopping.clone(),
+        cipher: state.cipher.clone(),
+    };
+    let stream = futures_util::stream::unfold(tailing, |mut t| async move {
+        let next = t.next().await?;
+        Some((Ok(next), t))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The stored events after `cursor` that match, oldest first, up to [`MAX_REPLAY`].
+async fn replay(
+    state: &AppState,
+    tenant: logbook_model::TenantId,
+    query: &EventQuery,
+    cursor: Cursor,
+) -> Result<Vec<Event>, ApiError> {
+    let mut page_query = EventQuery {
+        filter: query.filter.clone(),
+        order: Order::Asc,
+        limit: logbook_model::filter::MAX_PAGE,
+        cursor: Some(cursor),
+        skip: 0,
+    };
+    let mut events = Vec::new();
+    while events.len() < MAX_REPLAY {
+        let page = state.store.list_events(tenant, &page_query).await?;
+        let more = page.next_cursor.is_some();
+        page_query.cursor = page.items.last().map(Cursor::after);
+        events.extend(page.items);
+        if !more {
+            break;
+        }
+    }
+    if events.len() > MAX_REPLAY {
+        events.truncate(MAX_REPLAY);
+    }
+    if events.len() == MAX_REPLAY {
+        return Err(ApiError::BadRequest(format!(
+            "more than {MAX_REPLAY} stored events follow the cursor: page them with /logs, then tail from the last"
+        )));
+    }
+    Ok(events)
+}
+
+/// Where one client's tail stands.
+struct Tailing {
+    replay: VecDeque<Event>,
+    replayed: HashSet<uuid::Uuid>,
+    /// An event held back while the client is told what it missed.
+    pending: Option<std::sync::Arc<Event>>,
+    subscription: crate::tail::Subscription,
+    stopping: tokio_util::sync::CancellationToken,
+    cipher: Option<std::sync::Arc<crate::encryption::FieldCipher>>,
+}
+
+impl Tailing {
+    /// The next message for the client; `None` ends the stream (the server is stopping).
+    async fn next(&mut self) -> Option<SseEvent> {
+        if let Some(event) = self.replay.pop_front() {
+            return Some(self.data(event));
+        }
+        loop {
+            let event = match self.pending.take() {
+                Some(event) => event,
+                None => tokio::select! {
+                    _ = self.stopping.cancelled() => return None,
+                    next = self.subscription.events.recv() => next?,
+                },
+            };
+            let missed = self.subscription.missed.swap(0, Ordering::Relaxed);
+            if missed > 0 {
+                self.pending = Some(event);
+                return Some(
+                    SseEvent::default()
+                        .event("missed")
+                        .data(json!({"missed": missed}).to_string()),
+                );
+            }
+            if !self.replayed.contains(&event.id) {
+                return Some(self.data(event.as_ref().clone()));
+            }
+        }
+    }
+
+    fn data(&self, mut event: Event) -> SseEvent {
+        if let Some(cipher) = &self.cipher {
+            cipher.open_event(&mut event);
+        }
+        SseEvent::default()
+            .id(Cursor::after(&event).to_string())
+            .data(serde_json::to_string(&event).unwrap_or_default())
+    }
+}

@@ -1,0 +1,224 @@
+//! The live tail's hub: events reach subscribers after they commit, filtered as `/logs`
+//! filters. Ingest never waits on a subscriber. This server's writers hand each committed
+//! batch to the hub with one non-blocking send (nothing at all while nobody
+//! subscribes); one fan-out task filters it into each subscriber's bounded queue. Batches
+//! other servers commit to the same PostgreSQL are announced by `NOTIFY` and read back
+//! (see [`remote`]). Whatever does not fit — the hub's queue or a subscriber's — is
+//! counted, and the subscriber is told how many events it missed.
+
+pub mod remote;
+
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+};
+
+use logbook_model::{Event, EventFilter, TenantId};
+use logbook_store::{ItemOutcome, WriteItem};
+use tokio::sync::mpsc;
+
+/// Committed batches waiting for the fan-out task.
+const FEED: usize = 256;
+/// Events waiting for one subscriber to take them.
+pub const PER_SUBSCRIBER: usize = 1000;
+/// Ids remembered per tenant to deliver an event read back twice only once.
+const REMEMBERED: usize = 100_000;
+
+/// A committed batch as the writer stored it, and which of its items were stored (a
+/// retried request is not).
+pub struct Committed {
+    items: Arc<Vec<WriteItem>>,
+    stored: Vec<bool>,
+}
+
+impl Committed {
+    /// Events read back from the store, all stored.
+    pub fn read_back(tenant: TenantId, events: Vec<Event>) -> Self {
+        Self {
+            items: Arc::new(vec![WriteItem::events(tenant, events)]),
+            stored: vec![true],
+        }
+    }
+
+    fn events(&self) -> impl Iterator<Item = (TenantId, &Event)> {
+        self.items
+            .iter()
+            .zip(&self.stored)
+            .filter(|(_, stored)| **stored)
+            .flat_map(|(item, _)| item.events.iter().map(|e| (item.tenant, e)))
+    }
+
+    fn count(&self, tenant: TenantId) -> u64 {
+        self.events().filter(|(t, _)| *t == tenant).count() as u64
+    }
+}
+
+struct Subscriber {
+    tenant: TenantId,
+    filter: EventFilter,
+    queue: mpsc::Sender<Arc<Event>>,
+    missed: Arc<AtomicU64>,
+}
+
+#[derive(Default)]
+struct Subscribers {
+    list: Vec<Subscriber>,
+    /// Recently delivered ids per tenant (remote read-backs can overlap).
+    seen: std::collections::HashMap<TenantId, Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    ids: HashSet<uuid::Uuid>,
+    order: VecDeque<uuid::Uuid>,
+}
+
+impl Seen {
+    /// Whether the id is new; remembers it.
+    fn first(&mut self, id: uuid::Uuid) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > REMEMBERED
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+        true
+    }
+}
+
+/// Cheap to clone; one per server.
+#[derive(Clone)]
+pub struct TailHub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    count: AtomicUsize,
+    subscribers: Mutex<Subscribers>,
+    feed: mpsc::Sender<Arc<Committed>>,
+}
+
+/// One subscription: its events, and how many it missed since last asked.
+pub struct Subscription {
+    pub events: mpsc::Receiver<Arc<Event>>,
+    pub missed: Arc<AtomicU64>,
+    hub: TailHub,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.inner.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl TailHub {
+    /// The hub and its fan-out task, which ends when every hub clone is dropped.
+    pub fn start() -> Self {
+        let (feed, batches) = mpsc::channel(FEED);
+        let hub = Self {
+            inner: Arc::new(Inner {
+                count: AtomicUsize::new(0),
+                subscribers: Mutex::default(),
+                feed,
+            }),
+        };
+        tokio::spawn(fan_out(Arc::downgrade(&hub.inner), batches));
+        hub
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.inner.count.load(Ordering::Acquire)
+    }
+
+    pub fn subscribe(&self, tenant: TenantId, filter: EventFilter) -> Subscription {
+        let (queue, events) = mpsc::channel(PER_SUBSCRIBER);
+        let missed = Arc::new(AtomicU64::new(0));
+        self.inner.count.fetch_add(1, Ordering::AcqRel);
+        self.lock().list.push(Subscriber {
+            tenant,
+            filter,
+            queue,
+            missed: missed.clone(),
+        });
+        Subscription {
+            events,
+            missed,
+            hub: self.clone(),
+        }
+    }
+
+    /// Whether anyone subscribes to the tenant's events.
+    pub fn wants(&self, tenant: TenantId) -> bool {
+        self.subscribers() > 0 && self.lock().list.iter().any(|s| s.tenant == tenant)
+    }
+
+    /// Hands a stored batch to the fan-out task; never waits. Called by the writers.
+    pub fn committed(&self, items: &Arc<Vec<WriteItem>>, outcomes: &[ItemOutcome]) {
+        if self.subscribers() == 0 {
+            return;
+        }
+        let stored = outcomes
+            .iter()
+            .map(|o| matches!(o, ItemOutcome::Stored { .. }))
+            .collect();
+        self.publish(Committed {
+            items: items.clone(),
+            stored,
+        });
+    }
+
+    /// Hands events to the fan-out task; when its queue is full they are counted as
+    /// missed by their tenants' subscribers.
+    pub fn publish(&self, batch: Committed) {
+        if let Err(full) = self.inner.feed.try_send(Arc::new(batch)) {
+            let batch = match full {
+                mpsc::error::TrySendError::Full(b) | mpsc::error::TrySendError::Closed(b) => b,
+            };
+            for s in self.lock().list.iter() {
+                s.missed.fetch_add(batch.count(s.tenant), Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Subscribers> {
+        self.inner
+            .subscribers
+            .lock()
+            .expect("tail subscribers lock")
+    }
+}
+
+async fn fan_out(hub: std::sync::Weak<Inner>, mut batches: mpsc::Receiver<Arc<Committed>>) {
+    while let Some(batch) = batches.recv().await {
+        let Some(inner) = hub.upgrade() else { return };
+        let mut subscribers = inner.subscribers.lock().expect("tail subscribers lock");
+        subscribers.list.retain(|s| !s.queue.is_closed());
+        let Subscribers { list, seen } = &mut *subscribers;
+        seen.retain(|tenant, _| list.iter().any(|s| s.tenant == *tenant));
+        for (tenant, event) in batch.events() {
+            if !list.iter().any(|s| s.tenant == tenant)
+                || !seen.entry(tenant).or_default().first(event.id)
+            {
+                continue;
+            }
+            let mut shared: Option<Arc<Event>> = None;
+            for s in list
+                .iter()
+                .filter(|s| s.tenant == tenant && s.filter.matches(event))
+            {
+                let event = shared
+                    .get_or_insert_with(|| Arc::new(event.clone()))
+                    .clone();
+                if s.queue.try_send(event).is_err() {
+                    s.missed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}

@@ -46,6 +46,8 @@ pub enum Command {
     Keyring(KeyringCommand),
     /// Query stored events, as a table or JSON.
     Query(Box<QueryArgs>),
+    /// Follow a running server's events as they commit (its live tail), with /logs filters.
+    Tail(Box<TailArgs>),
     /// Verify an audit trail: an export file offline, or a tenant's chain in the store.
     Verify {
         /// Files from `logbook export audit` (or GET /api/v1/audit/export), or archives
@@ -407,8 +409,74 @@ pub struct QueryArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The server's address.
+    #[arg(long, env = "LOGBOOK_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An API key with the read scope.
+    #[arg(long, env = "LOGBOOK_API_KEY", hide_env_values = true)]
+    pub key: String,
+    #[arg(long)]
+    pub event_type: Option<String>,
+    #[arg(long)]
+    pub event_subtype: Option<String>,
+    #[arg(long)]
+    pub user_id: Option<String>,
+    /// An address or CIDR block.
+    #[arg(long)]
+    pub ip: Option<String>,
+    #[arg(long)]
+    pub session_id: Option<String>,
+    #[arg(long)]
+    pub request_id: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+    #[arg(long)]
+    pub provider: Option<String>,
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// true or false.
+    #[arg(long)]
+    pub success: Option<String>,
+    #[arg(long)]
+    pub status_code: Option<String>,
+    /// Prefix of the request path.
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Text the message contains (any case).
+    #[arg(long)]
+    pub q: Option<String>,
+    /// Start after this stored event (a /logs cursor): what followed it is printed first.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Print each event as one JSON line instead of a table row.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// The live tail: ingest with and without subscribers, and send-to-arrival time.
+    Tail {
+        /// Events per ingest run.
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        /// Tails open during the runs.
+        #[arg(long, default_value_t = 20)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Events sent one at a time to time their delivery.
+        #[arg(long, default_value_t = 200)]
+        probes: usize,
+        #[arg(
+            long,
+            env = "LOGBOOK_BENCH_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        database_url: String,
+    },
     /// Ingest throughput: HTTP ingest vs raw binary COPY vs one INSERT per event.
     Ingest(crate::commands::bench::IngestBenchArgs),
     /// The client's tower layer: the latency it adds to a request, with Logbook reachable

@@ -7,6 +7,7 @@ mod keys;
 mod maintain;
 mod query;
 mod serve;
+mod tail;
 
 use anyhow::Context;
 use logbook_store::OpenMode;
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::keys(command).await,
         Command::Keyring(command) => keys::keyring(command).await,
         Command::Query(args) => query::run(*args).await,
+        Command::Tail(args) => tail::run(*args).await,
         Command::Bench(command) => bench::run(command).await,
         Command::Verify {
             files,

@@ -83,11 +83,22 @@ fn build(args: &QueryArgs) -> anyhow::Result<EventQuery> {
 }
 
 fn print_table(page: &Page) {
+    print_header();
+    page.items.iter().for_each(print_row);
+    if page.next_cursor.is_some() {
+        println!("… more events: raise --limit or narrow the filters");
+    }
+}
+
+pub fn print_header() {
     println!(
         "{:<27} {:<14} {:<20} {:<16} {:>6} {:<30} MESSAGE",
         "CREATED_AT", "TYPE", "USER", "IP", "STATUS", "PATH"
     );
-    for e in &page.items {
+}
+
+pub fn print_row(e: &logbook_model::Event) {
+    {
         let cell = |v: &Option<String>, width: usize| clip(v.as_deref().unwrap_or("-"), width);
         println!(
             "{:<27} {:<14} {:<20} {:<16} {:>6} {:<30} {}",
@@ -106,9 +117,6 @@ fn print_table(page: &Page) {
             cell(&e.request_path, 30),
             cell(&e.message, 60),
         );
-    }
-    if page.next_cursor.is_some() {
-        println!("… more events: raise --limit or narrow the filters");
     }
 }
 

@@ -13,6 +13,7 @@ mod postgres;
 mod scale;
 mod sqlite;
 mod storage;
+mod tail;
 mod workload;
 
 use std::time::Duration;
@@ -55,6 +56,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ingest(args) => args,
         BenchCommand::Parse { events } => return parse(events),
         BenchCommand::Layer { requests } => return layer::run(requests).await,
+        BenchCommand::Tail {
+            events,
+            subscribers,
+            rounds,
+            probes,
+            database_url,
+        } => {
+            return tail::run(tail::TailBenchArgs {
+                database_url,
+                events,
+                batch: 1000,
+                clients: 16,
+                subscribers,
+                rounds,
+                probes,
+            })
+            .await;
+        }
         BenchCommand::Storage {
             events,
             database_url,
@@ -245,7 +264,7 @@ impl Measured {
     }
 }
 
-fn line(label: &str, m: &Measured) {
+pub(super) fn line(label: &str, m: &Measured) {
     let cpu = m
         .cpu
         .map(|cpu| format!(", {:.2} s CPU in this process", cpu.as_secs_f64()))

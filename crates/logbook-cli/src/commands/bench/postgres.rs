@@ -185,7 +185,7 @@ impl Databases {
 
     /// Starts each measurement with no dirty pages left by the one before (needs a
     /// superuser; without one the measurement runs all the same).
-    async fn checkpoint(&self) {
+    pub(super) async fn checkpoint(&self) {
         let _ = self.admin.batch_execute("CHECKPOINT").await;
     }
 

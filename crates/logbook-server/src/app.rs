@@ -68,17 +68,19 @@ impl App {
     }
 
     pub fn with_store(store: Arc<dyn Store>, config: &Config) -> Self {
-        let tail = crate::tail::TailHub::start();
+        let jobs_stop = CancellationToken::new();
+        let tail = crate::tail::TailHub::start(config.encryption.clone());
         if let Some(notes) = store.commit_notes() {
+            let (store, tail) = (store.clone(), tail.clone());
             tokio::spawn(crate::tail::remote::follow(
-                store.clone(),
-                tail.clone(),
+                store,
+                tail,
                 notes,
+                jobs_stop.clone(),
             ));
         }
         let (ingestor, writers) = Ingestor::start(store.clone(), &config.ingest, tail.clone());
         let redactor = Redactor::new(config.redact_keys.iter().map(String::as_str));
-        let jobs_stop = CancellationToken::new();
         let usage = Arc::new(KeyUsage::default());
         let keys: Arc<KeyCache> = Arc::default();
         let maintenance = Arc::new(jobs::Maintenance::new(

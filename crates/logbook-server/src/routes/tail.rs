@@ -14,20 +14,22 @@ use std::{
 
 use axum::{
     Router,
+    body::Body,
     extract::{Query, State},
     http::HeaderMap,
-    response::sse::{Event as SseEvent, KeepAlive, Sse},
+    http::header,
+    response::{IntoResponse, Response},
     routing::get,
 };
-use futures_util::Stream;
+use bytes::Bytes;
 use logbook_model::{Cursor, Event, EventQuery, Order};
-use serde_json::json;
 
 use crate::{
     ApiError, AppState,
     access::{Access, Answer},
     auth::ReadKey,
     params::Params,
+    tail::Delivery,
 };
 
 /// Stored events sent before the live ones at most; a client further behind pages
@@ -46,7 +48,7 @@ async fn tail(
     access: Access,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     if let Some((name, _)) = pairs
         .iter()
         .find(|(name, _)| ["order", "limit", "skip", "from", "to"].contains(&name.as_str()))
@@ -83,16 +85,22 @@ async fn tail(
     let tailing = Tailing {
         replayed: replay.iter().map(|e| e.id).collect(),
         replay: replay.into(),
-        pending: None,
         subscription,
         stopping: state.stopping.clone(),
         cipher: state.cipher.clone(),
     };
     let stream = futures_util::stream::unfold(tailing, |mut t| async move {
-        let next = t.next().await?;
-        Some((Ok(next), t))
+        let chunk = t.next_chunk().await?;
+        Some((Ok::<_, Infallible>(chunk), t))
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// The stored events after `cursor` that match, oldest first, up to [`MAX_REPLAY`].
@@ -134,48 +142,57 @@ async fn replay(
 struct Tailing {
     replay: VecDeque<Event>,
     replayed: HashSet<uuid::Uuid>,
-    /// An event held back while the client is told what it missed.
-    pending: Option<std::sync::Arc<Event>>,
     subscription: crate::tail::Subscription,
     stopping: tokio_util::sync::CancellationToken,
     cipher: Option<std::sync::Arc<crate::encryption::FieldCipher>>,
 }
 
 impl Tailing {
-    /// The next message for the client; `None` ends the stream (the server is stopping).
-    async fn next(&mut self) -> Option<SseEvent> {
-        if let Some(event) = self.replay.pop_front() {
-            return Some(self.data(event));
+    /// The next bytes for the client: every message ready now (at most [`PER_CHUNK`]),
+    /// written as one chunk, or a keep-alive comment after a quiet while; `None` ends the
+    /// stream (the server is stopping).
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        let mut out = String::new();
+        for event in self.replay.drain(..self.replay.len().min(PER_CHUNK)) {
+            write(&mut out, &Delivery::of(&event, self.cipher.as_deref()));
         }
-        loop {
-            let event = match self.pending.take() {
-                Some(event) => event,
-                None => tokio::select! {
-                    _ = self.stopping.cancelled() => return None,
-                    next = self.subscription.events.recv() => next?,
-                },
-            };
+        if !out.is_empty() {
+            return Some(out.into());
+        }
+        let first = tokio::select! {
+            _ = self.stopping.cancelled() => return None,
+            _ = tokio::time::sleep(KEEP_ALIVE) => return Some(Bytes::from_static(b":\n\n")),
+            next = self.subscription.events.recv() => next?,
+        };
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some(event) = next.take() {
             let missed = self.subscription.missed.swap(0, Ordering::Relaxed);
             if missed > 0 {
-                self.pending = Some(event);
-                return Some(
-                    SseEvent::default()
-                        .event("missed")
-                        .data(json!({"missed": missed}).to_string()),
-                );
+                out.push_str(&format!("event: missed\ndata: {{\"missed\":{missed}}}\n\n"));
             }
             if !self.replayed.contains(&event.id) {
-                return Some(self.data(event.as_ref().clone()));
+                write(&mut out, &event);
+                written += 1;
+            }
+            if written < PER_CHUNK {
+                next = self.subscription.events.try_recv().ok();
             }
         }
+        Some(out.into())
     }
+}
 
-    fn data(&self, mut event: Event) -> SseEvent {
-        if let Some(cipher) = &self.cipher {
-            cipher.open_event(&mut event);
-        }
-        SseEvent::default()
-            .id(Cursor::after(&event).to_string())
-            .data(serde_json::to_string(&event).unwrap_or_default())
-    }
+/// Messages written to the client at once at most.
+const PER_CHUNK: usize = 256;
+/// A comment this often keeps proxies from closing a quiet tail.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// One event as a server-sent message: its cursor as `id`, its JSON (one line) as `data`.
+fn write(out: &mut String, event: &Delivery) {
+    out.push_str("id: ");
+    out.push_str(&event.cursor);
+    out.push_str("\ndata: ");
+    out.push_str(&event.json);
+    out.push_str("\n\n");
 }

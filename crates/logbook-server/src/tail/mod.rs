@@ -20,6 +20,8 @@ use logbook_model::{Event, EventFilter, TenantId};
 use logbook_store::{ItemOutcome, WriteItem};
 use tokio::sync::mpsc;
 
+use crate::encryption::FieldCipher;
+
 /// Committed batches waiting for the fan-out task.
 const FEED: usize = 256;
 /// Events waiting for one subscriber to take them.
@@ -56,10 +58,39 @@ impl Committed {
     }
 }
 
+/// An event as every subscriber is sent it: serialized once (its encrypted fields
+/// opened), whoever many subscribe.
+pub struct Delivery {
+    pub id: uuid::Uuid,
+    /// The `/logs` cursor after the event.
+    pub cursor: String,
+    pub json: String,
+}
+
+impl Delivery {
+    pub fn of(event: &Event, cipher: Option<&FieldCipher>) -> Self {
+        let opened;
+        let event = match cipher {
+            Some(cipher) => {
+                let mut copy = event.clone();
+                cipher.open_event(&mut copy);
+                opened = copy;
+                &opened
+            }
+            None => event,
+        };
+        Self {
+            id: event.id,
+            cursor: logbook_model::Cursor::after(event).to_string(),
+            json: serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+}
+
 struct Subscriber {
     tenant: TenantId,
     filter: EventFilter,
-    queue: mpsc::Sender<Arc<Event>>,
+    queue: mpsc::Sender<Arc<Delivery>>,
     missed: Arc<AtomicU64>,
 }
 
@@ -100,13 +131,14 @@ pub struct TailHub {
 
 struct Inner {
     count: AtomicUsize,
+    cipher: Option<Arc<FieldCipher>>,
     subscribers: Mutex<Subscribers>,
     feed: mpsc::Sender<Arc<Committed>>,
 }
 
 /// One subscription: its events, and how many it missed since last asked.
 pub struct Subscription {
-    pub events: mpsc::Receiver<Arc<Event>>,
+    pub events: mpsc::Receiver<Arc<Delivery>>,
     pub missed: Arc<AtomicU64>,
     hub: TailHub,
 }
@@ -118,12 +150,14 @@ impl Drop for Subscription {
 }
 
 impl TailHub {
-    /// The hub and its fan-out task, which ends when every hub clone is dropped.
-    pub fn start() -> Self {
+    /// The hub and its fan-out task, which ends when every hub clone is dropped. Events
+    /// are sent with the fields `cipher` sealed opened, as `/logs` sends them.
+    pub fn start(cipher: Option<Arc<FieldCipher>>) -> Self {
         let (feed, batches) = mpsc::channel(FEED);
         let hub = Self {
             inner: Arc::new(Inner {
                 count: AtomicUsize::new(0),
+                cipher,
                 subscribers: Mutex::default(),
                 feed,
             }),
@@ -207,13 +241,18 @@ async fn fan_out(hub: std::sync::Weak<Inner>, mut batches: mpsc::Receiver<Arc<Co
             {
                 continue;
             }
-            let mut shared: Option<Arc<Event>> = None;
+            // Serialized once, and only if some subscriber has room for it.
+            let mut shared: Option<Arc<Delivery>> = None;
             for s in list
                 .iter()
                 .filter(|s| s.tenant == tenant && s.filter.matches(event))
             {
+                if s.queue.capacity() == 0 {
+                    s.missed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 let event = shared
-                    .get_or_insert_with(|| Arc::new(event.clone()))
+                    .get_or_insert_with(|| Arc::new(Delivery::of(event, inner.cipher.as_deref())))
                     .clone();
                 if s.queue.try_send(event).is_err() {
                     s.missed.fetch_add(1, Ordering::Relaxed);

@@ -15,9 +15,19 @@ use super::{Committed, TailHub};
 const PAGE: u32 = 1000;
 const MOST_PAGES: usize = 100;
 
-/// Reads back the commits of other servers until the store's notes end.
-pub async fn follow(store: Arc<dyn Store>, hub: TailHub, mut notes: mpsc::Receiver<CommitNote>) {
-    while let Some(note) = notes.recv().await {
+/// Reads back the commits of other servers until `stop` (or the store's notes end).
+pub async fn follow(
+    store: Arc<dyn Store>,
+    hub: TailHub,
+    mut notes: mpsc::Receiver<CommitNote>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let note = tokio::select! {
+            _ = stop.cancelled() => return,
+            note = notes.recv() => note,
+        };
+        let Some(note) = note else { return };
         if !hub.wants(note.tenant) {
             continue;
         }

@@ -103,7 +103,13 @@ async fn forward(
         .batch_execute(&format!("LISTEN {CHANNEL}"))
         .await
         .map_err(db("listening for commits"))?;
-    while let Some(payload) = incoming.recv().await {
+    loop {
+        // The receiver gone (the server stopping) ends the listening.
+        let payload = tokio::select! {
+            _ = notes.closed() => break,
+            payload = incoming.recv() => payload,
+        };
+        let Some(payload) = payload else { break };
         let Ok(note) = serde_json::from_str::<Note>(&payload) else {
             continue;
         };

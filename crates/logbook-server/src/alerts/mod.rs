@@ -10,6 +10,7 @@ mod metrics;
 mod outbound;
 mod sender;
 
+pub use channels::webhook_body;
 pub use evaluator::Evaluator;
 pub use metrics::event_filter;
 pub use outbound::Outbound;

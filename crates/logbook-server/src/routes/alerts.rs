@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             get(show_rule).patch(change_rule).delete(delete_rule),
         )
         .route("/alerts/stats", get(rule_stats))
+        .route("/alerts/stream", get(stream))
         .route("/alerts/{id}", get(show_alert))
         .route("/alerts/{id}/{action}", post(act))
 }
@@ -496,4 +497,110 @@ async fn rule_stats(
         .record(&state, &principal, Answer::rows(items.len(), filters))
         .await?;
     Ok(Json(Stats { days, items }))
+}
+
+/// How often the alert stream looks for new entries: they come from whichever server
+/// evaluates, so the store is asked rather than this process.
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const STREAM_PAGE: u32 = 100;
+
+/// `GET /alerts/stream`: the alert changes queued for the tenant's `sse` channels, as
+/// server-sent events — `event:` the kind (triggered, repeated, escalated, resolved),
+/// `id:` the notification (send it back as `cursor` or `Last-Event-ID` to resume),
+/// `data:` the JSON a webhook receives. Without a cursor, from two seconds ago.
+async fn stream(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    headers: axum::http::HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let mut params = Params::new(pairs)?;
+    let cursor = params
+        .text("cursor")
+        .or_else(|| {
+            headers
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .map(|c| id("cursor", &c))
+        .transpose()?;
+    let filters = params.finish()?;
+    let tenant = principal.tenant;
+    let mut after = Some(cursor.unwrap_or_else(just_before_now));
+    access
+        .record(&state, &principal, Answer::rows(0, filters))
+        .await?;
+    let (store, stopping) = (state.store.clone(), state.stopping.clone());
+    let body = futures_util::stream::unfold(
+        (store, stopping, after.take(), false),
+        move |(store, stopping, mut after, mut waited)| async move {
+            loop {
+                if waited {
+                    tokio::select! {
+                        _ = stopping.cancelled() => return None,
+                        _ = tokio::time::sleep(STREAM_POLL) => {}
+                    }
+                }
+                waited = true;
+                let entries = match store.alert_stream(tenant, after, STREAM_PAGE).await {
+                    Ok(entries) => entries,
+                    Err(error) => {
+                        tracing::warn!(%error, "reading the alert stream failed");
+                        continue;
+                    }
+                };
+                if entries.is_empty() {
+                    continue;
+                }
+                let mut out = String::new();
+                for n in &entries {
+                    let kind = serde_json::to_value(n.kind).unwrap_or_default();
+                    out.push_str(&format!(
+                        "event: {}\nid: {}\ndata: {}\n\n",
+                        kind.as_str().unwrap_or("change"),
+                        n.id,
+                        crate::alerts::webhook_body(n)
+                    ));
+                }
+                after = entries.last().map(|n| n.id);
+                // A full page may have more behind it: read again at once.
+                waited = entries.len() < STREAM_PAGE as usize;
+                let chunk = axum::body::Bytes::from(out);
+                return Some((
+                    Ok::<_, std::convert::Infallible>(chunk),
+                    (store, stopping, after, waited),
+                ));
+            }
+        },
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/event-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// Where a stream "from now" starts: entry ids are time-ordered (UUID v7), so an id
+/// made two seconds ago sorts before every entry since, allowing for servers' clocks to
+/// differ by as much.
+fn just_before_now() -> Uuid {
+    let then = Utc::now() - Duration::seconds(2);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        then.timestamp() as u64,
+        then.timestamp_subsec_nanos(),
+    );
+    // The smallest id of that millisecond.
+    let mut bytes = *Uuid::new_v7(ts).as_bytes();
+    bytes[6] &= 0xf0;
+    bytes[7] = 0;
+    bytes[8] &= 0xc0;
+    bytes[9..].fill(0);
+    Uuid::from_bytes(bytes)
 }

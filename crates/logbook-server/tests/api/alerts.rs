@@ -77,7 +77,7 @@ pub async fn failed_logins_per_ip_fire_escalate_and_resolve(backend: Backend) {
         "window_minutes": 5, "evaluation_interval": 1, "suppress_duration": 100,
         "escalation_delay": 1,
         "channels": [{"type": "webhook", "url": format!("{base}/hook"), "secret": SECRET}],
-        "escalation_channels": [{"type": "slack", "url": format!("{base}/slack")}],
+        "escalation_channels": [{"type": "slack", "url": format!("{base}/slack")}, {"type": "sse"}],
     });
     let created = app
         .post_to("/api/v1/alerts/rules", &app.admin, rule.to_string())
@@ -89,6 +89,8 @@ pub async fn failed_logins_per_ip_fire_escalate_and_resolve(backend: Backend) {
         "secrets are never shown"
     );
     assert_eq!(created.body["channels"][0]["secret_set"], true);
+    let mut stream =
+        crate::tail::Tail::open_path(&app.router, &app.admin, "/api/v1/alerts/stream").await;
 
     // Nine failures from one address and nine from another: below the threshold.
     for ip in ["203.0.113.9", "198.51.100.7"] {
@@ -128,6 +130,10 @@ pub async fn failed_logins_per_ip_fire_escalate_and_resolve(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(kinds(&received, "/slack").len(), 1);
+    // The escalation reached the alert stream too.
+    let streamed = stream.next().await;
+    assert_eq!(streamed.event.as_deref(), Some("escalated"), "{streamed:?}");
+    assert_eq!(streamed.data["alert"]["id"], alert_id.as_str());
     // Unacknowledged past suppress_duration: repeated.
     app.app
         .run_alerts_once(t0 + Duration::seconds(100))

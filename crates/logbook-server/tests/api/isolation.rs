@@ -160,6 +160,9 @@ fn get_routes() -> Vec<String> {
 /// Tenant A's data of every kind — events, actions, audit events, keys, access records —
 /// asked for on every read route with tenant B's keys, using A's own ids, users,
 /// actors and resources: none of it is ever in an answer.
+/// The alert stream, which never ends: opened from the start of time with each key.
+const STREAMED: &str = "/api/v1/alerts/stream?cursor=00000000-0000-0000-0000-000000000000";
+
 pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     let app = TestApp::start(backend).await;
     let a = app.tenant_key("acme", "ingest,read,admin").await;
@@ -199,7 +202,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     assert_eq!(put.status, 200, "{}", put.body);
     let rule = json!({"name": marker, "metric_name": "event_count", "comparison_operator": "gte",
                       "threshold": 1, "filter": {"event_type": "AUTH_FAILURE"}, "group_by": "ip_address",
-                      "evaluation_interval": 1});
+                      "evaluation_interval": 1, "channels": [{"type": "sse"}]});
     let rule = app
         .post_to("/api/v1/alerts/rules", &a, rule.to_string())
         .await;
@@ -241,6 +244,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             format!("/api/v1/alerts/rules/{rule_id}"),
         ),
         ("/api/v1/alerts/stats", "/api/v1/alerts/stats".into()),
+        ("/api/v1/alerts/stream", STREAMED.into()),
         ("/api/v1/alerts/{id}", format!("/api/v1/alerts/{alert_id}")),
         ("/api/v1/anomalies", "/api/v1/anomalies".into()),
         ("/api/v1/audit", "/api/v1/audit".into()),
@@ -306,6 +310,10 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         ("/api/v1/logs/stats", "/api/v1/logs/stats".into()),
         ("/api/v1/logs/summary", "/api/v1/logs/summary".into()),
         (
+            "/api/v1/logs/tail",
+            "/api/v1/logs/tail?user_id=u-acme".into(),
+        ),
+        (
             "/api/v1/logs/users/{user_id}",
             "/api/v1/logs/users/u-acme".into(),
         ),
@@ -345,6 +353,9 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     let mut ordered: Vec<&(&str, String)> = paths.iter().collect();
     ordered.sort_by_key(|(_, path)| a_secrets.iter().any(|secret| path.contains(secret)));
     for (route, path) in ordered {
+        if path == STREAMED || path.starts_with("/api/v1/logs/tail") {
+            continue; // Streams never end: read below.
+        }
         let reply = app.get(path, &b).await;
         // An answer may echo what it was asked (`no event <id>`); nothing else of A's.
         let text = reply.body.to_string();
@@ -365,6 +376,28 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             assert_eq!(reply.body["total"], 0, "{}", reply.body);
         }
     }
+    // A's alert reached A's stream, and never B's.
+    let mut mine = crate::tail::Tail::open_path(&app.router, &a, STREAMED).await;
+    assert_eq!(mine.next().await.data["alert"]["id"], alert_id.as_str());
+    let mut theirs = crate::tail::Tail::open_path(&app.router, &b, STREAMED).await;
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(1500), theirs.next())
+            .await
+            .is_err(),
+        "B's alert stream shows A's alert"
+    );
+    // A's new events reach A's tail, and never B's.
+    let mut mine = crate::tail::Tail::open_path(&app.router, &a, "/api/v1/logs/tail").await;
+    let mut theirs = crate::tail::Tail::open_path(&app.router, &b, "/api/v1/logs/tail").await;
+    let late = json!({"event_type": "REQUEST", "user_id": "u-acme", "message": marker});
+    app.post_events(&a, late.to_string()).await;
+    assert_eq!(mine.next().await.data["user_id"], "u-acme");
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), theirs.next())
+            .await
+            .is_err(),
+        "B's tail shows A's event"
+    );
     // The same reads with A's key do show A's data: the checks above can fail.
     for path in [
         "/api/v1/logs?user_id=u-acme",

@@ -15,23 +15,27 @@ use tower::ServiceExt;
 
 use crate::support::{Backend, TestApp, assert_problem};
 
-/// An open tail: its body, read message by message.
-struct Tail {
+/// An open event stream (a tail, the alert stream): its body, read message by message.
+pub struct Tail {
     body: Body,
     buffer: String,
 }
 
 /// One server-sent message: its `event:` (if any), `id:` and `data:`.
 #[derive(Debug, Default)]
-struct Message {
-    event: Option<String>,
-    id: Option<String>,
-    data: Value,
+pub struct Message {
+    pub event: Option<String>,
+    pub id: Option<String>,
+    pub data: Value,
 }
 
 impl Tail {
     async fn open(router: &Router, key: &str, query: &str) -> Self {
-        let request = Request::get(format!("/api/v1/logs/tail{query}"))
+        Self::open_path(router, key, &format!("/api/v1/logs/tail{query}")).await
+    }
+
+    pub async fn open_path(router: &Router, key: &str, path: &str) -> Self {
+        let request = Request::get(path)
             .header(header::AUTHORIZATION, format!("Bearer {key}"))
             .body(Body::empty())
             .unwrap();
@@ -48,7 +52,7 @@ impl Tail {
     }
 
     /// The next message that is not a keep-alive comment; panics after 10 s.
-    async fn next(&mut self) -> Message {
+    pub async fn next(&mut self) -> Message {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();

@@ -473,3 +473,18 @@ pub fn count_audit<D: Dialect>(tenant: TenantId, since: DateTime<Utc>) -> (Strin
     );
     (sql, w)
 }
+
+/// Events matching `filter` per UTC hour, oldest first.
+pub fn hourly_counts<D: Dialect>(
+    tenant: TenantId,
+    filter: &logbook_model::EventFilter,
+) -> (String, Where<D>) {
+    let mut w = Where::<D>::new(tenant);
+    w.conditions(crate::conditions::for_filter(filter));
+    let hour = D::hour_of("created_at");
+    let sql = format!(
+        "SELECT {hour}, COUNT(*) FROM events WHERE {} GROUP BY {hour} ORDER BY 1",
+        w.sql
+    );
+    (sql, w)
+}

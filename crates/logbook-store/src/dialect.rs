@@ -27,6 +27,8 @@ pub trait Dialect {
     const LARGER: &'static str;
     /// The start of the UTC day of a time column (a `timestamptz`; SQLite's microseconds).
     fn day_of(column: &str) -> String;
+    /// The start of the UTC hour of a time column.
+    fn hour_of(column: &str) -> String;
     /// The event's address as text.
     const IP_TEXT: &'static str;
     /// Seconds from the time column `earlier` to `later`, as a float.

@@ -387,6 +387,12 @@ pub trait AlertStore: Send + Sync + 'static {
         group_by: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(Option<String>, i64)>>;
+    /// Events matching `filter` per UTC hour (hours without any left out), oldest first.
+    async fn hourly_counts(
+        &self,
+        tenant: TenantId,
+        filter: &EventFilter,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>>;
     /// Audit events the tenant appended since `since`.
     async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64>;
 }

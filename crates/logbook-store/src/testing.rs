@@ -748,6 +748,13 @@ mod faulty {
                 .count_events(tenant, filter, group_by, limit)
                 .await
         }
+        async fn hourly_counts(
+            &self,
+            tenant: TenantId,
+            filter: &logbook_model::EventFilter,
+        ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+            self.inner.hourly_counts(tenant, filter).await
+        }
         async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64> {
             self.inner.count_audit_since(tenant, since).await
         }

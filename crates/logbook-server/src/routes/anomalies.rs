@@ -87,5 +87,47 @@ pub(crate) async fn find(
                 .or_default() += bucket.failure_count;
         }
     }
+    for (ip, counts) in address_series(store, tenant, first, current).await? {
+        series.insert(format!("ip:{ip}"), counts);
+    }
     Ok(anomalies::detect(&hours, &series))
+}
+
+/// Addresses given a series of their own: the busiest over the window and the busiest
+/// of the current hour (a burst now from an address seldom seen), this many of each.
+const BUSIEST_ADDRESSES: u32 = 20;
+
+/// Hourly event counts of the busiest addresses since `first`, each from the address
+/// index.
+async fn address_series(
+    store: &dyn logbook_store::Store,
+    tenant: logbook_model::TenantId,
+    first: DateTime<Utc>,
+    current: DateTime<Utc>,
+) -> Result<BTreeMap<String, BTreeMap<DateTime<Utc>, i64>>, ApiError> {
+    let mut addresses = std::collections::BTreeSet::new();
+    for from in [first, current] {
+        let filter = logbook_model::EventFilter {
+            from: Some(from),
+            ..Default::default()
+        };
+        let busiest = store
+            .count_events(tenant, &filter, Some("ip_address"), BUSIEST_ADDRESSES)
+            .await?;
+        addresses.extend(busiest.into_iter().filter_map(|(ip, _)| ip));
+    }
+    let mut series = BTreeMap::new();
+    for address in addresses {
+        let Ok(ip) = address.parse::<logbook_model::filter::IpFilter>() else {
+            continue;
+        };
+        let filter = logbook_model::EventFilter {
+            ip: Some(ip),
+            from: Some(first),
+            ..Default::default()
+        };
+        let counts = store.hourly_counts(tenant, &filter).await?;
+        series.insert(address, counts.into_iter().collect());
+    }
+    Ok(series)
 }

@@ -444,12 +444,22 @@ pub async fn a_burst_of_failed_logins_is_an_anomaly(backend: Backend) {
         for _ in 0..5 {
             events.push(json!({"event_type": "REQUEST", "created_at": at}));
         }
+        // An address seen in one hour only, forty times.
+        if hours_ago == 5 {
+            for _ in 0..40 {
+                events.push(
+                    json!({"event_type": "REQUEST", "created_at": at, "ip_address": "10.0.0.9"}),
+                );
+            }
+        }
     }
     let posted = app.post_events(&app.admin, json!(events).to_string()).await;
-    assert_eq!(posted.body["accepted"], 364, "{}", posted.body);
+    assert_eq!(posted.body["accepted"], 404, "{}", posted.body);
     let reply = app.get("/api/v1/anomalies?days=7", &app.admin).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let burst = (current - Duration::hours(3)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let hour =
+        |ago| (current - Duration::hours(ago)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let (burst, seldom) = (hour(3), hour(5));
     let found: Vec<(Value, Value, Value)> = reply.body["anomalies"]
         .as_array()
         .unwrap()
@@ -461,6 +471,9 @@ pub async fn a_burst_of_failed_logins_is_an_anomaly(backend: Backend) {
         vec![
             (json!("events:AUTH_FAILURE"), json!(burst), json!(30)),
             (json!("failed_logins"), json!(burst), json!(30)),
+            (json!("ip:10.0.0.1"), json!(burst), json!(30)),
+            (json!("events:REQUEST"), json!(seldom), json!(45)),
+            (json!("ip:10.0.0.9"), json!(seldom), json!(40)),
         ],
         "{}",
         reply.body

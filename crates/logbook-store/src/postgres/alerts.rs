@@ -392,6 +392,22 @@ impl AlertStore for PgStore {
             .collect()
     }
 
+    async fn hourly_counts(
+        &self,
+        tenant: TenantId,
+        filter: &EventFilter,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        let client = self.tenant_client(tenant).await?;
+        let (sql, w) = statements::hourly_counts::<Postgres>(tenant, filter);
+        let rows = client
+            .query(&sql, &refs(&w.params))
+            .await
+            .map_err(db("counting events per hour"))?;
+        rows.iter()
+            .map(|r| Ok((column(r, 0)?, column(r, 1)?)))
+            .collect()
+    }
+
     async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64> {
         let client = self.tenant_client(tenant).await?;
         count(

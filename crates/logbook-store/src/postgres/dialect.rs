@@ -62,6 +62,10 @@ impl Dialect for Postgres {
 
     const IP_TEXT: &'static str = "host(ip_address)";
 
+    fn hour_of(column: &str) -> String {
+        format!("date_trunc('hour', {column}, 'UTC')")
+    }
+
     fn seconds_between(later: &str, earlier: &str) -> String {
         format!("EXTRACT(EPOCH FROM ({later} - {earlier}))::float8")
     }

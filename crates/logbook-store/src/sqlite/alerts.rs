@@ -394,6 +394,27 @@ impl AlertStore for SqliteStore {
         .await
     }
 
+    async fn hourly_counts(
+        &self,
+        tenant: TenantId,
+        filter: &EventFilter,
+    ) -> Result<Vec<(DateTime<Utc>, i64)>> {
+        let (sql, w) = statements::hourly_counts::<Sqlite>(tenant, filter);
+        self.read(move |conn| {
+            let rows: Vec<(i64, i64)> = conn
+                .prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(w.params), |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect()
+                })
+                .map_err(db("counting events per hour"))?;
+            rows.into_iter()
+                .map(|(hour, n)| Ok((from_micros(hour)?, n)))
+                .collect()
+        })
+        .await
+    }
+
     async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64> {
         self.read(move |conn| {
             count(

@@ -71,6 +71,10 @@ impl Dialect for Sqlite {
 
     const IP_TEXT: &'static str = "ip_address";
 
+    fn hour_of(column: &str) -> String {
+        format!("({column} / 3600000000 * 3600000000)")
+    }
+
     fn seconds_between(later: &str, earlier: &str) -> String {
         format!("(({later} - {earlier}) / 1000000.0)")
     }

@@ -13,6 +13,7 @@ pub mod event;
 pub mod event_type;
 pub mod filter;
 pub mod hex;
+pub mod monitors;
 pub mod parse;
 pub mod pseudonym;
 pub mod redact;

@@ -46,6 +46,7 @@ pub struct App {
     jobs_stop: CancellationToken,
     evaluator: Arc<crate::alerts::Evaluator>,
     sender: Arc<crate::alerts::Sender>,
+    checker: Arc<crate::alerts::Checker>,
 }
 
 /// The tenant a fresh store is given, with an admin key.
@@ -97,8 +98,13 @@ impl App {
             config.checkpoints.clone(),
             jobs_stop.clone(),
         ));
-        let (evaluator, sender) = config.alerts.start(store.clone());
-        let (evaluator, sender) = (Arc::new(evaluator), Arc::new(sender));
+        let (evaluator, sender, checker) = config.alerts.start(store.clone());
+        let (evaluator, sender, checker) =
+            (Arc::new(evaluator), Arc::new(sender), Arc::new(checker));
+        tokio::spawn(crate::alerts::check_monitors(
+            checker.clone(),
+            jobs_stop.clone(),
+        ));
         tokio::spawn(crate::alerts::run(
             evaluator.clone(),
             sender.clone(),
@@ -130,6 +136,7 @@ impl App {
             jobs_stop,
             evaluator,
             sender,
+            checker,
         }
     }
 
@@ -184,6 +191,14 @@ impl App {
         self.sender.run_once(now).await
     }
 
+    /// One round of monitor checks at `now`; returns how many monitors were checked.
+    pub async fn run_monitors_once(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, logbook_store::StoreError> {
+        self.checker.run_once(now).await
+    }
+
     /// The whole HTTP API, each request bounded by the request timeout, every error
     /// answered as problem+json (an extractor's own rejection included).
     pub fn router(&self) -> Router {
@@ -232,8 +247,9 @@ impl App {
             jobs_stop,
             evaluator,
             sender,
+            checker,
         } = self;
-        drop((evaluator, sender));
+        drop((evaluator, sender, checker));
         state.stopping.cancel();
         jobs_stop.cancel();
         drop(state);

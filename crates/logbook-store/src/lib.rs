@@ -25,13 +25,15 @@ mod error_groups;
 pub mod files;
 mod integrations;
 mod location;
+pub mod monitors;
 mod pattern;
 mod retention_rows;
 pub mod rollups;
 mod statements;
 mod store;
 pub use store::{
-    AlertStore, AuditStore, ErrorStore, EventStore, KeyStore, LifecycleStore, RollupStore, Store,
+    AlertStore, AuditStore, ErrorStore, EventStore, KeyStore, LifecycleStore, MonitorStore,
+    RollupStore, Store,
 };
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -17,6 +17,7 @@ use logbook_model::{
     error_groups::{
         ErrorGroup, ErrorTrend, GroupChange, GroupPage, GroupQuery, UnresolvedBySeverity,
     },
+    monitors::{Check, Monitor},
     pseudonym::Pseudonymizer,
     retention::RetentionRules,
     summary::{
@@ -35,7 +36,14 @@ use crate::{
 /// Everything Logbook keeps. Every read takes the tenant it is scoped to.
 #[async_trait]
 pub trait Store:
-    LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore + AlertStore
+    LifecycleStore
+    + EventStore
+    + RollupStore
+    + AuditStore
+    + KeyStore
+    + ErrorStore
+    + AlertStore
+    + MonitorStore
 {
     /// Appends audit events to the tenant's chain in one transaction, setting each one's
     /// seq, prev_hash and hash; returns them as stored.
@@ -57,8 +65,15 @@ pub trait Store:
     }
 }
 
-impl<T: LifecycleStore + EventStore + RollupStore + AuditStore + KeyStore + ErrorStore + AlertStore>
-    Store for T
+impl<T> Store for T where
+    T: LifecycleStore
+        + EventStore
+        + RollupStore
+        + AuditStore
+        + KeyStore
+        + ErrorStore
+        + AlertStore
+        + MonitorStore
 {
 }
 
@@ -395,4 +410,54 @@ pub trait AlertStore: Send + Sync + 'static {
     ) -> Result<Vec<(DateTime<Utc>, i64)>>;
     /// Audit events the tenant appended since `since`.
     async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64>;
+}
+
+/// Monitors (seed 001 service health) and their checks.
+#[async_trait]
+pub trait MonitorStore: Send + Sync + 'static {
+    async fn monitors(&self, tenant: TenantId) -> Result<Vec<Monitor>>;
+    async fn monitor(&self, tenant: TenantId, id: Uuid) -> Result<Option<Monitor>>;
+    /// Stores a new monitor (`Conflict` when its name is taken), or with `replace`
+    /// replaces the one of its id (`false` when none); either way it is due at once.
+    async fn put_monitor(&self, tenant: TenantId, monitor: &Monitor, replace: bool)
+    -> Result<bool>;
+    /// Deletes a monitor and its checks; `false` when none.
+    async fn delete_monitor(&self, tenant: TenantId, id: Uuid) -> Result<bool>;
+    /// Every tenant's enabled monitors due at `now`.
+    async fn due_monitors(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, Monitor)>>;
+    /// Keeps a check's result and when the monitor is next due.
+    async fn record_check(
+        &self,
+        tenant: TenantId,
+        monitor: Uuid,
+        check: &Check,
+        next: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The monitor's newest checks, newest first.
+    async fn recent_checks(
+        &self,
+        tenant: TenantId,
+        monitor: Uuid,
+        limit: u32,
+    ) -> Result<Vec<Check>>;
+    /// Checks, and checks not down, since each of three starts.
+    async fn uptimes(
+        &self,
+        tenant: TenantId,
+        monitor: Uuid,
+        starts: [DateTime<Utc>; 3],
+    ) -> Result<crate::monitors::Uptimes>;
+    /// Response times (ms) of the checks since `since`, ascending.
+    async fn response_times(
+        &self,
+        tenant: TenantId,
+        monitor: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<u32>>;
+    /// Forgets every tenant's checks older than `before`; returns how many.
+    async fn purge_checks(&self, before: DateTime<Utc>) -> Result<u64>;
 }

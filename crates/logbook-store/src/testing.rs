@@ -275,6 +275,7 @@ mod faulty {
     use async_trait::async_trait;
     use chrono::{DateTime, Utc};
     use logbook_model::alerts::{Alert, AlertStatus, Rule};
+    use logbook_model::monitors::{Check, Monitor};
     use logbook_model::{
         Event, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
         access::{AccessPage, AccessQuery},
@@ -757,6 +758,70 @@ mod faulty {
         }
         async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64> {
             self.inner.count_audit_since(tenant, since).await
+        }
+    }
+
+    #[async_trait]
+    impl crate::MonitorStore for FaultyStore {
+        async fn monitors(&self, tenant: TenantId) -> Result<Vec<Monitor>> {
+            self.inner.monitors(tenant).await
+        }
+        async fn monitor(&self, tenant: TenantId, id: Uuid) -> Result<Option<Monitor>> {
+            self.inner.monitor(tenant, id).await
+        }
+        async fn put_monitor(
+            &self,
+            tenant: TenantId,
+            monitor: &Monitor,
+            replace: bool,
+        ) -> Result<bool> {
+            self.inner.put_monitor(tenant, monitor, replace).await
+        }
+        async fn delete_monitor(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
+            self.inner.delete_monitor(tenant, id).await
+        }
+        async fn due_monitors(
+            &self,
+            now: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<(TenantId, Monitor)>> {
+            self.inner.due_monitors(now, limit).await
+        }
+        async fn record_check(
+            &self,
+            tenant: TenantId,
+            monitor: Uuid,
+            check: &Check,
+            next: DateTime<Utc>,
+        ) -> Result<()> {
+            self.inner.record_check(tenant, monitor, check, next).await
+        }
+        async fn recent_checks(
+            &self,
+            tenant: TenantId,
+            monitor: Uuid,
+            limit: u32,
+        ) -> Result<Vec<Check>> {
+            self.inner.recent_checks(tenant, monitor, limit).await
+        }
+        async fn uptimes(
+            &self,
+            tenant: TenantId,
+            monitor: Uuid,
+            starts: [DateTime<Utc>; 3],
+        ) -> Result<crate::monitors::Uptimes> {
+            self.inner.uptimes(tenant, monitor, starts).await
+        }
+        async fn response_times(
+            &self,
+            tenant: TenantId,
+            monitor: Uuid,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<u32>> {
+            self.inner.response_times(tenant, monitor, since).await
+        }
+        async fn purge_checks(&self, before: DateTime<Utc>) -> Result<u64> {
+            self.inner.purge_checks(before).await
         }
     }
 }

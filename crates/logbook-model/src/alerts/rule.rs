@@ -55,10 +55,12 @@ pub enum Metric {
     /// Anomalous hours (seed 000: above the 7-day mean + 3σ) among the last hour's
     /// counts, per series.
     Anomaly,
+    /// 1 for each monitor whose newest check found it down, else 0; per monitor.
+    MonitorDown,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 11] = [
         Self::EventCount,
         Self::ErrorRate,
         Self::P95Latency,
@@ -69,6 +71,7 @@ impl Metric {
         Self::NewErrorGroups,
         Self::RegressedErrorGroups,
         Self::Anomaly,
+        Self::MonitorDown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +86,7 @@ impl Metric {
             Self::NewErrorGroups => "new_error_groups",
             Self::RegressedErrorGroups => "regressed_error_groups",
             Self::Anomaly => "anomaly",
+            Self::MonitorDown => "monitor_down",
         }
     }
 

@@ -122,6 +122,20 @@ pub async fn measure(
                 .count();
             vec![(None, n as f64)]
         }
+        Metric::MonitorDown => {
+            let mut values = Vec::new();
+            for monitor in store.monitors(tenant).await? {
+                if !monitor.enabled || !scoped("service", Some(&monitor.name)) {
+                    continue;
+                }
+                let newest = store.recent_checks(tenant, monitor.id, 1).await?;
+                let down = newest
+                    .first()
+                    .is_some_and(|c| c.status == logbook_model::monitors::ServiceStatus::Down);
+                values.push((Some(monitor.name), if down { 1.0 } else { 0.0 }));
+            }
+            values
+        }
         Metric::Anomaly => {
             let hour = now.timestamp() - now.timestamp().rem_euclid(3600);
             crate::routes::anomalies::find(store, tenant, 7, now)

@@ -7,12 +7,14 @@
 mod channels;
 mod evaluator;
 mod metrics;
+mod monitor;
 mod outbound;
 mod sender;
 
 pub use channels::webhook_body;
 pub use evaluator::Evaluator;
 pub use metrics::event_filter;
+pub use monitor::Checker;
 pub use outbound::Outbound;
 pub use sender::Sender;
 
@@ -54,21 +56,26 @@ impl AlertsConfig {
             .transpose()
     }
 
-    /// The evaluator and the sender over `store`.
-    pub fn start(&self, store: std::sync::Arc<dyn logbook_store::Store>) -> (Evaluator, Sender) {
+    /// The evaluator, the sender and the monitor checker over `store`.
+    pub fn start(
+        &self,
+        store: std::sync::Arc<dyn logbook_store::Store>,
+    ) -> (Evaluator, Sender, Checker) {
         let mailer = self.mailer().unwrap_or_else(|error| {
             tracing::error!(%error, "alert e-mail is off");
             None
         });
+        let outbound = Outbound::new(self.allow_link_local);
         (
             Evaluator {
                 store: store.clone(),
             },
             Sender {
-                store,
-                outbound: Outbound::new(self.allow_link_local),
+                store: store.clone(),
+                outbound: outbound.clone(),
                 mailer,
             },
+            Checker { store, outbound },
         )
     }
 }
@@ -79,6 +86,33 @@ pub const DEFAULT_FROM: &str = "Logbook <logbook@localhost>";
 /// How often the evaluator looks for rules due, and the sender for notifications due:
 /// the shortest evaluation interval a rule may have.
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Checks monitors until `stop`, on one server of those sharing the store at a time; a
+/// slow check never holds up alert evaluation, which runs in its own loop.
+pub async fn check_monitors(
+    checker: std::sync::Arc<Checker>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let store = checker.store.clone();
+    for round in 0u64.. {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(TICK) => {}
+        }
+        let now = chrono::Utc::now();
+        let job = async {
+            let checked = checker.run_once(now).await?;
+            // About once an hour: the old checks go.
+            if round % 3600 == 0 {
+                checker.purge(now).await?;
+            }
+            Ok(checked)
+        };
+        if let Err(error) = crate::jobs::as_leader(store.as_ref(), "monitor_checks", job).await {
+            tracing::warn!(%error, "checking monitors failed");
+        }
+    }
+}
 
 /// Evaluates and delivers until `stop`, each on one server of those sharing the store.
 pub async fn run(

@@ -64,6 +64,39 @@ impl Outbound {
         }
     }
 
+    /// GETs a URL within `timeout`: the status and the milliseconds to it, or why there
+    /// is none.
+    pub async fn probe(&self, url: &str, timeout: Duration) -> Result<(u16, u32), String> {
+        let uri = self.checked(url)?;
+        let request = Request::get(uri)
+            .header(http::header::USER_AGENT, "logbook-monitor")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        match tokio::time::timeout(timeout, self.client.request(request)).await {
+            Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+            Ok(Err(error)) => Err(logbook_store::with_causes(&error)),
+            Ok(Ok(response)) => {
+                let ms = started.elapsed().as_millis().min(u128::from(u32::MAX)) as u32;
+                Ok((response.status().as_u16(), ms))
+            }
+        }
+    }
+
+    /// The URL parsed, and its address checked when it is written as one (a name is
+    /// checked when it resolves).
+    fn checked(&self, url: &str) -> Result<Uri, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        if let Some(host) = uri.host()
+            && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
+        {
+            refuse(ip, self.allow_link_local).map_err(|e| e.to_string())?;
+        }
+        Ok(uri)
+    }
+
     /// POSTs a JSON body; the status, or why there is none.
     pub async fn post_json(
         &self,

@@ -14,6 +14,7 @@ mod health;
 pub mod ingest_events;
 mod integrations;
 mod keys;
+mod monitors;
 mod retention;
 mod seed004;
 mod storage;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(ingest_events::router())
         .merge(audit::router())
         .merge(alerts::router())
+        .merge(monitors::router())
         .merge(export::router())
         .merge(seed004::router())
         .merge(tail::router())

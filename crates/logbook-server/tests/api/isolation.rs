@@ -208,6 +208,12 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         .await;
     assert_eq!(rule.status, 201, "{}", rule.body);
     let rule_id = rule.body["id"].as_str().unwrap().to_owned();
+    let monitor = json!({"name": marker, "url": "http://127.0.0.1:9/acme-marker"});
+    let monitor = app
+        .post_to("/api/v1/monitors", &a, monitor.to_string())
+        .await;
+    assert_eq!(monitor.status, 201, "{}", monitor.body);
+    let monitor_id = monitor.body["id"].as_str().unwrap().to_owned();
     app.app
         .run_alerts_once(chrono::Utc::now() + chrono::Duration::seconds(2))
         .await
@@ -322,6 +328,15 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/metrics/endpoints",
             "/api/v1/metrics/endpoints".into(),
         ),
+        ("/api/v1/monitors", "/api/v1/monitors".into()),
+        (
+            "/api/v1/monitors/summary",
+            "/api/v1/monitors/summary".into(),
+        ),
+        (
+            "/api/v1/monitors/{id}",
+            format!("/api/v1/monitors/{monitor_id}"),
+        ),
         ("/api/v1/retention", "/api/v1/retention".into()),
         ("/api/v1/storage", "/api/v1/storage".into()),
         ("/api/v1/tenants", "/api/v1/tenants".into()),
@@ -345,6 +360,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         &group_id,
         &rule_id,
         &alert_id,
+        &monitor_id,
         &a_tenant,
         "ACME_ONLY",
     ];
@@ -371,6 +387,9 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         }
         if route.ends_with("/logs/stats") {
             assert_eq!(reply.body["total_actions"], 0, "{}", reply.body);
+        }
+        if route.ends_with("/monitors/summary") {
+            assert_eq!(reply.body["total_services"], 0, "{}", reply.body);
         }
         if route.ends_with("/actors/{actor_id}") {
             assert_eq!(reply.body["total"], 0, "{}", reply.body);

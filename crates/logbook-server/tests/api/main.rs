@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod ingest;
 mod isolation;
+mod monitors;
 mod otlp;
 mod privacy;
 mod queries;
@@ -30,6 +31,7 @@ macro_rules! api_tests {
 }
 
 api_tests!(
+    monitors::monitors_check_keep_results_and_sum_up_health,
     tail::the_tail_sends_what_commits_as_logs_filters_it,
     tail::a_tail_that_does_not_read_is_told_what_it_missed,
     tail::a_tail_sees_other_servers_commits,

@@ -115,6 +115,7 @@ const MIGRATIONS: &[Migration] = &[
         include_str!("migrations/0012_error_groups.sql"),
     ),
     Migration::new(13, "alerts", include_str!("migrations/0013_alerts.sql")),
+    Migration::new(14, "monitors", include_str!("migrations/0014_monitors.sql")),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

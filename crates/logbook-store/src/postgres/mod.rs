@@ -13,6 +13,7 @@ mod ingest;
 mod layout;
 mod leadership;
 mod migrations;
+mod monitors;
 mod partitions;
 mod retention;
 mod rollups;

@@ -56,6 +56,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0010_error_groups.sql"),
     ),
     (11, "alerts", include_str!("migrations/0011_alerts.sql")),
+    (12, "monitors", include_str!("migrations/0012_monitors.sql")),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

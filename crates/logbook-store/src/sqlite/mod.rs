@@ -17,6 +17,7 @@ mod hours;
 mod ingest;
 mod limits;
 mod migrations;
+mod monitors;
 mod retention;
 mod rollups;
 mod storage;

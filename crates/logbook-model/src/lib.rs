@@ -4,6 +4,7 @@
 //! the server never re-check strings. Nothing in this crate does I/O.
 
 pub mod access;
+pub mod activity;
 pub mod alerts;
 pub mod anomalies;
 pub mod audit;

@@ -29,6 +29,12 @@ pub trait Dialect {
     fn day_of(column: &str) -> String;
     /// The start of the UTC hour of a time column.
     fn hour_of(column: &str) -> String;
+    /// A text member of the JSON column (NULL when absent).
+    fn json_text(column: &str, key: &str) -> String;
+    /// A numeric member of the JSON column as a float (NULL when absent or not a number).
+    fn json_number(column: &str, key: &str) -> String;
+    /// The UTC month of a time column as `YYYY-MM`.
+    fn month_of(column: &str) -> String;
     /// The event's address as text.
     const IP_TEXT: &'static str;
     /// Seconds from the time column `earlier` to `later`, as a float.

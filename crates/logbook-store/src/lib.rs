@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub mod postgres;
 pub mod sqlite;
 
+mod activity;
 pub mod alerts;
 pub mod archive;
 mod columns;

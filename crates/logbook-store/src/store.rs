@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use logbook_model::{
     Event, EventFilter, EventQuery, EventType, FailedAuthQuery, Page, TenantId,
     access::{AccessPage, AccessQuery},
+    activity::{FeatureUsage, Session},
     alerts::{Alert, AlertStatus, Rule},
     audit::{
         ActorSummary, AuditEvent, AuditQuery,
@@ -205,6 +206,26 @@ pub trait RollupStore: Send + Sync + 'static {
         since: DateTime<Utc>,
         step: EndpointStep,
     ) -> Result<Vec<EndpointMetrics>>;
+    /// Seed 001's feature usage since `since`, the most used first.
+    async fn feature_usage(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FeatureUsage>>;
+    /// Sessions active since `since`, the latest first.
+    async fn sessions(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Session>>;
+    /// Each user's active months (`YYYY-MM`) since `since`.
+    async fn user_months(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>>;
     /// Merges the rollup rows ingest appended into one row per bucket and key, and
     /// removes rows older than their kind keeps them. Answers are the same before and
     /// after; reads just get faster.

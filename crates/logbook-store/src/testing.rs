@@ -411,6 +411,30 @@ mod faulty {
 
     #[async_trait]
     impl RollupStore for FaultyStore {
+        async fn feature_usage(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<logbook_model::activity::FeatureUsage>> {
+            self.inner.feature_usage(tenant, since, limit).await
+        }
+        async fn sessions(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<logbook_model::activity::Session>> {
+            self.inner.sessions(tenant, since, limit).await
+        }
+        async fn user_months(
+            &self,
+            tenant: TenantId,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<(String, String)>> {
+            self.inner.user_months(tenant, since).await
+        }
+
         async fn count_failed_auth(
             &self,
             tenant: TenantId,

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each owning its routes.
 
 mod access_log;
+mod activity;
 mod alerts;
 pub(crate) mod anomalies;
 mod audit;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(alerts::router())
         .merge(monitors::router())
+        .merge(activity::router())
         .merge(export::router())
         .merge(seed004::router())
         .merge(tail::router())

@@ -13,7 +13,7 @@ pub async fn a_tenant_never_sees_another_tenants_events(backend: Backend) {
     ]);
     assert_eq!(
         app.post_events(&a, events.to_string()).await.body["accepted"],
-        2
+        3
     );
     assert_eq!(
         app.post_events(&b, json!({"event_type": "OTP_SENT"}).to_string())
@@ -172,10 +172,12 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         {"event_type": "AUTH_FAILURE", "user_id": "u-acme", "ip_address": "10.9.9.9", "fingerprint": "fp-acme",
          "success": false, "geo_country": "US", "message": marker, "http_method": "GET", "request_path": "/acme-marker"},
         {"event_type": "ACTION", "event_subtype": "crm_create", "provider": "hubspot", "status": "failure", "message": marker},
+        {"event_type": "ACTIVITY", "event_subtype": "feature-use", "user_id": "u-acme", "session_id": "acme-marker",
+         "metadata": {"module": marker, "feature": marker, "duration": 3}},
     ]);
     assert_eq!(
         app.post_events(&a, events.to_string()).await.body["accepted"],
-        2
+        3
     );
     let audit = json!({"action": "update", "resource_type": "doc", "resource_id": "r-acme", "actor_id": "u-acme",
                        "description": marker, "before": {"v": 1}, "after": {"v": 2}});
@@ -226,10 +228,18 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     );
     let alert_id = alerts.body["items"][0]["id"].as_str().unwrap().to_owned();
     let listed = app.get("/api/v1/logs?order=asc", &a).await.body["items"].clone();
-    let (event_id, action_id) = (
-        listed[0]["id"].as_str().unwrap().to_owned(),
-        listed[1]["id"].as_str().unwrap().to_owned(),
-    );
+    let id_of = |event_type: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event_type"] == event_type)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (event_id, action_id) = (id_of("AUTH_FAILURE"), id_of("ACTION"));
     let a_tenant = app
         .app
         .store()
@@ -243,6 +253,19 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
     // Each route with A's identifiers filled in, read with B's key.
     let paths: Vec<(&str, String)> = vec![
         ("/api/v1/access", "/api/v1/access".into()),
+        (
+            "/api/v1/activity/cohorts",
+            "/api/v1/activity/cohorts".into(),
+        ),
+        (
+            "/api/v1/activity/features",
+            "/api/v1/activity/features".into(),
+        ),
+        (
+            "/api/v1/activity/sessions",
+            "/api/v1/activity/sessions".into(),
+        ),
+        ("/api/v1/activity/users", "/api/v1/activity/users".into()),
         ("/api/v1/alerts", "/api/v1/alerts".into()),
         ("/api/v1/alerts/rules", "/api/v1/alerts/rules".into()),
         (
@@ -387,6 +410,9 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         }
         if route.ends_with("/logs/stats") {
             assert_eq!(reply.body["total_actions"], 0, "{}", reply.body);
+        }
+        if route.ends_with("/activity/users") {
+            assert_eq!(reply.body["active_last_hour"], 0, "{}", reply.body);
         }
         if route.ends_with("/monitors/summary") {
             assert_eq!(reply.body["total_services"], 0, "{}", reply.body);

@@ -1,6 +1,7 @@
 //! The HTTP API through the real router, on real SQLite and PostgreSQL storage.
 
 mod access;
+mod activity;
 mod alerts;
 mod audit_trail;
 mod auth;
@@ -31,6 +32,7 @@ macro_rules! api_tests {
 }
 
 api_tests!(
+    activity::user_activity_answers_seed_001_queries,
     monitors::monitors_check_keep_results_and_sum_up_health,
     tail::the_tail_sends_what_commits_as_logs_filters_it,
     tail::a_tail_that_does_not_read_is_told_what_it_missed,

@@ -62,6 +62,21 @@ impl Dialect for Postgres {
 
     const IP_TEXT: &'static str = "host(ip_address)";
 
+    fn json_text(column: &str, key: &str) -> String {
+        format!("({column} ->> '{key}')")
+    }
+
+    fn json_number(column: &str, key: &str) -> String {
+        format!(
+            "CASE WHEN jsonb_typeof({column} -> '{key}') = 'number' \
+             THEN ({column} ->> '{key}')::float8 END"
+        )
+    }
+
+    fn month_of(column: &str) -> String {
+        format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM')")
+    }
+
     fn hour_of(column: &str) -> String {
         format!("date_trunc('hour', {column}, 'UTC')")
     }

@@ -17,8 +17,13 @@ use super::{
     dialect::{Postgres, Value, refs},
     rollups,
 };
+use logbook_model::{
+    activity::{FeatureUsage, Session},
+    monitors::round2,
+};
+
 use crate::{
-    Compaction, Result, RollupStore,
+    Compaction, Result, RollupStore, activity,
     rollups::{Kind, shape},
     statements,
 };
@@ -44,6 +49,77 @@ pub fn failed_auth_statement(tenant: TenantId, q: &FailedAuthQuery) -> (String, 
 
 #[async_trait]
 impl RollupStore for PgStore {
+    async fn feature_usage(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FeatureUsage>> {
+        let client = self.tenant_client(tenant).await?;
+        let (sql, w) = activity::feature_usage::<Postgres>(tenant, since, limit);
+        let rows = client
+            .query(&sql, &refs(&w.params))
+            .await
+            .map_err(db("reading feature usage"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeatureUsage {
+                    module: column(r, 0)?,
+                    feature: column(r, 1)?,
+                    unique_users: column(r, 2)?,
+                    total_uses: column(r, 3)?,
+                    avg_duration_seconds: column::<Option<f64>>(r, 4)?.map(round2),
+                })
+            })
+            .collect()
+    }
+
+    async fn sessions(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Session>> {
+        let client = self.tenant_client(tenant).await?;
+        let (sql, w) = activity::sessions::<Postgres>(tenant, since, limit);
+        let rows = client
+            .query(&sql, &refs(&w.params))
+            .await
+            .map_err(db("reading sessions"))?;
+        rows.iter()
+            .map(|r| {
+                let (started_at, ended_at): (DateTime<Utc>, DateTime<Utc>) =
+                    (column(r, 2)?, column(r, 3)?);
+                Ok(Session {
+                    session_id: column(r, 0)?,
+                    user_id: column(r, 1)?,
+                    duration_seconds: (ended_at - started_at).num_seconds(),
+                    started_at,
+                    ended_at,
+                    page_views: column(r, 4)?,
+                    actions: column(r, 5)?,
+                    events: column(r, 6)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn user_months(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>> {
+        let client = self.tenant_client(tenant).await?;
+        let (sql, w) = activity::user_months::<Postgres>(tenant, since);
+        let rows = client
+            .query(&sql, &refs(&w.params))
+            .await
+            .map_err(db("reading active months"))?;
+        rows.iter()
+            .map(|r| Ok((column(r, 0)?, column(r, 1)?)))
+            .collect()
+    }
+
     async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
         count_failed_auth(&self.tenant_client(tenant).await?, tenant, query).await
     }

@@ -71,6 +71,21 @@ impl Dialect for Sqlite {
 
     const IP_TEXT: &'static str = "ip_address";
 
+    fn json_text(column: &str, key: &str) -> String {
+        format!("json_extract({column}, '$.{key}')")
+    }
+
+    fn json_number(column: &str, key: &str) -> String {
+        format!(
+            "CASE WHEN json_type({column}, '$.{key}') IN ('integer', 'real') \
+             THEN CAST(json_extract({column}, '$.{key}') AS REAL) END"
+        )
+    }
+
+    fn month_of(column: &str) -> String {
+        format!("strftime('%Y-%m', {column} / 1000000, 'unixepoch')")
+    }
+
     fn hour_of(column: &str) -> String {
         format!("({column} / 3600000000 * 3600000000)")
     }

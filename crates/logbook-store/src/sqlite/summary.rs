@@ -13,8 +13,13 @@ use logbook_model::{
 use rusqlite::{Connection, params_from_iter, types::Value};
 
 use super::{SqliteStore, db, dialect::Sqlite, rollups};
+use logbook_model::{
+    activity::{FeatureUsage, Session},
+    monitors::round2,
+};
+
 use crate::{
-    Compaction, Result, RollupStore,
+    Compaction, Result, RollupStore, activity,
     rollups::{Kind, shape},
     statements,
 };
@@ -43,6 +48,97 @@ pub fn failed_auth_statement(
 
 #[async_trait]
 impl RollupStore for SqliteStore {
+    async fn feature_usage(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<FeatureUsage>> {
+        self.read(move |conn| {
+            let (sql, w) = activity::feature_usage::<Sqlite>(tenant, since, limit);
+            conn.prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(w.params), |r| {
+                        Ok(FeatureUsage {
+                            module: r.get(0)?,
+                            feature: r.get(1)?,
+                            unique_users: r.get(2)?,
+                            total_uses: r.get(3)?,
+                            avg_duration_seconds: r.get::<_, Option<f64>>(4)?.map(round2),
+                        })
+                    })?
+                    .collect()
+                })
+                .map_err(db("reading feature usage"))
+        })
+        .await
+    }
+
+    async fn sessions(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Session>> {
+        self.read(move |conn| {
+            let (sql, w) = activity::sessions::<Sqlite>(tenant, since, limit);
+            type Row = (String, Option<String>, i64, i64, i64, i64, i64);
+            let rows: Vec<Row> = conn
+                .prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(w.params), |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    })?
+                    .collect()
+                })
+                .map_err(db("reading sessions"))?;
+            rows.into_iter()
+                .map(
+                    |(session_id, user_id, start, end, page_views, actions, events)| {
+                        let (started_at, ended_at) =
+                            (super::from_micros(start)?, super::from_micros(end)?);
+                        Ok(Session {
+                            session_id,
+                            user_id,
+                            duration_seconds: (ended_at - started_at).num_seconds(),
+                            started_at,
+                            ended_at,
+                            page_views,
+                            actions,
+                            events,
+                        })
+                    },
+                )
+                .collect()
+        })
+        .await
+    }
+
+    async fn user_months(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>> {
+        self.read(move |conn| {
+            let (sql, w) = activity::user_months::<Sqlite>(tenant, since);
+            conn.prepare_cached(&sql)
+                .and_then(|mut stmt| {
+                    stmt.query_map(params_from_iter(w.params), |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect()
+                })
+                .map_err(db("reading active months"))
+        })
+        .await
+    }
+
     async fn count_failed_auth(&self, tenant: TenantId, query: &FailedAuthQuery) -> Result<i64> {
         let query = query.clone();
         self.read(move |conn| super::summary::count_failed_auth(conn, tenant, &query))

@@ -273,6 +273,24 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
                             assert!(occurrence.error_type.chars().count() <= 100);
                         }
                     }
+                    // The same text as an alert rule or a monitor: whatever passes the
+                    // checks is bounded, and the lifecycle steps it without panicking.
+                    if let Ok(rule) = serde_json::from_str::<logbook_model::alerts::Rule>(raw)
+                        && rule.check().is_ok()
+                    {
+                        assert!(rule.threshold.is_finite());
+                        assert!(rule.name.chars().count() <= 200);
+                        assert!(rule.all_channels().count() <= 20);
+                        let value = Some(rng.below(100) as f64);
+                        let _ = logbook_model::alerts::step(&rule, None, value, None, 0, now);
+                    }
+                    if let Ok(monitor) =
+                        serde_json::from_str::<logbook_model::monitors::Monitor>(raw)
+                        && monitor.check().is_ok()
+                    {
+                        assert!(monitor.url.starts_with("http"));
+                        assert!(monitor.check_interval >= 10);
+                    }
                     // The same text as an error report: its event keeps the same promises.
                     if let Ok((event, occurrence)) = ErrorReport::parse(raw)
                         .and_then(|report| report.accept(&parser, tenant, now))
@@ -366,4 +384,99 @@ fn accepted_numbers_read_back_exactly_and_hash_alike() {
         checked += 20;
     }
     println!("{checked} numbers read back bit for bit");
+}
+
+/// Alert rules and monitors with one field at a time replaced by a hostile value: each is
+/// refused by a check with a message, or accepted within its bounds; an accepted rule is
+/// stepped through a random run of values and never leaves a resolved alert, nor sends
+/// a notice to a channel it does not have.
+#[test]
+fn hostile_rules_and_monitors_are_bounded_and_their_alerts_move_legally() {
+    use logbook_model::alerts::{AlertStatus, Rule, Step, step};
+    use serde_json::json;
+    let mut rng = Rng(0xa1e7);
+    let rule = json!({
+        "name": "r", "metric_name": "event_count", "comparison_operator": "gte", "threshold": 10,
+        "filter": {"event_type": "AUTH_FAILURE"}, "group_by": "ip_address", "duration_minutes": 1,
+        "evaluation_interval": 10, "suppress_duration": 60, "escalation_delay": 2,
+        "channels": [{"type": "webhook", "url": "http://127.0.0.1:9/", "secret": "s"}],
+        "escalation_channels": [{"type": "email", "to": ["ops@example.test"]}],
+    });
+    let monitor = json!({"name": "m", "url": "http://127.0.0.1:9/", "check_interval": 30});
+    let hostile = [
+        json!(null),
+        json!(-1),
+        json!(0),
+        json!(1e300),
+        json!(u64::MAX),
+        json!(""),
+        json!("x".repeat(5000)),
+        json!("\u{0}"),
+        json!([]),
+        json!({}),
+        json!({"a": {"b": [1, {"c": 2}]}}),
+        json!(true),
+        json!("ftp://x"),
+        json!([{"type": "email", "to": ["a@b\r\nBcc: c@d"]}]),
+        json!([{"type": "notify", "channel": "DROP TABLE"}]),
+        json!("lt"),
+        json!("monitor_down"),
+    ];
+    let rule_fields: Vec<String> = rule.as_object().unwrap().keys().cloned().collect();
+    let monitor_fields: Vec<String> = monitor.as_object().unwrap().keys().cloned().collect();
+    let now: DateTime<Utc> = "2026-11-21T12:00:00Z".parse().unwrap();
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..20_000 {
+        let mut candidate = rule.clone();
+        candidate[&rule_fields[rng.below(rule_fields.len())]] =
+            hostile[rng.below(hostile.len())].clone();
+        let Ok(parsed) = serde_json::from_value::<Rule>(candidate) else {
+            refused += 1;
+            continue;
+        };
+        if let Err(message) = parsed.check() {
+            assert!(!message.is_empty());
+            refused += 1;
+            continue;
+        }
+        accepted += 1;
+        let mut open = None;
+        for minute in 0..30 {
+            let value = (rng.below(3) > 0).then(|| rng.below(20) as f64);
+            let at = now + chrono::Duration::minutes(minute);
+            match step(&parsed, Some("10.0.0.1"), value, open.as_ref(), 0, at) {
+                Step::Open(alert, notices) | Step::Change(alert, notices) => {
+                    for notice in &notices {
+                        for channel in &notice.channels {
+                            assert!(parsed.all_channels().any(|c| c == channel));
+                        }
+                    }
+                    if let Some(before) = &open {
+                        let before: &logbook_model::alerts::Alert = before;
+                        assert_ne!(
+                            before.status,
+                            AlertStatus::Resolved,
+                            "a resolved alert moved"
+                        );
+                    }
+                    open = (alert.status != AlertStatus::Resolved).then_some(alert);
+                }
+                Step::Discard(_) => open = None,
+                Step::Nothing | Step::Throttled => {}
+            }
+        }
+    }
+    for _ in 0..5_000 {
+        let mut candidate = monitor.clone();
+        candidate[&monitor_fields[rng.below(monitor_fields.len())]] =
+            hostile[rng.below(hostile.len())].clone();
+        if let Ok(parsed) = serde_json::from_value::<logbook_model::monitors::Monitor>(candidate)
+            && parsed.check().is_ok()
+        {
+            assert!(parsed.url.starts_with("http://") || parsed.url.starts_with("https://"));
+            assert!((10..=86_400).contains(&parsed.check_interval));
+        }
+    }
+    println!("rules: {accepted} accepted, {refused} refused");
+    assert!(accepted > 0 && refused > 0);
 }

@@ -112,6 +112,10 @@ impl FromStr for Keyring {
     }
 }
 
+/// What an error group's sealed message is bound to: a group's message cannot be moved
+/// into an event's field, nor the other way round.
+const GROUP_MESSAGE: &[u8] = b"logbook error group message";
+
 /// Seals and opens the configured fields of events.
 #[derive(Debug)]
 pub struct FieldCipher {
@@ -142,6 +146,34 @@ impl FieldCipher {
                 }
             }
         }
+    }
+
+    /// Seals an item's events and, when messages are sealed, the messages its error
+    /// occurrences carry into their groups (a group shows its newest occurrence's
+    /// message): nothing sealed in an event is kept in the clear beside it.
+    pub fn seal_item(&self, item: &mut logbook_store::WriteItem) {
+        item.events.iter_mut().for_each(|e| self.seal_event(e));
+        if self.seals_messages() {
+            for occurrence in &mut item.errors {
+                occurrence.message = self.seal(occurrence.message.as_bytes(), GROUP_MESSAGE);
+            }
+        }
+    }
+
+    /// Opens a group's message sealed by [`Self::seal_item`].
+    pub fn open_group(&self, group: &mut logbook_model::error_groups::ErrorGroup) {
+        if self.seals_messages()
+            && let Some(plain) = self.open(&group.message, GROUP_MESSAGE, "message")
+            && let Ok(text) = String::from_utf8(plain)
+        {
+            group.message = text;
+        }
+    }
+
+    fn seals_messages(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| matches!(f.column, Column::Message))
     }
 
     /// Opens every sealed configured field; a value that does not open (unknown key id,

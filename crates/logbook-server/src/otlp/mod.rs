@@ -310,14 +310,14 @@ async fn export_logs(
         .iter()
         .filter_map(logbook_model::error_groups::ErrorOccurrence::from_log)
         .collect();
-    if let Some(cipher) = &state.cipher {
-        events.iter_mut().for_each(|event| cipher.seal_event(event));
-    }
     if !events.is_empty() {
-        let item = WriteItem {
+        let mut item = WriteItem {
             errors,
             ..WriteItem::events(principal.tenant, events)
         };
+        if let Some(cipher) = &state.cipher {
+            cipher.seal_item(&mut item);
+        }
         state.ingestor.submit(item).await?;
     }
     Ok(response(is_json, rejected, first_error))

@@ -90,7 +90,7 @@ pub(crate) async fn store_reports(
         });
     }
     if let Some(cipher) = &state.cipher {
-        item.events.iter_mut().for_each(|e| cipher.seal_event(e));
+        cipher.seal_item(&mut item);
     }
     let response = serde_json::to_string(&ReportResponse {
         accepted: item.events.len(),
@@ -154,13 +154,16 @@ async fn list_groups(
         cursor,
         limit,
     };
-    let page = state
+    let mut page = state
         .store
         .list_error_groups(principal.tenant, &query)
         .await?;
     access
         .record(&state, &principal, Answer::rows(page.items.len(), filters))
         .await?;
+    if let Some(cipher) = &state.cipher {
+        page.items.iter_mut().for_each(|g| cipher.open_group(g));
+    }
     Ok(Json(page))
 }
 
@@ -242,10 +245,11 @@ async fn show_group(
             },
         )
         .await?;
-    let group = group.ok_or_else(|| ApiError::NotFound(format!("no error group {id}")))?;
+    let mut group = group.ok_or_else(|| ApiError::NotFound(format!("no error group {id}")))?;
     let mut recent = recent;
     if let Some(cipher) = &state.cipher {
         recent.iter_mut().for_each(|e| cipher.open_event(e));
+        cipher.open_group(&mut group);
     }
     Ok(Json(GroupDetail { group, recent }))
 }
@@ -324,6 +328,10 @@ async fn change_group(
             }),
         )
         .await?;
+    let mut after = after;
+    if let Some(cipher) = &state.cipher {
+        cipher.open_group(&mut after);
+    }
     Ok(Json(after))
 }
 

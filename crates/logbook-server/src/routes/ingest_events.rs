@@ -66,14 +66,12 @@ async fn ingest_events(
             }),
         }
     }
-    // Before sealing: a group keeps what it is about, not ciphertext.
+    // Read before sealing: a group is grouped by what the error is about; its message is
+    // then sealed with the events (see FieldCipher::seal_item).
     let errors = events
         .iter()
         .filter_map(ErrorOccurrence::from_log)
         .collect();
-    if let Some(cipher) = &state.cipher {
-        events.iter_mut().for_each(|event| cipher.seal_event(event));
-    }
     if events.is_empty() {
         return Err(ApiError::NothingAccepted {
             rejected: serde_json::to_value(&rejected).map_err(|_| ApiError::Internal)?,
@@ -88,11 +86,14 @@ async fn ingest_events(
         key,
         response: response.clone(),
     });
-    let item = WriteItem {
+    let mut item = WriteItem {
         idempotency,
         errors,
         ..WriteItem::events(tenant, events)
     };
+    if let Some(cipher) = &state.cipher {
+        cipher.seal_item(&mut item);
+    }
     match state.ingestor.submit(item).await? {
         ItemOutcome::Stored { .. } => Ok(json(response)),
         ItemOutcome::Duplicate { response, .. } => Ok(json(response)),

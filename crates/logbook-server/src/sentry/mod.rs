@@ -88,7 +88,7 @@ async fn store_events(
     }
     if !item.events.is_empty() {
         if let Some(cipher) = &state.cipher {
-            item.events.iter_mut().for_each(|e| cipher.seal_event(e));
+            cipher.seal_item(&mut item);
         }
         state.ingestor.submit(item).await?;
     }

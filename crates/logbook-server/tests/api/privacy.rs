@@ -73,6 +73,7 @@ pub async fn encrypted_fields_are_ciphertext_at_rest(backend: Backend) {
         "diagnosis-influenza-A",
         "987-65-4321",
         "patient@example.org",
+        "card holder Jane Roe declined",
     ];
     let event = json!({
         "event_type": "ACTIVITY",
@@ -99,6 +100,24 @@ pub async fn encrypted_fields_are_ciphertext_at_rest(backend: Backend) {
             .body,
         read
     );
+
+    // An error's message is sealed in its group too, and opened for read keys.
+    let report = json!({"error_type": "PaymentError", "message": secrets[3]});
+    let reported = app
+        .post_to("/api/v1/errors", &app.admin, report.to_string())
+        .await;
+    assert_eq!(reported.body["accepted"], 1, "{}", reported.body);
+    let groups = app.get("/api/v1/errors", &app.admin).await;
+    assert_eq!(
+        groups.body["items"][0]["message"], secrets[3],
+        "{}",
+        groups.body
+    );
+    let group_id = groups.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let shown = app
+        .get(&format!("/api/v1/errors/{group_id}"), &app.admin)
+        .await;
+    assert_eq!(shown.body["message"], secrets[3], "{}", shown.body);
 
     let at_rest: Vec<u8> = match &app.location {
         StoreLocation::Sqlite(path) => {

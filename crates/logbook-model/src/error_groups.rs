@@ -87,6 +87,17 @@ pub struct ErrorOccurrence {
     pub user_id: Option<String>,
 }
 
+/// A culprit as long as the store keeps one (a frame's length): a request path may be
+/// longer.
+pub fn bounded_culprit(culprit: Option<String>) -> Option<String> {
+    culprit.map(|mut c| {
+        if let Some((cut, _)) = c.char_indices().nth(report::MAX_FRAME) {
+            c.truncate(cut);
+        }
+        c
+    })
+}
+
 impl ErrorOccurrence {
     /// A LOG event that records an exception as OpenTelemetry's semantic conventions
     /// spell it (`exception.type`, `exception.message`, `exception.stacktrace` among its
@@ -110,7 +121,11 @@ impl ErrorOccurrence {
                 message.or(event.message.as_deref()).unwrap_or_default(),
             ),
         };
-        let error_type: String = error_type.chars().take(report::MAX_ERROR_TYPE).collect();
+        let error_type: String = error_type
+            .trim()
+            .chars()
+            .take(report::MAX_ERROR_TYPE)
+            .collect();
         let frames = text("exception.stacktrace").map_or_else(Vec::new, grouping::frames_of_trace);
         let resource = &metadata.get("otel").and_then(|o| o.get("resource"));
         let environment = resource
@@ -124,10 +139,12 @@ impl ErrorOccurrence {
             event_id: event.id,
             occurred_at: event.created_at,
             fingerprint: grouping::fingerprint(None, &error_type, message, &frames),
-            culprit: frames
-                .first()
-                .cloned()
-                .or_else(|| event.request_path.clone()),
+            culprit: bounded_culprit(
+                frames
+                    .first()
+                    .cloned()
+                    .or_else(|| event.request_path.clone()),
+            ),
             message: message.chars().take(crate::Limits::MESSAGE).collect(),
             error_type,
             severity: event.severity,

@@ -269,8 +269,7 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
                         accepted += 1;
                         check_event(&event, now);
                         if let Some(occurrence) = ErrorOccurrence::from_log(&event) {
-                            assert_eq!(occurrence.fingerprint.len(), 32);
-                            assert!(occurrence.error_type.chars().count() <= 100);
+                            check_occurrence(&occurrence);
                         }
                     }
                     // The same text as an alert rule or a monitor: whatever passes the
@@ -298,7 +297,7 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
                         accepted += 1;
                         check_event(&event, now);
                         assert_eq!(occurrence.event_id, event.id);
-                        assert_eq!(occurrence.fingerprint.len(), 32);
+                        check_occurrence(&occurrence);
                     }
                 }
             }
@@ -311,6 +310,15 @@ fn hostile_bodies_never_panic_and_accepted_events_keep_every_promise() {
         accepted > 0 && accepted < events,
         "the generator should produce both kinds"
     );
+}
+
+/// What the store's columns hold (PostgreSQL's varchar limits): error_type 100,
+/// culprit 512 characters; a type is stored trimmed.
+fn check_occurrence(o: &ErrorOccurrence) {
+    assert_eq!(o.fingerprint.len(), 32);
+    assert!(o.error_type.chars().count() <= 100);
+    assert_eq!(o.error_type.trim(), o.error_type);
+    assert!(o.culprit.as_ref().is_none_or(|c| c.chars().count() <= 512));
 }
 
 /// A double drawn to hit every corner: random bits (all exponents, subnormals), extremes,

@@ -326,7 +326,8 @@ pub fn unresolved_by_severity<D: Dialect>(
         .map(|s| format!("'{}'", s.as_str()))
         .collect();
     let sql = format!(
-        "SELECT severity, COUNT(*), SUM(occurrence_count), SUM(affected_users) \
+        "SELECT severity, COUNT(*), CAST(SUM(occurrence_count) AS BIGINT), \
+         CAST(SUM(affected_users) AS BIGINT) \
          FROM error_groups WHERE {} AND last_seen >= {since} AND status IN ({}) \
          GROUP BY severity",
         w.sql,

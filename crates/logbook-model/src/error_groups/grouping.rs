@@ -63,6 +63,15 @@ pub fn frames_of_trace(trace: &str) -> Vec<String> {
         frames.reverse();
     }
     frames.truncate(crate::error_groups::report::MAX_FRAMES);
+    // A frame is kept as long as a reported one may be (the group's culprit column).
+    for frame in &mut frames {
+        if let Some((cut, _)) = frame
+            .char_indices()
+            .nth(crate::error_groups::report::MAX_FRAME)
+        {
+            frame.truncate(cut);
+        }
+    }
     frames
 }
 
@@ -113,6 +122,20 @@ fn replacement(word: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_frame_is_cut_to_what_the_store_keeps() {
+        let trace = format!(
+            "Traceback:\n  File \"/{}.py\", line 1, in f\n",
+            "p".repeat(600)
+        );
+        let frames = frames_of_trace(&trace);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(
+            frames[0].chars().count(),
+            crate::error_groups::report::MAX_FRAME
+        );
+    }
+
     use super::*;
 
     #[test]

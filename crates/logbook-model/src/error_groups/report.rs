@@ -55,11 +55,13 @@ pub struct ErrorReport {
 impl ErrorReport {
     /// The stored ERROR event and the occurrence its group counts.
     pub fn accept(
-        self,
+        mut self,
         parser: &EventParser,
         tenant: TenantId,
         now: DateTime<Utc>,
     ) -> Result<(crate::Event, ErrorOccurrence), ParseError> {
+        // Checked, grouped and stored as one text: " E" and "E" are one type.
+        self.error_type = self.error_type.trim().to_owned();
         self.check()?;
         let frames = self.frames.clone().unwrap_or_default();
         let key = grouping::fingerprint(
@@ -68,7 +70,8 @@ impl ErrorReport {
             &self.message,
             &frames,
         );
-        let culprit = frames.first().cloned().or_else(|| self.endpoint.clone());
+        let culprit =
+            super::bounded_culprit(frames.first().cloned().or_else(|| self.endpoint.clone()));
         let error_type = self.error_type.clone();
         let environment = self.environment.clone();
         let event = parser
@@ -219,4 +222,38 @@ fn as_reported(mut error: ParseError) -> ParseError {
     };
     error.field = Some(reported.to_owned());
     error
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+
+    fn accept(json: serde_json::Value) -> ErrorOccurrence {
+        let now: DateTime<Utc> = "2026-11-21T12:00:00Z".parse().unwrap();
+        ErrorReport::parse(&json.to_string())
+            .unwrap()
+            .accept(&EventParser::default(), TenantId::new(), now)
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn a_type_is_checked_grouped_and_kept_trimmed() {
+        let padded = accept(
+            serde_json::json!({"error_type": format!("{}E", "\n".repeat(150)), "message": "m"}),
+        );
+        let plain = accept(serde_json::json!({"error_type": "E", "message": "m"}));
+        assert_eq!(padded.error_type, "E");
+        assert_eq!(padded.fingerprint, plain.fingerprint);
+    }
+
+    #[test]
+    fn a_long_endpoint_is_cut_to_a_culprit() {
+        let o = accept(
+            serde_json::json!({"error_type": "E", "message": "m", "endpoint": format!("/{}", "a".repeat(1500))}),
+        );
+        assert_eq!(o.culprit.unwrap().chars().count(), MAX_FRAME);
+    }
 }

@@ -636,3 +636,46 @@ pub async fn concurrent_reports_count_exactly(backend: Backend) {
         .sum();
     assert_eq!(total, 400, "one occurrence per report");
 }
+
+/// Seed 001 5.3 "unresolved errors by severity" with open groups of two severities, and
+/// a resolved one left out: sums read back as integers on both backends.
+pub async fn unresolved_errors_are_summed_by_severity(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let reports = json!([
+        {"error_type": "A", "message": "a", "user_id": "u1"},
+        {"error_type": "A", "message": "a", "user_id": "u2"},
+        {"error_type": "B", "message": "b", "severity": "fatal", "user_id": "u1"},
+        {"error_type": "C", "message": "c"},
+    ]);
+    let posted = app
+        .post_to("/api/v1/errors", &app.admin, reports.to_string())
+        .await;
+    assert_eq!(posted.body["accepted"], 4, "{}", posted.body);
+    let groups = app.get("/api/v1/errors", &app.admin).await;
+    let c = groups.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["error_type"] == "C")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resolved = app
+        .patch_to(
+            &format!("/api/v1/errors/{c}"),
+            &app.admin,
+            json!({"status": "resolved"}).to_string(),
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{}", resolved.body);
+    let unresolved = app.get("/api/v1/errors/unresolved", &app.admin).await;
+    assert_eq!(unresolved.status, 200, "{}", unresolved.body);
+    assert_eq!(
+        unresolved.body,
+        json!([
+            {"severity": "fatal", "unresolved_count": 1, "total_occurrences": 1, "total_users_affected": 1},
+            {"severity": "error", "unresolved_count": 1, "total_occurrences": 2, "total_users_affected": 2},
+        ])
+    );
+}

@@ -32,6 +32,7 @@ macro_rules! api_tests {
 }
 
 api_tests!(
+    errors::unresolved_errors_are_summed_by_severity,
     activity::user_activity_answers_seed_001_queries,
     monitors::monitors_check_keep_results_and_sum_up_health,
     tail::the_tail_sends_what_commits_as_logs_filters_it,

@@ -303,4 +303,98 @@ mod tests {
             assert!(m.check().unwrap_err().contains(field), "{field}");
         }
     }
+
+    #[test]
+    fn a_monitor_takes_seed_001_defaults() {
+        let m = monitor();
+        assert_eq!(m.service_type, "api");
+        assert_eq!((m.check_interval, m.timeout, m.retry_count), (300, 30, 3));
+        assert_eq!(m.degraded_after_ms, 2000);
+        assert!(m.enabled);
+        m.check().unwrap();
+        for status in [
+            ServiceStatus::Healthy,
+            ServiceStatus::Degraded,
+            ServiceStatus::Down,
+            ServiceStatus::Unknown,
+        ] {
+            assert_eq!(status.to_string().parse::<ServiceStatus>(), Ok(status));
+        }
+    }
+
+    #[test]
+    fn edges_of_the_bounds_are_accepted() {
+        for (field, value) in [
+            ("check_interval", serde_json::json!(10)),
+            ("check_interval", serde_json::json!(86_400)),
+            ("timeout", serde_json::json!(60)),
+            ("retry_count", serde_json::json!(5)),
+            ("expected_status", serde_json::json!(599)),
+            ("name", serde_json::json!("n".repeat(100))),
+            (
+                "url",
+                serde_json::json!(format!("https://{}", "x".repeat(492))),
+            ),
+        ] {
+            let mut json = serde_json::to_value(monitor()).unwrap();
+            json[field] = value;
+            let m: Monitor = serde_json::from_value(json).unwrap();
+            assert!(m.check().is_ok(), "{field}");
+        }
+        for (field, value) in [
+            ("name", serde_json::json!(" ")),
+            ("name", serde_json::json!("n".repeat(101))),
+            ("service_type", serde_json::json!("")),
+            ("description", serde_json::json!("d".repeat(4097))),
+            (
+                "url",
+                serde_json::json!(format!("https://{}", "x".repeat(493))),
+            ),
+            ("check_interval", serde_json::json!(86_401)),
+            ("timeout", serde_json::json!(0)),
+            ("expected_status", serde_json::json!(600)),
+        ] {
+            let mut json = serde_json::to_value(monitor()).unwrap();
+            json[field] = value;
+            let m: Monitor = serde_json::from_value(json).unwrap();
+            let error = m.check().unwrap_err();
+            assert!(error.contains(field), "{field}: {error}");
+        }
+    }
+
+    #[test]
+    fn system_health_counts_statuses_and_averages_uptime() {
+        let service = |status, uptime_24h| ServiceHealth {
+            monitor: monitor(),
+            status,
+            last_check: None,
+            uptime_24h,
+            uptime_7d: None,
+            uptime_30d: None,
+            p50: None,
+            p95: None,
+            p99: None,
+            recent_checks: Vec::new(),
+        };
+        let health = SystemHealth::of(&[
+            service(ServiceStatus::Healthy, Some(100.0)),
+            service(ServiceStatus::Degraded, Some(90.0)),
+            service(ServiceStatus::Down, Some(10.0)),
+            service(ServiceStatus::Unknown, None),
+        ]);
+        assert_eq!(
+            health,
+            SystemHealth {
+                total_services: 4,
+                healthy_count: 1,
+                degraded_count: 1,
+                down_count: 1,
+                unknown_count: 1,
+                avg_uptime_24h: Some(66.67),
+            }
+        );
+        assert_eq!(SystemHealth::of(&[]).avg_uptime_24h, None);
+        assert_eq!(round2(2.0 / 3.0), 0.67);
+        assert_eq!(round2(12.345), 12.35);
+    }
 }

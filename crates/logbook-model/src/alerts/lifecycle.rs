@@ -35,11 +35,6 @@ impl AlertStatus {
             Self::Suppressed => "suppressed",
         }
     }
-
-    /// Every status but resolved: at most one such alert per rule and group.
-    pub fn is_open(self) -> bool {
-        self != Self::Resolved
-    }
 }
 
 impl fmt::Display for AlertStatus {
@@ -563,5 +558,75 @@ mod tests {
             .unwrap();
         assert_eq!(alert.resolved_by.as_deref(), Some("ops"));
         assert!(alert.act(&Action::Resolve, "ops", None, t(4)).is_err());
+    }
+
+    #[test]
+    fn statuses_read_back_as_written() {
+        for status in [
+            AlertStatus::Pending,
+            AlertStatus::Active,
+            AlertStatus::Acknowledged,
+            AlertStatus::Resolved,
+            AlertStatus::Suppressed,
+        ] {
+            assert_eq!(status.to_string().parse::<AlertStatus>(), Ok(status));
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        assert!("open".parse::<AlertStatus>().is_err());
+    }
+
+    #[test]
+    fn a_resolved_alert_never_moves_again() {
+        let (mut alert, _) = opened(step(&rule(), IP, Some(10.0), None, 0, t(0)));
+        alert.act(&Action::Resolve, "ops", None, t(1)).unwrap();
+        assert_eq!(
+            step(&rule(), IP, Some(50.0), Some(&alert), 1, t(600)),
+            Step::Nothing
+        );
+    }
+
+    #[test]
+    fn notifications_are_counted_per_channel() {
+        let (alert, _) = opened(step(&rule(), IP, Some(10.0), None, 0, t(0)));
+        assert_eq!(alert.notifications_sent, 1);
+        let (alert, _) = opened(step(&rule(), IP, Some(10.0), Some(&alert), 1, t(300)));
+        assert_eq!(alert.notifications_sent, 2);
+        let (alert, _) = opened(step(&rule(), IP, Some(10.0), Some(&alert), 1, t(900)));
+        assert_eq!(alert.notifications_sent, 4, "escalation and repeat");
+    }
+
+    #[test]
+    fn a_suppress_duration_of_zero_never_repeats() {
+        let quiet = Rule {
+            suppress_duration: 0,
+            escalation_delay: None,
+            escalation_channels: Vec::new(),
+            ..rule()
+        };
+        let (alert, _) = opened(step(&quiet, IP, Some(10.0), None, 0, t(0)));
+        assert_eq!(
+            step(&quiet, IP, Some(10.0), Some(&alert), 1, t(3600)),
+            Step::Nothing
+        );
+    }
+
+    #[test]
+    fn the_message_says_rule_metric_value_threshold_and_group() {
+        let m = message(&rule(), IP, 12.345);
+        assert_eq!(
+            m,
+            "failed logins: event_count 12.35 ≥ 10 (ip_address 203.0.113.9)"
+        );
+        let percent = Rule {
+            metric_name: Metric::ErrorRate,
+            group_by: None,
+            threshold: 5.0,
+            comparison_operator: Comparison::Gt,
+            ..rule()
+        };
+        assert_eq!(
+            message(&percent, None, 7.5),
+            "failed logins: error_rate 7.5% > 5%"
+        );
     }
 }

@@ -693,4 +693,163 @@ mod tests {
         sent_back.keep_secrets(&stored);
         assert_eq!(sent_back.channels[0].secret.as_deref(), Some("s"));
     }
+
+    /// Each bound at its edge is accepted, one past it refused, the message naming the
+    /// field.
+    #[test]
+    fn every_bound_holds_at_its_edge() {
+        let cases: [(&str, serde_json::Value, serde_json::Value); 11] = [
+            (
+                "name",
+                serde_json::json!("n".repeat(200)),
+                serde_json::json!("n".repeat(201)),
+            ),
+            ("name", serde_json::json!("n"), serde_json::json!("  ")),
+            (
+                "description",
+                serde_json::json!("d".repeat(4096)),
+                serde_json::json!("d".repeat(4097)),
+            ),
+            (
+                "evaluation_interval",
+                serde_json::json!(86_400),
+                serde_json::json!(86_401),
+            ),
+            (
+                "evaluation_interval",
+                serde_json::json!(1),
+                serde_json::json!(0),
+            ),
+            (
+                "duration_minutes",
+                serde_json::json!(1440),
+                serde_json::json!(1441),
+            ),
+            ("window_minutes", serde_json::json!(1), serde_json::json!(0)),
+            (
+                "suppress_duration",
+                serde_json::json!(86_400),
+                serde_json::json!(86_401),
+            ),
+            (
+                "max_alerts_per_hour",
+                serde_json::json!(1000),
+                serde_json::json!(1001),
+            ),
+            (
+                "tags",
+                serde_json::json!({"k": "v".repeat(256)}),
+                serde_json::json!({"k": "v".repeat(257)}),
+            ),
+            (
+                "scope",
+                serde_json::json!({"service": "api"}),
+                serde_json::json!({"service": "\u{0}"}),
+            ),
+        ];
+        for (field, edge, past) in cases {
+            let mut json = failed_logins();
+            json[field] = edge.clone();
+            assert!(rule(json.clone()).is_ok(), "{field} = {edge} is allowed");
+            json[field] = past.clone();
+            let error = rule(json).unwrap_err();
+            assert!(error.contains(field), "{field} = {past}: {error}");
+        }
+        let mut json = failed_logins();
+        json["escalation_delay"] = serde_json::json!(1440);
+        json["escalation_channels"] = serde_json::json!([{"type": "sse"}]);
+        assert!(rule(json.clone()).is_ok());
+        json["escalation_delay"] = serde_json::json!(1441);
+        assert!(rule(json.clone()).unwrap_err().contains("escalation_delay"));
+        json["escalation_delay"] = serde_json::json!(0);
+        assert!(rule(json).unwrap_err().contains("escalation_delay"));
+        let mut twenty_one = failed_logins();
+        twenty_one["filter"] = serde_json::json!(
+            (0..21)
+                .map(|i| (format!("k{i}"), "v".to_owned()))
+                .collect::<BTreeMap<_, _>>()
+        );
+        assert!(rule(twenty_one).unwrap_err().contains("filter"));
+        let mut other = failed_logins();
+        other["metric_name"] = serde_json::json!("error_rate");
+        assert!(
+            rule(other).unwrap_err().contains("event_count"),
+            "filters apply to counts only"
+        );
+    }
+
+    #[test]
+    fn channels_take_what_they_need_and_nothing_else() {
+        let ok = [
+            serde_json::json!({"type": "webhook", "url": "https://hooks.example.test/x"}),
+            serde_json::json!({"type": "slack", "url": "https://hooks.slack.test/x"}),
+            serde_json::json!({"type": "pagerduty", "secret": "routing-key"}),
+            serde_json::json!({"type": "email", "to": ["a@example.test"]}),
+            serde_json::json!({"type": "notify", "channel": "logbook_alerts"}),
+            serde_json::json!({"type": "sse"}),
+        ];
+        let refused = [
+            serde_json::json!({"type": "slack", "url": "https://x.test", "secret": "s"}),
+            serde_json::json!({"type": "webhook", "url": "https://x.test", "to": ["a@b.test"]}),
+            serde_json::json!({"type": "webhook", "url": "https://x.test", "channel": "c"}),
+            serde_json::json!({"type": "webhook", "url": "https://x.test", "secret": ""}),
+            serde_json::json!({"type": "webhook", "url": format!("https://{}", "x".repeat(2048))}),
+            serde_json::json!({"type": "pagerduty", "secret": "k", "to": ["a@b.test"]}),
+            serde_json::json!({"type": "email", "to": ["a@b.test"], "url": "https://x.test"}),
+            serde_json::json!({"type": "email", "to": ["not-an-address"]}),
+            serde_json::json!({"type": "email", "to": (0..21).map(|i| format!("u{i}@x.test")).collect::<Vec<_>>()}),
+            serde_json::json!({"type": "notify", "channel": "9starts_with_digit"}),
+            serde_json::json!({"type": "notify", "channel": "x".repeat(64)}),
+            serde_json::json!({"type": "notify", "channel": "ok", "secret": "s"}),
+            serde_json::json!({"type": "sse", "channel": "c"}),
+        ];
+        for channel in ok {
+            let mut json = failed_logins();
+            json["channels"] = serde_json::json!([channel.clone()]);
+            assert!(rule(json).is_ok(), "{channel}");
+        }
+        for channel in refused {
+            let mut json = failed_logins();
+            json["channels"] = serde_json::json!([channel.clone()]);
+            assert!(rule(json).is_err(), "{channel}");
+        }
+        let mut eleven = failed_logins();
+        eleven["channels"] = serde_json::json!(vec![serde_json::json!({"type": "sse"}); 11]);
+        assert!(rule(eleven).unwrap_err().contains("channels"));
+    }
+
+    #[test]
+    fn a_secret_is_kept_only_for_the_same_channel() {
+        let stored = rule(failed_logins()).unwrap();
+        let mut moved = stored.clone();
+        moved.channels[0].secret = None;
+        moved.channels[0].url = Some("http://127.0.0.1:9/elsewhere".into());
+        moved.keep_secrets(&stored);
+        assert_eq!(
+            moved.channels[0].secret, None,
+            "a new address gets no old secret"
+        );
+        let mut given = stored.clone();
+        given.channels[0].secret = Some("new".into());
+        given.keep_secrets(&stored);
+        assert_eq!(given.channels[0].secret.as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn names_read_back_as_written() {
+        for status in [
+            RuleStatus::Enabled,
+            RuleStatus::Disabled,
+            RuleStatus::Testing,
+        ] {
+            assert_eq!(status.as_str().parse::<RuleStatus>(), Ok(status));
+        }
+        assert!("on".parse::<RuleStatus>().is_err());
+        for metric in Metric::ALL {
+            assert_eq!(metric.to_string(), metric.as_str());
+            assert_eq!(serde_json::to_value(metric).unwrap(), metric.as_str());
+        }
+        let r = rule(failed_logins()).unwrap();
+        assert_eq!(r.interval(), chrono::Duration::seconds(60));
+    }
 }

@@ -1,7 +1,8 @@
-//! Compressed request bodies (`Content-Encoding: gzip`), as OpenTelemetry Collectors and
-//! Logbook's client send them. Every gzip member is read (`cat a.gz b.gz` is one valid
-//! body, as shippers send after a flush), and the decompressed size is held to the body
-//! limit, so a small compressed body cannot expand without bound.
+//! Compressed request bodies: `Content-Encoding: gzip`, as OpenTelemetry Collectors and
+//! Logbook's client send them, and `br`, as Sentry's Python SDK sends envelopes whenever
+//! brotli is installed. Every gzip member is read (`cat a.gz b.gz` is one valid body, as
+//! shippers send after a flush), and the decompressed size is held to the body limit
+//! either way, so a small compressed body cannot expand without bound.
 
 use std::io::Read;
 
@@ -14,6 +15,7 @@ use crate::ApiError;
 pub enum Encoding {
     Identity,
     Gzip,
+    Brotli,
 }
 
 /// The body's `Content-Encoding`, if Logbook can undo it.
@@ -25,20 +27,35 @@ pub fn encoding(headers: &HeaderMap) -> Result<Encoding, ApiError> {
     match encoding.trim().to_ascii_lowercase().as_str() {
         "identity" | "" => Ok(Encoding::Identity),
         "gzip" | "x-gzip" => Ok(Encoding::Gzip),
+        "br" => Ok(Encoding::Brotli),
         other => Err(ApiError::BadRequest(format!(
-            "Content-Encoding {other:?} is not supported: send gzip or none"
+            "Content-Encoding {other:?} is not supported: send gzip, br or none"
         ))),
     }
 }
 
 /// Every member of a gzip body, at most the body limit in all.
 pub fn gunzip(body: &[u8]) -> Result<Bytes, ApiError> {
-    let mut out = Vec::with_capacity((body.len() * 4).min(Limits::BODY_BYTES));
+    bounded(flate2::read::MultiGzDecoder::new(body), body.len(), "gzip")
+}
+
+/// A brotli body, at most the body limit.
+pub fn unbrotli(body: &[u8]) -> Result<Bytes, ApiError> {
+    bounded(
+        brotli_decompressor::Decompressor::new(body, 4096),
+        body.len(),
+        "brotli",
+    )
+}
+
+/// What `decoder` yields, refused past the body limit without reading further.
+fn bounded(decoder: impl Read, compressed: usize, name: &str) -> Result<Bytes, ApiError> {
+    let mut out = Vec::with_capacity((compressed * 4).min(Limits::BODY_BYTES));
     let limit = Limits::BODY_BYTES as u64 + 1;
-    flate2::read::MultiGzDecoder::new(body)
+    decoder
         .take(limit)
         .read_to_end(&mut out)
-        .map_err(|e| ApiError::BadRequest(format!("the gzip body does not decompress: {e}")))?;
+        .map_err(|e| ApiError::BadRequest(format!("the {name} body does not decompress: {e}")))?;
     if out.len() as u64 >= limit {
         return Err(ApiError::TooLarge(format!(
             "the body decompresses to more than the {} byte limit",
@@ -46,4 +63,36 @@ pub fn gunzip(body: &[u8]) -> Result<Bytes, ApiError> {
         )));
     }
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod brotli_tests {
+    use super::*;
+
+    fn bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_brotli_body_is_read() {
+        // `{"ok":true}`, compressed by Python's brotli module.
+        let body = unbrotli(&bytes("0b05807b226f6b223a747275657d03")).unwrap();
+        assert_eq!(&body[..], br#"{"ok":true}"#);
+    }
+
+    #[test]
+    fn a_brotli_bomb_stops_at_the_body_limit() {
+        // 40 bytes that expand to 20 MiB of "a": refused once past the 10 MiB limit.
+        let bomb = bytes(
+            "cbffff3ff825c2e2b14020f7fe8fffff7ff04b00c4611180eefd5ffeffffe0970088c30200ddfb1f",
+        );
+        assert!(matches!(unbrotli(&bomb), Err(ApiError::TooLarge(_))));
+        assert!(matches!(
+            unbrotli(b"not brotli at all"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
 }

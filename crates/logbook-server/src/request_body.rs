@@ -91,8 +91,11 @@ impl FromRequest<AppState> for RequestBody {
         let raw = read(body, &parts.headers, budget, &mut reserved).await?;
         let bytes = match compression::encoding(&parts.headers)? {
             compression::Encoding::Identity => raw,
-            compression::Encoding::Gzip => {
-                let decoded = compression::gunzip(&raw)?;
+            encoding @ (compression::Encoding::Gzip | compression::Encoding::Brotli) => {
+                let decoded = match encoding {
+                    compression::Encoding::Gzip => compression::gunzip(&raw)?,
+                    _ => compression::unbrotli(&raw)?,
+                };
                 budget.reserve(&mut reserved, decoded.len())?;
                 drop(raw);
                 decoded

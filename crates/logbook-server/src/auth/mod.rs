@@ -41,10 +41,26 @@ fn presented_key(parts: &Parts) -> Option<&str> {
     if let Some(value) = headers.get("x-sentry-auth").and_then(|v| v.to_str().ok()) {
         return sentry_key(value);
     }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(key.trim());
+    }
+    sentry_query_key(parts)
+}
+
+/// Sentry's browser SDK sends its key in the query string (`?sentry_key=…`), which is
+/// read on Sentry's ingest routes only: elsewhere a key in a URL would end up in logs.
+fn sentry_query_key(parts: &Parts) -> Option<&str> {
+    let path = parts.uri.path();
+    let sentry_route = path.starts_with("/api/")
+        && !path.starts_with("/api/v1/")
+        && (path.ends_with("/envelope/") || path.ends_with("/store/"));
+    if !sentry_route {
+        return None;
+    }
+    parts.uri.query()?.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "sentry_key" && !value.is_empty()).then_some(value)
+    })
 }
 
 /// The key in a Sentry SDK's `X-Sentry-Auth: Sentry sentry_key=<key>, sentry_version=7`.

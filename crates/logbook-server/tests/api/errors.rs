@@ -363,6 +363,25 @@ pub async fn sentry_envelopes_become_error_groups(backend: Backend) {
         .send(envelope("/api/7/store/", &auth, event.replace("17", "18")))
         .await;
     assert_eq!(stored.status, 200, "{}", stored.body);
+    // The browser SDK's key in the query string, on Sentry's routes only.
+    let in_query =
+        axum::http::Request::post(format!("/api/7/store/?sentry_key={key}&sentry_version=7"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(event.replace("17", "19")))
+            .unwrap();
+    let stored = app.send(in_query).await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let elsewhere = app
+        .send(
+            axum::http::Request::get(format!("/api/v1/errors?sentry_key={key}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status, 401,
+        "a key in the URL is read by Sentry's routes only"
+    );
     let sessions_only = "{}\n{\"type\":\"session\"}\n{\"sid\":\"x\"}\n";
     assert_eq!(
         app.send(envelope("/api/7/envelope/", &auth, sessions_only))
@@ -384,7 +403,7 @@ pub async fn sentry_envelopes_become_error_groups(backend: Backend) {
         ),
         (
             json!("RuntimeError"),
-            json!(2),
+            json!(3),
             json!(1),
             json!("7"),
             json!("app.jobs:run"),

@@ -852,4 +852,47 @@ mod tests {
         let r = rule(failed_logins()).unwrap();
         assert_eq!(r.interval(), chrono::Duration::seconds(60));
     }
+
+    #[test]
+    fn the_most_of_each_list_is_allowed() {
+        let mut json = failed_logins();
+        json["channels"] = serde_json::json!(vec![serde_json::json!({"type": "sse"}); 10]);
+        json["filter"] = serde_json::json!(
+            (0..19)
+                .map(|i| (format!("k{i}"), "v".to_owned()))
+                .chain([("event_type".to_owned(), "AUTH_FAILURE".to_owned())])
+                .collect::<BTreeMap<_, _>>()
+        );
+        let r: Rule = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(r.filter.len(), 20);
+        assert!(r.check().is_ok(), "{:?}", r.check());
+        json["channels"] = serde_json::json!([{"type": "email", "to": (0..20).map(|i| format!("u{i}@x.test")).collect::<Vec<_>>()}]);
+        assert!(rule(json).is_ok());
+        let mut grouped = failed_logins();
+        grouped["metric_name"] = serde_json::json!("p95_latency");
+        grouped.as_object_mut().unwrap().remove("filter");
+        assert!(
+            rule(grouped).unwrap_err().contains("group_by"),
+            "group_by alone too"
+        );
+    }
+
+    #[test]
+    fn units_and_channel_names_are_spelled_out() {
+        assert_eq!(Metric::P95Latency.unit(), " ms");
+        assert_eq!(Metric::ActionAvgLatency.unit(), " ms");
+        assert_eq!(Metric::Throughput.unit(), "/min");
+        assert_eq!(Metric::ErrorRate.unit(), "%");
+        assert_eq!(Metric::EventCount.unit(), "");
+        for kind in [
+            ChannelType::Webhook,
+            ChannelType::Slack,
+            ChannelType::Pagerduty,
+            ChannelType::Email,
+            ChannelType::Notify,
+            ChannelType::Sse,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
 }

@@ -101,7 +101,16 @@ pub fn upsert<D: Dialect>(t: &Tally<'_>, now: DateTime<Utc>) -> (String, Where<D
     .join(", ");
     let regressed_at = v.bind(Param::Time(now));
     let (smaller, larger) = (D::SMALLER, D::LARGER);
-    let resolved = "error_groups.status = 'resolved'";
+    // A late or back-filled occurrence counts, but neither replaces what the group shows
+    // (its newest occurrence's) nor reopens a group resolved after it happened.
+    let newer = "excluded.last_seen >= error_groups.last_seen";
+    let resolved = "error_groups.status = 'resolved' AND (error_groups.resolved_at IS NULL \
+                    OR excluded.last_seen > error_groups.resolved_at)";
+    let newest = |column: &str| {
+        format!(
+            "{column} = CASE WHEN {newer} THEN excluded.{column} ELSE error_groups.{column} END"
+        )
+    };
     let sql = format!(
         "INSERT INTO error_groups (tenant_id, id, fingerprint, error_type, message, severity, \
          culprit, service, occurrence_count, first_seen, last_seen) VALUES ({marks}) \
@@ -109,15 +118,19 @@ pub fn upsert<D: Dialect>(t: &Tally<'_>, now: DateTime<Utc>) -> (String, Where<D
          occurrence_count = error_groups.occurrence_count + excluded.occurrence_count, \
          first_seen = {smaller}(error_groups.first_seen, excluded.first_seen), \
          last_seen = {larger}(error_groups.last_seen, excluded.last_seen), \
-         error_type = excluded.error_type, message = excluded.message, \
-         severity = excluded.severity, \
-         culprit = COALESCE(excluded.culprit, error_groups.culprit), \
-         service = COALESCE(excluded.service, error_groups.service), \
+         {}, {}, {}, \
+         culprit = CASE WHEN {newer} THEN COALESCE(excluded.culprit, error_groups.culprit) \
+         ELSE COALESCE(error_groups.culprit, excluded.culprit) END, \
+         service = CASE WHEN {newer} THEN COALESCE(excluded.service, error_groups.service) \
+         ELSE COALESCE(error_groups.service, excluded.service) END, \
          times_regressed = error_groups.times_regressed + CASE WHEN {resolved} THEN 1 ELSE 0 END, \
          regressed_at = CASE WHEN {resolved} THEN {regressed_at} ELSE error_groups.regressed_at END, \
          resolved_at = CASE WHEN {resolved} THEN NULL ELSE error_groups.resolved_at END, \
          status = CASE WHEN {resolved} THEN 'new' ELSE error_groups.status END \
-         RETURNING id"
+         RETURNING id",
+        newest("error_type"),
+        newest("message"),
+        newest("severity"),
     );
     (sql, v)
 }

@@ -318,3 +318,73 @@ pub async fn rules_are_checked_and_defaults_start_disabled(backend: Backend) {
         .await;
     assert_eq!(refused.status, 403);
 }
+
+/// A receiver that answers 503 twice and then 200 is tried until it takes the
+/// notification, with the same delivery id each time; one that answers 410 is not tried
+/// again.
+pub async fn webhooks_are_retried_until_taken_and_not_after_a_refusal(backend: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let app = TestApp::start(backend).await;
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let flaky = Arc::new(AtomicUsize::new(0));
+    let router = Router::new()
+        .route(
+            "/{*path}",
+            post(
+                |State((seen, flaky)): State<(
+                    Arc<Mutex<Vec<(String, String)>>>,
+                    Arc<AtomicUsize>,
+                )>,
+                 uri: axum::http::Uri,
+                 headers: HeaderMap| async move {
+                    let delivery = headers["x-logbook-delivery"].to_str().unwrap().to_owned();
+                    seen.lock().unwrap().push((uri.path().to_owned(), delivery));
+                    match uri.path() {
+                        "/gone" => axum::http::StatusCode::GONE,
+                        _ if flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE
+                        }
+                        _ => axum::http::StatusCode::OK,
+                    }
+                },
+            ),
+        )
+        .with_state((seen.clone(), flaky));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let rule = json!({
+        "name": "any failure", "metric_name": "event_count", "comparison_operator": "gte",
+        "threshold": 1, "filter": {"event_type": "AUTH_FAILURE"}, "evaluation_interval": 1,
+        "channels": [{"type": "webhook", "url": format!("{base}/flaky")},
+                     {"type": "webhook", "url": format!("{base}/gone")}],
+    });
+    let created = app
+        .post_to("/api/v1/alerts/rules", &app.admin, rule.to_string())
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    app.post_events(&app.admin, failures("203.0.113.9", 1))
+        .await;
+    let t0 = Utc::now() + Duration::seconds(1);
+    // Backoff is 2, 4 … seconds from each failed attempt.
+    for later in [0, 10, 20, 40] {
+        app.app
+            .run_alerts_once(t0 + Duration::seconds(later))
+            .await
+            .unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    let flaky: Vec<&String> = seen
+        .iter()
+        .filter(|(p, _)| p == "/flaky")
+        .map(|(_, d)| d)
+        .collect();
+    let gone: Vec<&String> = seen
+        .iter()
+        .filter(|(p, _)| p == "/gone")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(flaky.len(), 3, "two 503s, then taken: {seen:?}");
+    assert!(flaky.iter().all(|d| *d == flaky[0]), "one delivery id");
+    assert_eq!(gone.len(), 1, "410 is final: {seen:?}");
+}

@@ -698,3 +698,67 @@ pub async fn unresolved_errors_are_summed_by_severity(backend: Backend) {
         ])
     );
 }
+
+/// A back-filled occurrence counts, but a resolved group stays resolved when the error
+/// happened before it was resolved, and the group keeps showing its newest message.
+pub async fn a_late_occurrence_neither_reopens_nor_renames_a_group(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let now = post_one(
+        &app,
+        json!({"error_type": "E", "message": "newest wording", "fingerprint": ["e"]}),
+    )
+    .await;
+    let id = app.get("/api/v1/errors", &app.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resolved = app
+        .patch_to(
+            &format!("/api/v1/errors/{id}"),
+            &app.admin,
+            json!({"status": "resolved"}).to_string(),
+        )
+        .await;
+    assert_eq!(resolved.body["status"], "resolved", "{}", resolved.body);
+    let an_hour_before = (now - chrono::Duration::hours(1)).to_rfc3339();
+    post_one(
+        &app,
+        json!({"error_type": "E", "message": "older wording", "fingerprint": ["e"],
+                          "created_at": an_hour_before}),
+    )
+    .await;
+    let group = app
+        .get(&format!("/api/v1/errors/{id}"), &app.admin)
+        .await
+        .body;
+    assert_eq!(
+        (
+            group["status"].clone(),
+            group["occurrence_count"].clone(),
+            group["message"].clone()
+        ),
+        (json!("resolved"), json!(2), json!("newest wording")),
+        "{group}"
+    );
+    post_one(
+        &app,
+        json!({"error_type": "E", "message": "again", "fingerprint": ["e"]}),
+    )
+    .await;
+    let group = app
+        .get(&format!("/api/v1/errors/{id}"), &app.admin)
+        .await
+        .body;
+    assert_eq!(
+        (group["status"].clone(), group["message"].clone()),
+        (json!("new"), json!("again"))
+    );
+}
+
+async fn post_one(app: &TestApp, report: serde_json::Value) -> chrono::DateTime<chrono::Utc> {
+    let posted = app
+        .post_to("/api/v1/errors", &app.admin, report.to_string())
+        .await;
+    assert_eq!(posted.body["accepted"], 1, "{}", posted.body);
+    chrono::Utc::now()
+}

@@ -32,6 +32,8 @@ macro_rules! api_tests {
 }
 
 api_tests!(
+    errors::a_late_occurrence_neither_reopens_nor_renames_a_group,
+    alerts::webhooks_are_retried_until_taken_and_not_after_a_refusal,
     errors::unresolved_errors_are_summed_by_severity,
     activity::user_activity_answers_seed_001_queries,
     monitors::monitors_check_keep_results_and_sum_up_health,

@@ -325,31 +325,31 @@ pub async fn rules_are_checked_and_defaults_start_disabled(backend: Backend) {
 pub async fn webhooks_are_retried_until_taken_and_not_after_a_refusal(backend: Backend) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let app = TestApp::start(backend).await;
+    /// Each request's path and delivery id, and how many the flaky path has had.
+    type Seen = (Arc<Mutex<Vec<(String, String)>>>, Arc<AtomicUsize>);
     let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let flaky = Arc::new(AtomicUsize::new(0));
-    let router = Router::new()
-        .route(
-            "/{*path}",
-            post(
-                |State((seen, flaky)): State<(
-                    Arc<Mutex<Vec<(String, String)>>>,
-                    Arc<AtomicUsize>,
-                )>,
-                 uri: axum::http::Uri,
-                 headers: HeaderMap| async move {
-                    let delivery = headers["x-logbook-delivery"].to_str().unwrap().to_owned();
-                    seen.lock().unwrap().push((uri.path().to_owned(), delivery));
-                    match uri.path() {
-                        "/gone" => axum::http::StatusCode::GONE,
-                        _ if flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE
+    let router =
+        Router::new()
+            .route(
+                "/{*path}",
+                post(
+                    |State((seen, flaky)): State<Seen>,
+                     uri: axum::http::Uri,
+                     headers: HeaderMap| async move {
+                        let delivery = headers["x-logbook-delivery"].to_str().unwrap().to_owned();
+                        seen.lock().unwrap().push((uri.path().to_owned(), delivery));
+                        match uri.path() {
+                            "/gone" => axum::http::StatusCode::GONE,
+                            _ if flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
+                                axum::http::StatusCode::SERVICE_UNAVAILABLE
+                            }
+                            _ => axum::http::StatusCode::OK,
                         }
-                        _ => axum::http::StatusCode::OK,
-                    }
-                },
-            ),
-        )
-        .with_state((seen.clone(), flaky));
+                    },
+                ),
+            )
+            .with_state((seen.clone(), flaky));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

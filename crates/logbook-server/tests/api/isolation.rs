@@ -13,7 +13,7 @@ pub async fn a_tenant_never_sees_another_tenants_events(backend: Backend) {
     ]);
     assert_eq!(
         app.post_events(&a, events.to_string()).await.body["accepted"],
-        3
+        2
     );
     assert_eq!(
         app.post_events(&b, json!({"event_type": "OTP_SENT"}).to_string())

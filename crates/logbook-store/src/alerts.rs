@@ -108,13 +108,19 @@ pub fn insert_rule<D: Dialect>(
     (sql, v)
 }
 
-/// Another rule of the tenant with the name, if any.
-pub fn name_taken<D: Dialect>(tenant: TenantId, name: &str, id: Uuid) -> (String, Where<D>) {
+/// How many other rows of the tenant in `table` (alert rules, monitors: a name unique per
+/// tenant) have the name.
+pub fn name_taken<D: Dialect>(
+    table: &'static str,
+    tenant: TenantId,
+    name: &str,
+    id: Uuid,
+) -> (String, Where<D>) {
     let mut w = Where::<D>::new(tenant);
     let name = w.bind(Param::Text(name.into()));
     let id = w.bind(Param::Uuid(id));
     let sql = format!(
-        "SELECT COUNT(*) FROM alert_rules WHERE {} AND name = {name} AND id <> {id}",
+        "SELECT COUNT(*) FROM {table} WHERE {} AND name = {name} AND id <> {id}",
         w.sql
     );
     (sql, w)

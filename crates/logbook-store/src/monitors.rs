@@ -38,17 +38,6 @@ pub fn insert<D: Dialect>(tenant: TenantId, m: &Monitor, now: DateTime<Utc>) -> 
     (sql, v)
 }
 
-pub fn name_taken<D: Dialect>(tenant: TenantId, name: &str, id: Uuid) -> (String, Where<D>) {
-    let mut w = Where::<D>::new(tenant);
-    let name = w.bind(Param::Text(name.into()));
-    let id = w.bind(Param::Uuid(id));
-    let sql = format!(
-        "SELECT COUNT(*) FROM monitors WHERE {} AND name = {name} AND id <> {id}",
-        w.sql
-    );
-    (sql, w)
-}
-
 /// Replaces a monitor; it is checked afresh at once.
 pub fn update<D: Dialect>(tenant: TenantId, m: &Monitor, now: DateTime<Utc>) -> (String, Where<D>) {
     let mut v = Where::<D>::values();

@@ -173,28 +173,17 @@ async fn change_rule(
 ) -> Result<Json<Value>, ApiError> {
     Params::none(pairs)?;
     let before = find_rule(&state, principal.tenant, &rule_id).await?;
-    let Value::Object(change) = body.json::<Value>()? else {
-        return Err(ApiError::BadRequest(
-            "the body must be a JSON object of the fields to change".into(),
-        ));
-    };
-    let mut merged = serde_json::to_value(&before).map_err(|_| ApiError::Internal)?;
-    for (field, value) in change {
-        if [
+    let mut rule: Rule = super::patched(
+        &before,
+        &body,
+        &[
             "id",
             "created_by",
             "created_at",
             "updated_at",
             "last_triggered",
-        ]
-        .contains(&field.as_str())
-        {
-            return Err(ApiError::BadRequest(format!("{field} cannot be changed")));
-        }
-        merged[field] = value;
-    }
-    let mut rule: Rule = serde_json::from_value(merged)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not the JSON expected: {e}")))?;
+        ],
+    )?;
     rule.keep_secrets(&before);
     rule.updated_at = Utc::now();
     check(&state, &rule)?;

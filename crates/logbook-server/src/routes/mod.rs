@@ -67,3 +67,28 @@ pub fn router() -> Router<AppState> {
 async fn method_not_allowed(method: Method) -> ApiError {
     ApiError::MethodNotAllowed(method.to_string())
 }
+
+/// A stored resource with the fields a PATCH body names replaced: absent fields stay;
+/// the `fixed` ones may not be changed. The result is read as the resource again, so
+/// every rule of its shape applies.
+pub(crate) fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
+    before: &T,
+    body: &crate::request_body::RequestBody,
+    fixed: &[&str],
+) -> Result<T, crate::ApiError> {
+    use crate::ApiError;
+    let serde_json::Value::Object(change) = body.json::<serde_json::Value>()? else {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object of the fields to change".into(),
+        ));
+    };
+    let mut merged = serde_json::to_value(before).map_err(|_| ApiError::Internal)?;
+    for (field, value) in change {
+        if fixed.contains(&field.as_str()) {
+            return Err(ApiError::BadRequest(format!("{field} cannot be changed")));
+        }
+        merged[field] = value;
+    }
+    serde_json::from_value(merged)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not the JSON expected: {e}")))
+}

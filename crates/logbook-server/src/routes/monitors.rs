@@ -16,7 +16,7 @@ use logbook_model::{
     monitors::{Monitor, ServiceHealth, ServiceStatus, SystemHealth, percentile, round2},
 };
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
@@ -195,20 +195,7 @@ async fn change(
 ) -> Result<Json<Monitor>, ApiError> {
     Params::none(pairs)?;
     let before = find(&state, principal.tenant, &id).await?;
-    let Value::Object(change) = body.json::<Value>()? else {
-        return Err(ApiError::BadRequest(
-            "the body must be a JSON object of the fields to change".into(),
-        ));
-    };
-    let mut merged = serde_json::to_value(&before).map_err(|_| ApiError::Internal)?;
-    for (field, value) in change {
-        if ["id", "created_at", "updated_at"].contains(&field.as_str()) {
-            return Err(ApiError::BadRequest(format!("{field} cannot be changed")));
-        }
-        merged[field] = value;
-    }
-    let mut monitor: Monitor = serde_json::from_value(merged)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not the JSON expected: {e}")))?;
+    let mut monitor: Monitor = super::patched(&before, &body, &["id", "created_at", "updated_at"])?;
     monitor.updated_at = Utc::now();
     checked(&monitor)?;
     if !state

@@ -21,45 +21,9 @@ use crate::{
     alerts::{
         self as statements, AlertWrite, Delivery, Notification, Pending, RuleStats, from_json,
     },
-    dialect::Where,
 };
 
-async fn execute<C: GenericClient>(
-    client: &C,
-    (sql, w): (String, Where<Postgres>),
-    what: &'static str,
-) -> Result<u64> {
-    client
-        .execute(&sql, &refs(&w.params))
-        .await
-        .map_err(db(what))
-}
-
-async fn bodies<C: GenericClient, T: for<'de> serde::Deserialize<'de>>(
-    client: &C,
-    (sql, w): (String, Where<Postgres>),
-    what: &'static str,
-) -> Result<Vec<T>> {
-    let rows = client
-        .query(&sql, &refs(&w.params))
-        .await
-        .map_err(db(what))?;
-    rows.iter()
-        .map(|r| from_json(&column::<String>(r, 0)?))
-        .collect()
-}
-
-async fn count<C: GenericClient>(
-    client: &C,
-    (sql, w): (String, Where<Postgres>),
-    what: &'static str,
-) -> Result<i64> {
-    let row = client
-        .query_one(&sql, &refs(&w.params))
-        .await
-        .map_err(db(what))?;
-    column(&row, 0)
-}
+use super::documents::{bodies, count, execute, in_one_transaction, tenant_bodies};
 
 #[async_trait]
 impl AlertStore for PgStore {
@@ -118,7 +82,7 @@ impl AlertStore for PgStore {
         .map_err(db("locking the tenant's alert rules"))?;
         let taken = count(
             &tx,
-            statements::name_taken(tenant, &rule.name, rule.id),
+            statements::name_taken("alert_rules", tenant, &rule.name, rule.id),
             "checking a rule name",
         )
         .await?;
@@ -156,17 +120,8 @@ impl AlertStore for PgStore {
 
     async fn delete_alert_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
         let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(db("starting an alert rule deletion"))?;
-        let mut deleted = 0;
-        for statement in statements::delete_rule(tenant, id) {
-            deleted = execute(&tx, statement, "deleting an alert rule").await?;
-        }
-        tx.commit()
-            .await
-            .map_err(db("committing an alert rule deletion"))?;
+        let statements = statements::delete_rule(tenant, id);
+        let deleted = in_one_transaction(&mut client, statements, "deleting an alert rule").await?;
         Ok(deleted == 1)
     }
 
@@ -176,19 +131,12 @@ impl AlertStore for PgStore {
         limit: u32,
     ) -> Result<Vec<(TenantId, Rule)>> {
         let client = self.client().await?;
-        let (sql, w) = statements::due_rules::<Postgres>(now, limit);
-        let rows = client
-            .query(&sql, &refs(&w.params))
-            .await
-            .map_err(db("finding rules due"))?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    TenantId(column(r, 0)?),
-                    from_json(&column::<String>(r, 1)?)?,
-                ))
-            })
-            .collect()
+        tenant_bodies(
+            &client,
+            statements::due_rules(now, limit),
+            "finding rules due",
+        )
+        .await
     }
 
     async fn open_alerts(&self, tenant: TenantId, rule: Uuid) -> Result<Vec<Alert>> {

@@ -7,6 +7,7 @@ mod anonymize;
 mod audit;
 mod commits;
 mod dialect;
+mod documents;
 mod error_groups;
 mod events;
 mod ingest;

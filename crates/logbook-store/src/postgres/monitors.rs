@@ -16,35 +16,10 @@ use super::{
 };
 use crate::{
     MonitorStore, Result, StoreError,
-    alerts::from_json,
-    dialect::Where,
     monitors::{self as statements, Uptimes},
 };
 
-async fn execute<C: GenericClient>(
-    client: &C,
-    (sql, w): (String, Where<Postgres>),
-    what: &'static str,
-) -> Result<u64> {
-    client
-        .execute(&sql, &refs(&w.params))
-        .await
-        .map_err(db(what))
-}
-
-async fn bodies<C: GenericClient, T: for<'de> serde::Deserialize<'de>>(
-    client: &C,
-    (sql, w): (String, Where<Postgres>),
-    what: &'static str,
-) -> Result<Vec<T>> {
-    let rows = client
-        .query(&sql, &refs(&w.params))
-        .await
-        .map_err(db(what))?;
-    rows.iter()
-        .map(|r| from_json(&column::<String>(r, 0)?))
-        .collect()
-}
+use super::documents::{bodies, count, execute, in_one_transaction, tenant_bodies};
 
 #[async_trait]
 impl MonitorStore for PgStore {
@@ -79,13 +54,12 @@ impl MonitorStore for PgStore {
         )
         .await
         .map_err(db("locking the tenant's monitors"))?;
-        let (sql, w) = statements::name_taken::<Postgres>(tenant, &monitor.name, monitor.id);
-        let taken: i64 = column(
-            &tx.query_one(&sql, &refs(&w.params))
-                .await
-                .map_err(db("checking a monitor name"))?,
-            0,
-        )?;
+        let taken = count(
+            &tx,
+            crate::alerts::name_taken("monitors", tenant, &monitor.name, monitor.id),
+            "checking a monitor name",
+        )
+        .await?;
         if taken > 0 {
             return Err(StoreError::Conflict(format!(
                 "a monitor named {:?} exists",
@@ -114,17 +88,12 @@ impl MonitorStore for PgStore {
 
     async fn delete_monitor(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
         let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(db("starting a monitor deletion"))?;
-        let mut deleted = 0;
-        for statement in statements::delete(tenant, id) {
-            deleted = execute(&tx, statement, "deleting a monitor").await?;
-        }
-        tx.commit()
-            .await
-            .map_err(db("committing a monitor deletion"))?;
+        let deleted = in_one_transaction(
+            &mut client,
+            statements::delete(tenant, id),
+            "deleting a monitor",
+        )
+        .await?;
         Ok(deleted == 1)
     }
 
@@ -134,19 +103,7 @@ impl MonitorStore for PgStore {
         limit: u32,
     ) -> Result<Vec<(TenantId, Monitor)>> {
         let client = self.client().await?;
-        let (sql, w) = statements::due::<Postgres>(now, limit);
-        let rows = client
-            .query(&sql, &refs(&w.params))
-            .await
-            .map_err(db("finding monitors due"))?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    TenantId(column(r, 0)?),
-                    from_json(&column::<String>(r, 1)?)?,
-                ))
-            })
-            .collect()
+        tenant_bodies(&client, statements::due(now, limit), "finding monitors due").await
     }
 
     async fn record_check(

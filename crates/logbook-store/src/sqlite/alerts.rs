@@ -7,7 +7,7 @@ use logbook_model::{
     EventFilter, TenantId,
     alerts::{Alert, AlertStatus, Rule},
 };
-use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+use rusqlite::{TransactionBehavior, params_from_iter};
 use uuid::Uuid;
 
 use super::{SqliteStore, db, dialect::Sqlite, from_micros};
@@ -16,40 +16,9 @@ use crate::{
     alerts::{
         self as statements, AlertWrite, Delivery, Notification, Pending, RuleStats, from_json,
     },
-    dialect::Where,
 };
 
-fn execute(
-    conn: &Connection,
-    (sql, w): (String, Where<Sqlite>),
-    what: &'static str,
-) -> Result<usize> {
-    conn.prepare_cached(&sql)
-        .and_then(|mut stmt| stmt.execute(params_from_iter(w.params)))
-        .map_err(db(what))
-}
-
-/// The JSON bodies a statement selects, parsed.
-fn bodies<T: for<'de> serde::Deserialize<'de>>(
-    conn: &Connection,
-    (sql, w): (String, Where<Sqlite>),
-    what: &'static str,
-) -> Result<Vec<T>> {
-    let texts: Vec<String> = conn
-        .prepare_cached(&sql)
-        .and_then(|mut stmt| {
-            stmt.query_map(params_from_iter(w.params), |r| r.get(0))?
-                .collect()
-        })
-        .map_err(db(what))?;
-    texts.iter().map(|t| from_json(t)).collect()
-}
-
-fn count(conn: &Connection, (sql, w): (String, Where<Sqlite>), what: &'static str) -> Result<i64> {
-    conn.prepare_cached(&sql)
-        .and_then(|mut stmt| stmt.query_row(params_from_iter(w.params), |r| r.get(0)))
-        .map_err(db(what))
-}
+use super::documents::{bodies, count, execute, in_one_transaction, tenant_bodies};
 
 #[async_trait]
 impl AlertStore for SqliteStore {
@@ -101,7 +70,7 @@ impl AlertStore for SqliteStore {
                 .map_err(db("starting an alert rule change"))?;
             let taken = count(
                 &tx,
-                statements::name_taken(tenant, &rule.name, rule.id),
+                statements::name_taken("alert_rules", tenant, &rule.name, rule.id),
                 "checking a rule name",
             )?;
             if taken > 0 {
@@ -138,16 +107,8 @@ impl AlertStore for SqliteStore {
 
     async fn delete_alert_rule(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
         self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db("starting an alert rule deletion"))?;
-            let mut deleted = 0;
-            for statement in statements::delete_rule(tenant, id) {
-                deleted = execute(&tx, statement, "deleting an alert rule")?;
-            }
-            tx.commit()
-                .map_err(db("committing an alert rule deletion"))?;
-            Ok(deleted == 1)
+            let statements = statements::delete_rule(tenant, id);
+            Ok(in_one_transaction(conn, statements, "deleting an alert rule")? == 1)
         })
         .await
     }
@@ -158,17 +119,7 @@ impl AlertStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<(TenantId, Rule)>> {
         self.read(move |conn| {
-            let (sql, w) = statements::due_rules::<Sqlite>(now, limit);
-            let rows: Vec<(Uuid, String)> = conn
-                .prepare_cached(&sql)
-                .and_then(|mut stmt| {
-                    stmt.query_map(params_from_iter(w.params), |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect()
-                })
-                .map_err(db("finding rules due"))?;
-            rows.into_iter()
-                .map(|(tenant, body)| Ok((TenantId(tenant), from_json(&body)?)))
-                .collect()
+            tenant_bodies(conn, statements::due_rules(now, limit), "finding rules due")
         })
         .await
     }

@@ -10,6 +10,7 @@ mod anonymize;
 mod audit;
 mod checkpoints;
 mod dialect;
+mod documents;
 mod error_groups;
 mod events;
 mod functions;

@@ -6,41 +6,16 @@ use logbook_model::{
     TenantId,
     monitors::{Check, Monitor},
 };
-use rusqlite::{Connection, TransactionBehavior, params_from_iter};
+use rusqlite::{TransactionBehavior, params_from_iter};
 use uuid::Uuid;
 
 use super::{SqliteStore, db, dialect::Sqlite};
 use crate::{
     MonitorStore, Result, StoreError,
-    alerts::from_json,
-    dialect::Where,
     monitors::{self as statements, Uptimes},
 };
 
-fn execute(
-    conn: &Connection,
-    (sql, w): (String, Where<Sqlite>),
-    what: &'static str,
-) -> Result<usize> {
-    conn.prepare_cached(&sql)
-        .and_then(|mut stmt| stmt.execute(params_from_iter(w.params)))
-        .map_err(db(what))
-}
-
-fn bodies<T: for<'de> serde::Deserialize<'de>>(
-    conn: &Connection,
-    (sql, w): (String, Where<Sqlite>),
-    what: &'static str,
-) -> Result<Vec<T>> {
-    let texts: Vec<String> = conn
-        .prepare_cached(&sql)
-        .and_then(|mut stmt| {
-            stmt.query_map(params_from_iter(w.params), |r| r.get(0))?
-                .collect()
-        })
-        .map_err(db(what))?;
-    texts.iter().map(|t| from_json(t)).collect()
-}
+use super::documents::{bodies, count, execute, in_one_transaction, tenant_bodies};
 
 #[async_trait]
 impl MonitorStore for SqliteStore {
@@ -67,10 +42,11 @@ impl MonitorStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db("starting a monitor change"))?;
-            let (sql, w) = statements::name_taken::<Sqlite>(tenant, &monitor.name, monitor.id);
-            let taken: i64 = tx
-                .query_row(&sql, params_from_iter(w.params), |r| r.get(0))
-                .map_err(db("checking a monitor name"))?;
+            let taken = count(
+                &tx,
+                crate::alerts::name_taken("monitors", tenant, &monitor.name, monitor.id),
+                "checking a monitor name",
+            )?;
             if taken > 0 {
                 return Err(StoreError::Conflict(format!(
                     "a monitor named {:?} exists",
@@ -99,14 +75,8 @@ impl MonitorStore for SqliteStore {
 
     async fn delete_monitor(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
         self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db("starting a monitor deletion"))?;
-            let mut deleted = 0;
-            for statement in statements::delete(tenant, id) {
-                deleted = execute(&tx, statement, "deleting a monitor")?;
-            }
-            tx.commit().map_err(db("committing a monitor deletion"))?;
+            let deleted =
+                in_one_transaction(conn, statements::delete(tenant, id), "deleting a monitor")?;
             Ok(deleted == 1)
         })
         .await
@@ -118,17 +88,7 @@ impl MonitorStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<(TenantId, Monitor)>> {
         self.read(move |conn| {
-            let (sql, w) = statements::due::<Sqlite>(now, limit);
-            let rows: Vec<(Uuid, String)> = conn
-                .prepare_cached(&sql)
-                .and_then(|mut stmt| {
-                    stmt.query_map(params_from_iter(w.params), |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect()
-                })
-                .map_err(db("finding monitors due"))?;
-            rows.into_iter()
-                .map(|(tenant, body)| Ok((TenantId(tenant), from_json(&body)?)))
-                .collect()
+            tenant_bodies(conn, statements::due(now, limit), "finding monitors due")
         })
         .await
     }

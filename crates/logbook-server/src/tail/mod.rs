@@ -3,8 +3,9 @@
 //! batch to the hub with one non-blocking send (nothing at all while nobody
 //! subscribes); one fan-out task filters it into each subscriber's bounded queue. Batches
 //! other servers commit to the same PostgreSQL are announced by `NOTIFY` and read back
-//! (see [`remote`]). Whatever does not fit — the hub's queue or a subscriber's — is
-//! counted, and the subscriber is told how many events it missed.
+//! (see [`remote`]). Whatever does not fit — the hub's queue, a subscriber's, or its pace
+//! of [`EVENTS_PER_SECOND`] — is counted, and the subscriber is told how many events it
+//! missed.
 
 pub mod remote;
 
@@ -92,6 +93,40 @@ struct Subscriber {
     filter: EventFilter,
     queue: mpsc::Sender<Arc<Delivery>>,
     missed: Arc<AtomicU64>,
+    pace: Pace,
+}
+
+/// Events a tail is sent per second at most, and in a burst. A tail is for watching:
+/// past this it is told how many it missed (and `/logs/export` is there for everything),
+/// so twenty tails of a busy tenant cost ingest little.
+pub const EVENTS_PER_SECOND: f64 = 1000.0;
+pub const BURST: f64 = 5000.0;
+
+/// A token bucket: room for [`BURST`] events, refilled at [`EVENTS_PER_SECOND`].
+struct Pace {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl Pace {
+    fn new() -> Self {
+        Self {
+            tokens: BURST,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether one more event may go now; takes its token if so.
+    fn take(&mut self, now: std::time::Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * EVENTS_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(BURST);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 #[derive(Default)]
@@ -179,6 +214,7 @@ impl TailHub {
             filter,
             queue,
             missed: missed.clone(),
+            pace: Pace::new(),
         });
         Subscription {
             events,
@@ -235,6 +271,7 @@ async fn fan_out(hub: std::sync::Weak<Inner>, mut batches: mpsc::Receiver<Arc<Co
         subscribers.list.retain(|s| !s.queue.is_closed());
         let Subscribers { list, seen } = &mut *subscribers;
         seen.retain(|tenant, _| list.iter().any(|s| s.tenant == *tenant));
+        let now = std::time::Instant::now();
         for (tenant, event) in batch.events() {
             if !list.iter().any(|s| s.tenant == tenant)
                 || !seen.entry(tenant).or_default().first(event.id)
@@ -244,10 +281,10 @@ async fn fan_out(hub: std::sync::Weak<Inner>, mut batches: mpsc::Receiver<Arc<Co
             // Serialized once, and only if some subscriber has room for it.
             let mut shared: Option<Arc<Delivery>> = None;
             for s in list
-                .iter()
+                .iter_mut()
                 .filter(|s| s.tenant == tenant && s.filter.matches(event))
             {
-                if s.queue.capacity() == 0 {
+                if s.queue.capacity() == 0 || !s.pace.take(now) {
                     s.missed.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
@@ -259,5 +296,34 @@ async fn fan_out(hub: std::sync::Weak<Inner>, mut batches: mpsc::Receiver<Arc<Co
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn a_tail_takes_a_burst_then_its_pace() {
+        let start = Instant::now();
+        let mut pace = Pace {
+            tokens: BURST,
+            at: start,
+        };
+        let burst = (0..10_000).filter(|_| pace.take(start)).count();
+        assert_eq!(burst, BURST as usize);
+        assert!(!pace.take(start));
+        // A tenth of a second later: a tenth of a second's events.
+        let later = start + Duration::from_millis(100);
+        let paced = (0..10_000).filter(|_| pace.take(later)).count();
+        assert_eq!(paced, (EVENTS_PER_SECOND / 10.0) as usize);
+        // Never more than the burst, however long it rested.
+        let rested = start + Duration::from_secs(3600);
+        assert_eq!(
+            (0..10_000).filter(|_| pace.take(rested)).count(),
+            BURST as usize
+        );
     }
 }

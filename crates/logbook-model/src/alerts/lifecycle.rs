@@ -104,6 +104,10 @@ pub enum NoticeKind {
     Repeated,
     Escalated,
     Resolved,
+    /// A person acknowledged the alert.
+    Acknowledged,
+    /// A person silenced the alert until a time.
+    Silenced,
 }
 
 /// A notification to queue: its kind, and the channels it goes to.
@@ -298,6 +302,27 @@ pub enum Action {
     Resolve,
     /// Silenced until the time: no notification until then.
     Silence(DateTime<Utc>),
+}
+
+impl Action {
+    /// Who hears of a person's action: a resolution goes where the alert's notices went
+    /// (PagerDuty closes its incident); an acknowledgement or a silence only to the
+    /// alert stream, for those watching it.
+    pub fn notices(&self, rule: &Rule) -> Vec<Notice> {
+        let to_stream = |kind| {
+            let channels: Vec<Channel> = rule
+                .all_channels()
+                .filter(|c| c.kind == super::ChannelType::Sse)
+                .cloned()
+                .collect();
+            notice(kind, &channels)
+        };
+        match self {
+            Action::Resolve => notice(NoticeKind::Resolved, &rule.channels),
+            Action::Acknowledge => to_stream(NoticeKind::Acknowledged),
+            Action::Silence(_) => to_stream(NoticeKind::Silenced),
+        }
+    }
 }
 
 impl Alert {
@@ -627,6 +652,40 @@ mod tests {
         assert_eq!(
             message(&percent, None, 7.5),
             "failed logins: error_rate 7.5% > 5%"
+        );
+    }
+
+    #[test]
+    fn a_persons_action_reaches_its_listeners() {
+        let mut r = rule();
+        r.escalation_channels.push(channel(ChannelType::Sse));
+        let kinds_to = |action: Action| {
+            action
+                .notices(&r)
+                .iter()
+                .map(|n| {
+                    (
+                        n.kind,
+                        n.channels.iter().map(|c| c.kind).collect::<Vec<_>>(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds_to(Action::Resolve),
+            [(NoticeKind::Resolved, vec![ChannelType::Webhook])]
+        );
+        assert_eq!(
+            kinds_to(Action::Acknowledge),
+            [(NoticeKind::Acknowledged, vec![ChannelType::Sse])]
+        );
+        assert_eq!(
+            kinds_to(Action::Silence(t(10))),
+            [(NoticeKind::Silenced, vec![ChannelType::Sse])]
+        );
+        assert!(
+            Action::Acknowledge.notices(&rule()).is_empty(),
+            "no stream, no notice"
         );
     }
 }

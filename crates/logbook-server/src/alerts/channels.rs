@@ -50,6 +50,8 @@ fn headline(n: &Notification) -> String {
         NoticeKind::Repeated => "still firing",
         NoticeKind::Escalated => "escalated: unacknowledged",
         NoticeKind::Resolved => "resolved",
+        NoticeKind::Acknowledged => "acknowledged",
+        NoticeKind::Silenced => "silenced",
     };
     format!(
         "[{}] {what}: {}",
@@ -65,6 +67,7 @@ fn slack_body(n: &Notification) -> Value {
 fn pagerduty_body(n: &Notification, routing_key: &str) -> Value {
     let action = match n.kind {
         NoticeKind::Resolved => "resolve",
+        NoticeKind::Acknowledged => "acknowledge",
         _ => "trigger",
     };
     let severity = match n.alert.severity {

@@ -12,7 +12,7 @@ mod outbound;
 mod sender;
 
 pub use channels::webhook_body;
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, notifications};
 pub use metrics::event_filter;
 pub use monitor::Checker;
 pub use outbound::Outbound;

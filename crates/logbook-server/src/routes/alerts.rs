@@ -382,13 +382,23 @@ async fn act(
     after
         .act(&action, &by, body.note, Utc::now())
         .map_err(ApiError::Conflict)?;
+    let queued = match state
+        .store
+        .alert_rule(principal.tenant, after.rule_id)
+        .await?
+    {
+        Some(rule) => {
+            crate::alerts::notifications(&rule, &after, &action.notices(&rule), Utc::now())
+        }
+        None => Vec::new(),
+    };
     let applied = state
         .store
         .write_alerts(
             principal.tenant,
             &[logbook_store::alerts::AlertWrite::Update(
                 after.clone(),
-                Vec::new(),
+                queued,
             )],
             None,
         )

@@ -151,6 +151,12 @@ pub async fn failed_logins_per_ip_fire_escalate_and_resolve(backend: Backend) {
     assert_eq!(acked.status, 200, "{}", acked.body);
     assert_eq!(acked.body["status"], "acknowledged");
     assert_eq!(acked.body["acknowledgment_note"], "blocking the address");
+    let streamed = stream.next().await;
+    assert_eq!(
+        streamed.event.as_deref(),
+        Some("acknowledged"),
+        "{streamed:?}"
+    );
     let again = app
         .post_to(
             &format!("/api/v1/alerts/{alert_id}/acknowledge"),

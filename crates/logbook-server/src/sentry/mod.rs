@@ -86,6 +86,14 @@ async fn store_events(
         item.errors.push(occurrence);
         last_id = id.or(last_id);
     }
+    // An SDK that did not hear the answer sends the same event again: one event with an
+    // id is stored once, as a retried ingest request with its Idempotency-Key is.
+    if let ([_], Some(id)) = (events, last_id.as_deref().filter(|id| is_event_id(id))) {
+        item.idempotency = Some(logbook_store::IdempotencyRecord {
+            key: format!("sentry:{project}:{id}"),
+            response: json!({ "id": id }).to_string(),
+        });
+    }
     if !item.events.is_empty() {
         if let Some(cipher) = &state.cipher {
             cipher.seal_item(&mut item);
@@ -108,4 +116,10 @@ fn project_number(project: &str) -> Result<&str, ApiError> {
         )));
     }
     Ok(project)
+}
+
+/// Sentry's event ids: 32 hex digits (a UUID without dashes), or a UUID with them.
+fn is_event_id(id: &str) -> bool {
+    let hex = id.replace('-', "");
+    hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) && id.len() <= 36
 }

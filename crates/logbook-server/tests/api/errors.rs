@@ -353,21 +353,34 @@ pub async fn sentry_envelopes_become_error_groups(backend: Backend) {
          {{\"type\":\"attachment\",\"length\":3}}\nabc\n",
         event.len()
     );
-    let reply = app.send(envelope("/api/7/envelope/", &auth, body)).await;
+    let reply = app
+        .send(envelope("/api/7/envelope/", &auth, body.clone()))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
         reply.body,
         json!({"id": "9ec79c33ec9942ab8353589fcb2e04dc"})
     );
+    // The same envelope again (an SDK retrying after a lost answer): stored once.
+    let retried = app
+        .send(envelope("/api/7/envelope/", &auth, body.clone()))
+        .await;
+    assert_eq!(retried.body, reply.body);
+    let another = |n: &str| {
+        event.replace("17", n).replace(
+            "9ec79c33ec9942ab8353589fcb2e04dc",
+            &format!("9ec79c33ec9942ab8353589fcb2e04{n}"),
+        )
+    };
     let stored = app
-        .send(envelope("/api/7/store/", &auth, event.replace("17", "18")))
+        .send(envelope("/api/7/store/", &auth, another("18")))
         .await;
     assert_eq!(stored.status, 200, "{}", stored.body);
     // The browser SDK's key in the query string, on Sentry's routes only.
     let in_query =
         axum::http::Request::post(format!("/api/7/store/?sentry_key={key}&sentry_version=7"))
             .header("content-type", "application/json")
-            .body(axum::body::Body::from(event.replace("17", "19")))
+            .body(axum::body::Body::from(another("19")))
             .unwrap();
     let stored = app.send(in_query).await;
     assert_eq!(stored.status, 200, "{}", stored.body);

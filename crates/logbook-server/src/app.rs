@@ -35,6 +35,8 @@ pub struct AppState {
     pub(crate) tail: crate::tail::TailHub,
     /// Fired when the server begins to stop: streams that never end by themselves end.
     pub(crate) stopping: CancellationToken,
+    /// Alert streams open now (each reads the store every second).
+    pub(crate) alert_streams: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub struct App {
@@ -126,6 +128,7 @@ impl App {
             audit_parser: Arc::new(logbook_model::audit::AuditParser::new(redactor)),
             tail,
             stopping: CancellationToken::new(),
+            alert_streams: Arc::default(),
         };
         Self {
             state,

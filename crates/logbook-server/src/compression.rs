@@ -95,4 +95,31 @@ mod brotli_tests {
             Err(ApiError::BadRequest(_))
         ));
     }
+
+    /// Random and mangled brotli bodies never panic, and what decodes stays in bounds.
+    #[test]
+    fn hostile_brotli_bodies_are_refused_or_bounded() {
+        let valid = bytes("0b05807b226f6b223a747275657d03");
+        let mut state = 0x5eed_u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        for case in 0..20_000 {
+            let body: Vec<u8> = if case % 2 == 0 {
+                (0..next() % 200).map(|_| next() as u8).collect()
+            } else {
+                let mut b = valid.clone();
+                let at = next() % b.len();
+                b[at] ^= 1 << (next() % 8);
+                b.truncate(next() % (b.len() + 1));
+                b
+            };
+            if let Ok(decoded) = unbrotli(&body) {
+                assert!(decoded.len() <= Limits::BODY_BYTES);
+            }
+        }
+    }
 }

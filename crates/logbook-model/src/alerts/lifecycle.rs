@@ -305,6 +305,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as its route and the audit trail name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Acknowledge => "acknowledge",
+            Action::Resolve => "resolve",
+            Action::Silence(_) => "silence",
+        }
+    }
+
     /// Who hears of a person's action: a resolution goes where the alert's notices went
     /// (PagerDuty closes its incident); an acknowledgement or a silence only to the
     /// alert stream, for those watching it.

@@ -50,7 +50,7 @@ impl Sender {
                     Delivery::Sent
                 }
                 Err(Failure::Retry(error)) if tried < MAX_ATTEMPTS => {
-                    Delivery::Retry(backoff(tried, Utc::now()), error)
+                    Delivery::Retry(backoff(tried, now), error)
                 }
                 Err(Failure::Retry(error) | Failure::Permanent(error)) => {
                     tracing::warn!(

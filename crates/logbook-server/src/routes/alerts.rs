@@ -10,7 +10,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Duration, Utc};
-use logbook_model::alerts::{Action, Alert, AlertStatus, ChannelType, Rule, defaults, lifecycle};
+use logbook_model::alerts::{Action, Alert, AlertStatus, ChannelType, Rule, defaults};
 use logbook_store::alerts::RuleStats;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -416,7 +416,7 @@ async fn act(
             &principal,
             principal.tenant,
             json!({
-                "action": format!("alert.{action}", action = lifecycle_name(&action)),
+                "action": format!("alert.{}", action.name()),
                 "resource_type": "alert", "resource_id": after.id.to_string(),
                 "resource_name": after.rule_name,
                 "before": shown(&before), "after": shown(&after),
@@ -424,14 +424,6 @@ async fn act(
         )
         .await?;
     Ok(Json(after))
-}
-
-fn lifecycle_name(action: &lifecycle::Action) -> &'static str {
-    match action {
-        Action::Acknowledge => "acknowledge",
-        Action::Resolve => "resolve",
-        Action::Silence(_) => "silence",
-    }
 }
 
 #[derive(Serialize)]
@@ -528,14 +520,16 @@ async fn stream(
         .transpose()?;
     let filters = params.finish()?;
     let tenant = principal.tenant;
-    let mut after = Some(cursor.unwrap_or_else(just_before_now));
+    let after = Some(cursor.unwrap_or_else(just_before_now));
+    // Each stream reads the store every second: as many at once as the tail allows.
+    let open = StreamSlot::take(&state.alert_streams)?;
     access
         .record(&state, &principal, Answer::rows(0, filters))
         .await?;
     let (store, stopping) = (state.store.clone(), state.stopping.clone());
     let body = futures_util::stream::unfold(
-        (store, stopping, after.take(), false),
-        move |(store, stopping, mut after, mut waited)| async move {
+        (store, stopping, after, false, open),
+        move |(store, stopping, mut after, mut waited, open)| async move {
             loop {
                 if waited {
                     tokio::select! {
@@ -570,7 +564,7 @@ async fn stream(
                 let chunk = axum::body::Bytes::from(out);
                 return Some((
                     Ok::<_, std::convert::Infallible>(chunk),
-                    (store, stopping, after, waited),
+                    (store, stopping, after, waited, open),
                 ));
             }
         },
@@ -602,4 +596,24 @@ fn just_before_now() -> Uuid {
     bytes[8] &= 0xc0;
     bytes[9..].fill(0);
     Uuid::from_bytes(bytes)
+}
+
+/// One open alert stream, counted while it lives.
+struct StreamSlot(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl StreamSlot {
+    fn take(open: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Result<Self, ApiError> {
+        use std::sync::atomic::Ordering;
+        if open.fetch_add(1, Ordering::AcqRel) >= super::tail::MAX_SUBSCRIBERS {
+            open.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError::Busy(5));
+        }
+        Ok(Self(open.clone()))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }

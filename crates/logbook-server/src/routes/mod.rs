@@ -20,7 +20,7 @@ mod retention;
 mod seed004;
 mod storage;
 mod summaries;
-mod tail;
+pub(crate) mod tail;
 mod tenants;
 
 use axum::{

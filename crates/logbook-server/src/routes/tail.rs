@@ -118,22 +118,19 @@ async fn replay(
         skip: 0,
     };
     let mut events = Vec::new();
-    while events.len() < MAX_REPLAY {
+    loop {
         let page = state.store.list_events(tenant, &page_query).await?;
         let more = page.next_cursor.is_some();
         page_query.cursor = page.items.last().map(Cursor::after);
         events.extend(page.items);
+        if events.len() > MAX_REPLAY {
+            return Err(ApiError::BadRequest(format!(
+                "more than {MAX_REPLAY} stored events follow the cursor: page them with /logs, then tail from the last"
+            )));
+        }
         if !more {
             break;
         }
-    }
-    if events.len() > MAX_REPLAY {
-        events.truncate(MAX_REPLAY);
-    }
-    if events.len() == MAX_REPLAY {
-        return Err(ApiError::BadRequest(format!(
-            "more than {MAX_REPLAY} stored events follow the cursor: page them with /logs, then tail from the last"
-        )));
     }
     Ok(events)
 }

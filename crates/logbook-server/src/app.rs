@@ -205,10 +205,12 @@ impl App {
     /// The whole HTTP API, each request bounded by the request timeout, every error
     /// answered as problem+json (an extractor's own rejection included).
     pub fn router(&self) -> Router {
-        let limit = self.timeouts.request;
-        routes::router()
+        let api = routes::router()
             .with_state(self.state.clone())
-            .layer(axum::middleware::map_response(crate::error::as_problem))
+            .layer(axum::middleware::map_response(crate::error::as_problem));
+        let limit = self.timeouts.request;
+        crate::console::router(self.state.clone(), api.clone())
+            .merge(api)
             .layer(axum::middleware::from_fn(
                 move |request, next: axum::middleware::Next| async move {
                     match tokio::time::timeout(limit, next.run(request)).await {

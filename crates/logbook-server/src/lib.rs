@@ -12,6 +12,7 @@ pub mod auth;
 pub mod checkpoints;
 pub mod compression;
 pub mod config;
+mod console;
 pub mod encryption;
 mod error;
 mod ingest;

@@ -315,6 +315,18 @@ pub struct NewApiKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A console sign-in. The cookie's token is kept only as its SHA-256; the session names
+/// the API key it was made from by that key's hash, so each request is authorised through
+/// the key exactly as an API call is, and revoking the key ends the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub token_hash: [u8; 32],
+    pub tenant_id: TenantId,
+    pub key_hash: [u8; 32],
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Events changed per anonymization transaction: small enough not to hold locks for long.
 pub const ANONYMIZE_BATCH: i64 = 1000;
 

@@ -29,8 +29,8 @@ use logbook_model::{
 use uuid::Uuid;
 
 use crate::{
-    ApiKey, ArchivedGroup, Compaction, EventGroup, ItemOutcome, Lease, NewApiKey, Result,
-    StorageReport, Tenant, Upkeep, WriteItem,
+    ApiKey, ArchivedGroup, Compaction, ConsoleSession, EventGroup, ItemOutcome, Lease, NewApiKey,
+    Result, StorageReport, Tenant, Upkeep, WriteItem,
     alerts::{AlertWrite, Delivery, Notification, Pending, RuleStats},
 };
 
@@ -312,6 +312,16 @@ pub trait KeyStore: Send + Sync + 'static {
     /// A number that changes whenever a key is created or revoked, by any server or the
     /// CLI: each server's key cache starts over when it sees it change.
     async fn key_changes(&self) -> Result<i64>;
+    /// Keeps a new console session, and forgets every session expired by its start.
+    async fn create_session(&self, session: &ConsoleSession) -> Result<()>;
+    /// The hash of the key behind a session that has not expired at `now`.
+    async fn session_key(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<[u8; 32]>>;
+    /// Ends a session (signing out); nothing happens when there is none.
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<()>;
 }
 
 /// Error groups: counted by [`EventStore::append`] from each item's occurrences, read

@@ -617,6 +617,22 @@ mod faulty {
         async fn key_changes(&self) -> Result<i64> {
             self.inner.key_changes().await
         }
+
+        async fn create_session(&self, session: &crate::ConsoleSession) -> Result<()> {
+            self.inner.create_session(session).await
+        }
+
+        async fn session_key(
+            &self,
+            token_hash: &[u8; 32],
+            now: DateTime<Utc>,
+        ) -> Result<Option<[u8; 32]>> {
+            self.inner.session_key(token_hash, now).await
+        }
+
+        async fn end_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+            self.inner.end_session(token_hash).await
+        }
     }
 
     #[async_trait]

@@ -76,21 +76,18 @@ fn sentry_key(value: &str) -> Option<&str> {
     })
 }
 
-async fn authenticate(
-    parts: &Parts,
-    state: &AppState,
-    scope: Scope,
-) -> Result<Principal, ApiError> {
-    let secret = presented_key(parts)
-        .filter(|k| !k.is_empty())
-        .ok_or(ApiError::Unauthorized(
-            "send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-        ))?;
-    let hash = keys::hash(secret);
+/// The key of a signed-in console user, put on the requests the console makes of the API
+/// for them: the hash of the key their session was made from. Only the server's own code
+/// can place it; a client's request never carries it.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionKey(pub [u8; 32]);
+
+/// The principal of a key given by its hash: unknown, revoked and expired keys are refused.
+pub async fn principal(state: &AppState, hash: [u8; 32]) -> Result<Principal, ApiError> {
     let refused = ApiError::Unauthorized("the API key is unknown, revoked or expired");
-    let principal = match state.keys.get(&hash) {
-        Cached::Known(principal) => principal,
-        Cached::Unknown => return Err(refused),
+    match state.keys.get(&hash) {
+        Cached::Known(principal) => Ok(principal),
+        Cached::Unknown => Err(refused),
         Cached::Miss => {
             let key = state.store.api_key_by_hash(&hash).await?;
             let now = Utc::now();
@@ -104,9 +101,27 @@ async fn authenticate(
                 scopes: key.scopes,
             };
             state.keys.insert(hash, principal.clone(), key.expires_at);
-            principal
+            Ok(principal)
         }
+    }
+}
+
+/// The caller's principal, if its key has `scope` and is within its rate limit. The
+/// console's requests come here too, with their session's key: one authorisation path.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    scope: Scope,
+) -> Result<Principal, ApiError> {
+    let hash = match parts.extensions.get::<SessionKey>() {
+        Some(SessionKey(hash)) => *hash,
+        None => keys::hash(presented_key(parts).filter(|k| !k.is_empty()).ok_or(
+            ApiError::Unauthorized(
+                "send an API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+            ),
+        )?),
     };
+    let principal = principal(state, hash).await?;
     state.usage.record(principal.key_id);
     if !principal.scopes.contains(scope) {
         return Err(ApiError::Forbidden(format!(

@@ -22,7 +22,9 @@ use crate::{
 const MAX_MINUTES: i64 = 7 * 24 * 60;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/logs/failed-auth", get(count_failed_auth))
+    Router::new()
+        .route("/logs/failed-auth", get(count_failed_auth))
+        .route("/logs/top-ips", get(top_ips))
 }
 
 async fn count_failed_auth(
@@ -56,4 +58,39 @@ async fn count_failed_auth(
         .record(&state, &principal, Answer::rows(1, filters))
         .await?;
     Ok(Json(json!({ "count": count })))
+}
+
+/// Addresses listed at most by `/logs/top-ips`.
+const MAX_TOP: i64 = 100;
+
+/// `GET /api/v1/logs/top-ips?hours=24&limit=10[&success=false]`: the addresses that sent
+/// the most events over the last hours (only failures with `success=false`), busiest first.
+async fn top_ips(
+    State(state): State<AppState>,
+    ReadKey(principal): ReadKey,
+    access: Access,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut params = Params::new(pairs)?;
+    let hours = params.int("hours", 24, 1, 24 * 90)?;
+    let limit = params.int("limit", 10, 1, MAX_TOP)?;
+    let success = params.bool("success")?;
+    let filters = params.finish()?;
+    let filter = logbook_model::EventFilter {
+        from: Some(Utc::now() - Duration::hours(hours)),
+        success,
+        ..Default::default()
+    };
+    let busiest = state
+        .store
+        .count_events(principal.tenant, &filter, Some("ip_address"), limit as u32)
+        .await?;
+    let items: Vec<Value> = busiest
+        .into_iter()
+        .filter_map(|(ip, count)| Some(json!({ "ip_address": ip?, "count": count })))
+        .collect();
+    access
+        .record(&state, &principal, Answer::rows(items.len(), filters))
+        .await?;
+    Ok(Json(json!({ "hours": hours, "items": items })))
 }

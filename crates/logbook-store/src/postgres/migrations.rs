@@ -116,6 +116,11 @@ const MIGRATIONS: &[Migration] = &[
     ),
     Migration::new(13, "alerts", include_str!("migrations/0013_alerts.sql")),
     Migration::new(14, "monitors", include_str!("migrations/0014_monitors.sql")),
+    Migration::new(
+        15,
+        "console_sessions",
+        include_str!("migrations/0015_console_sessions.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

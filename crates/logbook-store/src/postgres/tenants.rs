@@ -8,7 +8,7 @@ use tokio_postgres::{Row, error::SqlState};
 use uuid::Uuid;
 
 use super::{PgStore, column, db};
-use crate::{ApiKey, KeyStore, NewApiKey, Result, StoreError, Tenant};
+use crate::{ApiKey, ConsoleSession, KeyStore, NewApiKey, Result, StoreError, Tenant};
 
 pub async fn create_tenant(client: &Client, name: &str) -> Result<Tenant> {
     let row = client
@@ -167,6 +167,45 @@ pub async fn key_changes(client: &Client) -> Result<i64> {
     column(&row, 0)
 }
 
+async fn create_session(client: &Client, session: &ConsoleSession) -> Result<()> {
+    client
+        .execute(
+            "WITH expired AS (DELETE FROM console_sessions WHERE expires_at <= $4)
+             INSERT INTO console_sessions (token_hash, tenant_id, key_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &session.token_hash.as_slice(),
+                &session.tenant_id.0,
+                &session.key_hash.as_slice(),
+                &session.created_at,
+                &session.expires_at,
+            ],
+        )
+        .await
+        .map_err(db("starting a console session"))?;
+    Ok(())
+}
+
+async fn session_key(
+    client: &Client,
+    token_hash: &[u8; 32],
+    now: DateTime<Utc>,
+) -> Result<Option<[u8; 32]>> {
+    let row = client
+        .query_opt(
+            "SELECT key_hash FROM console_sessions WHERE token_hash = $1 AND expires_at > $2",
+            &[&token_hash.as_slice(), &now],
+        )
+        .await
+        .map_err(db("reading a console session"))?;
+    row.map(|row| {
+        let hash: &[u8] = column(&row, 0)?;
+        <[u8; 32]>::try_from(hash)
+            .map_err(|_| StoreError::Invalid("a console session's key hash is not 32 bytes".into()))
+    })
+    .transpose()
+}
+
 #[async_trait]
 impl KeyStore for PgStore {
     async fn create_tenant(&self, name: &str) -> Result<Tenant> {
@@ -203,5 +242,29 @@ impl KeyStore for PgStore {
 
     async fn key_changes(&self) -> Result<i64> {
         super::tenants::key_changes(&self.client().await?).await
+    }
+
+    async fn create_session(&self, session: &ConsoleSession) -> Result<()> {
+        create_session(&self.client().await?, session).await
+    }
+
+    async fn session_key(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<[u8; 32]>> {
+        session_key(&self.client().await?, token_hash, now).await
+    }
+
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        self.client()
+            .await?
+            .execute(
+                "DELETE FROM console_sessions WHERE token_hash = $1",
+                &[&token_hash.as_slice()],
+            )
+            .await
+            .map_err(db("ending a console session"))?;
+        Ok(())
     }
 }

@@ -57,6 +57,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (11, "alerts", include_str!("migrations/0011_alerts.sql")),
     (12, "monitors", include_str!("migrations/0012_monitors.sql")),
+    (
+        13,
+        "console_sessions",
+        include_str!("migrations/0013_console_sessions.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

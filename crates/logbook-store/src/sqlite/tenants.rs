@@ -7,7 +7,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::{SqliteStore, db, from_micros, micros};
-use crate::{ApiKey, KeyStore, NewApiKey, Result, StoreError, Tenant};
+use crate::{ApiKey, ConsoleSession, KeyStore, NewApiKey, Result, StoreError, Tenant};
 
 pub fn create_tenant(conn: &mut Connection, name: &str) -> Result<Tenant> {
     let tenant = Tenant {
@@ -199,6 +199,59 @@ fn read_key(r: &Row<'_>) -> rusqlite::Result<Result<ApiKey>> {
     })())
 }
 
+pub fn create_session(conn: &mut Connection, session: &ConsoleSession) -> Result<()> {
+    let tx = conn
+        .transaction()
+        .map_err(db("starting a console session"))?;
+    tx.execute(
+        "DELETE FROM console_sessions WHERE expires_at <= ?1",
+        params![micros(session.created_at)],
+    )
+    .map_err(db("forgetting expired console sessions"))?;
+    tx.execute(
+        "INSERT INTO console_sessions (token_hash, tenant_id, key_hash, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            session.token_hash.as_slice(),
+            session.tenant_id.0,
+            session.key_hash.as_slice(),
+            micros(session.created_at),
+            micros(session.expires_at),
+        ],
+    )
+    .map_err(db("starting a console session"))?;
+    tx.commit().map_err(db("starting a console session"))
+}
+
+pub fn session_key(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+    now: DateTime<Utc>,
+) -> Result<Option<[u8; 32]>> {
+    let key: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT key_hash FROM console_sessions WHERE token_hash = ?1 AND expires_at > ?2",
+            params![token_hash.as_slice(), micros(now)],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db("reading a console session"))?;
+    key.map(|hash| {
+        <[u8; 32]>::try_from(hash.as_slice())
+            .map_err(|_| StoreError::Invalid("a console session's key hash is not 32 bytes".into()))
+    })
+    .transpose()
+}
+
+pub fn end_session(conn: &mut Connection, token_hash: &[u8; 32]) -> Result<()> {
+    conn.execute(
+        "DELETE FROM console_sessions WHERE token_hash = ?1",
+        params![token_hash.as_slice()],
+    )
+    .map_err(db("ending a console session"))?;
+    Ok(())
+}
+
 fn now() -> chrono::DateTime<Utc> {
     logbook_model::parse::truncate_to_micros(Utc::now())
 }
@@ -249,5 +302,27 @@ impl KeyStore for SqliteStore {
 
     async fn key_changes(&self) -> Result<i64> {
         self.read(super::tenants::key_changes).await
+    }
+
+    async fn create_session(&self, session: &ConsoleSession) -> Result<()> {
+        let session = session.clone();
+        self.write(move |conn| super::tenants::create_session(conn, &session))
+            .await
+    }
+
+    async fn session_key(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<[u8; 32]>> {
+        let token_hash = *token_hash;
+        self.read(move |conn| super::tenants::session_key(conn, &token_hash, now))
+            .await
+    }
+
+    async fn end_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        let token_hash = *token_hash;
+        self.write(move |conn| super::tenants::end_session(conn, &token_hash))
+            .await
     }
 }

@@ -1,0 +1,245 @@
+//! The overview: the last day at a glance, from the rollups (seed 000's summary cards,
+//! events per hour by type, failures, busiest addresses, countries, slowest endpoints,
+//! alerts open now, storage growth).
+
+use std::collections::BTreeMap;
+
+use axum::response::Response;
+use maud::html;
+use serde_json::Value;
+
+use crate::console::{
+    charts::{self, Series},
+    layout::{self, Section, count, text},
+    session::Session,
+};
+
+pub async fn page(session: Session) -> Response {
+    let api = &session.api;
+    let (summary, hourly, top_ips, failing_ips, countries, endpoints, alerts, storage) = tokio::join!(
+        api.get("/logs/summary?hours=24"),
+        api.get("/logs/hourly?hours=24"),
+        api.get("/logs/top-ips?hours=24&limit=8"),
+        api.get("/logs/top-ips?hours=24&limit=8&success=false"),
+        api.get("/logs/by-country"),
+        api.get("/metrics/endpoints?hours=24"),
+        api.get("/alerts?status=active"),
+        async {
+            if session.is_admin() {
+                api.get("/storage").await.ok()
+            } else {
+                None
+            }
+        },
+    );
+    let (summary, hourly) = match (summary, hourly) {
+        (Ok(summary), Ok(hourly)) => (summary, hourly),
+        (Err(refusal), _) | (_, Err(refusal)) => return layout::refused(refusal),
+    };
+    let (buckets, series) = hourly_by_type(&hourly);
+    let failures: Vec<f64> = buckets
+        .iter()
+        .map(|b| {
+            hourly
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|row| row["bucket"].as_str() == Some(b.as_str()))
+                .filter_map(|row| row["failure_count"].as_f64())
+                .sum()
+        })
+        .collect();
+    let hours: Vec<String> = buckets.iter().map(|b| hour_label(b)).collect();
+    let body = html! {
+        div data-refresh="60" {}
+        (layout::cards(&[
+            ("requests, last 24 h", count(&summary["total_requests"])),
+            ("successful logins", count(&summary["successful_logins"])),
+            ("failed logins", count(&summary["auth_failures"])),
+            ("rate-limit hits", count(&summary["rate_limit_hits"])),
+            ("users", count(&summary["unique_users"])),
+            ("IP addresses", count(&summary["unique_ips"])),
+        ]))
+        section {
+            h2 { "Events per hour, by type" }
+            @if series.is_empty() {
+                p.empty { "No events in the last 24 hours." }
+            } @else {
+                (charts::stacked_bars("Events per hour over the last 24 hours, stacked by event type", &hours, &series))
+            }
+        }
+        div.columns {
+            section {
+                h2 { "Failures per hour" }
+                (charts::lines("Failed events per hour over the last 24 hours", &hours, &[Series { name: "failures".into(), values: failures }]))
+            }
+            section {
+                h2 { "Alerts open now" }
+                (open_alerts(alerts.ok().as_ref()))
+            }
+        }
+        div.columns {
+            section {
+                h2 { "Busiest IP addresses" }
+                (charts::bars("Events per IP address, last 24 hours", &named_counts(top_ips.ok().as_ref(), "ip_address", "count")))
+            }
+            section {
+                h2 { "Most failures by IP address" }
+                (charts::bars("Failed events per IP address, last 24 hours", &named_counts(failing_ips.ok().as_ref(), "ip_address", "count")))
+            }
+        }
+        div.columns {
+            section {
+                h2 { "Countries" }
+                (charts::bars("Events per country", &country_counts(countries.ok().as_ref())))
+            }
+            section {
+                h2 { "Slowest endpoints (p95)" }
+                (slowest(endpoints.ok().as_ref()))
+            }
+        }
+        @if let Some(storage) = storage {
+            section {
+                h2 { "Storage growth" }
+                (storage_growth(&storage))
+            }
+        }
+    };
+    layout::page(&session, Section::Overview, "Overview", body)
+}
+
+/// The hours of the rollup rows and, per event type, its events in each.
+fn hourly_by_type(hourly: &Value) -> (Vec<String>, Vec<Series>) {
+    let mut by_type: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut hours = std::collections::BTreeSet::new();
+    for row in hourly.as_array().into_iter().flatten() {
+        let (Some(bucket), Some(kind)) = (row["bucket"].as_str(), row["event_type"].as_str())
+        else {
+            continue;
+        };
+        hours.insert(bucket.to_owned());
+        *by_type
+            .entry(kind.to_owned())
+            .or_default()
+            .entry(bucket.to_owned())
+            .or_default() += row["total_count"].as_f64().unwrap_or(0.0);
+    }
+    let hours: Vec<String> = hours.into_iter().collect();
+    let series = by_type
+        .into_iter()
+        .map(|(name, counts)| Series {
+            values: hours
+                .iter()
+                .map(|h| counts.get(h).copied().unwrap_or(0.0))
+                .collect(),
+            name,
+        })
+        .collect();
+    (hours, series)
+}
+
+/// `2026-12-05T18:00:00Z` as `18:00` (the hour in UTC).
+fn hour_label(bucket: &str) -> String {
+    bucket.get(11..16).unwrap_or(bucket).to_owned()
+}
+
+fn named_counts(answer: Option<&Value>, name: &str, figure: &str) -> Vec<(String, f64)> {
+    answer
+        .and_then(|a| a["items"].as_array())
+        .into_iter()
+        .flatten()
+        .map(|item| (text(&item[name]), item[figure].as_f64().unwrap_or(0.0)))
+        .collect()
+}
+
+fn country_counts(answer: Option<&Value>) -> Vec<(String, f64)> {
+    let mut rows: Vec<(String, f64)> = answer
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            let country = row["geo_country"]
+                .as_str()
+                .map_or_else(|| "unknown".to_owned(), str::to_owned);
+            (country, row["count"].as_f64().unwrap_or(0.0))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rows.truncate(8);
+    rows
+}
+
+fn open_alerts(answer: Option<&Value>) -> maud::Markup {
+    let items: Vec<&Value> = answer
+        .and_then(|a| a["items"].as_array())
+        .into_iter()
+        .flatten()
+        .collect();
+    html! {
+        @if items.is_empty() {
+            p.empty { "No alert is open." }
+        } @else {
+            ul.plain {
+                @for alert in items {
+                    li {
+                        span class=(format!("badge severity-{}", text(&alert["severity"]))) { (text(&alert["severity"])) }
+                        " "
+                        a href=(format!("/console/alerts#alert-{}", text(&alert["id"]))) { (text(&alert["rule_name"])) }
+                        " since " (layout::time(&alert["triggered_at"]))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn slowest(answer: Option<&Value>) -> maud::Markup {
+    let mut rows: Vec<&Value> = answer
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    rows.sort_by(|a, b| {
+        b["p95"]
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&a["p95"].as_f64().unwrap_or(0.0))
+    });
+    rows.truncate(6);
+    let items: Vec<(String, f64)> = rows
+        .iter()
+        .map(|row| {
+            (
+                format!("{} {}", text(&row["method"]), text(&row["endpoint"])),
+                row["p95"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    charts::bars(
+        "p95 response time in milliseconds per endpoint, last 24 hours",
+        &items,
+    )
+}
+
+fn storage_growth(storage: &Value) -> maud::Markup {
+    let mut days: Vec<(String, f64)> = storage["events_by_day"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| (text(&d["day"]), d["rows"].as_f64().unwrap_or(0.0)))
+        .collect();
+    days.sort_by(|a, b| a.0.cmp(&b.0));
+    let recent = days.split_off(days.len().saturating_sub(14));
+    let labels: Vec<String> = recent
+        .iter()
+        .map(|(d, _)| d.get(5..).unwrap_or(d).to_owned())
+        .collect();
+    let values: Vec<f64> = recent.iter().map(|(_, v)| *v).collect();
+    html! {
+        (layout::cards(&[
+            ("events a day, lately", text(&storage["events_per_day"])),
+            ("past their retention", count(&storage["past_retention"])),
+        ]))
+        (charts::stacked_bars("Events stored per day over the last 14 days", &labels, &[Series { name: "events".into(), values }]))
+    }
+}

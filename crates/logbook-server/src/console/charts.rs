@@ -8,6 +8,8 @@ const HEIGHT: f64 = 200.0;
 /// Room for the axis labels.
 const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 22.0;
+/// Room above the highest grid line for its label.
+const TOP: f64 = 10.0;
 const SERIES_CLASSES: usize = 8;
 
 /// One named series of values, one per bucket.
@@ -34,11 +36,13 @@ fn nice_ceiling(max: f64) -> f64 {
     step * magnitude
 }
 
+/// A value as short as it can be written: whole numbers without decimals, others to two.
 fn figure(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
     } else {
-        format!("{value:.1}")
+        let two = format!("{value:.2}");
+        two.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
 
@@ -47,7 +51,7 @@ fn frame(label: &str, top: f64, labels: &[String], content: Markup) -> Markup {
     let every = labels.len().div_ceil(8).max(1);
     let step = plot_width / labels.len().max(1) as f64;
     html! {
-        svg.chart viewBox=(format!("0 0 {WIDTH} {}", HEIGHT + BOTTOM)) role="img" aria-label=(label) {
+        svg.chart viewBox=(format!("0 -{TOP} {WIDTH} {}", HEIGHT + BOTTOM + TOP)) role="img" aria-label=(label) {
             @for i in 0..=4 {
                 @let y = HEIGHT - HEIGHT * f64::from(i) / 4.0;
                 line.grid x1=(LEFT) x2=(WIDTH) y1=(y) y2=(y) {}
@@ -76,20 +80,30 @@ pub fn stacked_bars(label: &str, buckets: &[String], series: &[Series]) -> Marku
     let top = nice_ceiling(totals.iter().copied().fold(0.0, f64::max));
     let step = (WIDTH - LEFT) / buckets.len().max(1) as f64;
     let bar = (step * 0.8).max(1.0);
-    let content = html! {
-        @for (b, bucket) in buckets.iter().enumerate() {
-            @let mut base = 0.0;
-            @for (i, s) in series.iter().enumerate() {
-                @let value = s.values.get(b).copied().unwrap_or(0.0);
-                @if value > 0.0 {
-                    @let h = HEIGHT * value / top;
-                    @let y = HEIGHT - HEIGHT * base / top - h;
-                    rect class=(series_class(i)) x=(LEFT + step * b as f64 + (step - bar) / 2.0) y=(y) width=(bar) height=(h) {
-                        title { (bucket) " · " (s.name) ": " (figure(value)) }
-                    }
-                    @let _ = { base += value; };
-                }
+    // Each series' rectangle in each bucket sits on the ones below it.
+    let mut rects = Vec::new();
+    for (b, bucket) in buckets.iter().enumerate() {
+        let mut base = 0.0;
+        for (i, s) in series.iter().enumerate() {
+            let value = s.values.get(b).copied().unwrap_or(0.0);
+            if value > 0.0 {
+                let h = HEIGHT * value / top;
+                let y = HEIGHT - HEIGHT * base / top - h;
+                let x = LEFT + step * b as f64 + (step - bar) / 2.0;
+                rects.push((
+                    i,
+                    x,
+                    y,
+                    h,
+                    format!("{bucket} · {}: {}", s.name, figure(value)),
+                ));
+                base += value;
             }
+        }
+    }
+    let content = html! {
+        @for (i, x, y, h, title) in rects {
+            rect class=(series_class(i)) x=(figure(x)) y=(figure(y)) width=(figure(bar)) height=(figure(h)) { title { (title) } }
         }
     };
     html! {
@@ -116,6 +130,11 @@ pub fn lines(label: &str, buckets: &[String], series: &[Series]) -> Markup {
                 .map(|(b, v)| format!("{:.1},{:.1}", LEFT + step * (b as f64 + 0.5), HEIGHT - HEIGHT * v / top))
                 .collect::<Vec<_>>().join(" ");
             polyline class=(format!("line {}", series_class(i))) points=(points) {}
+            @for (b, v) in s.values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+                circle class=(series_class(i)) cx=(format!("{:.1}", LEFT + step * (b as f64 + 0.5))) cy=(format!("{:.1}", HEIGHT - HEIGHT * v / top)) r="3" {
+                    title { (buckets.get(b).map_or("", String::as_str)) " · " (s.name) ": " (figure(*v)) }
+                }
+            }
         }
     };
     html! {
@@ -221,10 +240,13 @@ mod tests {
         let svg = stacked_bars("test", &buckets, &series).into_string();
         // top 5: a is 3/5 of the height from the bottom, b sits on it.
         assert!(
-            svg.contains(r#"y="80" width="538.4" height="120""#),
+            svg.contains(r#"x="115.2" y="80" width="537.6" height="120""#),
             "{svg}"
         );
-        assert!(svg.contains(r#"y="40" width="538.4" height="40""#), "{svg}");
+        assert!(
+            svg.contains(r#"x="115.2" y="40" width="537.6" height="40""#),
+            "{svg}"
+        );
     }
 
     #[test]

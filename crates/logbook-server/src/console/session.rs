@@ -281,10 +281,10 @@ pub async fn sign_out(
     posted: Posted,
 ) -> Response {
     drop(posted);
-    if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
-        if let Err(error) = console.state.store.end_session(&keys::hash(token)).await {
-            return ApiError::from(error).into_response();
-        }
+    if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
+        && let Err(error) = console.state.store.end_session(&keys::hash(token)).await
+    {
+        return ApiError::from(error).into_response();
     }
     let mut response = Redirect::to("/console/sign-in").into_response();
     response.headers_mut().append(

@@ -342,6 +342,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/logs/tail",
             "/api/v1/logs/tail?user_id=u-acme".into(),
         ),
+        ("/api/v1/logs/top-ips", "/api/v1/logs/top-ips".into()),
         (
             "/api/v1/logs/users/{user_id}",
             "/api/v1/logs/users/u-acme".into(),
@@ -408,6 +409,9 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         if route.ends_with("failed-auth") {
             assert_eq!(reply.body, json!({"count": 0}));
         }
+        if route.ends_with("/logs/top-ips") {
+            assert_eq!(reply.body["items"], json!([]), "{}", reply.body);
+        }
         if route.ends_with("/logs/stats") {
             assert_eq!(reply.body["total_actions"], 0, "{}", reply.body);
         }
@@ -455,4 +459,34 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "{path}: {text}"
         );
     }
+    // The console's pages ask the same API as the session's key: B's pages show none of
+    // A's data, A's do. (The admin page lists B's own access records, which by now hold
+    // B's questions about A's identifiers; its routes are checked above.)
+    let theirs = app.console_session(&b).await;
+    let mine = app.console_session(&a).await;
+    for page in [
+        "/console",
+        "/console/events",
+        "/console/events?user_id=u-acme",
+        "/console/audit",
+        "/console/errors",
+        "/console/performance",
+        "/console/alerts",
+        "/console/monitors",
+    ] {
+        let reply = app.console_get(page, &theirs).await;
+        assert!(reply.status.is_success(), "{page}: {}", reply.status);
+        let text = reply.body.to_string();
+        for secret in a_secrets.iter().filter(|secret| !page.contains(**secret)) {
+            assert!(
+                !text.contains(secret),
+                "{page} with B's session shows A's {secret}"
+            );
+        }
+    }
+    let own = app.console_get("/console/events", &mine).await;
+    assert!(
+        own.body.to_string().contains("u-acme"),
+        "A's console shows A's events"
+    );
 }

@@ -227,6 +227,42 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Signs into the console with `key` as a browser would (the sign-in form's cookie and
+    /// CSRF token); the session's cookie.
+    pub async fn console_session(&self, key: &str) -> String {
+        let form = self.console_get("/console/sign-in", "").await;
+        let sign_in_cookie = cookie_of(&form.headers);
+        let page = form.body.as_str().unwrap_or_default().to_owned();
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the sign-in form has a CSRF token")
+            .to_owned();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key", key)
+            .append_pair("csrf", &csrf)
+            .append_pair("next", "/console")
+            .finish();
+        let request = Request::post("/console/sign-in")
+            .header(header::COOKIE, sign_in_cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let signed_in = self.send(request).await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+        cookie_of(&signed_in.headers)
+    }
+
+    /// A console page as `cookie`'s session sees it; the body is the HTML as text.
+    pub async fn console_get(&self, path: &str, cookie: &str) -> Reply {
+        let request = Request::get(path)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn post_events(&self, key: &str, body: impl Into<Body>) -> Reply {
         self.post_with(key, body, &[]).await
     }
@@ -249,7 +285,15 @@ impl TestApp {
     }
 }
 
-/// Asserts an RFC 9457 problem with `status` whose detail mentions `needle`.
+/// The first cookie a response sets, as a `Cookie` header sends it back.
+fn cookie_of(headers: &HeaderMap) -> String {
+    let set = headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("the response sets a cookie");
+    set.split(';').next().unwrap().to_owned()
+}
+
 /// An archive directory of the test's own, never one under the working directory.
 fn private_archive() -> logbook_store::archive::ArchiveDir {
     let dir = testing::temp_sqlite_path()
@@ -259,6 +303,7 @@ fn private_archive() -> logbook_store::archive::ArchiveDir {
     logbook_store::archive::ArchiveDir::new(dir)
 }
 
+/// Asserts an RFC 9457 problem with `status` whose detail mentions `needle`.
 pub fn assert_problem(reply: &Reply, status: u16, needle: &str) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
     assert_eq!(

@@ -494,8 +494,7 @@ async fn monitors(session: Session) -> Response {
                 } }
                 tbody {
                     @for m in monitors["items"].as_array().into_iter().flatten() {
-                        @let mut statuses: Vec<String> = m["recent_checks"].as_array().into_iter().flatten().map(|c| text(&c["status"])).collect();
-                        @let _ = statuses.reverse();
+                        @let statuses: Vec<String> = m["recent_checks"].as_array().into_iter().flatten().rev().map(|c| text(&c["status"])).collect();
                         tr {
                             td { strong { (text(&m["name"])) } br; span.muted { (text(&m["url"])) } }
                             td { span class=(format!("badge status-{}", text(&m["status"]))) { (text(&m["status"])) } }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::response::Response;
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use maud::html;
 use serde_json::Value;
 
@@ -36,20 +37,10 @@ pub async fn page(session: Session) -> Response {
         (Ok(summary), Ok(hourly)) => (summary, hourly),
         (Err(refusal), _) | (_, Err(refusal)) => return layout::refused(refusal),
     };
-    let (buckets, series) = hourly_by_type(&hourly);
-    let failures: Vec<f64> = buckets
-        .iter()
-        .map(|b| {
-            hourly
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|row| row["bucket"].as_str() == Some(b.as_str()))
-                .filter_map(|row| row["failure_count"].as_f64())
-                .sum()
-        })
-        .collect();
-    let hours: Vec<String> = buckets.iter().map(|b| hour_label(b)).collect();
+    let day = last_day();
+    let series = hourly_by_type(&hourly, &day);
+    let failures = hourly_failures(&hourly, &day);
+    let hours: Vec<String> = day.iter().map(|h| h.format("%H:00").to_string()).collect();
     let body = html! {
         div data-refresh="60" {}
         (layout::cards(&[
@@ -61,7 +52,7 @@ pub async fn page(session: Session) -> Response {
             ("IP addresses", count(&summary["unique_ips"])),
         ]))
         section {
-            h2 { "Events per hour, by type" }
+            h2 { "Events per hour (UTC), by type" }
             @if series.is_empty() {
                 p.empty { "No events in the last 24 hours." }
             } @else {
@@ -108,39 +99,53 @@ pub async fn page(session: Session) -> Response {
     layout::page(&session, Section::Overview, "Overview", body)
 }
 
-/// The hours of the rollup rows and, per event type, its events in each.
-fn hourly_by_type(hourly: &Value) -> (Vec<String>, Vec<Series>) {
-    let mut by_type: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    let mut hours = std::collections::BTreeSet::new();
-    for row in hourly.as_array().into_iter().flatten() {
-        let (Some(bucket), Some(kind)) = (row["bucket"].as_str(), row["event_type"].as_str())
-        else {
-            continue;
-        };
-        hours.insert(bucket.to_owned());
-        *by_type
-            .entry(kind.to_owned())
-            .or_default()
-            .entry(bucket.to_owned())
-            .or_default() += row["total_count"].as_f64().unwrap_or(0.0);
-    }
-    let hours: Vec<String> = hours.into_iter().collect();
-    let series = by_type
-        .into_iter()
-        .map(|(name, counts)| Series {
-            values: hours
-                .iter()
-                .map(|h| counts.get(h).copied().unwrap_or(0.0))
-                .collect(),
-            name,
-        })
-        .collect();
-    (hours, series)
+/// The last day's 24 hours, oldest first, as the rollups name their buckets.
+fn last_day() -> Vec<DateTime<Utc>> {
+    let now = Utc::now()
+        .duration_trunc(Duration::hours(1))
+        .unwrap_or_else(|_| Utc::now());
+    (0..24)
+        .rev()
+        .map(|back| now - Duration::hours(back))
+        .collect()
 }
 
-/// `2026-12-05T18:00:00Z` as `18:00` (the hour in UTC).
-fn hour_label(bucket: &str) -> String {
-    bucket.get(11..16).unwrap_or(bucket).to_owned()
+fn bucket_of(row: &Value) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(row["bucket"].as_str()?)
+        .ok()
+        .map(|at| at.with_timezone(&Utc))
+}
+
+/// Per event type, its events in each of `hours`.
+fn hourly_by_type(hourly: &Value, hours: &[DateTime<Utc>]) -> Vec<Series> {
+    let mut by_type: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for row in hourly.as_array().into_iter().flatten() {
+        let (Some(bucket), Some(kind)) = (bucket_of(row), row["event_type"].as_str()) else {
+            continue;
+        };
+        let Some(index) = hours.iter().position(|h| *h == bucket) else {
+            continue;
+        };
+        by_type
+            .entry(kind.to_owned())
+            .or_insert_with(|| vec![0.0; hours.len()])[index] +=
+            row["total_count"].as_f64().unwrap_or(0.0);
+    }
+    by_type
+        .into_iter()
+        .map(|(name, values)| Series { name, values })
+        .collect()
+}
+
+/// Failed events in each of `hours`.
+fn hourly_failures(hourly: &Value, hours: &[DateTime<Utc>]) -> Vec<f64> {
+    let mut failures = vec![0.0; hours.len()];
+    for row in hourly.as_array().into_iter().flatten() {
+        if let Some(index) = bucket_of(row).and_then(|b| hours.iter().position(|h| *h == b)) {
+            failures[index] += row["failure_count"].as_f64().unwrap_or(0.0);
+        }
+    }
+    failures
 }
 
 fn named_counts(answer: Option<&Value>, name: &str, figure: &str) -> Vec<(String, f64)> {

@@ -1,0 +1,424 @@
+//! The console in a real headless Chromium, on real SQLite and PostgreSQL storage: sign
+//! in, every page without a console error or failed request, filters, detail, the live
+//! tail, an alert acknowledged, and the refusals (a wrong key, a read key on admin pages,
+//! a form without its CSRF token). Screenshots of every page land in target/screenshots/.
+
+mod browser;
+#[path = "../api/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use browser::{Browser, script};
+use fantoccini::Locator;
+use serde_json::json;
+use support::{Backend, TestApp};
+
+macro_rules! console_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+console_tests!(
+    every_page_loads_without_an_error,
+    a_filter_narrows_the_events_table_and_an_event_opens,
+    a_live_tailed_event_appears_without_a_reload,
+    acknowledging_an_alert_changes_its_state,
+    a_wrong_key_is_refused,
+    a_read_key_cannot_open_admin_pages,
+    a_form_without_its_csrf_token_is_refused,
+);
+
+/// Waits for the events table to hold `rows` rows (the filtered page replacing the last).
+async fn wait_for_rows(browser: &Browser, rows: usize) {
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = browser.count("#events tbody tr").await;
+        if seen == rows {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the events table has {seen} rows, not {rows}");
+}
+
+fn label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+/// Requests from two addresses, failed logins, an error, an audit change: something on
+/// every page.
+async fn some_events(app: &TestApp) {
+    let events = json!([
+        {"event_type": "REQUEST", "http_method": "GET", "request_path": "/api/items",
+         "response_status_code": 200, "response_time_ms": 42, "ip_address": "203.0.113.9",
+         "user_id": "u-1", "request_id": "req-1", "metadata": {"plan": {"tier": "pro", "seats": [1, 2]}}},
+        {"event_type": "REQUEST", "http_method": "POST", "request_path": "/api/orders",
+         "response_status_code": 500, "response_time_ms": 950, "ip_address": "198.51.100.7",
+         "user_id": "u-2", "success": false, "message": "order failed"},
+        {"event_type": "AUTH_FAILURE", "ip_address": "198.51.100.7", "success": false,
+         "message": "bad password"},
+    ]);
+    let reply = app.post_events(&app.admin, events.to_string()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let error = json!({"message": "amount is negative", "error_type": "ValueError",
+                       "stack_trace": "Traceback:\n  File \"shop.py\", line 3, in pay\nValueError: amount is negative"});
+    let reply = app
+        .post_to("/api/v1/errors", &app.admin, error.to_string())
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+    let change = json!({"action": "update", "resource_type": "user", "resource_id": "u-1",
+                        "actor_id": "admin", "before": {"role": "user"}, "after": {"role": "admin"}});
+    let reply = app
+        .post_to("/api/v1/audit", &app.admin, change.to_string())
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.body);
+}
+
+async fn every_page_loads_without_an_error(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    some_events(&app).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.expect_title("Overview").await;
+    let error_group = app.get("/api/v1/errors", &app.admin).await.body["items"][0]["id"]
+        .as_str()
+        .expect("the reported error made a group")
+        .to_owned();
+    let event = app.get("/api/v1/logs?limit=1", &app.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pages = [
+        ("overview", "/console".to_owned(), "Overview"),
+        ("events", "/console/events".to_owned(), "Events"),
+        ("event", format!("/console/events/{event}"), "Event"),
+        ("audit", "/console/audit".to_owned(), "Audit trail"),
+        (
+            "audit-verify",
+            "/console/audit/verify".to_owned(),
+            "Audit trail: verification",
+        ),
+        ("errors", "/console/errors".to_owned(), "Errors"),
+        (
+            "error",
+            format!("/console/errors/{error_group}"),
+            "ValueError: amount is negative",
+        ),
+        (
+            "performance",
+            "/console/performance".to_owned(),
+            "Performance",
+        ),
+        ("alerts", "/console/alerts".to_owned(), "Alerts"),
+        (
+            "new-rule",
+            "/console/alerts/rules/new".to_owned(),
+            "New alert rule",
+        ),
+        (
+            "monitors",
+            "/console/monitors".to_owned(),
+            "Monitors and integrations",
+        ),
+        ("admin", "/console/admin".to_owned(), "Admin"),
+    ];
+    browser.severe_log().await;
+    for (name, path, title) in &pages {
+        browser.goto(path).await;
+        browser.expect_title(title).await;
+        let logged = browser.severe_log().await;
+        assert!(logged.is_empty(), "{path} logged errors: {logged:?}");
+        browser
+            .screenshot(&format!("{}-{name}", label(backend)))
+            .await;
+    }
+    // Every chart and table came with something in it.
+    browser.goto("/console").await;
+    assert!(
+        browser.count("svg.chart rect").await > 0,
+        "the hourly chart has bars"
+    );
+    assert!(browser.text("ul.cards").await.contains("failed logins"));
+    // Times are shown in the viewer's zone by the script, with UTC kept on hover.
+    browser.goto("/console/events").await;
+    let time = script(&browser, "return document.querySelector('time').title").await;
+    assert!(time.as_str().unwrap().ends_with("UTC"), "{time}");
+    // A phone's width: the page still reads, nothing wider than the screen.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.goto("/console").await;
+    let overflow = script(
+        &browser,
+        "return document.documentElement.scrollWidth > window.innerWidth + 1",
+    )
+    .await;
+    assert_eq!(overflow, json!(false), "the overview fits a phone's width");
+    browser
+        .screenshot(&format!("{}-overview-phone", label(backend)))
+        .await;
+    browser.close().await;
+}
+
+async fn a_filter_narrows_the_events_table_and_an_event_opens(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    some_events(&app).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.goto("/console/events").await;
+    assert_eq!(
+        browser.count("#events tbody tr").await,
+        4,
+        "three events and the reported error"
+    );
+    let form = browser
+        .client
+        .form(Locator::Css("form.filters"))
+        .await
+        .unwrap();
+    form.set_by_name("ip", "203.0.113.9").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for_rows(&browser, 1).await;
+    assert!(browser.text("#events tbody").await.contains("/api/items"));
+    browser
+        .client
+        .find(Locator::Css("#events tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_title("Event").await;
+    let fields = browser.text("dl.fields").await;
+    assert!(
+        fields.contains("request_id") && fields.contains("req-1"),
+        "{fields}"
+    );
+    assert!(
+        browser.text("dl.tree").await.contains("tier"),
+        "metadata is shown as a tree"
+    );
+    // "Same IP address" leads back to the filtered table.
+    browser
+        .client
+        .find(Locator::LinkText("Same IP address"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_title("Events").await;
+    wait_for_rows(&browser, 1).await;
+    browser.close().await;
+}
+
+async fn a_live_tailed_event_appears_without_a_reload(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.goto("/console/events").await;
+    script(&browser, "window.notReloaded = true; return null").await;
+    browser
+        .client
+        .find(Locator::Id("follow"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The stream is open once the browser says so.
+    let state = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//span[@id='live-state' and contains(., 'Following')]",
+        ))
+        .await;
+    assert!(state.is_ok(), "the live tail opened");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let event = json!({"event_type": "SECURITY_ALERT", "message": "seen live in the browser"});
+    let reply = app.post_events(&app.admin, event.to_string()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let row = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//table[@id='events']//td[contains(., 'seen live in the browser')]",
+        ))
+        .await;
+    assert!(row.is_ok(), "the event appeared in the table");
+    assert_eq!(
+        script(&browser, "return window.notReloaded === true").await,
+        json!(true)
+    );
+    assert!(browser.severe_log().await.is_empty());
+    browser.close().await;
+}
+
+async fn acknowledging_an_alert_changes_its_state(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let rule = json!({"name": "any failed login", "severity": "warning", "metric_name": "event_count",
+                      "comparison_operator": "gte", "threshold": 1, "window_minutes": 5,
+                      "filter": {"event_type": "AUTH_FAILURE"}, "evaluation_interval": 1});
+    let created = app
+        .post_to("/api/v1/alerts/rules", &app.admin, rule.to_string())
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    some_events(&app).await;
+    app.app.run_alerts_once(chrono::Utc::now()).await.unwrap();
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.goto("/console/alerts").await;
+    assert_eq!(browser.text("#open-alerts .alert-status").await, "active");
+    browser
+        .client
+        .find(Locator::XPath(
+            "//table[@id='open-alerts']//button[.='Acknowledge']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_title("Alerts").await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = browser.text("#open-alerts .alert-status").await;
+        if status == "acknowledged" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "acknowledged");
+    let stored = app.get("/api/v1/alerts", &app.admin).await;
+    assert_eq!(
+        stored.body["items"][0]["status"], "acknowledged",
+        "{}",
+        stored.body
+    );
+    browser.close().await;
+}
+
+async fn a_wrong_key_is_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser
+        .sign_in("lbk_0000000000000000000000000000000000000000000000000000000000000000")
+        .await;
+    browser.expect_title("Sign in to Logbook").await;
+    assert_eq!(
+        browser.text("p.error").await,
+        "That key is unknown, revoked or expired."
+    );
+    browser.goto("/console/events").await;
+    browser.expect_title("Sign in to Logbook").await;
+    // A key revoked after sign-in ends the session at the next page.
+    let key = app.tenant_key("default", "read").await;
+    browser.sign_in(&key).await;
+    browser.expect_title("Overview").await;
+    let id = app.key_id(&key).await;
+    let revoked = app
+        .send(
+            axum::http::Request::delete(format!("/api/v1/keys/{id}"))
+                .header("authorization", format!("Bearer {}", app.admin))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(revoked.status.is_success(), "{}", revoked.body);
+    browser.goto("/console/events").await;
+    browser.expect_title("Sign in to Logbook").await;
+    browser.close().await;
+}
+
+async fn a_read_key_cannot_open_admin_pages(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let key = app.tenant_key("default", "read").await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&key).await;
+    browser.expect_title("Overview").await;
+    assert_eq!(
+        browser.count("nav a[href='/console/admin']").await,
+        0,
+        "no Admin link"
+    );
+    browser.goto("/console/admin").await;
+    browser.expect_title("Forbidden").await;
+    assert!(browser.text("p.error").await.contains("admin scope"));
+    // Nor may it act on alerts or errors: the API refuses it, not a second check here.
+    browser.goto("/console/alerts").await;
+    assert_eq!(
+        browser
+            .count("form[action='/console/alerts/rules/new']")
+            .await,
+        0
+    );
+    browser.close().await;
+}
+
+async fn a_form_without_its_csrf_token_is_refused(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.goto("/console/admin").await;
+    let keys_before = browser.count("#keys tbody tr").await;
+    script(
+        &browser,
+        "const form = document.querySelector(\"form[action='/console/admin/keys']\");
+         form.querySelector('input[name=csrf]').remove();
+         form.querySelector('input[name=name]').value = 'forged';
+         form.submit(); return null",
+    )
+    .await;
+    browser.expect_title("Forbidden").await;
+    assert!(browser.text("p.error").await.contains("CSRF"));
+    let keys = app.get("/api/v1/keys", &app.admin).await;
+    assert_eq!(
+        keys.body.as_array().unwrap().len(),
+        keys_before,
+        "no key was made"
+    );
+    // With its token the same form works, and shows the secret once.
+    browser.goto("/console/admin").await;
+    let form = browser
+        .client
+        .form(Locator::Css("form[action='/console/admin/keys']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", "made in the browser")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    assert!(browser.text("#new-key").await.starts_with("lbk_"));
+    browser
+        .screenshot(&format!("{}-admin-new-key", label(backend)))
+        .await;
+    browser.close().await;
+}

@@ -454,3 +454,39 @@ pub async fn revocation_reaches_every_server_within_a_second(backend: Backend) {
     );
     assert_eq!(get(&app.router, &reader).await, 401);
 }
+
+/// Signing out forgets the session on the server: its cookie, kept by someone, opens
+/// nothing afterwards; and a post without the form's token changes nothing.
+pub async fn a_console_session_ends_at_sign_out_on_the_server(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let cookie = app.console_session(&app.admin).await;
+    let page = app.console_get("/console", &cookie).await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap().to_owned();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let sign_out = |csrf: String| {
+        axum::http::Request::post("/console/sign-out")
+            .header("cookie", cookie.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(format!("csrf={csrf}")))
+            .unwrap()
+    };
+    let forged = app.send(sign_out("0".repeat(64))).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(app.console_get("/console", &cookie).await.status, 200);
+    let signed_out = app.send(sign_out(csrf)).await;
+    assert_eq!(signed_out.status, 303);
+    let after = app.console_get("/console", &cookie).await;
+    assert_eq!(after.status, 303, "the old cookie no longer opens a page");
+    assert!(
+        after.headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/console/sign-in"),
+    );
+}

@@ -44,6 +44,7 @@ api_tests!(
     alerts::rules_are_checked_and_defaults_start_disabled,
     auth::routes_need_a_key_with_the_right_scope,
     auth::keys_are_managed_with_an_admin_key,
+    auth::a_console_session_ends_at_sign_out_on_the_server,
     auth::key_routes_honour_the_tenant_they_name,
     auth::revocation_reaches_every_server_within_a_second,
     auth::events_cannot_be_changed_or_deleted,

@@ -51,6 +51,9 @@ async fn wait_for_rows(browser: &Browser, rows: usize) {
     panic!("the events table has {seen} rows, not {rows}");
 }
 
+/// Markup an attacker might put in an event, to be shown as text.
+const HOSTILE: &str = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=1</script>";
+
 fn label(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "sqlite",
@@ -254,7 +257,8 @@ async fn a_live_tailed_event_appears_without_a_reload(backend: Backend) {
         .await;
     assert!(state.is_ok(), "the live tail opened");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let event = json!({"event_type": "SECURITY_ALERT", "message": "seen live in the browser"});
+    let event = json!({"event_type": "SECURITY_ALERT", "message": "seen live in the browser",
+                       "user_id": HOSTILE});
     let reply = app.post_events(&app.admin, event.to_string()).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let row = browser
@@ -268,6 +272,14 @@ async fn a_live_tailed_event_appears_without_a_reload(backend: Backend) {
     assert!(row.is_ok(), "the event appeared in the table");
     assert_eq!(
         script(&browser, "return window.notReloaded === true").await,
+        json!(true)
+    );
+    // Event text is shown as text, live and on the page as served: never run.
+    assert!(browser.text("#events tbody").await.contains(HOSTILE));
+    browser.goto("/console/events").await;
+    assert!(browser.text("#events tbody").await.contains(HOSTILE));
+    assert_eq!(
+        script(&browser, "return window.pwned === undefined").await,
         json!(true)
     );
     assert!(browser.severe_log().await.is_empty());
@@ -378,6 +390,18 @@ async fn a_read_key_cannot_open_admin_pages(backend: Backend) {
             .await,
         0
     );
+    // Signing out leads back to the sign-in page, and no page opens after it.
+    browser
+        .client
+        .find(Locator::Css("form.sign-out button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.expect_title("Sign in to Logbook").await;
+    browser.goto("/console/events").await;
+    browser.expect_title("Sign in to Logbook").await;
     browser.close().await;
 }
 

@@ -68,6 +68,11 @@ async fn page(session: Session, Query(choice): Query<Choice>) -> Response {
         .iter()
         .map(|b| b.get(5..16).unwrap_or(b).replace('T', " "))
         .collect();
+    let requests_scope = if endpoint.is_empty() {
+        "all endpoints"
+    } else {
+        endpoint.as_str()
+    };
     let scope = if endpoint.is_empty() {
         "all endpoints".to_owned()
     } else {
@@ -93,8 +98,8 @@ async fn page(session: Session, Query(choice): Query<Choice>) -> Response {
                 (charts::lines(&format!("p95 response time per hour for {scope}"), &labels, &[Series { name: "p95".into(), values: p95 }]))
             }
             section {
-                h2 { "Requests per hour, " (scope) }
-                (charts::stacked_bars(&format!("Requests per hour for {scope}"), &labels, &[Series { name: "requests".into(), values: rate }]))
+                h2 { "Requests per hour, " (requests_scope) }
+                (charts::stacked_bars(&format!("Requests per hour for {requests_scope}"), &labels, &[Series { name: "requests".into(), values: rate }]))
             }
         }
         h2 { "Endpoints" }
@@ -119,7 +124,7 @@ async fn page(session: Session, Query(choice): Query<Choice>) -> Response {
                             td.figure { (count(&row["request_count"])) }
                             td.figure { (format!("{:.3}", row["throughput"].as_f64().unwrap_or(0.0))) }
                             td.figure { (count(&row["error_count"])) }
-                            td.figure { (format!("{:.1} %", 100.0 * row["error_rate"].as_f64().unwrap_or(0.0))) }
+                            td.figure { (format!("{:.1} %", row["error_rate"].as_f64().unwrap_or(0.0))) }
                             td.figure { (text(&row["p50"])) }
                             td.figure { (text(&row["p95"])) }
                             td.figure { (text(&row["p99"])) }

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod anomalies;
 pub mod audit;
 pub mod body;
+pub mod dashboards;
 pub mod error_groups;
 pub mod event;
 pub mod event_type;

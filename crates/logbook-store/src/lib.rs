@@ -20,6 +20,7 @@ pub mod archive;
 mod columns;
 pub use columns::AUDIT_COLUMNS;
 mod conditions;
+pub mod dashboards;
 mod dialect;
 mod error;
 mod error_groups;
@@ -33,8 +34,8 @@ pub mod rollups;
 mod statements;
 mod store;
 pub use store::{
-    AlertStore, AuditStore, ErrorStore, EventStore, KeyStore, LifecycleStore, MonitorStore,
-    RollupStore, Store,
+    AlertStore, AuditStore, DashboardStore, ErrorStore, EventStore, KeyStore, LifecycleStore,
+    MonitorStore, RollupStore, Store,
 };
 #[cfg(feature = "testing")]
 pub mod testing;

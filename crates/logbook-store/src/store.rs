@@ -15,6 +15,7 @@ use logbook_model::{
         chain::Verification,
         checkpoint::{Checkpoint, Keyring},
     },
+    dashboards::Dashboard,
     error_groups::{
         ErrorGroup, ErrorTrend, GroupChange, GroupPage, GroupQuery, UnresolvedBySeverity,
     },
@@ -45,6 +46,7 @@ pub trait Store:
     + ErrorStore
     + AlertStore
     + MonitorStore
+    + DashboardStore
 {
     /// Appends audit events to the tenant's chain in one transaction, setting each one's
     /// seq, prev_hash and hash; returns them as stored.
@@ -75,6 +77,7 @@ impl<T> Store for T where
         + ErrorStore
         + AlertStore
         + MonitorStore
+        + DashboardStore
 {
 }
 
@@ -441,6 +444,25 @@ pub trait AlertStore: Send + Sync + 'static {
     ) -> Result<Vec<(DateTime<Utc>, i64)>>;
     /// Audit events the tenant appended since `since`.
     async fn count_audit_since(&self, tenant: TenantId, since: DateTime<Utc>) -> Result<i64>;
+}
+
+/// Dashboards and their widgets (seed 001).
+#[async_trait]
+pub trait DashboardStore: Send + Sync + 'static {
+    /// The tenant's dashboards the key `viewer` may see (its own, and those not private),
+    /// by name; with no viewer, all of them.
+    async fn dashboards(&self, tenant: TenantId, viewer: Option<Uuid>) -> Result<Vec<Dashboard>>;
+    async fn dashboard(&self, tenant: TenantId, id: Uuid) -> Result<Option<Dashboard>>;
+    /// Stores a new dashboard, or with `replace` replaces the one of its id (`false`
+    /// when none).
+    async fn put_dashboard(
+        &self,
+        tenant: TenantId,
+        dashboard: &Dashboard,
+        replace: bool,
+    ) -> Result<bool>;
+    /// Deletes a dashboard and its widgets; `false` when none.
+    async fn delete_dashboard(&self, tenant: TenantId, id: Uuid) -> Result<bool>;
 }
 
 /// Monitors (seed 001 service health) and their checks.

@@ -802,6 +802,38 @@ mod faulty {
     }
 
     #[async_trait]
+    impl crate::DashboardStore for FaultyStore {
+        async fn dashboards(
+            &self,
+            tenant: TenantId,
+            viewer: Option<Uuid>,
+        ) -> Result<Vec<logbook_model::dashboards::Dashboard>> {
+            self.inner.dashboards(tenant, viewer).await
+        }
+
+        async fn dashboard(
+            &self,
+            tenant: TenantId,
+            id: Uuid,
+        ) -> Result<Option<logbook_model::dashboards::Dashboard>> {
+            self.inner.dashboard(tenant, id).await
+        }
+
+        async fn put_dashboard(
+            &self,
+            tenant: TenantId,
+            dashboard: &logbook_model::dashboards::Dashboard,
+            replace: bool,
+        ) -> Result<bool> {
+            self.inner.put_dashboard(tenant, dashboard, replace).await
+        }
+
+        async fn delete_dashboard(&self, tenant: TenantId, id: Uuid) -> Result<bool> {
+            self.inner.delete_dashboard(tenant, id).await
+        }
+    }
+
+    #[async_trait]
     impl crate::MonitorStore for FaultyStore {
         async fn monitors(&self, tenant: TenantId) -> Result<Vec<Monitor>> {
             self.inner.monitors(tenant).await

@@ -211,6 +211,85 @@ pub fn uptime(label: &str, statuses: &[String]) -> Markup {
     }
 }
 
+/// Shares of a whole as a ring, with a legend.
+pub fn pie(label: &str, items: &[(String, f64)]) -> Markup {
+    let total: f64 = items.iter().map(|(_, v)| v.max(0.0)).sum();
+    // A circumference of 100, so dash lengths are percents.
+    let radius = 100.0 / (2.0 * std::f64::consts::PI);
+    let mut slices = Vec::new();
+    let mut offset = 25.0;
+    for (i, (name, value)) in items.iter().enumerate() {
+        let share = if total > 0.0 {
+            100.0 * value.max(0.0) / total
+        } else {
+            0.0
+        };
+        slices.push((i, name, *value, share, offset));
+        offset -= share;
+    }
+    html! {
+        figure.pie {
+            svg viewBox="0 0 42 42" role="img" aria-label=(label) {
+                circle.ring cx="21" cy="21" r=(figure(radius)) {}
+                @for (i, name, value, share, offset) in slices {
+                    circle class=(format!("slice {}", series_class(i))) cx="21" cy="21" r=(figure(radius))
+                        stroke-dasharray=(format!("{} {}", figure(share), figure(100.0 - share))) stroke-dashoffset=(figure(offset)) {
+                        title { (name) ": " (figure(value)) }
+                    }
+                }
+            }
+            (legend_of(items))
+        }
+    }
+}
+
+fn legend_of(items: &[(String, f64)]) -> Markup {
+    html! {
+        ul.legend {
+            @for (i, (name, value)) in items.iter().enumerate() {
+                li { span class=(format!("swatch {}", series_class(i))) {} (name) " (" (figure(*value)) ")" }
+            }
+        }
+    }
+}
+
+/// A value against its full scale, as a filled bar with the figure.
+pub fn gauge(label: &str, value: f64, max: f64, unit: &str) -> Markup {
+    let share = if max > 0.0 {
+        (value / max).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    html! {
+        figure.gauge {
+            span.figure { (figure(value)) (unit) }
+            svg viewBox="0 0 100 8" preserveAspectRatio="none" role="img" aria-label=(format!("{label}: {} of {}", figure(value), figure(max))) {
+                rect.track x="0" y="0" width="100" height="8" {}
+                rect.s0 x="0" y="0" width=(figure(100.0 * share)) height="8" {}
+            }
+        }
+    }
+}
+
+/// Counts by weekday (rows, Monday first) and hour of the day (columns), darker for more.
+pub fn heatmap(label: &str, cells: &[[f64; 24]; 7]) -> Markup {
+    let max = cells.iter().flatten().copied().fold(0.0, f64::max).max(1.0);
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    html! {
+        svg.heatmap viewBox="0 0 268 80" role="img" aria-label=(label) {
+            @for (d, row) in cells.iter().enumerate() {
+                text.axis x="0" y=(d * 10 + 8) { (DAYS[d]) }
+                @for (h, value) in row.iter().enumerate() {
+                    rect.s0 x=(28 + h * 10) y=(d * 10) width="9" height="9"
+                        fill-opacity=(figure(0.08 + 0.92 * value / max)) {
+                        title { (DAYS[d]) " " (format!("{h:02}:00")) ": " (figure(*value)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

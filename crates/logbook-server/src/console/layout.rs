@@ -19,10 +19,11 @@ pub enum Section {
     Performance,
     Alerts,
     Monitors,
+    Dashboards,
     Admin,
 }
 
-const SECTIONS: [(Section, &str, &str); 8] = [
+const SECTIONS: [(Section, &str, &str); 9] = [
     (Section::Overview, "Overview", "/console"),
     (Section::Events, "Events", "/console/events"),
     (Section::Audit, "Audit trail", "/console/audit"),
@@ -30,6 +31,7 @@ const SECTIONS: [(Section, &str, &str); 8] = [
     (Section::Performance, "Performance", "/console/performance"),
     (Section::Alerts, "Alerts", "/console/alerts"),
     (Section::Monitors, "Monitors", "/console/monitors"),
+    (Section::Dashboards, "Dashboards", "/console/dashboards"),
     (Section::Admin, "Admin", "/console/admin"),
 ];
 

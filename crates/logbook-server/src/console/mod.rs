@@ -12,6 +12,7 @@ mod charts;
 mod layout;
 mod pages;
 mod session;
+mod widgets;
 
 use axum::{
     Router,

@@ -5,6 +5,7 @@ mod activity;
 mod alerts;
 pub(crate) mod anomalies;
 mod audit;
+mod dashboards;
 mod endpoints;
 mod errors;
 mod events;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(alerts::router())
         .merge(monitors::router())
+        .merge(dashboards::router())
         .merge(activity::router())
         .merge(export::router())
         .merge(seed004::router())

@@ -216,6 +216,13 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         .await;
     assert_eq!(monitor.status, 201, "{}", monitor.body);
     let monitor_id = monitor.body["id"].as_str().unwrap().to_owned();
+    let dashboard = json!({"name": marker, "visibility": "organization", "widgets": [
+        {"title": marker, "widget_type": "alert-list", "data_source": "alerts"}]});
+    let dashboard = app
+        .post_to("/api/v1/dashboards", &a, dashboard.to_string())
+        .await;
+    assert_eq!(dashboard.status, 201, "{}", dashboard.body);
+    let dashboard_id = dashboard.body["id"].as_str().unwrap().to_owned();
     app.app
         .run_alerts_once(chrono::Utc::now() + chrono::Duration::seconds(2))
         .await
@@ -295,6 +302,11 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
             "/api/v1/audit/search?actor_id=u-acme".into(),
         ),
         ("/api/v1/audit/verify", "/api/v1/audit/verify".into()),
+        ("/api/v1/dashboards", "/api/v1/dashboards".into()),
+        (
+            "/api/v1/dashboards/{id}",
+            format!("/api/v1/dashboards/{dashboard_id}"),
+        ),
         ("/api/v1/errors", "/api/v1/errors".into()),
         ("/api/v1/errors/trend", "/api/v1/errors/trend".into()),
         (
@@ -385,6 +397,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         &rule_id,
         &alert_id,
         &monitor_id,
+        &dashboard_id,
         &a_tenant,
         "ACME_ONLY",
     ];
@@ -473,6 +486,7 @@ pub async fn every_read_route_keeps_to_its_tenant(backend: Backend) {
         "/console/performance",
         "/console/alerts",
         "/console/monitors",
+        "/console/dashboards",
     ] {
         let reply = app.console_get(page, &theirs).await;
         assert!(reply.status.is_success(), "{page}: {}", reply.status);

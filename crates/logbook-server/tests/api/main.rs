@@ -5,6 +5,7 @@ mod activity;
 mod alerts;
 mod audit_trail;
 mod auth;
+mod dashboards;
 mod errors;
 mod ingest;
 mod isolation;
@@ -45,6 +46,7 @@ api_tests!(
     auth::routes_need_a_key_with_the_right_scope,
     auth::keys_are_managed_with_an_admin_key,
     auth::a_console_session_ends_at_sign_out_on_the_server,
+    dashboards::dashboards_are_kept_per_key_and_tenant,
     auth::key_routes_honour_the_tenant_they_name,
     auth::revocation_reaches_every_server_within_a_second,
     auth::events_cannot_be_changed_or_deleted,

@@ -36,6 +36,7 @@ console_tests!(
     a_wrong_key_is_refused,
     a_read_key_cannot_open_admin_pages,
     a_form_without_its_csrf_token_is_refused,
+    a_dashboard_draws_every_widget_type,
 );
 
 /// Waits for the events table to hold `rows` rows (the filtered page replacing the last).
@@ -138,6 +139,7 @@ async fn every_page_loads_without_an_error(backend: Backend) {
             "/console/monitors".to_owned(),
             "Monitors and integrations",
         ),
+        ("dashboards", "/console/dashboards".to_owned(), "Dashboards"),
         ("admin", "/console/admin".to_owned(), "Admin"),
     ];
     browser.severe_log().await;
@@ -443,6 +445,137 @@ async fn a_form_without_its_csrf_token_is_refused(backend: Backend) {
     assert!(browser.text("#new-key").await.starts_with("lbk_"));
     browser
         .screenshot(&format!("{}-admin-new-key", label(backend)))
+        .await;
+    browser.close().await;
+}
+
+async fn a_dashboard_draws_every_widget_type(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    some_events(&app).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.goto("/console/dashboards").await;
+    let form = browser
+        .client
+        .form(Locator::Css("form[action='/console/dashboards']"))
+        .await
+        .unwrap();
+    form.set_by_name("name", "Operations").await.unwrap();
+    form.submit().await.unwrap();
+    browser.expect_title("Operations").await;
+    // One widget through the page's own form…
+    script(
+        &browser,
+        "document.querySelector('details.add').open = true; return null",
+    )
+    .await;
+    let form = browser
+        .client
+        .form(Locator::Css("form[action$='/widgets']"))
+        .await
+        .unwrap();
+    form.set_by_name("title", "Failed logins per hour")
+        .await
+        .unwrap();
+    form.set_by_name("metric_name", "failure_count")
+        .await
+        .unwrap();
+    form.set_by_name("filter", "event_type=AUTH_FAILURE")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    browser.expect_title("Operations").await;
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = browser.count("section.widget").await;
+        if seen == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, 1, "the widget was added");
+    // …and one of every other type through the API.
+    let id = browser
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let current = app
+        .get(&format!("/api/v1/dashboards/{id}"), &app.admin)
+        .await
+        .body;
+    let mut widgets = current["widgets"].as_array().unwrap().clone();
+    for (title, kind, source, metric) in [
+        ("Requests", "counter", "summary", Some("total_requests")),
+        ("Uptime", "gauge", "monitors", Some("avg_uptime_24h")),
+        ("Busiest addresses", "table", "top_ips", Some("count")),
+        ("Countries", "pie-chart", "countries", Some("count")),
+        ("Slowest endpoints", "bar-chart", "endpoints", Some("p95")),
+        (
+            "Events by hour of the week",
+            "heatmap",
+            "events_hourly",
+            Some("total_count"),
+        ),
+        ("Open alerts", "alert-list", "alerts", None),
+    ] {
+        widgets.push(json!({"title": title, "widget_type": kind, "data_source": source, "metric_name": metric}));
+    }
+    widgets.push(
+        json!({"title": "Failed orders", "widget_type": "custom-query", "data_source": "events",
+                        "query": "path=/api/orders&success=false"}),
+    );
+    let saved = app
+        .patch_to(
+            &format!("/api/v1/dashboards/{id}"),
+            &app.admin,
+            json!({"widgets": widgets}).to_string(),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    browser
+        .goto(&format!("/console/dashboards/{id}?range=7d"))
+        .await;
+    browser.expect_title("Operations").await;
+    assert_eq!(browser.count("section.widget").await, 9);
+    assert_eq!(
+        browser.count("section.widget p.error").await,
+        0,
+        "every widget drew its data"
+    );
+    assert_eq!(
+        browser.text("section.widget p.counter").await,
+        "2",
+        "two requests"
+    );
+    assert!(
+        browser
+            .text("section[aria-label='Failed orders']")
+            .await
+            .contains("order failed")
+    );
+    assert!(
+        browser
+            .count("section[aria-label='Countries'] circle.slice")
+            .await
+            > 0
+    );
+    assert!(
+        browser
+            .count("section[aria-label='Events by hour of the week'] rect")
+            .await
+            == 7 * 24
+    );
+    assert!(browser.severe_log().await.is_empty());
+    browser
+        .screenshot(&format!("{}-dashboard", label(backend)))
         .await;
     browser.close().await;
 }

@@ -121,6 +121,11 @@ const MIGRATIONS: &[Migration] = &[
         "console_sessions",
         include_str!("migrations/0015_console_sessions.sql"),
     ),
+    Migration::new(
+        16,
+        "dashboards",
+        include_str!("migrations/0016_dashboards.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -6,6 +6,7 @@ mod alerts;
 mod anonymize;
 mod audit;
 mod commits;
+mod dashboards;
 mod dialect;
 mod documents;
 mod error_groups;

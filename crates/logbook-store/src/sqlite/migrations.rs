@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "console_sessions",
         include_str!("migrations/0013_console_sessions.sql"),
     ),
+    (
+        14,
+        "dashboards",
+        include_str!("migrations/0014_dashboards.sql"),
+    ),
 ];
 
 /// The migrations that made or reshaped the rollup table: after any of them, the events

@@ -9,6 +9,7 @@ mod alerts;
 mod anonymize;
 mod audit;
 mod checkpoints;
+mod dashboards;
 mod dialect;
 mod documents;
 mod error_groups;

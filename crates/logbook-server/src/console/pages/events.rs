@@ -27,7 +27,7 @@ pub fn router() -> Router<Console> {
 }
 
 /// The `/logs` filters, as (parameter, label, hint).
-const FILTERS: [(&str, &str, &str); 17] = [
+pub(super) const FILTERS: [(&str, &str, &str); 17] = [
     ("event_type", "Event type", "AUTH_FAILURE"),
     ("event_subtype", "Subtype", ""),
     ("user_id", "User", ""),

@@ -3,6 +3,7 @@
 mod admin;
 mod alerts;
 mod audit;
+mod dashboards;
 mod errors;
 mod events;
 mod overview;
@@ -34,6 +35,7 @@ pub fn router() -> Router<Console> {
         .merge(performance::router())
         .merge(alerts::router())
         .merge(admin::router())
+        .merge(dashboards::router())
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -57,6 +59,11 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
         ],
         body,
     )
+}
+
+/// Whether `name` is one of `/logs`'s filters.
+pub(super) fn is_event_filter(name: &str) -> bool {
+    events::FILTERS.iter().any(|(filter, _, _)| *filter == name)
 }
 
 /// A query string of the pairs with a value, in order: empty form fields are left out,

@@ -328,6 +328,9 @@ pub struct ConsoleSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Console sessions kept per key: signing in again past this ends the oldest.
+pub const SESSIONS_PER_KEY: i64 = 20;
+
 /// Events changed per anonymization transaction: small enough not to hold locks for long.
 pub const ANONYMIZE_BATCH: i64 = 1000;
 

@@ -315,7 +315,8 @@ pub trait KeyStore: Send + Sync + 'static {
     /// A number that changes whenever a key is created or revoked, by any server or the
     /// CLI: each server's key cache starts over when it sees it change.
     async fn key_changes(&self) -> Result<i64>;
-    /// Keeps a new console session, and forgets every session expired by its start.
+    /// Keeps a new console session, and forgets every session expired by its start and
+    /// the key's oldest past [`crate::SESSIONS_PER_KEY`].
     async fn create_session(&self, session: &ConsoleSession) -> Result<()>;
     /// The hash of the key behind a session that has not expired at `now`.
     async fn session_key(

@@ -13,7 +13,7 @@ use tower_service::Service;
 use crate::{access::ClientAddr, auth::SessionKey};
 
 /// Answers are read whole before a page is drawn; none a page asks for is near this.
-const ANSWER_LIMIT: usize = 16 * 1024 * 1024;
+const ANSWER_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The API as one person sees it.
 #[derive(Clone)]

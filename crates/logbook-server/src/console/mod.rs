@@ -39,6 +39,7 @@ pub fn router(state: AppState, api: Router) -> Router {
     let console = Console { state, api };
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
+        .route("/console/", get(|| async { Redirect::to("/console") }))
         .nest("/console", pages::router())
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(protect))

@@ -170,12 +170,16 @@ fn set_cookie(parts: &Parts, name: &str, value: &str, max_age: i64) -> HeaderVal
     .expect("a cookie of hex digits is a valid header")
 }
 
-/// To the sign-in page, coming back here afterwards.
+/// To the sign-in page, coming back here afterwards (a page, not a form's post).
 fn to_sign_in(parts: &Parts) -> Response {
+    // Inside the nested console router the URI has lost its `/console` prefix.
     let here = parts
-        .uri
-        .path_and_query()
-        .map_or("/console", |p| p.as_str());
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .and_then(|original| original.path_and_query())
+        .map(|p| p.as_str())
+        .filter(|_| parts.method == axum::http::Method::GET)
+        .unwrap_or("/console");
     let back = url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>();
     Redirect::to(&format!("/console/sign-in?next={back}")).into_response()
 }
@@ -186,7 +190,7 @@ fn safe_next(next: Option<&str>) -> &str {
         (*n == "/console" || n.starts_with("/console/") || n.starts_with("/console?"))
             && !n.contains("//")
             && !n.contains('\\')
-            && n.is_ascii()
+            && n.bytes().all(|b| b.is_ascii_graphic())
     })
     .unwrap_or("/console")
 }
@@ -200,7 +204,8 @@ pub async fn sign_in_page(
     parts: Parts,
     axum::extract::Query(next): axum::extract::Query<Next>,
 ) -> Response {
-    let token = new_token();
+    let kept = cookie(&parts.headers, SIGN_IN_COOKIE).filter(|t| is_token(t));
+    let token = kept.map_or_else(new_token, str::to_owned);
     let mut response = layout::sign_in(
         StatusCode::OK,
         &csrf_token(&token),
@@ -249,6 +254,22 @@ pub async fn sign_in(
             StatusCode::FORBIDDEN,
             "The console needs a key with the read scope.",
         );
+    }
+    // Signing in is a read of the key's: it counts against the key's rate limit.
+    if let Err(wait) = console.state.limiter.check(principal.key_id, Scope::Read) {
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Too many requests with this key; try again in {} s.",
+                wait.as_secs_f64().ceil().max(1.0)
+            ),
+        );
+    }
+    // A sign-in over an older session of this browser ends that one.
+    if let Some(old) = cookie(&parts.headers, SESSION_COOKIE)
+        && let Err(error) = console.state.store.end_session(&keys::hash(old)).await
+    {
+        return ApiError::from(error).into_response();
     }
     let token = new_token();
     let now = Utc::now();

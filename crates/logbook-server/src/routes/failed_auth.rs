@@ -72,7 +72,8 @@ async fn top_ips(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut params = Params::new(pairs)?;
-    let hours = params.int("hours", 24, 1, 24 * 90)?;
+    // Read from the events themselves, not a rollup: a week at most.
+    let hours = params.int("hours", 24, 1, 24 * 7)?;
     let limit = params.int("limit", 10, 1, MAX_TOP)?;
     let success = params.bool("success")?;
     let filters = params.finish()?;

@@ -490,3 +490,52 @@ pub async fn a_console_session_ends_at_sign_out_on_the_server(backend: Backend) 
             .starts_with("/console/sign-in"),
     );
 }
+
+/// A page asked for without a session leads to the sign-in form and, after it, back to
+/// that page; only the console's own pages are places to go back to.
+pub async fn the_console_sends_a_stranger_to_sign_in_and_back(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let bounced = app.console_get("/console/events?ip=203.0.113.9", "").await;
+    assert_eq!(bounced.status, 303);
+    let location = bounced.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        "/console/sign-in?next=%2Fconsole%2Fevents%3Fip%3D203.0.113.9"
+    );
+    let form = app.console_get(&location, "").await;
+    let page = form.body.as_str().unwrap();
+    assert!(
+        page.contains(r#"name="next" value="/console/events?ip=203.0.113.9""#),
+        "{page}"
+    );
+    for elsewhere in [
+        "https://evil.example/",
+        "//evil.example/console",
+        "/console/\nevil",
+        "/api/v1/keys",
+    ] {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", elsewhere)
+            .finish();
+        let form = app
+            .console_get(&format!("/console/sign-in?{query}"), "")
+            .await;
+        assert!(
+            form.body
+                .as_str()
+                .unwrap()
+                .contains(r#"name="next" value="/console""#),
+            "{elsewhere} is not a place to go back to"
+        );
+    }
+    // Pages that do not exist are pages too, with the console's protections.
+    let missing = app.console_get("/console/nowhere", "").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert_eq!(missing.headers["x-frame-options"], "DENY");
+}

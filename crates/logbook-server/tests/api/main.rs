@@ -46,6 +46,7 @@ api_tests!(
     auth::routes_need_a_key_with_the_right_scope,
     auth::keys_are_managed_with_an_admin_key,
     auth::a_console_session_ends_at_sign_out_on_the_server,
+    auth::the_console_sends_a_stranger_to_sign_in_and_back,
     dashboards::dashboards_are_kept_per_key_and_tenant,
     auth::key_routes_honour_the_tenant_they_name,
     auth::revocation_reaches_every_server_within_a_second,

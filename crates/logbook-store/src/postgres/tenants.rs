@@ -167,23 +167,37 @@ pub async fn key_changes(client: &Client) -> Result<i64> {
     column(&row, 0)
 }
 
-async fn create_session(client: &Client, session: &ConsoleSession) -> Result<()> {
-    client
-        .execute(
-            "WITH expired AS (DELETE FROM console_sessions WHERE expires_at <= $4)
-             INSERT INTO console_sessions (token_hash, tenant_id, key_hash, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &session.token_hash.as_slice(),
-                &session.tenant_id.0,
-                &session.key_hash.as_slice(),
-                &session.created_at,
-                &session.expires_at,
-            ],
-        )
-        .await
-        .map_err(db("starting a console session"))?;
-    Ok(())
+async fn create_session(client: &mut Client, session: &ConsoleSession) -> Result<()> {
+    let what = "starting a console session";
+    let tx = client.transaction().await.map_err(db(what))?;
+    tx.execute(
+        "DELETE FROM console_sessions WHERE expires_at <= $1",
+        &[&session.created_at],
+    )
+    .await
+    .map_err(db(what))?;
+    tx.execute(
+        "INSERT INTO console_sessions (token_hash, tenant_id, key_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &session.token_hash.as_slice(),
+            &session.tenant_id.0,
+            &session.key_hash.as_slice(),
+            &session.created_at,
+            &session.expires_at,
+        ],
+    )
+    .await
+    .map_err(db(what))?;
+    tx.execute(
+        "DELETE FROM console_sessions WHERE key_hash = $1 AND token_hash NOT IN (
+             SELECT token_hash FROM console_sessions WHERE key_hash = $1
+             ORDER BY created_at DESC LIMIT $2)",
+        &[&session.key_hash.as_slice(), &crate::SESSIONS_PER_KEY],
+    )
+    .await
+    .map_err(db(what))?;
+    tx.commit().await.map_err(db(what))
 }
 
 async fn session_key(
@@ -245,7 +259,7 @@ impl KeyStore for PgStore {
     }
 
     async fn create_session(&self, session: &ConsoleSession) -> Result<()> {
-        create_session(&self.client().await?, session).await
+        create_session(&mut self.client().await?, session).await
     }
 
     async fn session_key(

@@ -220,6 +220,13 @@ pub fn create_session(conn: &mut Connection, session: &ConsoleSession) -> Result
         ],
     )
     .map_err(db("starting a console session"))?;
+    tx.execute(
+        "DELETE FROM console_sessions WHERE key_hash = ?1 AND token_hash NOT IN (
+             SELECT token_hash FROM console_sessions WHERE key_hash = ?1
+             ORDER BY created_at DESC LIMIT ?2)",
+        params![session.key_hash.as_slice(), crate::SESSIONS_PER_KEY],
+    )
+    .map_err(db("forgetting a key's oldest console sessions"))?;
     tx.commit().map_err(db("starting a console session"))
 }
 

@@ -194,7 +194,9 @@ async fn create_key(posted: Posted) -> Response {
 }
 
 async fn revoke_key(Path(id): Path<String>, posted: Posted) -> Response {
-    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    let Some(id) = super::uuid_of(&id) else {
+        return layout::refusal(StatusCode::NOT_FOUND, "no such key");
+    };
     match posted
         .session
         .api

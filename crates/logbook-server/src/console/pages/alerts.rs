@@ -29,23 +29,37 @@ pub fn router() -> Router<Console> {
         .route("/monitors", get(monitors))
 }
 
+/// A path's id as the API is asked for it: a UUID, else one that names nothing.
 fn escaped(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+    super::uuid_of(id).unwrap_or_default().to_string()
 }
 
 async fn list(session: Session) -> Response {
-    let (alerts, rules, stats) = tokio::join!(
-        session.api.get("/alerts?limit=200"),
-        session.api.get("/alerts/rules"),
-        session.api.get("/alerts/stats"),
+    // Each open status on its own, so no number of resolved alerts hides an open one.
+    let api = &session.api;
+    let (active, pending, acknowledged, suppressed, resolved, rules, stats) = tokio::join!(
+        api.get("/alerts?status=active&limit=1000"),
+        api.get("/alerts?status=pending&limit=1000"),
+        api.get("/alerts?status=acknowledged&limit=1000"),
+        api.get("/alerts?status=suppressed&limit=1000"),
+        api.get("/alerts?status=resolved&limit=100"),
+        api.get("/alerts/rules"),
+        api.get("/alerts/stats"),
     );
-    let (alerts, rules) = match (alerts, rules) {
-        (Ok(alerts), Ok(rules)) => (alerts, rules),
-        (Err(refusal), _) | (_, Err(refusal)) => return layout::refused(refusal),
-    };
-    let all: Vec<&Value> = alerts["items"].as_array().into_iter().flatten().collect();
-    let (history, open): (Vec<&Value>, Vec<&Value>) =
-        all.into_iter().partition(|a| a["status"] == "resolved");
+    let mut lists = Vec::new();
+    for answer in [active, pending, acknowledged, suppressed, resolved, rules] {
+        match answer {
+            Ok(answer) => lists.push(answer),
+            Err(refusal) => return layout::refused(refusal),
+        }
+    }
+    let rules = lists.pop().unwrap_or_default();
+    let resolved = lists.pop().unwrap_or_default();
+    let open: Vec<&Value> = lists
+        .iter()
+        .flat_map(|answer| answer["items"].as_array().into_iter().flatten())
+        .collect();
+    let history: Vec<&Value> = resolved["items"].as_array().into_iter().flatten().collect();
     let stats = stats.unwrap_or(Value::Null);
     let last_triggered = |rule: &Value| {
         stats["items"]
@@ -261,6 +275,9 @@ fn rule_form(session: &Session, action: &str, rule: &Value, error: Option<&str>)
         other => other.to_string(),
     };
     let pairs = |field: &str| {
+        if let Some(typed) = rule[field].as_str() {
+            return typed.to_owned();
+        }
         rule[field]
             .as_object()
             .map(|o| {
@@ -271,7 +288,11 @@ fn rule_form(session: &Session, action: &str, rule: &Value, error: Option<&str>)
             })
             .unwrap_or_default()
     };
-    let channels = serde_json::to_string_pretty(&rule["channels"]).unwrap_or_else(|_| "[]".into());
+    let channels = match &rule["channels"] {
+        Value::String(typed) => typed.clone(),
+        Value::Null => "[]".into(),
+        channels => serde_json::to_string_pretty(channels).unwrap_or_else(|_| "[]".into()),
+    };
     html! {
         @if let Some(error) = error { p.error role="alert" { (error) } }
         form.grid method="post" action=(action) {
@@ -410,7 +431,7 @@ async fn save_rule(Path(id): Path<String>, posted: Posted) -> Response {
 async fn save(posted: Posted, method: Method, path: String, form_action: &str) -> Response {
     let fields = match rule_of(&posted) {
         Ok(fields) => fields,
-        Err(message) => return again(&posted, form_action, &json!({}), &message),
+        Err(message) => return again(&posted, form_action, &as_typed(&posted), &message),
     };
     match posted
         .session
@@ -433,6 +454,17 @@ async fn save(posted: Posted, method: Method, path: String, form_action: &str) -
         }
         Err(refusal) => layout::refused(refusal),
     }
+}
+
+/// The form's fields as they were typed, to show them again.
+fn as_typed(posted: &Posted) -> Value {
+    let typed: Map<String, Value> = posted
+        .fields
+        .iter()
+        .filter(|(name, _)| name != "csrf")
+        .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
+        .collect();
+    Value::Object(typed)
 }
 
 fn again(posted: &Posted, action: &str, rule: &Value, message: &str) -> Response {

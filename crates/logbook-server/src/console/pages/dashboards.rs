@@ -31,8 +31,9 @@ pub fn router() -> Router<Console> {
         )
 }
 
+/// A path's id as the API is asked for it: a UUID, else one that names nothing.
 fn escaped(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+    super::uuid_of(id).unwrap_or_default().to_string()
 }
 
 async fn list(session: Session) -> Response {

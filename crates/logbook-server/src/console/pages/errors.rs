@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::{
     Router,
     extract::{Path, RawQuery},
-    http::Method,
+    http::{Method, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -66,7 +66,7 @@ async fn list(session: Session, RawQuery(raw): RawQuery) -> Response {
             div.field {
                 label for="e-status" { "Status" }
                 select #e-status name="status" {
-                    option value="" { "unresolved" }
+                    option value="" { "any status" }
                     @for s in ErrorStatus::ALL {
                         option value=(s.as_str()) selected[status == s.as_str()] { (s.as_str()) }
                     }
@@ -139,7 +139,9 @@ fn trend_by_type(trend: Option<&Value>) -> BTreeMap<String, Vec<f64>> {
 }
 
 async fn show(session: Session, Path(id): Path<String>) -> Response {
-    let id = url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
+    let Some(id) = super::uuid_of(&id) else {
+        return layout::refusal(StatusCode::NOT_FOUND, "no such error group");
+    };
     let group = match session.api.get(&format!("/errors/{id}")).await {
         Ok(group) => group,
         Err(refusal) => return layout::refused(refusal),
@@ -169,26 +171,28 @@ async fn show(session: Session, Path(id): Path<String>) -> Response {
             dt { "assigned to" } dd { (text(&group["assigned_to"])) }
             dt { "note" } dd { (text(&group["resolution_note"])) }
         }
-        h2 { "Change" }
-        form.grid method="post" action=(format!("/console/errors/{id}")) {
-            (layout::csrf(&session))
-            div.field {
-                label for="g-status" { "Status" }
-                select #g-status name="status" {
-                    @for s in ErrorStatus::ALL {
-                        option value=(s.as_str()) selected[group["status"] == s.as_str()] { (s.as_str()) }
+        @if session.is_admin() {
+            h2 { "Change" }
+            form.grid method="post" action=(format!("/console/errors/{id}")) {
+                (layout::csrf(&session))
+                div.field {
+                    label for="g-status" { "Status" }
+                    select #g-status name="status" {
+                        @for s in ErrorStatus::ALL {
+                            option value=(s.as_str()) selected[group["status"] == s.as_str()] { (s.as_str()) }
+                        }
                     }
                 }
+                div.field {
+                    label for="g-assigned" { "Assigned to" }
+                    input #g-assigned name="assigned_to" value=(group["assigned_to"].as_str().unwrap_or(""));
+                }
+                div.field {
+                    label for="g-note" { "Note" }
+                    input #g-note name="resolution_note" value=(group["resolution_note"].as_str().unwrap_or(""));
+                }
+                div.actions { button.primary type="submit" { "Save" } }
             }
-            div.field {
-                label for="g-assigned" { "Assigned to" }
-                input #g-assigned name="assigned_to" value=(group["assigned_to"].as_str().unwrap_or(""));
-            }
-            div.field {
-                label for="g-note" { "Note" }
-                input #g-note name="resolution_note" value=(group["resolution_note"].as_str().unwrap_or(""));
-            }
-            div.actions { button.primary type="submit" { "Save" } }
         }
         @if let Some(trace) = trace {
             h2 { "Stack trace (newest occurrence)" }
@@ -241,7 +245,9 @@ fn occurrence(event: &Value) -> Markup {
 }
 
 async fn change(Path(id): Path<String>, posted: Posted) -> Response {
-    let id = url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
+    let Some(id) = super::uuid_of(&id) else {
+        return layout::refusal(StatusCode::NOT_FOUND, "no such error group");
+    };
     let mut change = Map::new();
     for field in ["status", "assigned_to", "resolution_note"] {
         if let Some(value) = posted.field(field) {

@@ -92,7 +92,16 @@ async fn list(session: Session, RawQuery(raw): RawQuery) -> Response {
         pairs.push(("cursor", cursor));
         format!("/console/events{}", query_of(pairs))
     });
-    let tail = format!("/console/events/stream{}", query_of(without_cursor.clone()));
+    // The tail follows what commits from now on: a time window is not its to take.
+    let tail = format!(
+        "/console/events/stream{}",
+        query_of(
+            without_cursor
+                .iter()
+                .filter(|(n, _)| !matches!(*n, "from" | "to"))
+                .copied()
+        )
+    );
     let items: Vec<&Value> = answer["items"].as_array().into_iter().flatten().collect();
     let body = html! {
         (filter_form(&chosen))
@@ -222,7 +231,9 @@ const FIELDS: [&str; 31] = [
 ];
 
 async fn show(session: Session, Path(id): Path<String>) -> Response {
-    let id = url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>();
+    let Some(id) = super::uuid_of(&id) else {
+        return layout::refusal(StatusCode::NOT_FOUND, "no such event");
+    };
     let event = match session.api.get(&format!("/logs/{id}")).await {
         Ok(event) => event,
         Err(refusal) => return layout::refused(refusal),
@@ -272,7 +283,7 @@ async fn stream(session: Session, RawQuery(raw): RawQuery, headers: HeaderMap) -
     let query = query_of(
         chosen
             .iter()
-            .filter(|(n, _)| n != "cursor")
+            .filter(|(n, _)| !matches!(n.as_str(), "cursor" | "from" | "to"))
             .map(|(n, v)| (n.as_str(), v.as_str())),
     );
     match session

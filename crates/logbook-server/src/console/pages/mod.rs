@@ -36,6 +36,16 @@ pub fn router() -> Router<Console> {
         .merge(alerts::router())
         .merge(admin::router())
         .merge(dashboards::router())
+        .fallback(not_found)
+}
+
+/// A console page that does not exist, as a page (with the console's headers), not the
+/// API's JSON.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    super::layout::refusal(
+        axum::http::StatusCode::NOT_FOUND,
+        &format!("There is no console page {}.", uri.path()),
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -59,6 +69,11 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
         ],
         body,
     )
+}
+
+/// A path's id, when it is a UUID: anything else would name another API route.
+pub(super) fn uuid_of(text: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).ok()
 }
 
 /// Whether `name` is one of `/logs`'s filters.

@@ -66,27 +66,27 @@ pub async fn page(session: Session) -> Response {
             }
             section {
                 h2 { "Alerts open now" }
-                (open_alerts(alerts.ok().as_ref()))
+                (loaded(&alerts, |a| open_alerts(Some(a))))
             }
         }
         div.columns {
             section {
                 h2 { "Busiest IP addresses" }
-                (charts::bars("Events per IP address, last 24 hours", &named_counts(top_ips.ok().as_ref(), "ip_address", "count")))
+                (loaded(&top_ips, |a| charts::bars("Events per IP address, last 24 hours", &named_counts(Some(a), "ip_address", "count"))))
             }
             section {
                 h2 { "Most failures by IP address" }
-                (charts::bars("Failed events per IP address, last 24 hours", &named_counts(failing_ips.ok().as_ref(), "ip_address", "count")))
+                (loaded(&failing_ips, |a| charts::bars("Failed events per IP address, last 24 hours", &named_counts(Some(a), "ip_address", "count"))))
             }
         }
         div.columns {
             section {
                 h2 { "Countries" }
-                (charts::bars("Events per country", &country_counts(countries.ok().as_ref())))
+                (loaded(&countries, |a| charts::bars("Events per country", &country_counts(Some(a)))))
             }
             section {
                 h2 { "Slowest endpoints (p95)" }
-                (slowest(endpoints.ok().as_ref()))
+                (loaded(&endpoints, |a| slowest(Some(a))))
             }
         }
         @if let Some(storage) = storage {
@@ -146,6 +146,18 @@ fn hourly_failures(hourly: &Value, hours: &[DateTime<Utc>]) -> Vec<f64> {
         }
     }
     failures
+}
+
+/// The drawing of an answer, or why there is none: a failed read never passes for an
+/// empty one.
+fn loaded(
+    answer: &Result<Value, crate::console::api::Refusal>,
+    draw: impl FnOnce(&Value) -> maud::Markup,
+) -> maud::Markup {
+    match answer {
+        Ok(answer) => draw(answer),
+        Err(refusal) => html! { p.error { "Could not load this: " (refusal.detail) } },
+    }
 }
 
 fn named_counts(answer: Option<&Value>, name: &str, figure: &str) -> Vec<(String, f64)> {

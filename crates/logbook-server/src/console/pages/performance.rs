@@ -25,6 +25,11 @@ struct Choice {
     endpoint: Option<String>,
 }
 
+/// The most rows the API gives at once. Rows come newest first, so a trend cut there
+/// loses its oldest hours, and the oldest hour it keeps may be partly summed: that hour
+/// is left out.
+const TREND_ROWS: &str = "1000";
+
 const WINDOWS: [(i64, &str); 4] = [
     (1, "1 hour"),
     (24, "24 hours"),
@@ -41,14 +46,15 @@ async fn page(session: Session, Query(choice): Query<Choice>) -> Response {
     let hours_text = hours.to_string();
     let table_path = format!(
         "/metrics/endpoints{}",
-        query_of([("hours", hours_text.as_str())])
+        query_of([("hours", hours_text.as_str()), ("limit", TREND_ROWS)])
     );
     let trend_path = format!(
         "/metrics/endpoints{}",
         query_of([
             ("hours", hours_text.as_str()),
             ("step", "1h"),
-            ("endpoint", endpoint.as_str())
+            ("endpoint", endpoint.as_str()),
+            ("limit", TREND_ROWS),
         ])
     );
     let (table, trend) = tokio::join!(session.api.get(&table_path), session.api.get(&trend_path));
@@ -63,7 +69,16 @@ async fn page(session: Session, Query(choice): Query<Choice>) -> Response {
             .unwrap_or(0)
             .cmp(&a["request_count"].as_i64().unwrap_or(0))
     });
-    let (buckets, p95, rate) = trend_series(&trend);
+    let (mut buckets, mut p95, mut rate) = trend_series(&trend);
+    if trend
+        .as_array()
+        .is_some_and(|rows| rows.len().to_string() == TREND_ROWS)
+        && !buckets.is_empty()
+    {
+        buckets.remove(0);
+        p95.remove(0);
+        rate.remove(0);
+    }
     let labels: Vec<String> = buckets
         .iter()
         .map(|b| b.get(5..16).unwrap_or(b).replace('T', " "))

@@ -528,6 +528,13 @@ pub enum BenchCommand {
         skip_sqlite: bool,
         #[arg(long)]
         skip_postgres: bool,
+        /// Also time each console page (signed in, through the router) beside the API
+        /// requests it makes.
+        #[arg(long)]
+        pages: bool,
+        /// Leave out the read routes' table, their scans and the HTTP ingest comparison.
+        #[arg(long)]
+        skip_routes: bool,
     },
     /// Parsing alone: the server's CPU per event before storage, on one core.
     Parse {

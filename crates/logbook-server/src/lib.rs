@@ -26,6 +26,6 @@ mod serve;
 pub mod storage;
 mod tail;
 
-pub use app::{App, AppState};
+pub use app::{App, AppState, DEFAULT_TENANT};
 pub use config::{Anonymization, Config, IngestConfig, Retention, Timeouts};
 pub use error::ApiError;

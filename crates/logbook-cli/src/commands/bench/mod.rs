@@ -9,6 +9,7 @@
 
 mod http;
 mod layer;
+mod pages;
 mod postgres;
 mod scale;
 mod sqlite;
@@ -87,6 +88,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             database_url,
             skip_sqlite,
             skip_postgres,
+            pages,
+            skip_routes,
         } => {
             return scale::run(scale::ScaleArgs {
                 events,
@@ -96,6 +99,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 database_url,
                 skip_sqlite,
                 skip_postgres,
+                pages,
+                skip_routes,
             })
             .await;
         }

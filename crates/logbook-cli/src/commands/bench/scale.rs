@@ -43,6 +43,10 @@ pub struct ScaleArgs {
     pub database_url: String,
     pub skip_sqlite: bool,
     pub skip_postgres: bool,
+    /// Time the console's pages beside the API requests they make.
+    pub pages: bool,
+    /// Leave out the routes' table, their scans and the HTTP ingest comparison.
+    pub skip_routes: bool,
 }
 
 pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
@@ -127,7 +131,7 @@ impl Load {
 }
 
 /// The p50 of `runs` timed runs of `f`, after one untimed run to warm the cache.
-async fn p50<F, Fut, T>(runs: usize, mut f: F) -> anyhow::Result<Duration>
+pub(super) async fn p50<F, Fut, T>(runs: usize, mut f: F) -> anyhow::Result<Duration>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,
@@ -341,7 +345,7 @@ async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
     let store = SqliteStore::open(&path, Default::default()).await?;
     // A real tenant with a key: the HTTP ingest below posts into the tenant holding the
     // events, whose index ranges are the full ones.
-    let tenant = store.create_tenant("bench").await?.id;
+    let tenant = store.create_tenant(logbook_server::DEFAULT_TENANT).await?.id;
     let key = logbook_server::auth::keys::create(
         &store,
         tenant,
@@ -373,18 +377,26 @@ async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
     )?;
     raw.pragma_update(None, "mmap_size", 8_i64 << 30)?;
     raw.pragma_update(None, "cache_size", -1_048_576_i64)?;
-    table_header();
-    for (index, question) in QUESTIONS.iter().enumerate() {
-        let route = p50(args.runs, || route(&store, tenant, index)).await?;
-        let (since, value) = arguments()[index].clone();
-        let scan = p50(args.runs.min(3), || {
-            let result = scan_sqlite(&raw, question.sqlite, tenant, since, &value);
-            async move { result }
-        })
-        .await?;
-        table_row(question.name, route, scan);
+    if !args.skip_routes {
+        table_header();
+        for (index, question) in QUESTIONS.iter().enumerate() {
+            let route = p50(args.runs, || route(&store, tenant, index)).await?;
+            let (since, value) = arguments()[index].clone();
+            let scan = p50(args.runs.min(3), || {
+                let result = scan_sqlite(&raw, question.sqlite, tenant, since, &value);
+                async move { result }
+            })
+            .await?;
+            table_row(question.name, route, scan);
+        }
     }
     drop((store, raw));
+    if args.pages {
+        super::pages::table(StoreLocation::Sqlite(path.clone()), &key, args.runs).await?;
+    }
+    if args.skip_routes {
+        return Ok(());
+    }
     http_ingest(dir, &path, key).await
 }
 
@@ -429,7 +441,16 @@ fn scan_sqlite(
 async fn postgres(args: &ScaleArgs, databases: &Databases) -> anyhow::Result<()> {
     let url = databases.fresh("scale").await?;
     let store = PgStore::connect(&url, Default::default()).await?;
-    let tenant = TenantId::new();
+    let tenant = store.create_tenant(logbook_server::DEFAULT_TENANT).await?.id;
+    let key = logbook_server::auth::keys::create(
+        &store,
+        tenant,
+        "bench",
+        logbook_model::Scopes::all(),
+        None,
+    )
+    .await?
+    .secret;
     println!(
         "\nPostgreSQL ({})",
         logbook_store::StoreLocation::Postgres(args.database_url.clone()).describe()
@@ -440,6 +461,12 @@ async fn postgres(args: &ScaleArgs, databases: &Databases) -> anyhow::Result<()>
     let client = store.client().await?;
     client.batch_execute("VACUUM ANALYZE").await?;
     store.maintain().await?;
+    if args.pages {
+        super::pages::table(StoreLocation::Postgres(url.clone()), &key, args.runs).await?;
+    }
+    if args.skip_routes {
+        return Ok(());
+    }
     client
         .batch_execute(
             "SET enable_indexscan = off; SET enable_bitmapscan = off; \

@@ -127,6 +127,8 @@ pub async fn table(location: StoreLocation, key: &str, runs: usize) -> anyhow::R
             page_time.as_secs_f64() / api_time.as_secs_f64()
         );
     }
+    // The router holds the server's state; the writers end only once it is gone.
+    drop(router);
     app.shutdown().await;
     Ok(())
 }

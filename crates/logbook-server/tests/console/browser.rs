@@ -129,6 +129,15 @@ impl Browser {
         let form = self.client.form(Locator::Css("form")).await.unwrap();
         form.set_by_name("key", key).await.unwrap();
         form.submit().await.unwrap();
+        // Done when the next page is there: any page but the form, or the form saying why.
+        for _ in 0..100 {
+            let title = self.text("h1").await;
+            if title != "Sign in to Logbook" || self.count("p.error").await > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("signing in led nowhere");
     }
 
     /// The text of the first element matching `css`, once the page has one (a page

@@ -37,6 +37,7 @@ console_tests!(
     a_read_key_cannot_open_admin_pages,
     a_form_without_its_csrf_token_is_refused,
     a_dashboard_draws_every_widget_type,
+    an_admin_revokes_a_key_and_sets_retention,
 );
 
 /// Waits for the events table to hold `rows` rows (the filtered page replacing the last).
@@ -141,6 +142,7 @@ async fn every_page_loads_without_an_error(backend: Backend) {
         ),
         ("dashboards", "/console/dashboards".to_owned(), "Dashboards"),
         ("admin", "/console/admin".to_owned(), "Admin"),
+        ("storage", "/console/admin/storage".to_owned(), "Storage"),
     ];
     browser.severe_log().await;
     for (name, path, title) in &pages {
@@ -577,5 +579,75 @@ async fn a_dashboard_draws_every_widget_type(backend: Backend) {
     browser
         .screenshot(&format!("{}-dashboard", label(backend)))
         .await;
+    browser.close().await;
+}
+
+async fn an_admin_revokes_a_key_and_sets_retention(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let doomed = app.tenant_key("default", "ingest").await;
+    let doomed_id = app.key_id(&doomed).await;
+    let Some(browser) = Browser::open(&app).await else {
+        return;
+    };
+    browser.sign_in(&app.admin).await;
+    browser.goto("/console/admin").await;
+    browser
+        .client
+        .find(Locator::Css(&format!(
+            "form[action='/console/admin/keys/{doomed_id}/revoke'] button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The page asks first; yes.
+    browser.client.accept_alert().await.unwrap();
+    browser.expect_title("Admin").await;
+    let mut revoked = false;
+    for _ in 0..50 {
+        let keys = app.get("/api/v1/keys", &app.admin).await.body;
+        revoked = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == doomed_id.as_str() && !k["revoked_at"].is_null());
+        if revoked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(revoked, "the key was revoked");
+    assert_eq!(app.post_events(&doomed, "{}").await.status, 401);
+
+    let form = browser.client.form(Locator::Id("retention")).await.unwrap();
+    form.set_by_name("events", "45").await.unwrap();
+    form.set_by_name("by_type", "AUTH_FAILURE=365")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    browser.expect_title("Admin").await;
+    let mut kept = json!(null);
+    for _ in 0..50 {
+        kept = app.get("/api/v1/retention", &app.admin).await.body;
+        if kept["events"]["days"] == 45 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(kept["events"]["days"], 45, "{kept}");
+    assert_eq!(kept["events"]["by_type"]["AUTH_FAILURE"], 365, "{kept}");
+    let logged = browser.severe_log().await;
+    assert!(logged.is_empty(), "{logged:?}");
+    // A line that is not TYPE=DAYS is refused (422, which the browser logs) with the
+    // reason, and nothing changes.
+    let form = browser.client.form(Locator::Id("retention")).await.unwrap();
+    form.set_by_name("by_type", "AUTH_FAILURE for a year")
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    assert!(browser.text("p.error").await.contains("is not TYPE=DAYS"));
+    let after = app.get("/api/v1/retention", &app.admin).await.body;
+    assert_eq!(after["events"]["by_type"]["AUTH_FAILURE"], 365);
     browser.close().await;
 }

@@ -15,7 +15,10 @@ use tower::ServiceExt;
 use super::scale::p50;
 
 /// Each page, and the API requests it makes to draw itself.
-const PAGES: [(&str, &str, &[&str]); 10] = [
+/// Made before the pages are timed: six widgets over the last day.
+const DASHBOARD: &str = "/console/dashboards/{dashboard}";
+
+const PAGES: [(&str, &str, &[&str]); 12] = [
     (
         "overview",
         "/console",
@@ -27,7 +30,7 @@ const PAGES: [(&str, &str, &[&str]); 10] = [
             "/logs/by-country",
             "/metrics/endpoints?hours=24",
             "/alerts?status=active",
-            "/storage",
+            "/logs/daily?days=14",
         ],
     ),
     ("events", "/console/events", &["/logs"]),
@@ -80,14 +83,21 @@ const PAGES: [(&str, &str, &[&str]); 10] = [
     (
         "admin",
         "/console/admin",
+        &["/keys", "/tenants", "/retention", "/access?limit=50"],
+    ),
+    (
+        "dashboard, 6 widgets",
+        DASHBOARD,
         &[
-            "/keys",
-            "/tenants",
-            "/retention",
-            "/storage",
-            "/access?limit=50",
+            "/logs/hourly?hours=24",
+            "/logs/summary?hours=24",
+            "/logs/by-country?hours=24",
+            "/metrics/endpoints?hours=24&step=1h",
+            "/logs/hourly?hours=24",
+            "/alerts?status=active",
         ],
     ),
+    ("storage report", "/console/admin/storage", &["/storage"]),
 ];
 
 /// Prints each page's p50 beside its API requests' p50, on the store at `location` with
@@ -103,12 +113,14 @@ pub async fn table(location: StoreLocation, key: &str, runs: usize) -> anyhow::R
     let app = App::build(config).await?;
     let router = app.router();
     let cookie = sign_in(&router, key).await?;
+    let dashboard = make_dashboard(&router, key).await?;
     println!(
         "  {:<20} {:>10} {:>14} {:>10}",
         "console page", "page p50", "its API p50", "page/API"
     );
     for (name, page, calls) in PAGES {
-        let page_time = p50(runs, || fetch(&router, page, Auth::Cookie(&cookie))).await?;
+        let page = page.replace("{dashboard}", &dashboard);
+        let page_time = p50(runs, || fetch(&router, &page, Auth::Cookie(&cookie))).await?;
         let api_time = p50(runs, || async {
             let paths: Vec<String> = calls.iter().map(|path| format!("/api/v1{path}")).collect();
             let asked = paths
@@ -131,6 +143,35 @@ pub async fn table(location: StoreLocation, key: &str, runs: usize) -> anyhow::R
     drop(router);
     app.shutdown().await;
     Ok(())
+}
+
+/// A dashboard of six widgets over the last day; its id.
+async fn make_dashboard(router: &Router, key: &str) -> anyhow::Result<String> {
+    let widgets = serde_json::json!([
+        {"title": "Failures", "widget_type": "time-series", "data_source": "events_hourly", "metric_name": "failure_count"},
+        {"title": "Requests", "widget_type": "counter", "data_source": "summary", "metric_name": "total_requests"},
+        {"title": "Countries", "widget_type": "pie-chart", "data_source": "countries", "metric_name": "count"},
+        {"title": "p95", "widget_type": "time-series", "data_source": "endpoints", "metric_name": "p95"},
+        {"title": "Week", "widget_type": "heatmap", "data_source": "events_hourly", "metric_name": "total_count"},
+        {"title": "Alerts", "widget_type": "alert-list", "data_source": "alerts"},
+    ]);
+    let body =
+        serde_json::json!({"name": "bench", "default_time_range": "24h", "widgets": widgets});
+    let response = router
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/dashboards")
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))?,
+        )
+        .await?;
+    let made: serde_json::Value =
+        serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+    made["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("the dashboard was not made: {made}"))
 }
 
 enum Auth<'a> {

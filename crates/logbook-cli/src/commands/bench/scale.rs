@@ -345,7 +345,10 @@ async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
     let store = SqliteStore::open(&path, Default::default()).await?;
     // A real tenant with a key: the HTTP ingest below posts into the tenant holding the
     // events, whose index ranges are the full ones.
-    let tenant = store.create_tenant(logbook_server::DEFAULT_TENANT).await?.id;
+    let tenant = store
+        .create_tenant(logbook_server::DEFAULT_TENANT)
+        .await?
+        .id;
     let key = logbook_server::auth::keys::create(
         &store,
         tenant,
@@ -441,7 +444,10 @@ fn scan_sqlite(
 async fn postgres(args: &ScaleArgs, databases: &Databases) -> anyhow::Result<()> {
     let url = databases.fresh("scale").await?;
     let store = PgStore::connect(&url, Default::default()).await?;
-    let tenant = store.create_tenant(logbook_server::DEFAULT_TENANT).await?.id;
+    let tenant = store
+        .create_tenant(logbook_server::DEFAULT_TENANT)
+        .await?
+        .id;
     let key = logbook_server::auth::keys::create(
         &store,
         tenant,

@@ -23,6 +23,8 @@ pub fn router() -> Router<Console> {
         .route("/admin/keys", post(create_key))
         .route("/admin/keys/{id}/revoke", post(revoke_key))
         .route("/admin/tenants", post(create_tenant))
+        .route("/admin/retention", post(set_retention))
+        .route("/admin/storage", get(storage))
 }
 
 const SCOPES: [&str; 3] = ["ingest", "read", "admin"];
@@ -34,11 +36,10 @@ async fn page(session: Session) -> Response {
 /// The admin page, with a key just made (its secret shown this once) or a message.
 async fn render(session: &Session, created: Option<&Value>, message: Option<&str>) -> Response {
     let api = &session.api;
-    let (keys, tenants, retention, storage, access) = tokio::join!(
+    let (keys, tenants, retention, access) = tokio::join!(
         api.get("/keys"),
         api.get("/tenants"),
         api.get("/retention"),
-        api.get("/storage"),
         api.get("/access?limit=50"),
     );
     // The key list is the admin scope's first page: without it, nothing here is allowed.
@@ -114,30 +115,26 @@ async fn render(session: &Session, created: Option<&Value>, message: Option<&str
         @if let Ok(retention) = &retention {
             section {
                 h2 { "Retention" }
-                dl.fields {
-                    dt { "events" } dd { (text(&retention["events"]["days"])) " days" }
-                    @for (kind, days) in retention["events"]["by_type"].as_object().into_iter().flatten() {
-                        dt { (kind) } dd { (text(days)) " days" }
-                    }
-                    dt { "audit trail" } dd { (text(&retention["audit"]["days"])) " days" }
-                    dt { "access log" } dd { (text(&retention["access"]["days"])) " days" }
-                }
-                p.hint { "Change with PUT /api/v1/retention." }
-            }
-        }
-        @if let Ok(storage) = &storage {
-            section {
-                h2 { "Storage" }
-                table {
-                    thead { tr { th scope="col" { "Table" } th.figure scope="col" { "Rows" } th.figure scope="col" { "Bytes" } } }
-                    tbody {
-                        @for t in storage["tables"].as_array().into_iter().flatten() {
-                            tr { td { (text(&t["table"])) } td.figure { (count(&t["rows"])) } td.figure { (count(&t["bytes"])) } }
+                form.grid #retention method="post" action="/console/admin/retention" {
+                    (layout::csrf(session))
+                    div.field { label for="r-events" { "Events (days)" } input #r-events name="events" type="number" min="1" value=(text(&retention["events"]["days"])); }
+                    div.field {
+                        label for="r-types" { "Per event type (TYPE=DAYS a line)" }
+                        textarea #r-types name="by_type" {
+                            @for (kind, days) in retention["events"]["by_type"].as_object().into_iter().flatten() {
+                                (kind) "=" (text(days)) "\n"
+                            }
                         }
                     }
+                    div.field { label for="r-audit" { "Audit trail (days)" } input #r-audit name="audit" type="number" min="1" value=(text(&retention["audit"]["days"])); }
+                    div.field { label for="r-access" { "Access log (days)" } input #r-access name="access" type="number" min="1" value=(text(&retention["access"]["days"])); }
+                    div.actions { button type="submit" { "Save retention" } }
                 }
-                @for advice in storage["advice"].as_array().into_iter().flatten() { p.notice { (text(advice)) } }
             }
+        }
+        section {
+            h2 { "Storage" }
+            p { a href="/console/admin/storage" { "The storage report" } " — rows and bytes by table and day, growth, what retention removes next, the archive. It reads the whole store, so it takes seconds on a large one." }
         }
         @if let Ok(access) = &access {
             section {
@@ -227,4 +224,98 @@ async fn create_tenant(posted: Posted) -> Response {
         }
         Err(refusal) => layout::refused(refusal),
     }
+}
+
+/// The retention periods from the form, as the tenant's own rules.
+async fn set_retention(posted: Posted) -> Response {
+    let days = |name: &str| -> Result<Option<u32>, String> {
+        match posted.field(name).map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("{name} must be a whole number of days")),
+        }
+    };
+    let rules = (|| -> Result<Value, String> {
+        let mut by_type = serde_json::Map::new();
+        for line in posted.field("by_type").unwrap_or("").lines().map(str::trim) {
+            if line.is_empty() {
+                continue;
+            }
+            let (kind, n) = line
+                .split_once('=')
+                .ok_or_else(|| format!("{line:?} is not TYPE=DAYS"))?;
+            let n: u32 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("{line:?}: the days must be a whole number"))?;
+            by_type.insert(kind.trim().to_owned(), Value::from(n));
+        }
+        let mut rules = json!({ "events": { "by_type": by_type } });
+        if let Some(n) = days("events")? {
+            rules["events"]["days"] = Value::from(n);
+        }
+        for stream in ["audit", "access"] {
+            if let Some(n) = days(stream)? {
+                rules[stream] = json!({ "days": n });
+            }
+        }
+        Ok(rules)
+    })();
+    let session = &posted.session;
+    let refused = |message: String| async move {
+        let mut response = render(session, None, Some(&message)).await;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        response
+    };
+    let rules = match rules {
+        Ok(rules) => rules,
+        Err(message) => return refused(message).await,
+    };
+    match session
+        .api
+        .send(Method::PUT, "/retention", Some(rules))
+        .await
+    {
+        Ok(_) => Redirect::to("/console/admin").into_response(),
+        Err(refusal) if refusal.status == StatusCode::BAD_REQUEST => refused(refusal.detail).await,
+        Err(refusal) => layout::refused(refusal),
+    }
+}
+
+/// The storage report: a page of its own, as it reads the whole store.
+async fn storage(session: Session) -> Response {
+    let storage = match session.api.get("/storage").await {
+        Ok(storage) => storage,
+        Err(refusal) => return layout::refused(refusal),
+    };
+    let body = html! {
+        (layout::cards(&[
+            ("events a day, lately", text(&storage["events_per_day"])),
+            ("past their retention", count(&storage["past_retention"])),
+            ("due within a day", count(&storage["due_within_a_day"])),
+            ("archive files", count(&storage["archive"]["files"])),
+        ]))
+        h2 { "Tables" }
+        table {
+            thead { tr { th scope="col" { "Table" } th.figure scope="col" { "Rows" } th.figure scope="col" { "Bytes" } } }
+            tbody {
+                @for t in storage["tables"].as_array().into_iter().flatten() {
+                    tr { td { (text(&t["table"])) } td.figure { (count(&t["rows"])) } td.figure { (count(&t["bytes"])) } }
+                }
+            }
+        }
+        h2 { "Events by day" }
+        table {
+            thead { tr { th scope="col" { "Day" } th.figure scope="col" { "Rows" } } }
+            tbody {
+                @for d in storage["events_by_day"].as_array().into_iter().flatten().rev() {
+                    tr { td { (text(&d["day"])) } td.figure { (count(&d["rows"])) } }
+                }
+            }
+        }
+        @for advice in storage["advice"].as_array().into_iter().flatten() { p.notice { (text(advice)) } }
+    };
+    layout::page(&session, Section::Admin, "Storage", body)
 }

@@ -1,6 +1,6 @@
 //! The overview: the last day at a glance, from the rollups (seed 000's summary cards,
 //! events per hour by type, failures, busiest addresses, countries, slowest endpoints,
-//! alerts open now, storage growth).
+//! alerts open now, events stored per day).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +17,8 @@ use crate::console::{
 
 pub async fn page(session: Session) -> Response {
     let api = &session.api;
-    let (summary, hourly, top_ips, failing_ips, countries, endpoints, alerts, storage) = tokio::join!(
+    let daily_path = format!("/logs/daily?days={GROWTH_DAYS}");
+    let (summary, hourly, top_ips, failing_ips, countries, endpoints, alerts, daily) = tokio::join!(
         api.get("/logs/summary?hours=24"),
         api.get("/logs/hourly?hours=24"),
         api.get("/logs/top-ips?hours=24&limit=8"),
@@ -25,13 +26,7 @@ pub async fn page(session: Session) -> Response {
         api.get("/logs/by-country"),
         api.get("/metrics/endpoints?hours=24"),
         api.get("/alerts?status=active"),
-        async {
-            if session.is_admin() {
-                api.get("/storage").await.ok()
-            } else {
-                None
-            }
-        },
+        api.get(&daily_path),
     );
     let (summary, hourly) = match (summary, hourly) {
         (Ok(summary), Ok(hourly)) => (summary, hourly),
@@ -89,11 +84,9 @@ pub async fn page(session: Session) -> Response {
                 (loaded(&endpoints, |a| slowest(Some(a))))
             }
         }
-        @if let Some(storage) = storage {
-            section {
-                h2 { "Storage growth" }
-                (storage_growth(&storage))
-            }
+        section {
+            h2 { "Events stored per day (UTC)" }
+            (loaded(&daily, stored_per_day))
         }
     };
     layout::page(&session, Section::Overview, "Overview", body)
@@ -238,25 +231,30 @@ fn slowest(answer: Option<&Value>) -> maud::Markup {
     )
 }
 
-fn storage_growth(storage: &Value) -> maud::Markup {
-    let mut days: Vec<(String, f64)> = storage["events_by_day"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| (text(&d["day"]), d["rows"].as_f64().unwrap_or(0.0)))
+/// Days of growth the overview shows.
+const GROWTH_DAYS: i64 = 14;
+
+/// Events stored per day, from the daily rollups (the storage report itself reads the
+/// whole store, so it is the admin page's, not the overview's).
+fn stored_per_day(daily: &Value) -> maud::Markup {
+    let mut by_day: BTreeMap<String, f64> = BTreeMap::new();
+    for row in daily.as_array().into_iter().flatten() {
+        if let Some(day) = row["bucket"].as_str().and_then(|b| b.get(..10)) {
+            *by_day.entry(day.to_owned()).or_default() +=
+                row["total_count"].as_f64().unwrap_or(0.0);
+        }
+    }
+    let labels: Vec<String> = by_day
+        .keys()
+        .map(|d| d.get(5..).unwrap_or(d).to_owned())
         .collect();
-    days.sort_by(|a, b| a.0.cmp(&b.0));
-    let recent = days.split_off(days.len().saturating_sub(14));
-    let labels: Vec<String> = recent
-        .iter()
-        .map(|(d, _)| d.get(5..).unwrap_or(d).to_owned())
-        .collect();
-    let values: Vec<f64> = recent.iter().map(|(_, v)| *v).collect();
+    let values: Vec<f64> = by_day.values().copied().collect();
+    let total: f64 = values.iter().sum();
     html! {
         (layout::cards(&[
-            ("events a day, lately", text(&storage["events_per_day"])),
-            ("past their retention", count(&storage["past_retention"])),
+            (&*format!("events in {GROWTH_DAYS} days"), count(&Value::from(total as i64))),
+            ("a day on average", count(&Value::from((total / GROWTH_DAYS as f64).round() as i64))),
         ]))
-        (charts::stacked_bars("Events stored per day over the last 14 days", &labels, &[Series { name: "events".into(), values }]))
+        (charts::stacked_bars(&format!("Events stored per day over the last {GROWTH_DAYS} days"), &labels, &[Series { name: "events".into(), values }]))
     }
 }

@@ -24,6 +24,8 @@ enum Data {
     /// Named values, largest first.
     Named(Vec<(String, f64)>),
     Figure(f64),
+    /// The read answered, with nothing to show yet (no monitor checked, say).
+    Nothing,
     Alerts(Vec<Value>),
     Events(Vec<Value>),
 }
@@ -50,12 +52,23 @@ fn bucket_of(row: &Value, field: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
-/// Sums `field` of the rows per bucket, oldest bucket first.
+/// `field` of the rows per bucket, oldest bucket first: counts summed, and measures
+/// that do not add up (percentiles, rates, means) as the largest of the bucket's rows.
 fn series(rows: &[&Value], bucket: &str, field: &str) -> Data {
+    let adds_up = matches!(
+        field,
+        "total_count" | "success_count" | "failure_count" | "request_count" | "error_count"
+    );
     let mut by: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
     for row in rows {
         if let Some(at) = bucket_of(row, bucket) {
-            *by.entry(at).or_default() += row[field].as_f64().unwrap_or(0.0);
+            let value = row[field].as_f64().unwrap_or(0.0);
+            let slot = by.entry(at).or_default();
+            *slot = if adds_up {
+                *slot + value
+            } else {
+                slot.max(value)
+            };
         }
     }
     Data::Series {
@@ -193,7 +206,9 @@ async fn data(api: &Api, widget: &Widget, hours: i64) -> Result<Data, String> {
         }
         "monitors" => {
             let answer = get("/monitors/summary".to_owned()).await?;
-            Data::Figure(answer[metric(widget)].as_f64().unwrap_or(0.0))
+            answer[metric(widget)]
+                .as_f64()
+                .map_or(Data::Nothing, Data::Figure)
         }
         "events" => {
             let asked = widget.query.as_deref().unwrap_or("");
@@ -223,17 +238,21 @@ fn aggregate(widget: &Widget, values: &[f64]) -> f64 {
     }
 }
 
+/// Days for daily buckets, hours for hourly ones (with the day when they span several).
 fn labels(buckets: &[DateTime<Utc>]) -> Vec<String> {
-    let days = buckets.windows(2).all(|w| (w[1] - w[0]).num_hours() >= 24);
+    let daily = buckets.len() > 1 && buckets.windows(2).all(|w| (w[1] - w[0]).num_hours() >= 24);
+    let one_day = buckets
+        .first()
+        .zip(buckets.last())
+        .is_none_or(|(first, last)| first.date_naive() == last.date_naive());
+    let format = match (daily, one_day) {
+        (true, _) => "%m-%d",
+        (false, true) => "%H:00",
+        (false, false) => "%m-%d %H:00",
+    };
     buckets
         .iter()
-        .map(|b| {
-            if days {
-                b.format("%m-%d").to_string()
-            } else {
-                b.format("%H:00").to_string()
-            }
-        })
+        .map(|b| b.format(format).to_string())
         .collect()
 }
 
@@ -241,6 +260,7 @@ fn draw(widget: &Widget, data: Data) -> Markup {
     let title = widget.title.as_str();
     let metric = metric(widget).to_owned();
     match (widget.widget_type, data) {
+        (_, Data::Nothing) => html! { p.empty { "Nothing to show yet." } },
         (WidgetType::Counter, Data::Series { values, .. }) => {
             html! { p.counter { (count(&Value::from(aggregate(widget, &values).round() as i64))) } }
         }
@@ -331,5 +351,42 @@ fn figure(value: f64) -> String {
         count(&Value::from(value as i64))
     } else {
         format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn values(data: Data) -> Vec<f64> {
+        match data {
+            Data::Series { values, .. } => values,
+            _ => panic!("not a series"),
+        }
+    }
+
+    #[test]
+    fn counts_add_up_per_bucket_and_percentiles_do_not() {
+        let rows = [
+            json!({"bucket": "2026-12-05T10:00:00Z", "p95": 10.0, "request_count": 1}),
+            json!({"bucket": "2026-12-05T10:00:00Z", "p95": 20.0, "request_count": 2}),
+            json!({"bucket": "2026-12-05T11:00:00Z", "p95": 5.0, "request_count": 4}),
+        ];
+        let rows: Vec<&Value> = rows.iter().collect();
+        assert_eq!(values(series(&rows, "bucket", "request_count")), [3.0, 4.0]);
+        assert_eq!(values(series(&rows, "bucket", "p95")), [20.0, 5.0]);
+    }
+
+    #[test]
+    fn buckets_are_labelled_by_what_they_span() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let hours = [at("2026-12-05T10:00:00Z"), at("2026-12-05T11:00:00Z")];
+        assert_eq!(labels(&hours), ["10:00", "11:00"]);
+        let across = [at("2026-12-04T23:00:00Z"), at("2026-12-05T00:00:00Z")];
+        assert_eq!(labels(&across), ["12-04 23:00", "12-05 00:00"]);
+        let days = [at("2026-12-04T00:00:00Z"), at("2026-12-05T00:00:00Z")];
+        assert_eq!(labels(&days), ["12-04", "12-05"]);
     }
 }

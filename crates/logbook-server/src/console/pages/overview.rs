@@ -21,8 +21,11 @@ pub async fn page(session: Session) -> Response {
     let (summary, hourly, top_ips, failing_ips, countries, endpoints, alerts, daily) = tokio::join!(
         api.get("/logs/summary?hours=24"),
         api.get("/logs/hourly?hours=24"),
-        api.get("/logs/top-ips?hours=24&limit=8"),
-        api.get("/logs/top-ips?hours=24&limit=8&success=false"),
+        // Addresses are counted from the events themselves (no rollup keeps them), so the
+        // overview asks for the last hour: what is arriving now, read in milliseconds
+        // however large the store.
+        api.get("/logs/top-ips?hours=1&limit=8"),
+        api.get("/logs/top-ips?hours=1&limit=8&success=false"),
         api.get("/logs/by-country"),
         api.get("/metrics/endpoints?hours=24"),
         api.get("/alerts?status=active"),
@@ -66,12 +69,12 @@ pub async fn page(session: Session) -> Response {
         }
         div.columns {
             section {
-                h2 { "Busiest IP addresses" }
-                (loaded(&top_ips, |a| charts::bars("Events per IP address, last 24 hours", &named_counts(Some(a), "ip_address", "count"))))
+                h2 { "Busiest IP addresses, last hour" }
+                (loaded(&top_ips, |a| charts::bars("Events per IP address, last hour", &named_counts(Some(a), "ip_address", "count"))))
             }
             section {
-                h2 { "Most failures by IP address" }
-                (loaded(&failing_ips, |a| charts::bars("Failed events per IP address, last 24 hours", &named_counts(Some(a), "ip_address", "count"))))
+                h2 { "Most failures by IP address, last hour" }
+                (loaded(&failing_ips, |a| charts::bars("Failed events per IP address, last hour", &named_counts(Some(a), "ip_address", "count"))))
             }
         }
         div.columns {

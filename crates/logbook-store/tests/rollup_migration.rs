@@ -63,7 +63,7 @@ async fn sqlite_rolls_up_the_events_it_held_before_rollups() {
     let file = path.clone();
     rebuilds(StoreLocation::Sqlite(path), async move || {
         let conn = rusqlite::Connection::open(&file).unwrap();
-        conn.execute_batch("DROP TABLE rollups; DROP TABLE audit_cuts; DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_group_values; DROP TABLE alert_rules; DROP TABLE alert_rule_defaults; DROP TABLE alerts; DROP TABLE alert_notifications; DROP TABLE monitors; DROP TABLE monitor_checks; DELETE FROM schema_migrations WHERE version >= 5")
+        conn.execute_batch("DROP TABLE rollups; DROP TABLE audit_cuts; DROP TABLE error_groups; DROP TABLE error_occurrences; DROP TABLE error_group_values; DROP TABLE alert_rules; DROP TABLE alert_rule_defaults; DROP TABLE alerts; DROP TABLE alert_notifications; DROP TABLE monitors; DROP TABLE monitor_checks; DROP TABLE console_sessions; DROP TABLE dashboards; DELETE FROM schema_migrations WHERE version >= 5")
             .unwrap();
     })
     .await;
@@ -79,7 +79,7 @@ async fn postgres_rolls_up_the_events_it_held_before_rollups() {
             .unwrap();
         tokio::spawn(connection);
         client
-            .batch_execute("DROP TABLE rollups; DROP TABLE audit_cuts; DROP TABLE error_groups, error_occurrences, error_group_values; DROP TABLE alert_rules, alert_rule_defaults, alerts, alert_notifications, monitors, monitor_checks; DELETE FROM schema_migrations WHERE version >= 7")
+            .batch_execute("DROP TABLE rollups; DROP TABLE audit_cuts; DROP TABLE error_groups, error_occurrences, error_group_values; DROP TABLE alert_rules, alert_rule_defaults, alerts, alert_notifications, monitors, monitor_checks, console_sessions, dashboards; DELETE FROM schema_migrations WHERE version >= 7")
             .await
             .unwrap();
     })

@@ -16,7 +16,7 @@ use logbook_model::{
     summary::{DAY, HOUR, first_bucket},
 };
 use logbook_store::{
-    KeyStore, LifecycleStore, RollupStore, Store, StoreLocation, WriteItem, postgres::PgStore,
+    LifecycleStore, RollupStore, Store, StoreLocation, WriteItem, postgres::PgStore,
     sqlite::SqliteStore,
 };
 
@@ -324,6 +324,26 @@ async fn route(store: &dyn Store, tenant: TenantId, index: usize) -> anyhow::Res
     })
 }
 
+/// The operator's tenant, as a first start makes it, and an admin key of it: the HTTP
+/// ingest posts into the tenant holding the events (whose index ranges are the full ones),
+/// and the console's admin pages need the operator.
+async fn operator_with_key(store: &dyn Store) -> anyhow::Result<(TenantId, String)> {
+    let tenant = store
+        .create_tenant(logbook_server::DEFAULT_TENANT)
+        .await?
+        .id;
+    let key = logbook_server::auth::keys::create(
+        store,
+        tenant,
+        "bench",
+        logbook_model::Scopes::all(),
+        None,
+    )
+    .await?
+    .secret;
+    Ok((tenant, key))
+}
+
 fn table_header() {
     println!(
         "  {:<28} {:>12} {:>14} {:>10}",
@@ -343,21 +363,7 @@ fn table_row(name: &str, route: Duration, scan: Duration) {
 async fn sqlite(args: &ScaleArgs, dir: &Path) -> anyhow::Result<()> {
     let path: PathBuf = dir.join("events.db");
     let store = SqliteStore::open(&path, Default::default()).await?;
-    // A real tenant with a key: the HTTP ingest below posts into the tenant holding the
-    // events, whose index ranges are the full ones.
-    let tenant = store
-        .create_tenant(logbook_server::DEFAULT_TENANT)
-        .await?
-        .id;
-    let key = logbook_server::auth::keys::create(
-        &store,
-        tenant,
-        "bench",
-        logbook_model::Scopes::all(),
-        None,
-    )
-    .await?
-    .secret;
+    let (tenant, key) = operator_with_key(&store).await?;
     println!("\nSQLite (WAL, synchronous=FULL)");
     let loaded = load(&store, tenant, args).await?;
     loaded.print(args.events);
@@ -444,19 +450,7 @@ fn scan_sqlite(
 async fn postgres(args: &ScaleArgs, databases: &Databases) -> anyhow::Result<()> {
     let url = databases.fresh("scale").await?;
     let store = PgStore::connect(&url, Default::default()).await?;
-    let tenant = store
-        .create_tenant(logbook_server::DEFAULT_TENANT)
-        .await?
-        .id;
-    let key = logbook_server::auth::keys::create(
-        &store,
-        tenant,
-        "bench",
-        logbook_model::Scopes::all(),
-        None,
-    )
-    .await?
-    .secret;
+    let (tenant, key) = operator_with_key(&store).await?;
     println!(
         "\nPostgreSQL ({})",
         logbook_store::StoreLocation::Postgres(args.database_url.clone()).describe()

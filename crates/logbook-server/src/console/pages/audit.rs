@@ -36,24 +36,18 @@ const FILTERS: [(&str, &str); 6] = [
 const PAGE: u64 = 50;
 
 fn chosen(raw: Option<&str>) -> Vec<(String, String)> {
-    raw.map(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect::<Vec<_>>()
-    })
-    .unwrap_or_default()
-    .into_iter()
-    .filter(|(n, v)| FILTERS.iter().any(|(f, _)| f == n) && !v.trim().is_empty())
-    .collect()
+    super::pairs_of(raw)
+        .into_iter()
+        .filter(|(n, v)| FILTERS.iter().any(|(f, _)| f == n) && !v.trim().is_empty())
+        .collect()
 }
 
 fn skip_of(raw: Option<&str>) -> u64 {
-    raw.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(n, _)| n == "skip")
-            .and_then(|(_, v)| v.parse().ok())
-    })
-    .unwrap_or(0)
+    super::pairs_of(raw)
+        .into_iter()
+        .find(|(n, _)| n == "skip")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
 }
 
 async fn timeline(session: Session, RawQuery(raw): RawQuery) -> Response {

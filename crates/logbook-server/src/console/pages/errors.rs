@@ -31,13 +31,7 @@ pub fn router() -> Router<Console> {
 const TREND_DAYS: usize = 14;
 
 async fn list(session: Session, RawQuery(raw): RawQuery) -> Response {
-    let pairs: Vec<(String, String)> = raw
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
+    let pairs = super::pairs_of(raw.as_deref());
     let pick = |name: &str| {
         pairs
             .iter()

@@ -49,14 +49,7 @@ pub(super) const FILTERS: [(&str, &str, &str); 17] = [
 
 /// The filter fields of a query string, in the form's order, and a page cursor.
 fn filters(raw: Option<&str>) -> Vec<(String, String)> {
-    let pairs: Vec<(String, String)> = raw
-        .map(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect()
-        })
-        .unwrap_or_default();
-    pairs
+    super::pairs_of(raw)
         .into_iter()
         .filter(|(name, value)| {
             (FILTERS.iter().any(|(f, _, _)| f == name) || name == "cursor")
@@ -195,41 +188,6 @@ fn row(event: &Value) -> Markup {
     }
 }
 
-/// The fields of an event in the order of DESIGN.md's data model.
-const FIELDS: [&str; 31] = [
-    "id",
-    "created_at",
-    "event_type",
-    "event_subtype",
-    "severity",
-    "success",
-    "user_id",
-    "fingerprint",
-    "device_id",
-    "ip_address",
-    "user_agent",
-    "http_method",
-    "request_path",
-    "request_params",
-    "request_body_summary",
-    "response_status_code",
-    "response_time_ms",
-    "geo_country",
-    "geo_region",
-    "geo_city",
-    "geo_timezone",
-    "session_id",
-    "referrer",
-    "origin",
-    "message",
-    "error_code",
-    "metadata",
-    "service",
-    "request_id",
-    "provider",
-    "status",
-];
-
 async fn show(session: Session, Path(id): Path<String>) -> Response {
     let Some(id) = super::uuid_of(&id) else {
         return layout::refusal(StatusCode::NOT_FOUND, "no such event");
@@ -262,13 +220,13 @@ async fn show(session: Session, Path(id): Path<String>) -> Response {
             }
         }
         dl.fields {
-            @for field in FIELDS {
+            @for field in logbook_model::event::FIELD_NAMES {
                 dt { (field) }
                 dd {
-                    @match field {
-                        "created_at" => (layout::time(&event[field])),
-                        "metadata" | "request_params" | "request_body_summary" if event[field].is_object() || event[field].is_array() => (layout::tree(&event[field])),
-                        _ => (text(&event[field])),
+                    @match *field {
+                        "created_at" => (layout::time(&event[*field])),
+                        "metadata" | "request_params" | "request_body_summary" if event[*field].is_object() || event[*field].is_array() => (layout::tree(&event[*field])),
+                        _ => (text(&event[*field])),
                     }
                 }
             }

@@ -76,6 +76,16 @@ pub(super) fn uuid_of(text: &str) -> Option<uuid::Uuid> {
     uuid::Uuid::parse_str(text).ok()
 }
 
+/// The name–value pairs of a query string, decoded, in order.
+pub(super) fn pairs_of(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// Whether `name` is one of `/logs`'s filters.
 pub(super) fn is_event_filter(name: &str) -> bool {
     events::FILTERS.iter().any(|(filter, _, _)| *filter == name)

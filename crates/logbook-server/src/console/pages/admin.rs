@@ -163,6 +163,13 @@ async fn render(session: &Session, created: Option<&Value>, message: Option<&str
     layout::page(session, Section::Admin, "Admin", body)
 }
 
+/// The admin page again, saying why what was sent was not done (422).
+async fn again(session: &Session, message: &str) -> Response {
+    let mut response = render(session, None, Some(message)).await;
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
+}
+
 async fn create_key(posted: Posted) -> Response {
     let name = posted.field("name").unwrap_or("").trim().to_owned();
     let scopes: Vec<&str> = posted
@@ -182,9 +189,7 @@ async fn create_key(posted: Posted) -> Response {
             if refusal.status == StatusCode::BAD_REQUEST
                 || refusal.status == StatusCode::CONFLICT =>
         {
-            let mut response = render(session, None, Some(&refusal.detail)).await;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            response
+            again(session, &refusal.detail).await
         }
         Err(refusal) => layout::refused(refusal),
     }
@@ -218,9 +223,7 @@ async fn create_tenant(posted: Posted) -> Response {
             if refusal.status == StatusCode::BAD_REQUEST
                 || refusal.status == StatusCode::CONFLICT =>
         {
-            let mut response = render(&posted.session, None, Some(&refusal.detail)).await;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            response
+            again(&posted.session, &refusal.detail).await
         }
         Err(refusal) => layout::refused(refusal),
     }
@@ -264,14 +267,9 @@ async fn set_retention(posted: Posted) -> Response {
         Ok(rules)
     })();
     let session = &posted.session;
-    let refused = |message: String| async move {
-        let mut response = render(session, None, Some(&message)).await;
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        response
-    };
     let rules = match rules {
         Ok(rules) => rules,
-        Err(message) => return refused(message).await,
+        Err(message) => return again(session, &message).await,
     };
     match session
         .api
@@ -279,7 +277,9 @@ async fn set_retention(posted: Posted) -> Response {
         .await
     {
         Ok(_) => Redirect::to("/console/admin").into_response(),
-        Err(refusal) if refusal.status == StatusCode::BAD_REQUEST => refused(refusal.detail).await,
+        Err(refusal) if refusal.status == StatusCode::BAD_REQUEST => {
+            again(session, &refusal.detail).await
+        }
         Err(refusal) => layout::refused(refusal),
     }
 }

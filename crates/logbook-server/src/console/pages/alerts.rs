@@ -29,11 +29,6 @@ pub fn router() -> Router<Console> {
         .route("/monitors", get(monitors))
 }
 
-/// A path's id as the API is asked for it: a UUID, else one that names nothing.
-fn escaped(id: &str) -> String {
-    super::uuid_of(id).unwrap_or_default().to_string()
-}
-
 async fn list(session: Session) -> Response {
     // Each open status on its own, so no number of resolved alerts hides an open one.
     let api = &session.api;
@@ -209,7 +204,7 @@ async fn act(Path((id, action)): Path<(String, String)>, posted: Posted) -> Resp
         }
         _ => return layout::refusal(axum::http::StatusCode::NOT_FOUND, "no such alert action"),
     };
-    let path = format!("/alerts/{}/{}", escaped(&id), action);
+    let path = format!("/alerts/{}/{}", super::id_segment(&id), action);
     match posted.session.api.post(&path, body).await {
         Ok(_) => Redirect::to("/console/alerts").into_response(),
         Err(refusal) => layout::refused(refusal),
@@ -252,13 +247,13 @@ async fn new_rule(session: Session) -> Response {
 async fn edit_rule(session: Session, Path(id): Path<String>) -> Response {
     let rule = match session
         .api
-        .get(&format!("/alerts/rules/{}", escaped(&id)))
+        .get(&format!("/alerts/rules/{}", super::id_segment(&id)))
         .await
     {
         Ok(rule) => rule,
         Err(refusal) => return layout::refused(refusal),
     };
-    let action = format!("/console/alerts/rules/{}", escaped(&id));
+    let action = format!("/console/alerts/rules/{}", super::id_segment(&id));
     let body = rule_form(&session, &action, &rule, None);
     layout::page(
         &session,
@@ -417,7 +412,7 @@ async fn create_rule(posted: Posted) -> Response {
 }
 
 async fn save_rule(Path(id): Path<String>, posted: Posted) -> Response {
-    let id = escaped(&id);
+    let id = super::id_segment(&id);
     save(
         posted,
         Method::PATCH,
@@ -484,7 +479,7 @@ async fn set_rule_status(Path(id): Path<String>, posted: Posted) -> Response {
             );
         }
     };
-    let path = format!("/alerts/rules/{}", escaped(&id));
+    let path = format!("/alerts/rules/{}", super::id_segment(&id));
     match posted
         .session
         .api

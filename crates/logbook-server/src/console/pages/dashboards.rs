@@ -31,11 +31,6 @@ pub fn router() -> Router<Console> {
         )
 }
 
-/// A path's id as the API is asked for it: a UUID, else one that names nothing.
-fn escaped(id: &str) -> String {
-    super::uuid_of(id).unwrap_or_default().to_string()
-}
-
 async fn list(session: Session) -> Response {
     let answer = match session.api.get("/dashboards").await {
         Ok(answer) => answer,
@@ -107,7 +102,7 @@ struct Range {
 async fn show(session: Session, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
     let answer = match session
         .api
-        .get(&format!("/dashboards/{}", escaped(&id)))
+        .get(&format!("/dashboards/{}", super::id_segment(&id)))
         .await
     {
         Ok(answer) => answer,
@@ -236,21 +231,23 @@ async fn dashboard_of(posted: &Posted, id: &str) -> Result<Value, Response> {
     posted
         .session
         .api
-        .get(&format!("/dashboards/{}", escaped(id)))
+        .get(&format!("/dashboards/{}", super::id_segment(id)))
         .await
         .map_err(layout::refused)
 }
 
 /// Saves the dashboard's widgets; a refusal the person can mend is shown with its words.
 async fn save_widgets(posted: &Posted, id: &str, widgets: Vec<Value>) -> Response {
-    let path = format!("/dashboards/{}", escaped(id));
+    let path = format!("/dashboards/{}", super::id_segment(id));
     match posted
         .session
         .api
         .send(Method::PATCH, &path, Some(json!({ "widgets": widgets })))
         .await
     {
-        Ok(_) => Redirect::to(&format!("/console/dashboards/{}", escaped(id))).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/console/dashboards/{}", super::id_segment(id))).into_response()
+        }
         Err(refusal) if refusal.status == StatusCode::BAD_REQUEST => {
             layout::refusal(StatusCode::UNPROCESSABLE_ENTITY, &refusal.detail)
         }
@@ -310,7 +307,7 @@ async fn remove_widget(Path((id, widget)): Path<(String, String)>, posted: Poste
 }
 
 async fn delete(Path(id): Path<String>, posted: Posted) -> Response {
-    let path = format!("/dashboards/{}", escaped(&id));
+    let path = format!("/dashboards/{}", super::id_segment(&id));
     match posted.session.api.send(Method::DELETE, &path, None).await {
         Ok(_) => Redirect::to("/console/dashboards").into_response(),
         Err(refusal) => layout::refused(refusal),

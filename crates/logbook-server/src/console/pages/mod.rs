@@ -86,6 +86,11 @@ pub(super) fn pairs_of(raw: Option<&str>) -> Vec<(String, String)> {
     .unwrap_or_default()
 }
 
+/// A path's id as the API is asked for it: a UUID, else the nil one, which names nothing.
+pub(super) fn id_segment(text: &str) -> String {
+    uuid_of(text).unwrap_or_default().to_string()
+}
+
 /// Whether `name` is one of `/logs`'s filters.
 pub(super) fn is_event_filter(name: &str) -> bool {
     events::FILTERS.iter().any(|(filter, _, _)| *filter == name)
